@@ -1,0 +1,1 @@
+"""The data contract, loaders and the synthetic contact-history world."""

@@ -1,0 +1,372 @@
+"""The input data contract: table schemas declared once and one validator for every boundary.
+
+Every table that enters the system (files on disk, the simulator's output, a history posted
+to the service) goes through :func:`validate_table`. It never drops a row silently: rows
+that break the contract come back in ``TableReport.rejected`` with a ``_reason`` column,
+and unknown category values are mapped to ``other`` with a warning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+ColumnKind = Literal["id", "time", "float", "int", "bool", "category", "text"]
+
+SEGMENTS = ("retail", "institutional", "high_net_worth", "other")
+CHANNELS = ("phone", "chat", "email", "app", "social", "branch", "other")
+REASONS = (
+    "billing",
+    "payment",
+    "delivery",
+    "product_quality",
+    "account_access",
+    "technical_fault",
+    "service_attitude",
+    "other",
+)
+EVENT_TYPES = (
+    "payment_failed",
+    "deduction_delayed",
+    "order_delayed",
+    "app_error",
+    "bill_issued",
+    "refund",
+    "other",
+)
+AGE_BANDS = ("18-29", "30-44", "45-64", "65+", "other")
+PLANS = ("basic", "standard", "premium", "other")
+FALLBACK_CATEGORY = "other"
+EXAMPLES_PER_ISSUE = 3
+
+
+class ContractError(ValueError):
+    """A table cannot be used at all (missing table or required column)."""
+
+
+@dataclass(frozen=True)
+class Column:
+    """One declared column: its kind, nullability and allowed values."""
+
+    name: str
+    kind: ColumnKind
+    nullable: bool = False
+    required: bool = True  # must be present in the input; optional columns are filled with null
+    categories: tuple[str, ...] = ()
+    min: float | None = None
+    max: float | None = None
+
+
+@dataclass(frozen=True)
+class TableSchema:
+    """A table of the contract: columns, primary key and time-order checks."""
+
+    name: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+    # (earlier, later): when both are set, later must not precede earlier.
+    ordered: tuple[tuple[str, str], ...] = ()
+    optional: bool = False
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def empty(self) -> pd.DataFrame:
+        """An empty frame with this table's columns and dtypes."""
+        return pd.DataFrame({c.name: pd.Series(dtype=_DTYPES[c.kind]) for c in self.columns})
+
+
+_DTYPES: dict[str, object] = {
+    "id": "str",
+    "time": "datetime64[ns, UTC]",
+    "float": "float64",
+    "int": "Int64",
+    "bool": "boolean",
+    "category": "str",
+    "text": "str",
+}
+
+CUSTOMERS = TableSchema(
+    name="customers",
+    columns=(
+        Column("customer_id", "id"),
+        Column("signup_at", "time"),
+        Column("segment", "category", categories=SEGMENTS),
+        Column("region", "text"),
+        Column("age_band", "category", categories=AGE_BANDS),
+        Column("plan", "category", categories=PLANS),
+        Column("bill_day", "int", min=1, max=28),
+    ),
+    key=("customer_id",),
+)
+
+CONTACTS = TableSchema(
+    name="contacts",
+    columns=(
+        Column("contact_id", "id"),
+        Column("customer_id", "id"),
+        Column("started_at", "time"),
+        Column("closed_at", "time", nullable=True),
+        Column("channel", "category", categories=CHANNELS),
+        Column("reason", "category", categories=REASONS),
+        Column("wait_seconds", "float", nullable=True, min=0),
+        Column("handle_seconds", "float", nullable=True, min=0),
+        Column("transferred", "bool", nullable=True),
+        Column("resolved", "bool", nullable=True),
+        Column("sentiment", "float", nullable=True, min=-100, max=100),
+    ),
+    key=("contact_id",),
+    ordered=(("started_at", "closed_at"),),
+)
+
+COMPLAINTS = TableSchema(
+    name="complaints",
+    columns=(
+        Column("complaint_id", "id"),
+        Column("customer_id", "id"),
+        Column("filed_at", "time"),
+        Column("resolved_at", "time", nullable=True),
+        Column("category", "category", categories=REASONS),
+        Column("severity", "int", min=1, max=3),
+        Column("channel", "category", categories=CHANNELS),
+    ),
+    key=("complaint_id",),
+    ordered=(("filed_at", "resolved_at"),),
+)
+
+EVENTS = TableSchema(
+    name="events",
+    columns=(
+        Column("customer_id", "id"),
+        Column("occurred_at", "time"),
+        Column("event_type", "category", categories=EVENT_TYPES),
+        Column("amount", "float", nullable=True, required=False),
+    ),
+    key=("customer_id", "occurred_at", "event_type"),
+    optional=True,
+)
+
+INCIDENTS = TableSchema(
+    name="incidents",
+    columns=(
+        Column("region", "text"),
+        Column("started_at", "time"),
+        Column("ended_at", "time", nullable=True),
+        Column("severity", "int", min=1, max=3),
+    ),
+    key=("region", "started_at"),
+    ordered=(("started_at", "ended_at"),),
+    optional=True,
+)
+
+SCHEMAS: dict[str, TableSchema] = {
+    s.name: s for s in (CUSTOMERS, CONTACTS, COMPLAINTS, EVENTS, INCIDENTS)
+}
+
+
+@dataclass
+class Issue:
+    """One kind of problem found in one column of a table."""
+
+    table: str
+    column: str
+    problem: str
+    count: int
+    examples: list[object]
+    severity: Literal["rejected", "warning"] = "rejected"
+
+    def __str__(self) -> str:
+        what = "rows set aside" if self.severity == "rejected" else "rows changed"
+        return (
+            f"{self.table}.{self.column}: {self.problem} ({self.count} {what}; "
+            f"e.g. {self.examples})"
+        )
+
+
+@dataclass
+class TableReport:
+    """What validation did to one table."""
+
+    table: str
+    n_input: int
+    n_valid: int
+    rejected: pd.DataFrame
+    issues: list[Issue] = field(default_factory=list)
+
+    @property
+    def n_rejected(self) -> int:
+        return len(self.rejected)
+
+    def summary(self) -> dict[str, object]:
+        return {
+            "table": self.table,
+            "rows_in": self.n_input,
+            "rows_valid": self.n_valid,
+            "rows_rejected": self.n_rejected,
+            "issues": [
+                {
+                    "column": i.column,
+                    "problem": i.problem,
+                    "count": i.count,
+                    "severity": i.severity,
+                    "examples": [str(e) for e in i.examples],
+                }
+                for i in self.issues
+            ],
+        }
+
+
+def validate_table(raw: pd.DataFrame, schema: TableSchema) -> tuple[pd.DataFrame, TableReport]:
+    """Coerce ``raw`` to ``schema``; return (valid rows, report with the rejected rows).
+
+    Raises :class:`ContractError` only when the table as a whole is unusable (a required
+    column is missing). Row-level problems never raise.
+    """
+    missing = [c.name for c in schema.columns if c.required and c.name not in raw.columns]
+    if missing:
+        raise ContractError(
+            f"table '{schema.name}' is missing required column(s) {missing}; "
+            f"it has {sorted(map(str, raw.columns))}"
+        )
+    raw = raw.reset_index(drop=True)
+    n = len(raw)
+    reasons = np.full(n, "", dtype=object)
+    issues: list[Issue] = []
+
+    def flag(mask: np.ndarray, column: str, problem: str, values: pd.Series) -> None:
+        mask = np.asarray(mask, dtype=bool) & (reasons == "")  # first reason wins
+        if not mask.any():
+            return
+        reasons[mask] = f"{column}: {problem}"
+        examples = values[mask].head(EXAMPLES_PER_ISSUE).tolist()
+        issues.append(Issue(schema.name, column, problem, int(mask.sum()), examples))
+
+    out: dict[str, pd.Series] = {}
+    for col in schema.columns:
+        values = raw[col.name] if col.name in raw.columns else pd.Series([None] * n)
+        coerced, unparsable = _coerce(values, col)
+        present = values.notna().to_numpy()
+        flag(unparsable & present, col.name, f"not a valid {col.kind}", values)
+        if not col.nullable:
+            flag(coerced.isna().to_numpy() & ~(unparsable & present), col.name, "missing", values)
+        if col.kind == "category":
+            known = coerced.isin(col.categories).to_numpy() | coerced.isna().to_numpy()
+            if (~known).any():
+                unknown = values[~known]
+                issues.append(
+                    Issue(
+                        schema.name,
+                        col.name,
+                        f"unknown value mapped to '{FALLBACK_CATEGORY}'",
+                        int((~known).sum()),
+                        sorted(set(map(str, unknown)))[:EXAMPLES_PER_ISSUE],
+                        severity="warning",
+                    )
+                )
+                coerced = coerced.where(known, FALLBACK_CATEGORY)
+        if col.min is not None or col.max is not None:
+            num = coerced.astype("float64")
+            bad = np.zeros(n, dtype=bool)
+            if col.min is not None:
+                bad |= (num < col.min).fillna(False).to_numpy()
+            if col.max is not None:
+                bad |= (num > col.max).fillna(False).to_numpy()
+            flag(bad, col.name, f"out of range [{col.min}, {col.max}]", values)
+        out[col.name] = coerced
+
+    frame = pd.DataFrame(out)
+    for earlier, later in schema.ordered:
+        bad = (frame[later] < frame[earlier]).fillna(False).to_numpy()
+        flag(bad, later, f"before {earlier}", raw[later])
+
+    ok = reasons == ""
+    dup = frame.duplicated(subset=list(schema.key), keep="first").to_numpy() & ok
+    flag(dup, "+".join(schema.key), "duplicate key", frame[list(schema.key)].astype(str).agg("|".join, axis=1))
+
+    ok = reasons == ""
+    rejected = raw.loc[~ok].copy()
+    rejected["_reason"] = reasons[~ok]
+    valid = frame.loc[ok].reset_index(drop=True)
+    report = TableReport(schema.name, n, int(ok.sum()), rejected, issues)
+    return valid, report
+
+
+def reject_rows(
+    valid: pd.DataFrame, report: TableReport, mask: np.ndarray, column: str, problem: str
+) -> pd.DataFrame:
+    """Move rows of an already valid table aside (e.g. a foreign key with no parent)."""
+    mask = np.asarray(mask, dtype=bool)
+    if not mask.any():
+        return valid
+    bad = valid.loc[mask].copy()
+    report.issues.append(
+        Issue(report.table, column, problem, int(mask.sum()), bad[column].head(3).tolist())
+    )
+    bad["_reason"] = f"{column}: {problem}"
+    report.rejected = pd.concat([report.rejected, bad], ignore_index=True)
+    report.n_valid -= int(mask.sum())
+    return valid.loc[~mask].reset_index(drop=True)
+
+
+def _coerce(values: pd.Series, col: Column) -> tuple[pd.Series, np.ndarray]:
+    """Convert one column to its declared dtype; also return which values failed to parse."""
+    values = values.reset_index(drop=True)
+    if col.kind == "time":
+        if isinstance(values.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(
+            values.dtype
+        ):
+            parsed = pd.to_datetime(values, utc=True)
+        else:
+            parsed = pd.to_datetime(values, utc=True, errors="coerce", format="ISO8601")
+        parsed = parsed.dt.as_unit("ns")
+        return parsed, parsed.isna().to_numpy()
+    if col.kind in ("float", "int"):
+        if pd.api.types.is_bool_dtype(values.dtype):
+            values = values.astype("float64")
+        num = pd.to_numeric(values, errors="coerce").astype("float64")
+        if col.kind == "int":
+            frac = (num % 1 != 0).fillna(False).to_numpy()
+            num = num.mask(frac)
+            return num.astype("Int64"), num.isna().to_numpy()
+        return num, num.isna().to_numpy()
+    if col.kind == "bool":
+        if pd.api.types.is_bool_dtype(values.dtype):
+            parsed = values.astype("boolean")
+            return parsed, parsed.isna().to_numpy()
+        text = values.astype("str").str.strip().str.lower()
+        mapped = text.map(_BOOL_WORDS)
+        parsed = mapped.astype("boolean")
+        return parsed, parsed.isna().to_numpy()
+    # id, category, text: strings with surrounding whitespace removed; empty means missing.
+    text = values.astype("str").str.strip()
+    text = text.where(values.notna() & (text != ""), None)
+    if col.kind == "category":
+        text = text.str.lower()
+    parsed = text.astype("str")
+    return parsed, np.zeros(len(values), dtype=bool)
+
+
+_BOOL_WORDS = {
+    "true": True,
+    "1": True,
+    "1.0": True,
+    "yes": True,
+    "t": True,
+    "false": False,
+    "0": False,
+    "0.0": False,
+    "no": False,
+    "f": False,
+}
+
+
+def check_columns(frame: pd.DataFrame, expected: Sequence[str], what: str) -> None:
+    """Raise a specific error when a frame does not carry exactly the expected columns."""
+    missing = [c for c in expected if c not in frame.columns]
+    if missing:
+        raise ContractError(f"{what} is missing column(s) {missing[:10]} (of {len(missing)})")

@@ -1,0 +1,83 @@
+"""The validated input of the feature code: all tables of the contract, in memory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from data.contract import SCHEMAS
+
+
+@dataclass(frozen=True)
+class History:
+    """Customers, their contacts, complaints, events and regional incidents.
+
+    Frames follow :mod:`data.contract` (validated, UTC nanosecond timestamps).
+    ``observed_until`` is the end of the observation window: nothing after it is known,
+    so label windows that run past it are censored.
+    """
+
+    customers: pd.DataFrame
+    contacts: pd.DataFrame
+    complaints: pd.DataFrame
+    events: pd.DataFrame
+    incidents: pd.DataFrame
+    observed_until: pd.Timestamp
+
+    @classmethod
+    def from_frames(
+        cls,
+        customers: pd.DataFrame,
+        contacts: pd.DataFrame | None = None,
+        complaints: pd.DataFrame | None = None,
+        events: pd.DataFrame | None = None,
+        incidents: pd.DataFrame | None = None,
+        observed_until: pd.Timestamp | None = None,
+    ) -> History:
+        """Build from already valid frames; missing tables become empty ones."""
+        tables = {
+            "customers": customers,
+            "contacts": contacts if contacts is not None else SCHEMAS["contacts"].empty(),
+            "complaints": complaints if complaints is not None else SCHEMAS["complaints"].empty(),
+            "events": events if events is not None else SCHEMAS["events"].empty(),
+            "incidents": incidents if incidents is not None else SCHEMAS["incidents"].empty(),
+        }
+        if observed_until is None:
+            observed_until = latest_timestamp(tables)
+        return cls(**tables, observed_until=pd.Timestamp(observed_until))
+
+    def for_customers(self, customer_ids: list[str]) -> History:
+        """The part of the history that belongs to these customers (incidents are regional)."""
+        ids = set(customer_ids)
+        return History(
+            customers=self.customers[self.customers["customer_id"].isin(ids)],
+            contacts=self.contacts[self.contacts["customer_id"].isin(ids)],
+            complaints=self.complaints[self.complaints["customer_id"].isin(ids)],
+            events=self.events[self.events["customer_id"].isin(ids)],
+            incidents=self.incidents,
+            observed_until=self.observed_until,
+        )
+
+
+TIME_COLUMNS = {
+    "customers": ("signup_at",),
+    "contacts": ("started_at", "closed_at"),
+    "complaints": ("filed_at", "resolved_at"),
+    "events": ("occurred_at",),
+    "incidents": ("started_at", "ended_at"),
+}
+
+
+def latest_timestamp(tables: dict[str, pd.DataFrame]) -> pd.Timestamp:
+    """The latest timestamp found in any table (a fallback for ``observed_until``)."""
+    latest = [
+        tables[name][col].max()
+        for name, cols in TIME_COLUMNS.items()
+        for col in cols
+        if name in tables and len(tables[name])
+    ]
+    latest = [t for t in latest if pd.notna(t)]
+    if not latest:
+        raise ValueError("history has no timestamps at all: cannot tell when it ends")
+    return max(latest)

@@ -1,0 +1,1 @@
+"""Complaint Radar: cross-cutting pieces (configuration, CLI, file helpers)."""

@@ -1,0 +1,164 @@
+"""One typed, frozen configuration object, loaded from a YAML file in ``experiments/``.
+
+Unknown keys are rejected, so a typo in an experiment file fails loudly instead of
+silently training with a default.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+EXPERIMENTS_DIR = Path(__file__).resolve().parent.parent / "experiments"
+DEFAULT_CONFIG = EXPERIMENTS_DIR / "default.yaml"
+CONFIG_ENV = "RADAR_CONFIG"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class WorkspaceConfig(_Frozen):
+    root: Path = Field(Path("workspace"), description="Git-ignored folder for all generated output.")
+
+    @property
+    def world_dir(self) -> Path:
+        return self.root / "world"
+
+    @property
+    def mlflow_uri(self) -> str:
+        return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{(self.root / 'mlflow.db').resolve()}"
+
+    @property
+    def artifact_root(self) -> Path:
+        return (self.root / "mlartifacts").resolve()
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.root / "runs"
+
+    @property
+    def risk_lists_dir(self) -> Path:
+        return self.root / "risk_lists"
+
+    @property
+    def rejects_dir(self) -> Path:
+        return self.root / "rejects"
+
+
+class SimulationConfig(_Frozen):
+    customers: int = Field(3000, ge=10)
+    days: int = Field(150, ge=14)
+    seed: int = 7
+    start: date = date(2026, 1, 1)
+    truth_paths: int = Field(16, ge=1, description="Monte Carlo paths per customer-day for the true risk.")
+
+
+class LabelConfig(_Frozen):
+    horizon_hours: int = Field(48, ge=1)
+    exclude_open_complaints: bool = Field(True, description="Customers with an open complaint are not scored.")
+
+
+class SplitConfig(_Frozen):
+    warmup_days: int = Field(30, ge=0, description="First days only feed feature windows.")
+    validation_days: int = Field(21, ge=3)
+    test_days: int = Field(28, ge=3)
+    gap_hours: int = Field(48, ge=0, description="Gap between periods; at least the horizon.")
+
+
+class ModelConfig(_Frozen):
+    num_leaves: int = Field(15, ge=2)
+    max_depth: int = Field(5, ge=-1)
+    learning_rate: float = Field(0.05, gt=0, le=1)
+    n_estimators: int = Field(600, ge=1)
+    early_stopping_rounds: int = Field(50, ge=1)
+    min_child_samples: int = Field(100, ge=1)
+    subsample: float = Field(0.8, gt=0, le=1)
+    colsample_bytree: float = Field(0.8, gt=0, le=1)
+    reg_lambda: float = Field(1.0, ge=0)
+    monotone_constraints: bool = Field(True, description="Use the catalogue's known risk directions.")
+    negative_sample_rate: float = Field(1.0, gt=0, le=1, description="Train on this share of negatives, reweighted.")
+    seed: int = 42
+
+
+class EvaluationConfig(_Frozen):
+    capacity_fraction: float = Field(0.01, gt=0, le=1, description="Daily outreach capacity as a share of eligible customers.")
+    capacity_k: int | None = Field(None, ge=1, description="Absolute daily capacity; overrides the fraction.")
+    promote_metric: Literal["average_precision", "roc_auc"] = "average_precision"
+
+
+class RegistryConfig(_Frozen):
+    model_name: str = "complaint-risk"
+    experiment: str = "complaint-radar"
+
+
+class ServingConfig(_Frozen):
+    host: str = "127.0.0.1"
+    port: int = Field(3000, ge=1, le=65535)
+    top_reasons: int = Field(3, ge=1, le=10)
+    max_batch: int = Field(1000, ge=1)
+    high_tier: float = Field(0.10, gt=0, lt=1, description="Probability at or above which the tier is 'high'.")
+    medium_tier: float = Field(0.03, gt=0, lt=1, description="Probability at or above which the tier is 'medium'.")
+    model_version: int | None = Field(None, description="Pin a registered version; default: the champion's version at load.")
+
+    @model_validator(mode="after")
+    def _tiers_ordered(self) -> ServingConfig:
+        if self.medium_tier >= self.high_tier:
+            raise ValueError("serving.medium_tier must be below serving.high_tier")
+        return self
+
+
+class RadarConfig(_Frozen):
+    workspace: WorkspaceConfig = WorkspaceConfig()
+    simulation: SimulationConfig = SimulationConfig()
+    labels: LabelConfig = LabelConfig()
+    split: SplitConfig = SplitConfig()
+    model: ModelConfig = ModelConfig()
+    evaluation: EvaluationConfig = EvaluationConfig()
+    registry: RegistryConfig = RegistryConfig()
+    serving: ServingConfig = ServingConfig()
+
+    @model_validator(mode="after")
+    def _gap_covers_horizon(self) -> RadarConfig:
+        if self.split.gap_hours < self.labels.horizon_hours:
+            raise ValueError(
+                f"split.gap_hours ({self.split.gap_hours}) must be at least labels.horizon_hours "
+                f"({self.labels.horizon_hours}), or training labels would overlap validation"
+            )
+        return self
+
+
+class ConfigError(ValueError):
+    """The configuration file is missing or invalid."""
+
+
+def load_config(path: Path | str | None = None, **overrides: object) -> RadarConfig:
+    """Load the config from ``path``, ``$RADAR_CONFIG`` or ``experiments/default.yaml``.
+
+    ``overrides`` replace whole sections or top-level keys (used by the CLI and tests).
+    """
+    path = Path(path or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
+    if not path.exists():
+        raise ConfigError(f"config file {path} does not exist")
+    raw = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"config file {path} must hold a mapping at the top level")
+    raw.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return RadarConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(f"invalid config {path}:\n{exc}") from exc
+
+
+def with_section(config: RadarConfig, section: str, **changes: object) -> RadarConfig:
+    """A copy of ``config`` with some keys of one section changed (validated)."""
+    current = getattr(config, section).model_dump()
+    current.update(changes)
+    data = config.model_dump()
+    data[section] = current
+    return RadarConfig.model_validate(data)
