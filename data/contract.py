@@ -238,12 +238,15 @@ def validate_table(raw: pd.DataFrame, schema: TableSchema) -> tuple[pd.DataFrame
     reasons = np.full(n, "", dtype=object)
     issues: list[Issue] = []
 
-    def flag(mask: np.ndarray, column: str, problem: str, values: pd.Series) -> None:
+    def flag(mask: np.ndarray, column: str, problem: str, values: pd.Series | pd.DataFrame) -> None:
         mask = np.asarray(mask, dtype=bool) & (reasons == "")  # first reason wins
         if not mask.any():
             return
         reasons[mask] = f"{column}: {problem}"
-        examples = values[mask].head(EXAMPLES_PER_ISSUE).tolist()
+        examples = values[mask].head(EXAMPLES_PER_ISSUE)
+        if isinstance(examples, pd.DataFrame):
+            examples = examples.astype(str).agg("|".join, axis=1)
+        examples = examples.tolist()
         issues.append(Issue(schema.name, column, problem, int(mask.sum()), examples))
 
     out: dict[str, pd.Series] = {}
@@ -286,7 +289,7 @@ def validate_table(raw: pd.DataFrame, schema: TableSchema) -> tuple[pd.DataFrame
 
     ok = reasons == ""
     dup = frame.duplicated(subset=list(schema.key), keep="first").to_numpy() & ok
-    flag(dup, "+".join(schema.key), "duplicate key", frame[list(schema.key)].astype(str).agg("|".join, axis=1))
+    flag(dup, "+".join(schema.key), "duplicate key", frame[list(schema.key)])
 
     ok = reasons == ""
     rejected = raw.loc[~ok].copy()

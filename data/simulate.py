@@ -273,13 +273,14 @@ class World:
         s.open_problems[fixed] -= 1
         s.frustration += p.incident_frustration_per_hour * severity * pop.sensitivity * active
 
-        # Contacts respond to frustration, open problems and incidents.
+        # Contacts respond to frustration, open problems and incidents (both saturate).
+        felt = p.frustration_cap * np.tanh(s.frustration / p.frustration_cap)
         rate = (
             np.array(p.contact_rates)[pop.segment]
             / HOURS_PER_DAY
             * self.diurnal[hod]
             * self.weekday[weekday]
-            * (1.0 + p.contact_frustration_boost * s.frustration + p.contact_problem_boost * s.open_problems)
+            * (1.0 + p.contact_frustration_boost * felt + p.contact_problem_boost * np.minimum(s.open_problems, 3))
             * (1.0 + p.incident_contact_boost * severity)
         )
         contact_idx = np.flatnonzero(active & (rng.random(m) < np.minimum(rate, 0.9)))
@@ -291,7 +292,7 @@ class World:
             (
                 p.complaint_base
                 * np.array(p.segment_complaint_mult)[pop.segment]
-                * np.exp(p.complaint_frustration_beta * p.frustration_cap * np.tanh(s.frustration / p.frustration_cap))
+                * np.exp(p.complaint_frustration_beta * felt)
                 * bill_peak
                 + p.out_of_blue
             )

@@ -1,0 +1,198 @@
+"""``build_features(history, cutoffs)``: the one feature code path of training, batch
+scoring and the service.
+
+Pure: frames in, a frame out, no I/O, inputs never mutated. Point-in-time: a feature at
+cutoff ``t`` sees only contacts started before ``t``; a contact's outcome (resolution,
+wait, transfer, handling time, sentiment) only once it closed before ``t``; windows are
+``[t - w, t)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from data.contract import CHANNELS, REASONS, ContractError, check_columns
+from data.history import History
+from features.catalogue import (
+    DAY,
+    FEATURE_NAMES,
+    KEY_COLUMNS,
+    LONG_WAIT_SECONDS,
+    PROBLEM_EVENTS,
+    VERY_NEGATIVE_SENTIMENT,
+    WINDOWS_DAYS,
+)
+from features.pit import EventStream, to_seconds
+
+HOUR = 3600
+
+
+def normalise_cutoffs(cutoffs: pd.DataFrame) -> pd.DataFrame:
+    """Cutoffs as (customer_id: str, cutoff_at: UTC ns, whole seconds), in input order."""
+    check_columns(cutoffs, KEY_COLUMNS, "cutoffs")
+    cutoff_at = pd.to_datetime(cutoffs["cutoff_at"])
+    if cutoff_at.dt.tz is None:
+        raise ContractError("cutoffs.cutoff_at must be timezone-aware (UTC)")
+    return pd.DataFrame(
+        {
+            "customer_id": cutoffs["customer_id"].astype(str).to_numpy(),
+            "cutoff_at": cutoff_at.dt.tz_convert("UTC").dt.as_unit("ns").dt.floor("s").to_numpy(),
+        }
+    )
+
+
+def build_features(history: History, cutoffs: pd.DataFrame) -> pd.DataFrame:
+    """One row per (customer_id, cutoff_at) of ``cutoffs``, in the same order.
+
+    Columns: ``customer_id``, ``cutoff_at`` and every feature of the catalogue.
+    """
+    keys = normalise_cutoffs(cutoffs)
+    customers = history.customers.reset_index(drop=True)
+    index = pd.Index(customers["customer_id"])
+    row = index.get_indexer(keys["customer_id"])
+    if (row < 0).any():
+        unknown = keys.loc[row < 0, "customer_id"].unique()
+        raise ContractError(
+            f"cutoffs name {len(unknown)} customer(s) missing from customers, e.g. {list(unknown[:3])}"
+        )
+    t = to_seconds(keys["cutoff_at"], "floor")
+    out: dict[str, np.ndarray] = {}
+
+    _contact_features(out, history.contacts, index, row, t)
+    _complaint_features(out, history.complaints, index, row, t)
+    _event_features(out, history.events, index, row, t)
+    _incident_features(out, history.incidents, customers, row, t)
+    _profile_features(out, customers, row, keys["cutoff_at"], t)
+
+    frame = pd.DataFrame({"customer_id": keys["customer_id"], "cutoff_at": keys["cutoff_at"]})
+    features = pd.DataFrame({name: out[name] for name in FEATURE_NAMES})
+    return pd.concat([frame, features], axis=1)
+
+
+def _codes(ids: pd.Series, index: pd.Index) -> np.ndarray:
+    return index.get_indexer(ids.astype(str))
+
+
+def _mean(total: np.ndarray, count: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
+def _contact_features(out: dict, contacts: pd.DataFrame, index: pd.Index, c: np.ndarray, t: np.ndarray) -> None:
+    codes = _codes(contacts["customer_id"], index)
+    channel, reason = contacts["channel"].to_numpy(), contacts["reason"].to_numpy()
+    started = EventStream(
+        codes,
+        contacts["started_at"],
+        {**{f"ch_{x}": channel == x for x in CHANNELS}, **{f"re_{x}": reason == x for x in REASONS}},
+    )
+    for w in WINDOWS_DAYS:
+        out[f"contacts_{w}d"] = started.count(c, t, w * DAY)
+    for x in CHANNELS:
+        out[f"contacts_{x}_30d"] = started.total(f"ch_{x}", c, t, 30 * DAY)
+    for x in REASONS:
+        out[f"contacts_reason_{x}_30d"] = started.total(f"re_{x}", c, t, 30 * DAY)
+    out["hours_since_last_contact"] = started.seconds_since_last(c, t) / HOUR
+
+    # Outcome fields exist only for contacts that closed before the cutoff.
+    closed = contacts[contacts["closed_at"].notna()]
+    resolved = closed["resolved"].astype("float64").to_numpy()  # 1, 0 or NaN (unknown)
+    wait = closed["wait_seconds"].to_numpy(dtype=float)
+    handle = closed["handle_seconds"].to_numpy(dtype=float)
+    sentiment = closed["sentiment"].to_numpy(dtype=float)
+    cs = EventStream(
+        _codes(closed["customer_id"], index),
+        closed["closed_at"],
+        {
+            "unresolved": resolved == 0,
+            "resolved": resolved == 1,
+            "known_resolution": ~np.isnan(resolved),
+            "resolved_flag": resolved,
+            "long_wait": wait > LONG_WAIT_SECONDS,
+            "wait_minutes": wait / 60,
+            "has_wait": ~np.isnan(wait),
+            "handle_minutes": handle / 60,
+            "has_handle": ~np.isnan(handle),
+            "transferred": closed["transferred"].astype("float64").to_numpy() == 1,
+            "sentiment": sentiment,
+            "has_sentiment": ~np.isnan(sentiment),
+            "very_negative": sentiment < VERY_NEGATIVE_SENTIMENT,
+        },
+    )
+    out["open_contacts"] = started.count(c, t) - cs.count(c, t)
+    for w in (7, 30):
+        out[f"unresolved_{w}d"] = cs.total("unresolved", c, t, w * DAY)
+        out[f"long_waits_{w}d"] = cs.total("long_wait", c, t, w * DAY)
+        out[f"transferred_{w}d"] = cs.total("transferred", c, t, w * DAY)
+    out["resolution_rate_30d"] = _mean(cs.total("resolved", c, t, 30 * DAY), cs.total("known_resolution", c, t, 30 * DAY))
+    out["last_contact_resolved"] = cs.last_value("resolved_flag", c, t)
+    unresolved = closed[resolved == 0]
+    out["hours_since_last_unresolved"] = (
+        EventStream(_codes(unresolved["customer_id"], index), unresolved["closed_at"]).seconds_since_last(c, t) / HOUR
+    )
+    out["mean_wait_minutes_30d"] = _mean(cs.total("wait_minutes", c, t, 30 * DAY), cs.total("has_wait", c, t, 30 * DAY))
+    out["mean_handle_minutes_30d"] = _mean(cs.total("handle_minutes", c, t, 30 * DAY), cs.total("has_handle", c, t, 30 * DAY))
+    s7, n7 = cs.total("sentiment", c, t, 7 * DAY), cs.total("has_sentiment", c, t, 7 * DAY)
+    s30, n30 = cs.total("sentiment", c, t, 30 * DAY), cs.total("has_sentiment", c, t, 30 * DAY)
+    out["mean_sentiment_7d"] = _mean(s7, n7)
+    out["mean_sentiment_30d"] = _mean(s30, n30)
+    out["sentiment_trend"] = out["mean_sentiment_7d"] - _mean(s30 - s7, n30 - n7)
+    out["very_negative_contacts_30d"] = cs.total("very_negative", c, t, 30 * DAY)
+    out["last_sentiment"] = cs.last_value("sentiment", c, t)
+
+
+def _complaint_features(out: dict, complaints: pd.DataFrame, index: pd.Index, c: np.ndarray, t: np.ndarray) -> None:
+    filed = EventStream(_codes(complaints["customer_id"], index), complaints["filed_at"])
+    out["complaints_90d"] = filed.count(c, t, 90 * DAY)
+    out["complaints_365d"] = filed.count(c, t, 365 * DAY)
+    out["days_since_last_complaint"] = filed.seconds_since_last(c, t) / DAY
+
+
+def _event_features(out: dict, events: pd.DataFrame, index: pd.Index, c: np.ndarray, t: np.ndarray) -> None:
+    codes = _codes(events["customer_id"], index)
+    kind = events["event_type"].to_numpy()
+    amount = events["amount"].to_numpy(dtype=float)
+
+    def stream(event_type: str) -> EventStream:
+        mask = kind == event_type
+        return EventStream(codes[mask], events["occurred_at"][mask], {"amount": amount[mask]})
+
+    streams = {k: stream(k) for k in (*PROBLEM_EVENTS, "refund", "bill_issued")}
+    for k in PROBLEM_EVENTS:
+        out[f"{k}_7d"] = streams[k].count(c, t, 7 * DAY)
+        out[f"{k}_30d"] = streams[k].count(c, t, 30 * DAY)
+    out["seconds_since_payment_failed"] = streams["payment_failed"].seconds_since_last(c, t)
+    out["failed_amount_30d"] = streams["payment_failed"].total("amount", c, t, 30 * DAY)
+    out["seconds_since_order_delayed"] = streams["order_delayed"].seconds_since_last(c, t)
+    out["refund_30d"] = streams["refund"].count(c, t, 30 * DAY)
+    out["hours_since_bill_issued"] = streams["bill_issued"].seconds_since_last(c, t) / HOUR
+
+
+def _incident_features(out: dict, incidents: pd.DataFrame, customers: pd.DataFrame, row: np.ndarray, t: np.ndarray) -> None:
+    regions = pd.Index(pd.concat([customers["region"], incidents["region"]]).astype(str).unique())
+    r = regions.get_indexer(customers["region"].astype(str))[row]
+    codes = regions.get_indexer(incidents["region"].astype(str))
+    severity = incidents["severity"].to_numpy(dtype=float)
+    started = EventStream(codes, incidents["started_at"], {"severity": severity})
+    ended = EventStream(codes, incidents["ended_at"], {"severity": severity})  # NaT: still running
+    out["region_incident_active"] = started.count(r, t) - ended.count(r, t)
+    out["region_incident_severity"] = started.total("severity", r, t, None) - ended.total("severity", r, t, None)
+    out["region_incidents_7d"] = started.count(r, t, 7 * DAY)
+    out["hours_since_region_incident"] = started.seconds_since_last(r, t) / HOUR
+
+
+def _profile_features(out: dict, customers: pd.DataFrame, row: np.ndarray, cutoff_at: pd.Series, t: np.ndarray) -> None:
+    for col in ("segment", "region", "age_band", "plan"):
+        out[col] = customers[col].to_numpy()[row]
+    signup = to_seconds(customers["signup_at"], "floor")[row]
+    out["tenure_days"] = (t - signup) / DAY
+    bill_day = customers["bill_day"].to_numpy(dtype=np.int64)[row]
+    dates = pd.DatetimeIndex(cutoff_at)
+    day = dates.day.to_numpy()
+    days_in_month = dates.days_in_month.to_numpy()
+    previous_month_days = (dates - pd.to_timedelta(day, unit="D")).day.to_numpy()
+    out["days_since_bill"] = np.where(day >= bill_day, day - bill_day, previous_month_days + day - bill_day).astype(float)
+    out["days_to_next_bill"] = np.where(day < bill_day, bill_day - day, days_in_month - day + bill_day).astype(float)
+    out["bill_day"] = bill_day.astype(float)
+    out["day_of_week"] = dates.dayofweek.to_numpy().astype(float)

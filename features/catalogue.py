@@ -1,0 +1,222 @@
+"""The feature catalogue: every feature's name, group, meaning and known risk direction,
+and the reason groups that turn SHAP contributions into text an outreach agent can use.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from data.contract import AGE_BANDS, CHANNELS, PLANS, REASONS, SEGMENTS
+
+DAY = 86_400
+WINDOWS_DAYS = (1, 7, 30, 90)
+LONG_WAIT_SECONDS = 1800
+VERY_NEGATIVE_SENTIMENT = -80
+PROBLEM_EVENTS = ("payment_failed", "deduction_delayed", "order_delayed", "app_error")
+
+
+@dataclass(frozen=True)
+class Feature:
+    name: str
+    group: str
+    description: str
+    monotone: int = 0  # +1: more never lowers risk; -1: more never raises it; 0: unknown
+    categories: tuple[str, ...] | None = None  # categorical feature with a fixed vocabulary
+
+
+@dataclass(frozen=True)
+class ReasonGroup:
+    """Related features whose contributions are added up into one reason code."""
+
+    code: str
+    title: str
+    action: str
+    text: Callable[[Mapping[str, float]], str]
+
+
+def _n(value: float) -> str:
+    """A count or amount for a sentence ('none' for missing)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "none"
+    return f"{value:.0f}"
+
+
+def _ago(seconds: float) -> str:
+    if seconds is None or math.isnan(seconds):
+        return "never"
+    hours = seconds / 3600
+    return f"{hours:.0f} h ago" if hours < 48 else f"{hours / 24:.0f} days ago"
+
+
+def _plural(value: float, word: str) -> str:
+    return f"{_n(value)} {word}{'' if value == 1 else 's'}"
+
+
+def _top_reason(v: Mapping[str, float]) -> str:
+    counts = {r: v.get(f"contacts_reason_{r}_30d", 0.0) for r in REASONS}
+    best = max(counts, key=lambda r: counts[r])
+    if not counts[best]:
+        return "no contacts in the last 30 days"
+    return f"{_plural(counts[best], 'contact')} about {best.replace('_', ' ')} in the last 30 days"
+
+
+REASON_GROUPS: tuple[ReasonGroup, ...] = (
+    ReasonGroup(
+        "CONTACT_SURGE",
+        "Contact volume",
+        "Call the customer proactively before the next inbound contact",
+        lambda v: f"{_plural(v['contacts_7d'], 'contact')} in the last 7 days "
+        f"({_n(v['contacts_1d'])} in the last 24 h, {_n(v['open_contacts'])} still open)",
+    ),
+    ReasonGroup("CONTACT_TOPIC", "What they contact about", "Brief the agent on the recurring topic", _top_reason),
+    ReasonGroup(
+        "UNRESOLVED",
+        "Unresolved contacts",
+        "Assign a senior agent to close the open issue in one call",
+        lambda v: f"{_plural(v['unresolved_7d'], 'unresolved contact')} in the last 7 days "
+        f"({_n(v['unresolved_30d'])} in 30 days)",
+    ),
+    ReasonGroup(
+        "LONG_WAITS",
+        "Waits and transfers",
+        "Offer a priority callback that skips the queue",
+        lambda v: f"{_plural(v['long_waits_30d'], 'wait')} over 30 min and "
+        f"{_plural(v['transferred_30d'], 'transfer')} in the last 30 days",
+    ),
+    ReasonGroup(
+        "NEGATIVE_SENTIMENT",
+        "Sentiment",
+        "Have an experienced agent acknowledge the frustration",
+        lambda v: f"last contact sentiment {_n(v['last_sentiment'])}, "
+        f"{_plural(v['very_negative_contacts_30d'], 'very negative contact')} in 30 days",
+    ),
+    ReasonGroup(
+        "PAYMENT_PROBLEM",
+        "Payment problems",
+        "Fix the payment issue and waive any resulting fee",
+        lambda v: f"payment failed {_ago(v['seconds_since_payment_failed'])} "
+        f"({_n(v['payment_failed_30d'])} failed, {_n(v['deduction_delayed_30d'])} delayed deductions in 30 days)",
+    ),
+    ReasonGroup(
+        "DELIVERY_DELAY",
+        "Delivery delays",
+        "Confirm the new delivery date and offer compensation",
+        lambda v: f"{_plural(v['order_delayed_30d'], 'delayed order')} in the last 30 days "
+        f"(last {_ago(v['seconds_since_order_delayed'])})",
+    ),
+    ReasonGroup(
+        "APP_ERRORS",
+        "App errors",
+        "Send a fix or workaround for the app error",
+        lambda v: f"{_plural(v['app_error_7d'], 'app error')} in the last 7 days",
+    ),
+    ReasonGroup(
+        "SERVICE_INCIDENT",
+        "Regional service incident",
+        "Send a personal status update on the incident",
+        lambda v: "service incident active in the customer's region"
+        if v["region_incident_active"] > 0
+        else f"{_plural(v['region_incidents_7d'], 'service incident')} in the region in the last 7 days",
+    ),
+    ReasonGroup(
+        "BILLING_CYCLE",
+        "Billing cycle",
+        "Explain the latest bill before the customer asks",
+        lambda v: f"bill issued {_n(v['days_since_bill'])} days ago",
+    ),
+    ReasonGroup(
+        "COMPLAINT_HISTORY",
+        "Complaint history",
+        "Check that the previous complaint was really closed to their satisfaction",
+        lambda v: f"{_plural(v['complaints_365d'], 'complaint')} in the past year "
+        f"(last {_n(v['days_since_last_complaint'])} days ago)",
+    ),
+    ReasonGroup(
+        "PROFILE",
+        "Customer profile",
+        "Follow the segment's service playbook",
+        lambda v: f"{v.get('segment', 'customer')} customer, {_n(v['tenure_days'])} days since signup",
+    ),
+)
+REASONS_BY_CODE = {g.code: g for g in REASON_GROUPS}
+
+
+def _features() -> tuple[Feature, ...]:
+    f: list[Feature] = []
+    for w in WINDOWS_DAYS:
+        f.append(Feature(f"contacts_{w}d", "CONTACT_SURGE", f"Contacts started in the last {w} days", +1 if w <= 7 else 0))
+    for ch in CHANNELS:
+        f.append(Feature(f"contacts_{ch}_30d", "CONTACT_SURGE", f"Contacts by {ch} in the last 30 days"))
+    f.append(Feature("hours_since_last_contact", "CONTACT_SURGE", "Hours since the latest contact started"))
+    f.append(Feature("open_contacts", "CONTACT_SURGE", "Contacts started but not closed at the cutoff", +1))
+    for r in REASONS:
+        f.append(Feature(f"contacts_reason_{r}_30d", "CONTACT_TOPIC", f"Contacts about {r} in the last 30 days"))
+    f += [
+        Feature("unresolved_7d", "UNRESOLVED", "Contacts closed unresolved in the last 7 days", +1),
+        Feature("unresolved_30d", "UNRESOLVED", "Contacts closed unresolved in the last 30 days", +1),
+        Feature("resolution_rate_30d", "UNRESOLVED", "Share of contacts closed in 30 days that were resolved", -1),
+        Feature("last_contact_resolved", "UNRESOLVED", "Whether the latest closed contact was resolved (1/0)", -1),
+        Feature("hours_since_last_unresolved", "UNRESOLVED", "Hours since the latest unresolved contact closed"),
+        Feature("long_waits_7d", "LONG_WAITS", "Closed contacts in 7 days that waited over 30 minutes", +1),
+        Feature("long_waits_30d", "LONG_WAITS", "Closed contacts in 30 days that waited over 30 minutes", +1),
+        Feature("mean_wait_minutes_30d", "LONG_WAITS", "Mean wait of contacts closed in the last 30 days"),
+        Feature("transferred_7d", "LONG_WAITS", "Contacts closed after a transfer in the last 7 days", +1),
+        Feature("transferred_30d", "LONG_WAITS", "Contacts closed after a transfer in the last 30 days", +1),
+        Feature("mean_handle_minutes_30d", "LONG_WAITS", "Mean handling time of contacts closed in 30 days"),
+        Feature("mean_sentiment_7d", "NEGATIVE_SENTIMENT", "Mean sentiment of contacts closed in the last 7 days"),
+        Feature("mean_sentiment_30d", "NEGATIVE_SENTIMENT", "Mean sentiment of contacts closed in the last 30 days"),
+        Feature("sentiment_trend", "NEGATIVE_SENTIMENT", "Mean sentiment of the last 7 days minus that of days 8-30"),
+        Feature("very_negative_contacts_30d", "NEGATIVE_SENTIMENT", "Contacts in 30 days with sentiment below -80", +1),
+        Feature("last_sentiment", "NEGATIVE_SENTIMENT", "Sentiment of the latest closed contact"),
+    ]
+    for ev in PROBLEM_EVENTS:
+        group = {"payment_failed": "PAYMENT_PROBLEM", "deduction_delayed": "PAYMENT_PROBLEM", "order_delayed": "DELIVERY_DELAY", "app_error": "APP_ERRORS"}[ev]
+        f.append(Feature(f"{ev}_7d", group, f"{ev.replace('_', ' ').capitalize()} events in the last 7 days", +1))
+        f.append(Feature(f"{ev}_30d", group, f"{ev.replace('_', ' ').capitalize()} events in the last 30 days", +1))
+    f += [
+        Feature("seconds_since_payment_failed", "PAYMENT_PROBLEM", "Seconds since the latest failed payment"),
+        Feature("failed_amount_30d", "PAYMENT_PROBLEM", "Amount of failed payments in the last 30 days"),
+        Feature("seconds_since_order_delayed", "DELIVERY_DELAY", "Seconds since the latest delayed order"),
+        Feature("refund_30d", "COMPLAINT_HISTORY", "Refunds in the last 30 days"),
+        Feature("complaints_90d", "COMPLAINT_HISTORY", "Complaints filed in the last 90 days"),
+        Feature("complaints_365d", "COMPLAINT_HISTORY", "Complaints filed in the last 365 days"),
+        Feature("days_since_last_complaint", "COMPLAINT_HISTORY", "Days since the latest complaint was filed"),
+        Feature("region_incident_active", "SERVICE_INCIDENT", "Incidents active in the customer's region at the cutoff", +1),
+        Feature("region_incident_severity", "SERVICE_INCIDENT", "Summed severity of active incidents in the region", +1),
+        Feature("region_incidents_7d", "SERVICE_INCIDENT", "Incidents started in the region in the last 7 days"),
+        Feature("hours_since_region_incident", "SERVICE_INCIDENT", "Hours since the latest incident in the region started"),
+        Feature("days_since_bill", "BILLING_CYCLE", "Whole days since the latest bill day"),
+        Feature("days_to_next_bill", "BILLING_CYCLE", "Whole days until the next bill day"),
+        Feature("hours_since_bill_issued", "BILLING_CYCLE", "Hours since the latest bill_issued event"),
+        Feature("segment", "PROFILE", "Customer segment", categories=SEGMENTS),
+        Feature("region", "PROFILE", "Customer region", categories=()),  # vocabulary learned at fit
+        Feature("age_band", "PROFILE", "Age band", categories=AGE_BANDS),
+        Feature("plan", "PROFILE", "Plan", categories=PLANS),
+        Feature("tenure_days", "PROFILE", "Days since signup"),
+        Feature("bill_day", "PROFILE", "Day of month the bill is issued"),
+        Feature("day_of_week", "PROFILE", "Day of week of the cutoff (0 = Monday)"),
+    ]
+    return tuple(f)
+
+
+FEATURES: tuple[Feature, ...] = _features()
+FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)
+FEATURES_BY_NAME = {f.name: f for f in FEATURES}
+CATEGORICAL: tuple[str, ...] = tuple(f.name for f in FEATURES if f.categories is not None)
+KEY_COLUMNS = ("customer_id", "cutoff_at")
+
+
+def catalogue_frame() -> list[dict[str, object]]:
+    """The catalogue as rows (for docs, MLflow and the service)."""
+    return [
+        {
+            "name": f.name,
+            "group": f.group,
+            "reason": REASONS_BY_CODE[f.group].title,
+            "description": f.description,
+            "monotone": f.monotone,
+        }
+        for f in FEATURES
+    ]

@@ -1,0 +1,178 @@
+"""``radar train``: history -> training set -> LightGBM + calibration -> evaluation ->
+MLflow run -> registered version (``challenger``) -> ``champion`` if it beats the current one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow.types.utils import _infer_schema
+
+from data.load import load_history
+from features.catalogue import FEATURE_NAMES, catalogue_frame
+from radar.config import RadarConfig
+from radar.fileio import write_json
+from training import registry
+from training.dataset import Periods, assemble, read_true_risk
+from training.evaluate import FrequentContactRule, daily_capacity, score_metrics
+from training.model import RiskModel
+from training.plots import write_plots
+
+log = logging.getLogger(__name__)
+
+EVALUATION_FILE = "evaluation.json"
+
+
+@dataclass
+class TrainResult:
+    run_id: str
+    version: str
+    promoted: bool
+    evaluation: dict
+    evaluation_path: Path
+
+
+def sample_negatives(frame: pd.DataFrame, rate: float, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """Keep all positives and a ``rate`` share of negatives, weighted 1/rate (unbiased)."""
+    if rate >= 1.0:
+        return frame, np.ones(len(frame))
+    rng = np.random.default_rng(seed)
+    keep = (frame["label"].to_numpy() == 1) | (rng.random(len(frame)) < rate)
+    sampled = frame[keep]
+    return sampled, np.where(sampled["label"].to_numpy() == 1, 1.0, 1.0 / rate)
+
+
+def fit_model(frame: pd.DataFrame, config: RadarConfig) -> RiskModel:
+    train, weight = sample_negatives(frame[frame["split"] == "train"], config.model.negative_sample_rate, config.model.seed)
+    val = frame[frame["split"] == "validation"]
+    params = config.model.model_dump(exclude={"negative_sample_rate"})
+    model = RiskModel(FEATURE_NAMES, **params)
+    return model.fit(train, train["label"].to_numpy(), val, val["label"].to_numpy(), sample_weight=weight)
+
+
+def evaluate_scorers(frame: pd.DataFrame, model: RiskModel, config: RadarConfig) -> tuple[dict, dict[str, np.ndarray]]:
+    """Metrics of the model, the frequent-contact rule and (synthetic data) the true risk."""
+    ev = config.evaluation
+    test, val = frame[frame["split"] == "test"], frame[frame["split"] == "validation"]
+    y, day = test["label"].to_numpy(), test["cutoff_at"]
+    rule = FrequentContactRule().fit(val, val["label"].to_numpy())
+    probability = {"model": model.predict_proba(test), "rule_frequent_contact": rule.predict_proba(test)}
+    ranking = {"model": probability["model"], "rule_frequent_contact": rule.score(test)}
+    if "true_risk" in test and test["true_risk"].notna().all():
+        probability["oracle"] = ranking["oracle"] = test["true_risk"].to_numpy()
+    result = {
+        name: score_metrics(day, y, ranking[name], probability[name], ev.capacity_fraction, ev.capacity_k) for name in ranking
+    }
+    per_day = test.groupby(day.dt.date).size()
+    result.update(
+        capacity={
+            "fraction": ev.capacity_fraction,
+            "k": ev.capacity_k,
+            "mean_daily_k": float(np.mean([daily_capacity(int(n), ev.capacity_fraction, ev.capacity_k) for n in per_day])),
+        },
+        positive_rate=float(y.mean()),
+        n_test_rows=int(len(test)),
+        n_test_days=int(len(per_day)),
+    )
+    return result, ranking
+
+
+def train(config: RadarConfig, data_dir: Path | str) -> TrainResult:
+    """Run the whole training job; return the registered version and its evaluation."""
+    started = time.perf_counter()
+    data_dir = Path(data_dir)
+    history, load_report = load_history(data_dir, config.workspace.rejects_dir)
+    frame, periods = assemble(history, config.labels, config.split, read_true_risk(data_dir))
+    log.info("training LightGBM on %d rows (%d features)", int((frame["split"] == "train").sum()), len(FEATURE_NAMES))
+    model = fit_model(frame, config)
+    log.info("stopped at %d trees; calibration a=%.3f b=%.3f", model.best_iteration_, *model.calibration_)
+    evaluation, ranking = evaluate_scorers(frame, model, config)
+
+    client = registry.connect(config)
+    name = config.registry.model_name
+    with mlflow.start_run() as run:
+        mlflow.log_params(_flat_params(config, data_dir, periods))
+        for scorer in ("model", "rule_frequent_contact", "oracle"):
+            for metric, value in evaluation.get(scorer, {}).items():
+                mlflow.log_metric(f"{scorer}.{metric}" if scorer != "model" else metric, value)
+        mlflow.log_metric("best_iteration", model.best_iteration_)
+        for split in ("train", "validation", "test"):
+            mlflow.log_input(_dataset(frame[frame["split"] == split], data_dir, split), context=split)
+        test = frame[frame["split"] == "test"]
+        importance = pd.Series(model.booster_.feature_importance("gain"), index=model.feature_names)
+        with tempfile.TemporaryDirectory() as tmp:
+            write_plots(test, ranking, importance, Path(tmp), config.evaluation.capacity_fraction, config.evaluation.capacity_k)
+            mlflow.log_artifacts(tmp, artifact_path="plots")
+        mlflow.log_dict({"features": catalogue_frame()}, "feature_catalogue.json")
+        mlflow.log_dict(load_report.summary(), "load_report.json")
+        version = registry.log_risk_model(model, test, name)
+        registry.set_alias(client, name, registry.CHALLENGER, version.version)
+        promoted, comparison = _maybe_promote(client, config, name, version.version, test, evaluation)
+        evaluation.update(
+            registered_model=name,
+            version=str(version.version),
+            run_id=run.info.run_id,
+            promoted_to_champion=promoted,
+            champion_comparison=comparison,
+            periods=periods.as_dict(),
+            best_iteration=model.best_iteration_,
+            train_seconds=round(time.perf_counter() - started, 1),
+        )
+        mlflow.log_dict(evaluation, EVALUATION_FILE)
+    run_dir = config.workspace.runs_dir / run.info.run_id
+    write_json(run_dir / EVALUATION_FILE, evaluation)
+    write_json(config.workspace.root / EVALUATION_FILE, evaluation)
+    return TrainResult(run.info.run_id, str(version.version), promoted, evaluation, config.workspace.root / EVALUATION_FILE)
+
+
+def _maybe_promote(client, config: RadarConfig, name: str, version: str, test: pd.DataFrame, evaluation: dict) -> tuple[bool, dict]:
+    """Move ``champion`` to ``version`` only if it beats the current champion on this test period."""
+    metric = config.evaluation.promote_metric
+    mine = evaluation["model"][metric]
+    champion = registry.alias_version(client, name, registry.CHAMPION)
+    if champion is None:
+        registry.set_alias(client, name, registry.CHAMPION, version)
+        return True, {"metric": metric, "challenger": mine, "champion": None, "reason": "no champion yet"}
+    try:
+        current = registry.load_version(name, champion.version)
+        theirs = score_metrics(
+            test["cutoff_at"], test["label"].to_numpy(), current.predict_proba(test), current.predict_proba(test),
+            config.evaluation.capacity_fraction, config.evaluation.capacity_k,
+        )[metric]
+    except Exception as exc:  # an incompatible old champion must not break training
+        log.warning("champion v%s cannot score this test period (%s); keeping it", champion.version, exc)
+        return False, {"metric": metric, "challenger": mine, "champion_version": champion.version, "reason": f"champion cannot be evaluated: {exc}"}
+    promoted = mine > theirs
+    if promoted:
+        registry.set_alias(client, name, registry.CHAMPION, version)
+    reason = "challenger better" if promoted else "champion at least as good"
+    log.info("%s: challenger v%s %.4f vs champion v%s %.4f -> %s", metric, version, mine, champion.version, theirs, reason)
+    return promoted, {"metric": metric, "challenger": mine, "champion": theirs, "champion_version": champion.version, "reason": reason}
+
+
+def _dataset(part: pd.DataFrame, data_dir: Path, split: str) -> mlflow.data.pandas_dataset.PandasDataset:
+    """An MLflow dataset record of one split (digest over all rows, schema from a sample)."""
+    part = part[[*FEATURE_NAMES, "label"]]
+    digest = hashlib.sha256(pd.util.hash_pandas_object(part, index=False).to_numpy().tobytes()).hexdigest()[:16]
+    dataset = mlflow.data.from_pandas(part, source=str(data_dir.resolve()), name=f"complaints-{split}", targets="label", digest=digest)
+    # MLflow infers the schema by scanning every row (~10 s per split here); a sample says the same.
+    dataset.__dict__["schema"] = _infer_schema(part.head(2000))
+    return dataset
+
+
+def _flat_params(config: RadarConfig, data_dir: Path, periods: Periods) -> dict[str, object]:
+    params: dict[str, object] = {"data_dir": str(data_dir)}
+    for section in ("labels", "split", "model", "evaluation"):
+        for key, value in getattr(config, section).model_dump().items():
+            params[f"{section}.{key}"] = value
+    for split, (first, last) in periods.as_dict().items():
+        params[f"period.{split}"] = f"{first}..{last}"
+    return params
