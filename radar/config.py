@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 EXPERIMENTS_DIR = Path(__file__).resolve().parent.parent / "experiments"
 DEFAULT_CONFIG = EXPERIMENTS_DIR / "default.yaml"
 CONFIG_ENV = "RADAR_CONFIG"
+WORKSPACE_ENV = "RADAR_WORKSPACE"
 
 
 class _Frozen(BaseModel):
@@ -140,6 +141,8 @@ class ConfigError(ValueError):
 def load_config(path: Path | str | None = None, **overrides: object) -> RadarConfig:
     """Load the config from ``path``, ``$RADAR_CONFIG`` or ``experiments/default.yaml``.
 
+    ``$RADAR_WORKSPACE`` replaces ``workspace.root`` (the service and tests use it).
+
     ``overrides`` replace whole sections or top-level keys (used by the CLI and tests).
     """
     path = Path(path or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
@@ -148,6 +151,8 @@ def load_config(path: Path | str | None = None, **overrides: object) -> RadarCon
     raw = yaml.safe_load(path.read_text()) or {}
     if not isinstance(raw, dict):
         raise ConfigError(f"config file {path} must hold a mapping at the top level")
+    if os.environ.get(WORKSPACE_ENV):
+        raw["workspace"] = {**(raw.get("workspace") or {}), "root": os.environ[WORKSPACE_ENV]}
     raw.update({k: v for k, v in overrides.items() if v is not None})
     try:
         return RadarConfig.model_validate(raw)

@@ -1,0 +1,195 @@
+"""The ``radar`` command: simulate, train, promote, score, serve, and the end-to-end demo."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import socket
+import subprocess
+import sys
+import time
+import warnings
+from datetime import date
+from pathlib import Path
+
+from radar.config import CONFIG_ENV, DEFAULT_CONFIG, WORKSPACE_ENV, ConfigError, RadarConfig, load_config
+
+log = logging.getLogger("radar")
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    for noisy in ("mlflow", "alembic", "urllib3", "git", "bentoml", "numba", "matplotlib"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
+    warnings.filterwarnings("ignore", category=UserWarning, module="mlflow")
+    warnings.filterwarnings("ignore", category=FutureWarning)
+
+
+def _config(args: argparse.Namespace) -> RadarConfig:
+    overrides = {"workspace": {"root": args.workspace}} if args.workspace else {}
+    return load_config(args.config, **overrides)
+
+
+# ---------------------------------------------------------------------- commands
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from data.simulate import simulate_world
+
+    sim = _config(args).simulation
+    manifest = simulate_world(
+        args.out,
+        customers=args.customers or sim.customers,
+        days=args.days or sim.days,
+        seed=sim.seed if args.seed is None else args.seed,
+        start=str(sim.start),
+        truth_paths=args.truth_paths or sim.truth_paths,
+    )
+    print(json.dumps({"out": str(args.out), "observed_until": manifest["observed_until"], "rows": manifest["rows"]}, indent=2))
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from training.train import train
+
+    result = train(_config(args), args.data)
+    _print_evaluation(result.evaluation)
+    print(f"evaluation: {result.evaluation_path}")
+    return 0
+
+
+def cmd_promote(args: argparse.Namespace) -> int:
+    from training import registry
+
+    config = _config(args)
+    client = registry.connect(config)
+    client.get_model_version(config.registry.model_name, str(args.version))
+    registry.set_alias(client, config.registry.model_name, registry.CHAMPION, args.version)
+    print(f"{config.registry.model_name} version {args.version} is now champion")
+    return 0
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from data.load import load_history
+    from serving.risk_list import score_day
+    from serving.scorer import Scorer
+
+    config = _config(args)
+    history, _ = load_history(args.data, config.workspace.rejects_dir)
+    day = date.fromisoformat(args.date) if args.date else history.observed_until.date()
+    out = Path(args.out) if args.out else config.workspace.risk_lists_dir
+    path, risk_list = score_day(history, Scorer.from_registry(config), day, out, config.labels.horizon_hours, config.labels.exclude_open_complaints)
+    print(risk_list.head(10)[["rank", "customer_id", "probability", "risk_tier", "reason_1", "suggested_action"]].to_string(index=False))
+    print(f"risk list: {path / 'risk_list.html'} (also .csv, .parquet)")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    config = _config(args)
+    env = _service_env(args, config)
+    host, port = args.host or config.serving.host, args.port or config.serving.port
+    bentoml = str(Path(sys.executable).parent / "bentoml")
+    os.execve(bentoml, [bentoml, "serve", "serving.service:ComplaintRadar", "--host", host, "--port", str(port)], env)
+    return 0  # not reached
+
+
+def _service_env(args: argparse.Namespace, config: RadarConfig) -> dict[str, str]:
+    env = dict(os.environ)
+    env[CONFIG_ENV] = str(Path(args.config or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG).resolve())
+    env[WORKSPACE_ENV] = str(config.workspace.root.resolve())
+    env.setdefault("BENTOML_DO_NOT_TRACK", "true")
+    return env
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from serving.demo import run_demo
+
+    return run_demo(_config(args), args, _service_env(args, _config(args)))
+
+
+def _print_evaluation(evaluation: dict) -> None:
+    rows = [k for k in ("model", "rule_frequent_contact", "oracle") if k in evaluation]
+    metrics = ("roc_auc", "average_precision", "precision_at_capacity", "recall_at_capacity", "brier")
+    print(f"\nTest period: {evaluation['n_test_rows']} eligible customer-days, positive rate {evaluation['positive_rate']:.2%}, "
+          f"capacity {evaluation['capacity']['mean_daily_k']:.0f} customers/day")
+    print(f"{'scorer':<24}" + "".join(f"{m:>24}" for m in metrics))
+    for r in rows:
+        print(f"{r:<24}" + "".join(f"{evaluation[r][m]:>24.4f}" for m in metrics))
+    print(f"registered {evaluation['registered_model']} version {evaluation['version']}; "
+          f"champion: {'this version' if evaluation['promoted_to_champion'] else 'unchanged'} ({evaluation['champion_comparison']['reason']})")
+
+
+def free_port(preferred: int, host: str = "127.0.0.1") -> int:
+    """``preferred`` if it is free on ``host``, else any free port."""
+    for port in (preferred, 0):
+        with socket.socket() as s:
+            try:
+                s.bind((host, port))
+            except OSError:
+                continue
+            return s.getsockname()[1]
+    raise OSError("no free port")
+
+
+# ---------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="radar", description="Predict customer complaints 48 hours ahead.")
+    parser.add_argument("--config", type=Path, help=f"experiment YAML (default: ${CONFIG_ENV} or {DEFAULT_CONFIG.name})")
+    parser.add_argument("--workspace", type=Path, help="output folder (default from config: workspace/)")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("simulate", help="generate a synthetic contact-history world")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--customers", type=int)
+    p.add_argument("--days", type=int)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--truth-paths", type=int, help="Monte Carlo paths for the true risk")
+    p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("train", help="train, evaluate, log to MLflow, register, maybe promote")
+    p.add_argument("--data", type=Path, required=True, help="folder of contract tables (Parquet or CSV)")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("promote", help="make a registered version the champion")
+    p.add_argument("--version", type=int, required=True)
+    p.set_defaults(func=cmd_promote)
+
+    p = sub.add_parser("score", help="write the daily risk list and the service snapshot")
+    p.add_argument("--data", type=Path, required=True)
+    p.add_argument("--date", help="YYYY-MM-DD (default: the day the data ends)")
+    p.add_argument("--out", type=Path, help="default: WORKSPACE/risk_lists")
+    p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser("serve", help="start the BentoML scoring service")
+    p.add_argument("--host")
+    p.add_argument("--port", type=int)
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("demo", help="simulate -> train -> register -> risk list -> service check")
+    p.add_argument("--customers", type=int)
+    p.add_argument("--days", type=int)
+    p.add_argument("--port", type=int)
+    p.add_argument("--fresh", action="store_true", help="regenerate the world even if it exists")
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _setup_logging(args.verbose)
+    try:
+        return args.func(args)
+    except (ConfigError, FileNotFoundError, LookupError, ValueError) as exc:
+        log.error("%s", exc)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,136 @@
+"""``radar demo``: the whole product once, for real, on the embedded defaults.
+
+synthetic world -> features -> LightGBM -> MLflow run + registry -> daily risk list ->
+BentoML service on loopback -> real HTTP calls checked against the list -> service stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from radar.config import RadarConfig
+
+log = logging.getLogger("radar.demo")
+
+READY_TIMEOUT_SECONDS = 180
+UNKNOWN_ID = "NO-SUCH-CUSTOMER"
+PARITY_TOLERANCE = 1e-9
+
+
+def _step(n: int, text: str) -> None:
+    print(f"\n=== [{n}/5] {text}", flush=True)
+
+
+def run_demo(config: RadarConfig, args: argparse.Namespace, service_env: dict[str, str]) -> int:
+    from data.load import MANIFEST, load_history
+    from data.simulate import simulate_world
+    from radar.cli import _print_evaluation, free_port
+    from serving.payload import history_payload
+    from serving.risk_list import score_day
+    from serving.scorer import Scorer
+    from training.train import train
+
+    started = time.perf_counter()
+    sim = config.simulation
+    customers, days = args.customers or sim.customers, args.days or sim.days
+    world = config.workspace.world_dir
+    manifest_path = world / MANIFEST
+
+    _step(1, f"synthetic world: {customers} customers x {days} days (seed {sim.seed})")
+    existing = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    if not args.fresh and (existing.get("customers"), existing.get("days"), existing.get("seed")) == (customers, days, sim.seed):
+        print(f"reusing {world} (same size and seed; --fresh regenerates)")
+    else:
+        simulate_world(world, customers, days, sim.seed, str(sim.start), sim.truth_paths, horizon_hours=config.labels.horizon_hours)
+    print(f"world: {world}")
+
+    _step(2, "features -> LightGBM -> evaluation -> MLflow registry")
+    result = train(config, world)
+    _print_evaluation(result.evaluation)
+
+    _step(3, "daily risk list")
+    history, _ = load_history(world, config.workspace.rejects_dir)
+    day = history.observed_until.date()
+    scorer = Scorer.from_registry(config)
+    list_dir, risk_list = score_day(history, scorer, day, config.workspace.risk_lists_dir, config.labels.horizon_hours, config.labels.exclude_open_complaints)
+    print(risk_list.head(5)[["rank", "customer_id", "probability", "risk_tier", "reason_1", "suggested_action"]].to_string(index=False))
+
+    _step(4, "scoring service over HTTP")
+    port = free_port(args.port or config.serving.port, config.serving.host)
+    base = f"http://{config.serving.host}:{port}"
+    service_log = config.workspace.root / "service.log"
+    ok = False
+    with service_log.open("w") as log_file:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "radar.cli", "serve", "--port", str(port), "--host", config.serving.host],
+            env=service_env, stdout=log_file, stderr=subprocess.STDOUT,
+        )
+        try:
+            _wait_ready(base, proc, service_log)
+            ok = _check_service(base, risk_list, history_payload(history, risk_list["customer_id"].iloc[0], risk_list["cutoff_at"].iloc[0]), risk_list["cutoff_at"].iloc[0].isoformat())
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+            print(f"service stopped (log: {service_log})")
+
+    _step(5, f"done in {time.perf_counter() - started:.0f} s")
+    ws = config.workspace
+    print(f"""world (synthetic data)    {world}
+MLflow store              {ws.mlflow_uri}   (browse: .venv/bin/mlflow ui --backend-store-uri {ws.mlflow_uri})
+evaluation                {result.evaluation_path}
+registered model          {config.registry.model_name} version {result.version} ({'champion' if result.promoted else 'challenger'})
+risk list                 {list_dir / 'risk_list.html'} (and .csv, .parquet)
+service                   radar serve  ->  POST {base.rsplit(':', 1)[0]}:{config.serving.port}/score
+service check             {'PASSED' if ok else 'FAILED'}""")
+    return 0 if ok else 1
+
+
+def _wait_ready(base: str, proc: subprocess.Popen, service_log: Path) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"service exited with code {proc.returncode}; see {service_log}")
+        try:
+            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                print(f"service ready at {base}")
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise TimeoutError(f"service not ready after {READY_TIMEOUT_SECONDS} s; see {service_log}")
+
+
+def _check_service(base: str, risk_list, payload: dict, as_of: str) -> bool:
+    """Score the list's top customers by id and one by posted history; compare with the list."""
+    ids = [*risk_list["customer_id"].head(3), UNKNOWN_ID]
+    response = httpx.post(f"{base}/score", json={"customer_ids": ids, "histories": [payload], "as_of": as_of}, timeout=60)
+    response.raise_for_status()
+    body = response.json()
+    print(f"POST /score -> {response.status_code}, model {body['model_name']} v{body['model_version']}, snapshot {body['snapshot_date']}")
+    listed = dict(zip(risk_list["customer_id"], risk_list["probability"], strict=True))
+    checks = []
+    for item in body["results"]:
+        if item["status"] == "ok":
+            reasons = "; ".join(r["text"] for r in item["reasons"])
+            print(f"  {item['customer_id']:<18} {item['source']:<9} p={item['probability']:.4f} {item['risk_tier']:<6} {reasons}")
+            # The list rounds to 6 decimals.
+            checks.append(abs(item["probability"] - listed[item["customer_id"]]) < 1e-6)
+        else:
+            print(f"  {item['customer_id']:<18} {item['source']:<9} error: {item['error']}")
+            checks.append(item["customer_id"] == UNKNOWN_ID)
+    by_source = {(r["customer_id"], r["source"]): r for r in body["results"] if r["status"] == "ok"}
+    first = risk_list["customer_id"].iloc[0]
+    same = abs(by_source[(first, "snapshot")]["probability"] - by_source[(first, "history")]["probability"]) < PARITY_TOLERANCE
+    print(f"  id lookup and posted history agree for {first}: {same}; all answers match the list: {all(checks)}")
+    return all(checks) and same
