@@ -16,6 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 EXPERIMENTS_DIR = Path(__file__).resolve().parent.parent / "experiments"
 DEFAULT_CONFIG = EXPERIMENTS_DIR / "default.yaml"
+# The user's tracking URI, read once at import: mlflow.set_tracking_uri() writes this same
+# variable into os.environ, so reading it later would return whatever store was used last.
+USER_TRACKING_URI = os.environ.get("MLFLOW_TRACKING_URI")
 CONFIG_ENV = "RADAR_CONFIG"
 WORKSPACE_ENV = "RADAR_WORKSPACE"
 
@@ -33,7 +36,7 @@ class WorkspaceConfig(_Frozen):
 
     @property
     def mlflow_uri(self) -> str:
-        return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{(self.root / 'mlflow.db').resolve()}"
+        return USER_TRACKING_URI or f"sqlite:///{(self.root / 'mlflow.db').resolve()}"
 
     @property
     def artifact_root(self) -> Path:

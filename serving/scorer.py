@@ -89,6 +89,13 @@ class Scorer:
         out["model_version"] = self.model_version
         return out
 
+    def group_contributions(self, features: pd.DataFrame) -> pd.DataFrame:
+        """SHAP contributions summed per reason group, plus ``base_value``; rows sum to the raw score."""
+        contributions = self.model.explain(features)
+        out = pd.DataFrame(contributions[:, :-1] @ self._membership, columns=self._group_codes)
+        out["base_value"] = contributions[:, -1]
+        return out
+
     def reasons(self, contributions: np.ndarray, features: pd.DataFrame, k: int) -> list[list[Reason]]:
         """Top-k risk-increasing reason groups per row (groups with a positive sum only)."""
         phi = contributions[:, :-1]

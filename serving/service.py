@@ -15,6 +15,7 @@ from typing import Any
 
 import bentoml
 import pandas as pd
+from starlette.responses import JSONResponse
 
 from data.contract import CONTACTS, COMPLAINTS, CUSTOMERS, EVENTS, validate_table
 from data.history import History
@@ -27,8 +28,9 @@ from serving.scorer import Scorer
 log = logging.getLogger("complaint_radar.service")
 
 
-class NotReady(bentoml.exceptions.BentoMLException):
-    error_code = 503  # type: ignore[assignment]
+def _error(status: int, message: str) -> JSONResponse:
+    """A JSON error body ``{"error": ...}`` with a specific message (BentoML's own 5xx body is generic)."""
+    return JSONResponse({"error": message}, status_code=status)
 
 
 @bentoml.service(name="complaint_radar", workers=1, traffic={"timeout": 60})
@@ -57,17 +59,18 @@ class ComplaintRadar:
         return self.scorer is not None and self.snapshot is not None
 
     @bentoml.api(route="/score", input_spec=ScoreRequest, output_spec=ScoreResponse)
-    def score(self, **fields: Any) -> ScoreResponse:
+    def score(self, **fields: Any) -> ScoreResponse | JSONResponse:
         """Score customers by id and/or posted history; per-item errors never fail the batch."""
         if not self.__is_ready__():
-            raise NotReady("service not ready: " + "; ".join(self.problems))
+            return _error(503, "service not ready: " + "; ".join(self.problems))
         request = ScoreRequest.model_construct(**fields)
         assert self.scorer is not None and self.snapshot is not None
         k = self.config.serving.top_reasons if request.top_reasons is None else request.top_reasons
-        if len(request.customer_ids) + len(request.histories) > self.config.serving.max_batch:
-            raise bentoml.exceptions.InvalidArgument(
-                f"batch of {len(request.customer_ids) + len(request.histories)} customers exceeds the limit of {self.config.serving.max_batch}"
-            )
+        n = len(request.customer_ids) + len(request.histories)
+        if n == 0:
+            return _error(400, "nothing to score: give customer_ids and/or histories")
+        if n > self.config.serving.max_batch:
+            return _error(413, f"batch of {n} customers exceeds the limit of {self.config.serving.max_batch}")
         results = self._score_ids(request.customer_ids, k) + [
             self._score_history(h, request.as_of, k) for h in request.histories
         ]

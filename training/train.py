@@ -149,13 +149,13 @@ def _maybe_promote(client, config: RadarConfig, name: str, version: str, test: p
         )[metric]
     except Exception as exc:  # an incompatible old champion must not break training
         log.warning("champion v%s cannot score this test period (%s); keeping it", champion.version, exc)
-        return False, {"metric": metric, "challenger": mine, "champion_version": champion.version, "reason": f"champion cannot be evaluated: {exc}"}
+        return False, {"metric": metric, "challenger": mine, "champion_version": str(champion.version), "reason": f"champion cannot be evaluated: {exc}"}
     promoted = mine > theirs
     if promoted:
         registry.set_alias(client, name, registry.CHAMPION, version)
     reason = "challenger better" if promoted else "champion at least as good"
     log.info("%s: challenger v%s %.4f vs champion v%s %.4f -> %s", metric, version, mine, champion.version, theirs, reason)
-    return promoted, {"metric": metric, "challenger": mine, "champion": theirs, "champion_version": champion.version, "reason": reason}
+    return promoted, {"metric": metric, "challenger": mine, "champion": theirs, "champion_version": str(champion.version), "reason": reason}
 
 
 def _dataset(part: pd.DataFrame, data_dir: Path, split: str) -> mlflow.data.pandas_dataset.PandasDataset:

@@ -1,0 +1,74 @@
+"""Model behaviour: monotone where the catalogue says so, exact additive explanations,
+calibrated probabilities, a faithful round trip through the registry."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.catalogue import FEATURES
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def model(trained):
+    return trained["scorer"].model
+
+
+@pytest.fixture(scope="module")
+def snapshot(trained):
+    return pd.read_parquet(trained["list_dir"] / "features_snapshot.parquet")
+
+
+def test_more_trouble_never_lowers_risk(model, snapshot):
+    """Adding unresolved, very negative, long-wait contacts never lowers anyone's risk."""
+    base = snapshot.copy()
+    worse = snapshot.copy()
+    for col in ("unresolved_7d", "unresolved_30d", "very_negative_contacts_30d", "long_waits_7d", "long_waits_30d",
+                "transferred_7d", "payment_failed_7d", "contacts_7d", "open_contacts"):
+        worse[col] = worse[col] + 2
+    assert (model.predict_proba(worse) >= model.predict_proba(base) - 1e-12).all()
+
+
+def test_constraints_follow_the_catalogue(model):
+    constrained = {f.name for f in FEATURES if f.monotone}
+    assert model.lgb_params()["monotone_constraints"].count(0) == len(FEATURES) - len(constrained)
+
+
+def test_explanations_are_exact_and_additive(model, snapshot):
+    contributions = model.explain(snapshot)
+    assert contributions.shape == (len(snapshot), len(model.feature_names) + 1)
+    np.testing.assert_allclose(contributions.sum(axis=1), model.raw_score(snapshot), atol=1e-9)
+
+
+def test_treeshap_matches_the_shap_library(model, snapshot):
+    shap = pytest.importorskip("shap")
+    rows = snapshot.head(50)
+    ours = model.explain(rows)
+    explainer = shap.TreeExplainer(model.booster_)
+    theirs = explainer.shap_values(model._matrix(rows))
+    np.testing.assert_allclose(ours[:, :-1], np.asarray(theirs), atol=1e-6)
+
+
+def test_probabilities_are_calibrated_on_average(trained):
+    evaluation = trained["result"].evaluation
+    # Mean predicted risk of the list is in the same range as the observed positive rate.
+    mean_p = trained["risk_list"]["probability"].mean()
+    assert 0.25 * evaluation["positive_rate"] < mean_p < 4 * evaluation["positive_rate"]
+
+
+def test_registered_version_round_trips(trained, snapshot):
+    from training.registry import load_version
+
+    config = trained["config"]
+    reloaded = load_version(config.registry.model_name, trained["result"].version)
+    np.testing.assert_array_equal(reloaded.predict_proba(snapshot), trained["scorer"].model.predict_proba(snapshot))
+
+
+def test_top_features_are_not_trivially_leaky(model):
+    """The label's own source never appears as a feature, and no single feature dominates."""
+    gain = pd.Series(model.booster_.feature_importance("gain"), index=model.feature_names)
+    share = gain / gain.sum()
+    assert share.max() < 0.6, share.sort_values().tail(3)

@@ -1,0 +1,31 @@
+"""An in-process ASGI client of the BentoML service on the trained test workspace."""
+
+from __future__ import annotations
+
+import pytest
+from prometheus_client import REGISTRY
+from starlette.testclient import TestClient
+
+
+def _forget_bentoml_metrics() -> None:
+    # Each ASGI app registers BentoML's request metrics in the global Prometheus registry;
+    # a second app in the same process (tests only) must not collide with the first.
+    for collector, names in list(REGISTRY._collector_to_names.items()):
+        if any(n.startswith("bentoml") for n in names):
+            REGISTRY.unregister(collector)
+
+
+def make_client(workspace, monkeypatch) -> TestClient:
+    from serving.service import ComplaintRadar
+
+    monkeypatch.setenv("RADAR_WORKSPACE", str(workspace))
+    _forget_bentoml_metrics()
+    return TestClient(ComplaintRadar.to_asgi())
+
+
+@pytest.fixture(scope="module")
+def client(trained):
+    mp = pytest.MonkeyPatch()
+    with make_client(trained["root"], mp) as c:
+        yield c
+    mp.undo()

@@ -1,0 +1,97 @@
+"""The scoring endpoint in process: happy paths, per-item errors, bad input, readiness."""
+
+from __future__ import annotations
+
+import pytest
+
+from serving.payload import history_payload
+from tests.service.conftest import make_client
+
+pytestmark = pytest.mark.slow
+
+
+def test_ready_when_model_and_snapshot_are_loaded(client):
+    assert client.get("/readyz").status_code == 200
+    assert client.get("/livez").status_code == 200
+
+
+def test_not_ready_without_a_model(tmp_path, monkeypatch):
+    with make_client(tmp_path / "empty", monkeypatch) as c:
+        assert c.get("/readyz").status_code == 503
+        response = c.post("/score", json={"customer_ids": ["C000001"]})
+        assert response.status_code == 503
+        assert "not ready" in response.text
+
+
+def test_score_by_id_matches_the_daily_list(client, trained):
+    risk_list = trained["risk_list"]
+    ids = risk_list["customer_id"].head(5).tolist()
+    body = client.post("/score", json={"customer_ids": ids}).json()
+    assert body["model_version"] == trained["result"].version
+    assert [r["customer_id"] for r in body["results"]] == ids
+    for item, (_, row) in zip(body["results"], risk_list.head(5).iterrows(), strict=True):
+        assert item["status"] == "ok" and item["source"] == "snapshot"
+        assert item["probability"] == pytest.approx(row["probability"], abs=1e-6)
+        assert item["risk_tier"] == row["risk_tier"]
+        assert [r["code"] for r in item["reasons"]] == [c for c in row["reason_codes"].split(",") if c]
+        assert all(r["contribution"] > 0 and r["text"] and r["action"] for r in item["reasons"])
+        assert item["snapshot_date"] == row["scored_for"]
+
+
+def test_unknown_and_ineligible_ids_fail_alone(client, trained):
+    snapshot = trained["scorer"]  # noqa: F841 - the fixture guarantees a published snapshot
+    known = trained["risk_list"]["customer_id"].iloc[0]
+    body = client.post("/score", json={"customer_ids": ["NOPE", known]}).json()
+    bad, good = body["results"]
+    assert bad["status"] == "error" and "unknown customer id" in bad["error"] and bad["probability"] is None
+    assert good["status"] == "ok"
+
+
+def test_history_mode_equals_id_mode(client, trained):
+    risk_list, history = trained["risk_list"], trained["history"]
+    cid, cutoff = risk_list["customer_id"].iloc[0], risk_list["cutoff_at"].iloc[0]
+    payload = history_payload(history, cid, cutoff)
+    body = client.post("/score", json={"customer_ids": [cid], "histories": [payload], "as_of": cutoff.isoformat()}).json()
+    by_id, by_history = body["results"]
+    assert by_history["source"] == "history" and by_history["status"] == "ok"
+    assert by_history["probability"] == pytest.approx(by_id["probability"], abs=1e-12)
+    assert by_history["reasons"] == by_id["reasons"]
+
+
+def test_unknown_channel_is_mapped_with_a_warning(client, trained):
+    cid, cutoff = trained["risk_list"]["customer_id"].iloc[0], trained["risk_list"]["cutoff_at"].iloc[0]
+    payload = history_payload(trained["history"], cid, cutoff)
+    payload["contacts"].append({"contact_id": "NEW", "started_at": "2026-01-05T10:00:00Z", "channel": "fax", "reason": "billing"})
+    item = client.post("/score", json={"histories": [payload], "as_of": cutoff.isoformat()}).json()["results"][0]
+    assert item["status"] == "ok"
+    assert any("channel" in w and "fax" in w for w in item["warnings"])
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"customer_ids": "C1"},  # wrong type
+        {"customer_ids": ["C1"], "surprise": 1},  # unknown field
+        {"histories": [{"customer": {"customer_id": "X"}}]},  # missing profile fields
+        {"top_reasons": 99},  # out of range
+    ],
+)
+def test_bad_input_is_a_4xx_not_a_5xx(client, body):
+    response = client.post("/score", json=body)
+    assert 400 <= response.status_code < 500, response.text
+
+
+def test_out_of_range_sentiment_is_rejected_with_the_field(client, trained):
+    cid, cutoff = trained["risk_list"]["customer_id"].iloc[0], trained["risk_list"]["cutoff_at"].iloc[0]
+    payload = history_payload(trained["history"], cid, cutoff)
+    payload["contacts"].append({"contact_id": "BAD", "started_at": "2026-01-05T10:00:00Z", "channel": "phone", "reason": "billing", "sentiment": 140})
+    response = client.post("/score", json={"histories": [payload]})
+    assert response.status_code == 400
+    assert "sentiment" in response.text
+
+
+def test_openapi_documents_the_score_route(client):
+    spec = client.get("/docs.json").json()
+    assert "/score" in spec["paths"]
+    schemas = spec["components"]["schemas"]
+    assert any("CustomerScore" in name for name in schemas)
