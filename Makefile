@@ -17,6 +17,7 @@ demo: $(STAMP)
 	$(BIN)/radar demo
 
 test: $(STAMP)
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
 test-fast: $(STAMP)

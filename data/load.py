@@ -60,7 +60,9 @@ def read_table_file(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, dtype=str, keep_default_na=True)
 
 
-def load_history(directory: Path | str, rejects_dir: Path | None = None) -> tuple[History, LoadReport]:
+def load_history(
+    directory: Path | str, rejects_dir: Path | None = None
+) -> tuple[History, LoadReport]:
     """Read, validate and cross-check every table in ``directory``.
 
     Invalid rows are reported (table, column, count, examples) and, when ``rejects_dir``
@@ -76,7 +78,9 @@ def load_history(directory: Path | str, rejects_dir: Path | None = None) -> tupl
         if path is None:
             if not schema.optional:
                 expected = ", ".join(f"{name}{s}" for s in SUFFIXES)
-                raise ContractError(f"required table '{name}' not found in {directory} (looked for {expected})")
+                raise ContractError(
+                    f"required table '{name}' not found in {directory} (looked for {expected})"
+                )
             frames[name] = schema.empty()
             continue
         raw = read_table_file(path)
@@ -86,7 +90,13 @@ def load_history(directory: Path | str, rejects_dir: Path | None = None) -> tupl
     for name in ("contacts", "complaints", "events"):
         if name in reports:
             orphan = ~frames[name]["customer_id"].isin(known).to_numpy()
-            frames[name] = reject_rows(frames[name], reports[name], orphan, "customer_id", "unknown customer (not in customers)")
+            frames[name] = reject_rows(
+                frames[name],
+                reports[name],
+                orphan,
+                "customer_id",
+                "unknown customer (not in customers)",
+            )
 
     observed_until = _observed_until(directory, frames)
     report = LoadReport(directory, reports)

@@ -57,7 +57,9 @@ SECONDS_PER_HOUR = 3600
 def days_since_bill_day(date: pd.Timestamp, bill_day: np.ndarray) -> np.ndarray:
     """Whole days since the most recent bill day on or before ``date`` (calendar exact)."""
     previous_month_days = (date.replace(day=1) - pd.Timedelta(days=1)).day
-    return np.where(date.day >= bill_day, date.day - bill_day, previous_month_days + date.day - bill_day)
+    return np.where(
+        date.day >= bill_day, date.day - bill_day, previous_month_days + date.day - bill_day
+    )
 
 
 @dataclass(frozen=True)
@@ -187,7 +189,11 @@ class World:
         self.n = customers
         self.days = days
         self.seed = seed
-        self.start = pd.Timestamp(start).tz_localize("UTC") if pd.Timestamp(start).tz is None else pd.Timestamp(start)
+        self.start = (
+            pd.Timestamp(start).tz_localize("UTC")
+            if pd.Timestamp(start).tz is None
+            else pd.Timestamp(start)
+        )
         self.truth_paths = truth_paths
         self.horizon_hours = horizon_hours
         self.n_regions = len(params.regions)
@@ -232,7 +238,9 @@ class World:
             self._bill_cache = {"key": key, "value": days_since_bill_day(date, bill_day)}
         return self._bill_cache["value"]
 
-    def _step(self, pop: _Population, s: _State, hour: int, rng: np.random.Generator, record: bool) -> _Step:
+    def _step(
+        self, pop: _Population, s: _State, hour: int, rng: np.random.Generator, record: bool
+    ) -> _Step:
         p = self.params
         m = pop.segment.size
         day, hod = divmod(hour, HOURS_PER_DAY)
@@ -244,10 +252,14 @@ class World:
         running = s.incident_left > 0
         s.incident_left[running] -= 1
         s.incident_severity[s.incident_left <= 0] = 0
-        start_new = (~running) & (rng.random(s.incident_left.size) < p.incident_rate_per_region_day / HOURS_PER_DAY)
+        start_new = (~running) & (
+            rng.random(s.incident_left.size) < p.incident_rate_per_region_day / HOURS_PER_DAY
+        )
         started = np.flatnonzero(start_new)
         if started.size:
-            s.incident_left[started] = rng.integers(p.incident_hours[0], p.incident_hours[1] + 1, started.size)
+            s.incident_left[started] = rng.integers(
+                p.incident_hours[0], p.incident_hours[1] + 1, started.size
+            )
             s.incident_severity[started] = rng.choice([1, 2, 3], started.size, p=[0.5, 0.35, 0.15])
         severity = s.incident_severity[pop.region_slot].astype(float)
 
@@ -260,7 +272,14 @@ class World:
         hit = active & (u < pf_rate + rates[1] + rates[2] + app_rate)
         problem_idx = np.flatnonzero(hit)
         cum = np.cumsum(
-            np.stack([pf_rate[problem_idx], np.full(problem_idx.size, rates[1]), np.full(problem_idx.size, rates[2]), app_rate[problem_idx]]),
+            np.stack(
+                [
+                    pf_rate[problem_idx],
+                    np.full(problem_idx.size, rates[1]),
+                    np.full(problem_idx.size, rates[2]),
+                    app_rate[problem_idx],
+                ]
+            ),
             axis=0,
         )
         problem_type = np.minimum((u[problem_idx][None, :] >= cum).sum(axis=0), len(PROBLEMS) - 1)
@@ -269,7 +288,9 @@ class World:
         s.open_problems[problem_idx] += 1
         s.last_problem[problem_idx] = problem_type
         with_problems = np.flatnonzero(s.open_problems)
-        fixed = with_problems[rng.random(with_problems.size) < s.open_problems[with_problems] / p.problem_fix_hours]
+        fixed = with_problems[
+            rng.random(with_problems.size) < s.open_problems[with_problems] / p.problem_fix_hours
+        ]
         s.open_problems[fixed] -= 1
         s.frustration += p.incident_frustration_per_hour * severity * pop.sensitivity * active
 
@@ -280,7 +301,11 @@ class World:
             / HOURS_PER_DAY
             * self.diurnal[hod]
             * self.weekday[weekday]
-            * (1.0 + p.contact_frustration_boost * felt + p.contact_problem_boost * np.minimum(s.open_problems, 3))
+            * (
+                1.0
+                + p.contact_frustration_boost * felt
+                + p.contact_problem_boost * np.minimum(s.open_problems, 3)
+            )
             * (1.0 + p.incident_contact_boost * severity)
         )
         contact_idx = np.flatnonzero(active & (rng.random(m) < np.minimum(rate, 0.9)))
@@ -304,7 +329,13 @@ class World:
         return _Step(problem_idx, problem_type, contact_idx, contact, hazard, started)
 
     def _contacts(
-        self, pop: _Population, s: _State, idx: np.ndarray, severity: np.ndarray, rng: np.random.Generator, record: bool
+        self,
+        pop: _Population,
+        s: _State,
+        idx: np.ndarray,
+        severity: np.ndarray,
+        rng: np.random.Generator,
+        record: bool,
     ) -> dict[str, np.ndarray]:
         """Draw contact attributes and apply their effect on the hidden state."""
         p = self.params
@@ -319,13 +350,25 @@ class World:
         escalate = rng.random(k) < np.minimum(0.5, 0.12 * frus)
         channel[escalate] = 0
         is_async = ASYNC_CHANNELS[channel]
-        wait = rng.lognormal(np.where(is_async, 8.5, 5.5), 0.9) * (1.0 + p.incident_wait_boost * severity[idx])
+        wait = rng.lognormal(np.where(is_async, 8.5, 5.5), 0.9) * (
+            1.0 + p.incident_wait_boost * severity[idx]
+        )
         long_wait = (wait > p.long_wait_seconds) & ~is_async
         transferred = rng.random(k) < p.transfer_rate * (1.0 + 0.5 * probs)
-        logit = p.resolve_base - p.resolve_per_problem * probs - p.resolve_per_frustration * frus - 0.6 * transferred
+        logit = (
+            p.resolve_base
+            - p.resolve_per_problem * probs
+            - p.resolve_per_frustration * frus
+            - 0.6 * transferred
+        )
         resolved = rng.random(k) < 1.0 / (1.0 + np.exp(-logit))
         sentiment = np.clip(
-            45.0 - 22.0 * frus - 25.0 * long_wait - 30.0 * ~resolved - 10.0 * transferred + rng.normal(0, 18, k),
+            45.0
+            - 22.0 * frus
+            - 25.0 * long_wait
+            - 30.0 * ~resolved
+            - 10.0 * transferred
+            + rng.normal(0, 18, k),
             -100,
             100,
         )
@@ -357,7 +400,9 @@ class World:
         }
 
     # ----------------------------------------------------------------- truth
-    def _true_risk(self, pop_paths: _Population, state: _State, hour: int, rng: np.random.Generator) -> np.ndarray:
+    def _true_risk(
+        self, pop_paths: _Population, state: _State, hour: int, rng: np.random.Generator
+    ) -> np.ndarray:
         """P(complaint within the horizon | full hidden state now), by forward simulation."""
         s = state.tile(self.truth_paths)
         cumulative = np.zeros(s.frustration.size)
@@ -368,7 +413,6 @@ class World:
     # ----------------------------------------------------------------- main loop
     def run(self, progress: bool = True) -> dict[str, pd.DataFrame]:
         """Simulate and return the contract tables plus ``true_risk``."""
-        p = self.params
         rng = np.random.default_rng(self.seed)
         truth_rng = np.random.default_rng([self.seed, 1])
         pop = self._population(rng)
@@ -381,7 +425,13 @@ class World:
             incident_left=np.zeros(self.n_regions, dtype=np.int64),
             incident_severity=np.zeros(self.n_regions, dtype=np.int64),
         )
-        rec: dict[str, list] = {"contacts": [], "complaints": [], "events": [], "incidents": [], "risk": []}
+        rec: dict[str, list] = {
+            "contacts": [],
+            "complaints": [],
+            "events": [],
+            "incidents": [],
+            "risk": [],
+        }
         total_hours = self.days * HOURS_PER_DAY
         for hour in range(total_hours):
             if hour % HOURS_PER_DAY == 0:
@@ -394,28 +444,54 @@ class World:
             self._record(pop, state, step, hour, rng, rec)
         return self._tables(pop, rec)
 
-    def _record(self, pop: _Population, s: _State, step: _Step, hour: int, rng: np.random.Generator, rec: dict) -> None:
+    def _record(
+        self,
+        pop: _Population,
+        s: _State,
+        step: _Step,
+        hour: int,
+        rng: np.random.Generator,
+        rec: dict,
+    ) -> None:
         p = self.params
         if step.problem_idx.size:
             rec["events"].append(
-                (step.problem_idx, np.array(PROBLEMS)[step.problem_type], hour, rng.lognormal(4.0, 0.8, step.problem_idx.size))
+                (
+                    step.problem_idx,
+                    np.array(PROBLEMS)[step.problem_type],
+                    hour,
+                    rng.lognormal(4.0, 0.8, step.problem_idx.size),
+                )
             )
         day, hod = divmod(hour, HOURS_PER_DAY)
         date = self.start + pd.Timedelta(days=day)
         if hod == 6:
-            billed = np.flatnonzero((pop.bill_day == date.day) & (pop.signup_hour <= hour) & (hour < pop.churn_hour))
+            billed = np.flatnonzero(
+                (pop.bill_day == date.day) & (pop.signup_hour <= hour) & (hour < pop.churn_hour)
+            )
             if billed.size:
-                rec["events"].append((billed, np.full(billed.size, "bill_issued"), hour, rng.lognormal(4.5, 0.4, billed.size)))
+                rec["events"].append(
+                    (
+                        billed,
+                        np.full(billed.size, "bill_issued"),
+                        hour,
+                        rng.lognormal(4.5, 0.4, billed.size),
+                    )
+                )
         if step.contact_idx.size:
             rec["contacts"].append((step.contact_idx, hour, step.contact))
         for slot in step.incident_started:
-            rec["incidents"].append((slot, hour, int(s.incident_left[slot]), int(s.incident_severity[slot])))
+            rec["incidents"].append(
+                (slot, hour, int(s.incident_left[slot]), int(s.incident_severity[slot]))
+            )
         filed = np.flatnonzero(rng.random(step.hazard.size) < 1.0 - np.exp(-step.hazard))
         if filed.size:
             lo, hi = p.complaint_resolve_days
             open_hours = rng.uniform(lo, hi, filed.size) * HOURS_PER_DAY
             s.complaint_open_until[filed] = hour + open_hours
-            rec["complaints"].append((filed, hour, open_hours, s.open_problems[filed] > 0, s.last_problem[filed]))
+            rec["complaints"].append(
+                (filed, hour, open_hours, s.open_problems[filed] > 0, s.last_problem[filed])
+            )
             s.frustration[filed] *= 0.5  # having complained, the customer feels heard
 
     # ----------------------------------------------------------------- output
@@ -427,7 +503,9 @@ class World:
 
         def at(hours: np.ndarray | int, size: int) -> pd.DatetimeIndex:
             # Spread events inside their hour, never exactly on a boundary.
-            seconds = np.asarray(hours, dtype=np.int64) * SECONDS_PER_HOUR + rng.integers(1, SECONDS_PER_HOUR, size)
+            seconds = np.asarray(hours, dtype=np.int64) * SECONDS_PER_HOUR + rng.integers(
+                1, SECONDS_PER_HOUR, size
+            )
             return self.start + pd.to_timedelta(seconds, unit="s")
 
         def known(ts: pd.Series) -> pd.Series:
@@ -437,7 +515,8 @@ class World:
         customers = pd.DataFrame(
             {
                 "customer_id": ids,
-                "signup_at": self.start + pd.to_timedelta(pop.signup_hour * SECONDS_PER_HOUR, unit="s"),
+                "signup_at": self.start
+                + pd.to_timedelta(pop.signup_hour * SECONDS_PER_HOUR, unit="s"),
                 "segment": np.array(SEGMENTS)[pop.segment],
                 "region": np.array(self.params.regions)[pop.region],
                 "age_band": np.array(AGE_BANDS)[pop.age],
@@ -476,10 +555,13 @@ class World:
                     {
                         "customer_id": ids[idx],
                         "filed_at": filed_at,
-                        "resolved_at": filed_at + pd.to_timedelta(open_hours * SECONDS_PER_HOUR, unit="s"),
+                        "resolved_at": filed_at
+                        + pd.to_timedelta(open_hours * SECONDS_PER_HOUR, unit="s"),
                         "category": category,
                         "severity": rng.choice([1, 2, 3], idx.size, p=[0.15, 0.6, 0.25]),
-                        "channel": rng.choice(list(CHANNELS[:6]), idx.size, p=[0.45, 0.15, 0.2, 0.1, 0.05, 0.05]),
+                        "channel": rng.choice(
+                            list(CHANNELS[:6]), idx.size, p=[0.45, 0.15, 0.2, 0.1, 0.05, 0.05]
+                        ),
                     }
                 )
             )
@@ -490,7 +572,14 @@ class World:
         complaints["resolved_at"] = known(complaints["resolved_at"])
 
         parts = [
-            pd.DataFrame({"customer_id": ids[idx], "occurred_at": at(hour, idx.size), "event_type": kind, "amount": np.round(amount, 2)})
+            pd.DataFrame(
+                {
+                    "customer_id": ids[idx],
+                    "occurred_at": at(hour, idx.size),
+                    "event_type": kind,
+                    "amount": np.round(amount, 2),
+                }
+            )
             for idx, kind, hour, amount in rec["events"]
         ]
         parts.append(
@@ -504,11 +593,20 @@ class World:
             )
         )
         events = pd.concat(parts, ignore_index=True)
-        events = events[events["occurred_at"] <= end].sort_values("occurred_at", kind="stable").reset_index(drop=True)
+        events = (
+            events[events["occurred_at"] <= end]
+            .sort_values("occurred_at", kind="stable")
+            .reset_index(drop=True)
+        )
 
         incidents = pd.DataFrame(
             [
-                {"region": self.params.regions[slot % self.n_regions], "hour": hour, "hours": left, "severity": sev}
+                {
+                    "region": self.params.regions[slot % self.n_regions],
+                    "hour": hour,
+                    "hours": left,
+                    "severity": sev,
+                }
                 for slot, hour, left, sev in rec["incidents"]
             ],
             columns=["region", "hour", "hours", "severity"],
@@ -516,20 +614,30 @@ class World:
         incidents_out = pd.DataFrame(
             {
                 "region": incidents["region"].astype(str),
-                "started_at": self.start + pd.to_timedelta(incidents["hour"].to_numpy(dtype=np.int64) * SECONDS_PER_HOUR, unit="s"),
+                "started_at": self.start
+                + pd.to_timedelta(
+                    incidents["hour"].to_numpy(dtype=np.int64) * SECONDS_PER_HOUR, unit="s"
+                ),
                 "severity": incidents["severity"].astype(int),
             }
         )
         incidents_out["ended_at"] = known(
-            incidents_out["started_at"] + pd.to_timedelta(incidents["hours"].to_numpy(dtype=np.int64) * SECONDS_PER_HOUR, unit="s")
+            incidents_out["started_at"]
+            + pd.to_timedelta(
+                incidents["hours"].to_numpy(dtype=np.int64) * SECONDS_PER_HOUR, unit="s"
+            )
         )
         incidents_out = incidents_out[["region", "started_at", "ended_at", "severity"]]
 
         risk = pd.DataFrame(
             {
                 "customer_id": np.tile(ids, len(rec["risk"])),
-                "cutoff_at": np.repeat([self.start + pd.Timedelta(days=d) for d, _ in rec["risk"]], self.n),
-                "true_risk": np.concatenate([r for _, r in rec["risk"]]) if rec["risk"] else np.zeros(0),
+                "cutoff_at": np.repeat(
+                    [self.start + pd.Timedelta(days=d) for d, _ in rec["risk"]], self.n
+                ),
+                "true_risk": np.concatenate([r for _, r in rec["risk"]])
+                if rec["risk"]
+                else np.zeros(0),
             }
         )
         signup = customers.set_index("customer_id")["signup_at"]
@@ -561,7 +669,9 @@ def simulate_world(
     for name, schema in SCHEMAS.items():
         _, report = validate_table(tables[name], schema)
         if report.n_rejected:  # the generator must honour its own contract
-            raise AssertionError(f"simulator produced invalid {name} rows: {[str(i) for i in report.issues]}")
+            raise AssertionError(
+                f"simulator produced invalid {name} rows: {[str(i) for i in report.issues]}"
+            )
     end = world.start + pd.Timedelta(days=days)
     manifest = {
         "generator": "complaint-radar synthetic world v1",

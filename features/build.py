@@ -79,13 +79,18 @@ def _mean(total: np.ndarray, count: np.ndarray) -> np.ndarray:
         return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
 
-def _contact_features(out: dict, contacts: pd.DataFrame, index: pd.Index, c: np.ndarray, t: np.ndarray) -> None:
+def _contact_features(
+    out: dict, contacts: pd.DataFrame, index: pd.Index, c: np.ndarray, t: np.ndarray
+) -> None:
     codes = _codes(contacts["customer_id"], index)
     channel, reason = contacts["channel"].to_numpy(), contacts["reason"].to_numpy()
     started = EventStream(
         codes,
         contacts["started_at"],
-        {**{f"ch_{x}": channel == x for x in CHANNELS}, **{f"re_{x}": reason == x for x in REASONS}},
+        {
+            **{f"ch_{x}": channel == x for x in CHANNELS},
+            **{f"re_{x}": reason == x for x in REASONS},
+        },
     )
     for w in WINDOWS_DAYS:
         out[f"contacts_{w}d"] = started.count(c, t, w * DAY)
@@ -125,14 +130,23 @@ def _contact_features(out: dict, contacts: pd.DataFrame, index: pd.Index, c: np.
         out[f"unresolved_{w}d"] = cs.total("unresolved", c, t, w * DAY)
         out[f"long_waits_{w}d"] = cs.total("long_wait", c, t, w * DAY)
         out[f"transferred_{w}d"] = cs.total("transferred", c, t, w * DAY)
-    out["resolution_rate_30d"] = _mean(cs.total("resolved", c, t, 30 * DAY), cs.total("known_resolution", c, t, 30 * DAY))
+    out["resolution_rate_30d"] = _mean(
+        cs.total("resolved", c, t, 30 * DAY), cs.total("known_resolution", c, t, 30 * DAY)
+    )
     out["last_contact_resolved"] = cs.last_value("resolved_flag", c, t)
     unresolved = closed[resolved == 0]
     out["hours_since_last_unresolved"] = (
-        EventStream(_codes(unresolved["customer_id"], index), unresolved["closed_at"]).seconds_since_last(c, t) / HOUR
+        EventStream(
+            _codes(unresolved["customer_id"], index), unresolved["closed_at"]
+        ).seconds_since_last(c, t)
+        / HOUR
     )
-    out["mean_wait_minutes_30d"] = _mean(cs.total("wait_minutes", c, t, 30 * DAY), cs.total("has_wait", c, t, 30 * DAY))
-    out["mean_handle_minutes_30d"] = _mean(cs.total("handle_minutes", c, t, 30 * DAY), cs.total("has_handle", c, t, 30 * DAY))
+    out["mean_wait_minutes_30d"] = _mean(
+        cs.total("wait_minutes", c, t, 30 * DAY), cs.total("has_wait", c, t, 30 * DAY)
+    )
+    out["mean_handle_minutes_30d"] = _mean(
+        cs.total("handle_minutes", c, t, 30 * DAY), cs.total("has_handle", c, t, 30 * DAY)
+    )
     s7, n7 = cs.total("sentiment", c, t, 7 * DAY), cs.total("has_sentiment", c, t, 7 * DAY)
     s30, n30 = cs.total("sentiment", c, t, 30 * DAY), cs.total("has_sentiment", c, t, 30 * DAY)
     out["mean_sentiment_7d"] = _mean(s7, n7)
@@ -142,14 +156,18 @@ def _contact_features(out: dict, contacts: pd.DataFrame, index: pd.Index, c: np.
     out["last_sentiment"] = cs.last_value("sentiment", c, t)
 
 
-def _complaint_features(out: dict, complaints: pd.DataFrame, index: pd.Index, c: np.ndarray, t: np.ndarray) -> None:
+def _complaint_features(
+    out: dict, complaints: pd.DataFrame, index: pd.Index, c: np.ndarray, t: np.ndarray
+) -> None:
     filed = EventStream(_codes(complaints["customer_id"], index), complaints["filed_at"])
     out["complaints_90d"] = filed.count(c, t, 90 * DAY)
     out["complaints_365d"] = filed.count(c, t, 365 * DAY)
     out["days_since_last_complaint"] = filed.seconds_since_last(c, t) / DAY
 
 
-def _event_features(out: dict, events: pd.DataFrame, index: pd.Index, c: np.ndarray, t: np.ndarray) -> None:
+def _event_features(
+    out: dict, events: pd.DataFrame, index: pd.Index, c: np.ndarray, t: np.ndarray
+) -> None:
     codes = _codes(events["customer_id"], index)
     kind = events["event_type"].to_numpy()
     amount = events["amount"].to_numpy(dtype=float)
@@ -169,7 +187,9 @@ def _event_features(out: dict, events: pd.DataFrame, index: pd.Index, c: np.ndar
     out["hours_since_bill_issued"] = streams["bill_issued"].seconds_since_last(c, t) / HOUR
 
 
-def _incident_features(out: dict, incidents: pd.DataFrame, customers: pd.DataFrame, row: np.ndarray, t: np.ndarray) -> None:
+def _incident_features(
+    out: dict, incidents: pd.DataFrame, customers: pd.DataFrame, row: np.ndarray, t: np.ndarray
+) -> None:
     regions = pd.Index(pd.concat([customers["region"], incidents["region"]]).astype(str).unique())
     r = regions.get_indexer(customers["region"].astype(str))[row]
     codes = regions.get_indexer(incidents["region"].astype(str))
@@ -177,12 +197,16 @@ def _incident_features(out: dict, incidents: pd.DataFrame, customers: pd.DataFra
     started = EventStream(codes, incidents["started_at"], {"severity": severity})
     ended = EventStream(codes, incidents["ended_at"], {"severity": severity})  # NaT: still running
     out["region_incident_active"] = started.count(r, t) - ended.count(r, t)
-    out["region_incident_severity"] = started.total("severity", r, t, None) - ended.total("severity", r, t, None)
+    out["region_incident_severity"] = started.total("severity", r, t, None) - ended.total(
+        "severity", r, t, None
+    )
     out["region_incidents_7d"] = started.count(r, t, 7 * DAY)
     out["hours_since_region_incident"] = started.seconds_since_last(r, t) / HOUR
 
 
-def _profile_features(out: dict, customers: pd.DataFrame, row: np.ndarray, cutoff_at: pd.Series, t: np.ndarray) -> None:
+def _profile_features(
+    out: dict, customers: pd.DataFrame, row: np.ndarray, cutoff_at: pd.Series, t: np.ndarray
+) -> None:
     for col in ("segment", "region", "age_band", "plan"):
         out[col] = customers[col].to_numpy()[row]
     signup = to_seconds(customers["signup_at"], "floor")[row]
@@ -192,7 +216,11 @@ def _profile_features(out: dict, customers: pd.DataFrame, row: np.ndarray, cutof
     day = dates.day.to_numpy()
     days_in_month = dates.days_in_month.to_numpy()
     previous_month_days = (dates - pd.to_timedelta(day, unit="D")).day.to_numpy()
-    out["days_since_bill"] = np.where(day >= bill_day, day - bill_day, previous_month_days + day - bill_day).astype(float)
-    out["days_to_next_bill"] = np.where(day < bill_day, bill_day - day, days_in_month - day + bill_day).astype(float)
+    out["days_since_bill"] = np.where(
+        day >= bill_day, day - bill_day, previous_month_days + day - bill_day
+    ).astype(float)
+    out["days_to_next_bill"] = np.where(
+        day < bill_day, bill_day - day, days_in_month - day + bill_day
+    ).astype(float)
     out["bill_day"] = bill_day.astype(float)
     out["day_of_week"] = dates.dayofweek.to_numpy().astype(float)

@@ -67,44 +67,61 @@ REASON_GROUPS: tuple[ReasonGroup, ...] = (
         "CONTACT_SURGE",
         "Contact volume",
         "Call the customer proactively before the next inbound contact",
-        lambda v: f"{_plural(v['contacts_7d'], 'contact')} in the last 7 days "
-        f"({_n(v['contacts_1d'])} in the last 24 h, {_n(v['open_contacts'])} still open)",
+        lambda v: (
+            f"{_plural(v['contacts_7d'], 'contact')} in the last 7 days "
+            f"({_n(v['contacts_1d'])} in the last 24 h, {_n(v['open_contacts'])} still open)"
+        ),
     ),
-    ReasonGroup("CONTACT_TOPIC", "What they contact about", "Brief the agent on the recurring topic", _top_reason),
+    ReasonGroup(
+        "CONTACT_TOPIC",
+        "What they contact about",
+        "Brief the agent on the recurring topic",
+        _top_reason,
+    ),
     ReasonGroup(
         "UNRESOLVED",
         "Unresolved contacts",
         "Assign a senior agent to close the open issue in one call",
-        lambda v: f"{_plural(v['unresolved_7d'], 'unresolved contact')} in the last 7 days "
-        f"({_n(v['unresolved_30d'])} in 30 days)",
+        lambda v: (
+            f"{_plural(v['unresolved_7d'], 'unresolved contact')} in the last 7 days "
+            f"({_n(v['unresolved_30d'])} in 30 days)"
+        ),
     ),
     ReasonGroup(
         "LONG_WAITS",
         "Waits and transfers",
         "Offer a priority callback that skips the queue",
-        lambda v: f"{_plural(v['long_waits_30d'], 'wait')} over 30 min and "
-        f"{_plural(v['transferred_30d'], 'transfer')} in the last 30 days",
+        lambda v: (
+            f"{_plural(v['long_waits_30d'], 'wait')} over 30 min and "
+            f"{_plural(v['transferred_30d'], 'transfer')} in the last 30 days"
+        ),
     ),
     ReasonGroup(
         "NEGATIVE_SENTIMENT",
         "Sentiment",
         "Have an experienced agent acknowledge the frustration",
-        lambda v: f"last contact sentiment {_n(v['last_sentiment'])}, "
-        f"{_plural(v['very_negative_contacts_30d'], 'very negative contact')} in 30 days",
+        lambda v: (
+            f"last contact sentiment {_n(v['last_sentiment'])}, "
+            f"{_plural(v['very_negative_contacts_30d'], 'very negative contact')} in 30 days"
+        ),
     ),
     ReasonGroup(
         "PAYMENT_PROBLEM",
         "Payment problems",
         "Fix the payment issue and waive any resulting fee",
-        lambda v: f"payment failed {_ago(v['seconds_since_payment_failed'])} "
-        f"({_n(v['payment_failed_30d'])} failed, {_n(v['deduction_delayed_30d'])} delayed deductions in 30 days)",
+        lambda v: (
+            f"payment failed {_ago(v['seconds_since_payment_failed'])} "
+            f"({_n(v['payment_failed_30d'])} failed, {_n(v['deduction_delayed_30d'])} delayed deductions in 30 days)"
+        ),
     ),
     ReasonGroup(
         "DELIVERY_DELAY",
         "Delivery delays",
         "Confirm the new delivery date and offer compensation",
-        lambda v: f"{_plural(v['order_delayed_30d'], 'delayed order')} in the last 30 days "
-        f"(last {_ago(v['seconds_since_order_delayed'])})",
+        lambda v: (
+            f"{_plural(v['order_delayed_30d'], 'delayed order')} in the last 30 days "
+            f"(last {_ago(v['seconds_since_order_delayed'])})"
+        ),
     ),
     ReasonGroup(
         "APP_ERRORS",
@@ -116,9 +133,11 @@ REASON_GROUPS: tuple[ReasonGroup, ...] = (
         "SERVICE_INCIDENT",
         "Regional service incident",
         "Send a personal status update on the incident",
-        lambda v: "service incident active in the customer's region"
-        if v["region_incident_active"] > 0
-        else f"{_plural(v['region_incidents_7d'], 'service incident')} in the region in the last 7 days",
+        lambda v: (
+            "service incident active in the customer's region"
+            if v["region_incident_active"] > 0
+            else f"{_plural(v['region_incidents_7d'], 'service incident')} in the region in the last 7 days"
+        ),
     ),
     ReasonGroup(
         "BILLING_CYCLE",
@@ -130,14 +149,18 @@ REASON_GROUPS: tuple[ReasonGroup, ...] = (
         "COMPLAINT_HISTORY",
         "Complaint history",
         "Check that the previous complaint was really closed to their satisfaction",
-        lambda v: f"{_plural(v['complaints_365d'], 'complaint')} in the past year "
-        f"(last {_n(v['days_since_last_complaint'])} days ago)",
+        lambda v: (
+            f"{_plural(v['complaints_365d'], 'complaint')} in the past year "
+            f"(last {_n(v['days_since_last_complaint'])} days ago)"
+        ),
     ),
     ReasonGroup(
         "PROFILE",
         "Customer profile",
         "Follow the segment's service playbook",
-        lambda v: f"{v.get('segment', 'customer')} customer, {_n(v['tenure_days'])} days since signup",
+        lambda v: (
+            f"{v.get('segment', 'customer')} customer, {_n(v['tenure_days'])} days since signup"
+        ),
     ),
 )
 REASONS_BY_CODE = {g.code: g for g in REASON_GROUPS}
@@ -146,50 +169,187 @@ REASONS_BY_CODE = {g.code: g for g in REASON_GROUPS}
 def _features() -> tuple[Feature, ...]:
     f: list[Feature] = []
     for w in WINDOWS_DAYS:
-        f.append(Feature(f"contacts_{w}d", "CONTACT_SURGE", f"Contacts started in the last {w} days", +1 if w <= 7 else 0))
+        f.append(
+            Feature(
+                f"contacts_{w}d",
+                "CONTACT_SURGE",
+                f"Contacts started in the last {w} days",
+                +1 if w <= 7 else 0,
+            )
+        )
     for ch in CHANNELS:
-        f.append(Feature(f"contacts_{ch}_30d", "CONTACT_SURGE", f"Contacts by {ch} in the last 30 days"))
-    f.append(Feature("hours_since_last_contact", "CONTACT_SURGE", "Hours since the latest contact started"))
-    f.append(Feature("open_contacts", "CONTACT_SURGE", "Contacts started but not closed at the cutoff", +1))
+        f.append(
+            Feature(f"contacts_{ch}_30d", "CONTACT_SURGE", f"Contacts by {ch} in the last 30 days")
+        )
+    f.append(
+        Feature(
+            "hours_since_last_contact", "CONTACT_SURGE", "Hours since the latest contact started"
+        )
+    )
+    f.append(
+        Feature(
+            "open_contacts", "CONTACT_SURGE", "Contacts started but not closed at the cutoff", +1
+        )
+    )
     for r in REASONS:
-        f.append(Feature(f"contacts_reason_{r}_30d", "CONTACT_TOPIC", f"Contacts about {r} in the last 30 days"))
+        f.append(
+            Feature(
+                f"contacts_reason_{r}_30d",
+                "CONTACT_TOPIC",
+                f"Contacts about {r} in the last 30 days",
+            )
+        )
     f += [
         Feature("unresolved_7d", "UNRESOLVED", "Contacts closed unresolved in the last 7 days", +1),
-        Feature("unresolved_30d", "UNRESOLVED", "Contacts closed unresolved in the last 30 days", +1),
-        Feature("resolution_rate_30d", "UNRESOLVED", "Share of contacts closed in 30 days that were resolved", -1),
-        Feature("last_contact_resolved", "UNRESOLVED", "Whether the latest closed contact was resolved (1/0)", -1),
-        Feature("hours_since_last_unresolved", "UNRESOLVED", "Hours since the latest unresolved contact closed"),
-        Feature("long_waits_7d", "LONG_WAITS", "Closed contacts in 7 days that waited over 30 minutes", +1),
-        Feature("long_waits_30d", "LONG_WAITS", "Closed contacts in 30 days that waited over 30 minutes", +1),
-        Feature("mean_wait_minutes_30d", "LONG_WAITS", "Mean wait of contacts closed in the last 30 days"),
-        Feature("transferred_7d", "LONG_WAITS", "Contacts closed after a transfer in the last 7 days", +1),
-        Feature("transferred_30d", "LONG_WAITS", "Contacts closed after a transfer in the last 30 days", +1),
-        Feature("mean_handle_minutes_30d", "LONG_WAITS", "Mean handling time of contacts closed in 30 days"),
-        Feature("mean_sentiment_7d", "NEGATIVE_SENTIMENT", "Mean sentiment of contacts closed in the last 7 days"),
-        Feature("mean_sentiment_30d", "NEGATIVE_SENTIMENT", "Mean sentiment of contacts closed in the last 30 days"),
-        Feature("sentiment_trend", "NEGATIVE_SENTIMENT", "Mean sentiment of the last 7 days minus that of days 8-30"),
-        Feature("very_negative_contacts_30d", "NEGATIVE_SENTIMENT", "Contacts in 30 days with sentiment below -80", +1),
+        Feature(
+            "unresolved_30d", "UNRESOLVED", "Contacts closed unresolved in the last 30 days", +1
+        ),
+        Feature(
+            "resolution_rate_30d",
+            "UNRESOLVED",
+            "Share of contacts closed in 30 days that were resolved",
+            -1,
+        ),
+        Feature(
+            "last_contact_resolved",
+            "UNRESOLVED",
+            "Whether the latest closed contact was resolved (1/0)",
+            -1,
+        ),
+        Feature(
+            "hours_since_last_unresolved",
+            "UNRESOLVED",
+            "Hours since the latest unresolved contact closed",
+        ),
+        Feature(
+            "long_waits_7d",
+            "LONG_WAITS",
+            "Closed contacts in 7 days that waited over 30 minutes",
+            +1,
+        ),
+        Feature(
+            "long_waits_30d",
+            "LONG_WAITS",
+            "Closed contacts in 30 days that waited over 30 minutes",
+            +1,
+        ),
+        Feature(
+            "mean_wait_minutes_30d",
+            "LONG_WAITS",
+            "Mean wait of contacts closed in the last 30 days",
+        ),
+        Feature(
+            "transferred_7d",
+            "LONG_WAITS",
+            "Contacts closed after a transfer in the last 7 days",
+            +1,
+        ),
+        Feature(
+            "transferred_30d",
+            "LONG_WAITS",
+            "Contacts closed after a transfer in the last 30 days",
+            +1,
+        ),
+        Feature(
+            "mean_handle_minutes_30d",
+            "LONG_WAITS",
+            "Mean handling time of contacts closed in 30 days",
+        ),
+        Feature(
+            "mean_sentiment_7d",
+            "NEGATIVE_SENTIMENT",
+            "Mean sentiment of contacts closed in the last 7 days",
+        ),
+        Feature(
+            "mean_sentiment_30d",
+            "NEGATIVE_SENTIMENT",
+            "Mean sentiment of contacts closed in the last 30 days",
+        ),
+        Feature(
+            "sentiment_trend",
+            "NEGATIVE_SENTIMENT",
+            "Mean sentiment of the last 7 days minus that of days 8-30",
+        ),
+        Feature(
+            "very_negative_contacts_30d",
+            "NEGATIVE_SENTIMENT",
+            "Contacts in 30 days with sentiment below -80",
+            +1,
+        ),
         Feature("last_sentiment", "NEGATIVE_SENTIMENT", "Sentiment of the latest closed contact"),
     ]
     for ev in PROBLEM_EVENTS:
-        group = {"payment_failed": "PAYMENT_PROBLEM", "deduction_delayed": "PAYMENT_PROBLEM", "order_delayed": "DELIVERY_DELAY", "app_error": "APP_ERRORS"}[ev]
-        f.append(Feature(f"{ev}_7d", group, f"{ev.replace('_', ' ').capitalize()} events in the last 7 days", +1))
-        f.append(Feature(f"{ev}_30d", group, f"{ev.replace('_', ' ').capitalize()} events in the last 30 days", +1))
+        group = {
+            "payment_failed": "PAYMENT_PROBLEM",
+            "deduction_delayed": "PAYMENT_PROBLEM",
+            "order_delayed": "DELIVERY_DELAY",
+            "app_error": "APP_ERRORS",
+        }[ev]
+        f.append(
+            Feature(
+                f"{ev}_7d",
+                group,
+                f"{ev.replace('_', ' ').capitalize()} events in the last 7 days",
+                +1,
+            )
+        )
+        f.append(
+            Feature(
+                f"{ev}_30d",
+                group,
+                f"{ev.replace('_', ' ').capitalize()} events in the last 30 days",
+                +1,
+            )
+        )
     f += [
-        Feature("seconds_since_payment_failed", "PAYMENT_PROBLEM", "Seconds since the latest failed payment"),
-        Feature("failed_amount_30d", "PAYMENT_PROBLEM", "Amount of failed payments in the last 30 days"),
-        Feature("seconds_since_order_delayed", "DELIVERY_DELAY", "Seconds since the latest delayed order"),
+        Feature(
+            "seconds_since_payment_failed",
+            "PAYMENT_PROBLEM",
+            "Seconds since the latest failed payment",
+        ),
+        Feature(
+            "failed_amount_30d", "PAYMENT_PROBLEM", "Amount of failed payments in the last 30 days"
+        ),
+        Feature(
+            "seconds_since_order_delayed",
+            "DELIVERY_DELAY",
+            "Seconds since the latest delayed order",
+        ),
         Feature("refund_30d", "COMPLAINT_HISTORY", "Refunds in the last 30 days"),
         Feature("complaints_90d", "COMPLAINT_HISTORY", "Complaints filed in the last 90 days"),
         Feature("complaints_365d", "COMPLAINT_HISTORY", "Complaints filed in the last 365 days"),
-        Feature("days_since_last_complaint", "COMPLAINT_HISTORY", "Days since the latest complaint was filed"),
-        Feature("region_incident_active", "SERVICE_INCIDENT", "Incidents active in the customer's region at the cutoff", +1),
-        Feature("region_incident_severity", "SERVICE_INCIDENT", "Summed severity of active incidents in the region", +1),
-        Feature("region_incidents_7d", "SERVICE_INCIDENT", "Incidents started in the region in the last 7 days"),
-        Feature("hours_since_region_incident", "SERVICE_INCIDENT", "Hours since the latest incident in the region started"),
+        Feature(
+            "days_since_last_complaint",
+            "COMPLAINT_HISTORY",
+            "Days since the latest complaint was filed",
+        ),
+        Feature(
+            "region_incident_active",
+            "SERVICE_INCIDENT",
+            "Incidents active in the customer's region at the cutoff",
+            +1,
+        ),
+        Feature(
+            "region_incident_severity",
+            "SERVICE_INCIDENT",
+            "Summed severity of active incidents in the region",
+            +1,
+        ),
+        Feature(
+            "region_incidents_7d",
+            "SERVICE_INCIDENT",
+            "Incidents started in the region in the last 7 days",
+        ),
+        Feature(
+            "hours_since_region_incident",
+            "SERVICE_INCIDENT",
+            "Hours since the latest incident in the region started",
+        ),
         Feature("days_since_bill", "BILLING_CYCLE", "Whole days since the latest bill day"),
         Feature("days_to_next_bill", "BILLING_CYCLE", "Whole days until the next bill day"),
-        Feature("hours_since_bill_issued", "BILLING_CYCLE", "Hours since the latest bill_issued event"),
+        Feature(
+            "hours_since_bill_issued", "BILLING_CYCLE", "Hours since the latest bill_issued event"
+        ),
         Feature("segment", "PROFILE", "Customer segment", categories=SEGMENTS),
         Feature("region", "PROFILE", "Customer region", categories=()),  # vocabulary learned at fit
         Feature("age_band", "PROFILE", "Age band", categories=AGE_BANDS),

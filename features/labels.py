@@ -22,7 +22,11 @@ def label_window(history: History, cutoffs: pd.DataFrame, horizon_hours: int) ->
     keys = normalise_cutoffs(cutoffs)
     index = pd.Index(history.customers["customer_id"])
     codes = index.get_indexer(keys["customer_id"])
-    filed = EventStream(index.get_indexer(history.complaints["customer_id"]), history.complaints["filed_at"], rounding="ceil")
+    filed = EventStream(
+        index.get_indexer(history.complaints["customer_id"]),
+        history.complaints["filed_at"],
+        rounding="ceil",
+    )
     t = to_seconds(keys["cutoff_at"], "floor")
     return (filed.count_after(codes, t, horizon_hours * 3600) > 0).astype(np.int8)
 
@@ -35,12 +39,17 @@ def open_complaints(history: History, cutoffs: pd.DataFrame) -> np.ndarray:
     t = to_seconds(keys["cutoff_at"], "floor")
     cp = history.complaints
     filed = EventStream(index.get_indexer(cp["customer_id"]), cp["filed_at"])
-    resolved = EventStream(index.get_indexer(cp["customer_id"]), cp["resolved_at"])  # NaT: still open
+    resolved = EventStream(
+        index.get_indexer(cp["customer_id"]), cp["resolved_at"]
+    )  # NaT: still open
     return filed.count(codes, t) - resolved.count(codes, t)
 
 
 def build_labels(
-    history: History, cutoffs: pd.DataFrame, horizon_hours: int, exclude_open_complaints: bool = True
+    history: History,
+    cutoffs: pd.DataFrame,
+    horizon_hours: int,
+    exclude_open_complaints: bool = True,
 ) -> pd.DataFrame:
     """``customer_id, cutoff_at, label, eligible, censored`` for each cutoff, in order."""
     keys = normalise_cutoffs(cutoffs)
@@ -62,4 +71,6 @@ def daily_cutoffs(customers: pd.DataFrame, first: pd.Timestamp, last: pd.Timesta
     """Every customer at every midnight (UTC) from ``first`` to ``last`` inclusive."""
     days = pd.date_range(first.normalize(), last.normalize(), freq="D", tz="UTC").as_unit("ns")
     ids = customers["customer_id"].to_numpy()
-    return pd.DataFrame({"customer_id": np.tile(ids, len(days)), "cutoff_at": np.repeat(days, len(ids))})
+    return pd.DataFrame(
+        {"customer_id": np.tile(ids, len(days)), "cutoff_at": np.repeat(days, len(ids))}
+    )

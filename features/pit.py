@@ -23,7 +23,9 @@ SPAN = np.int64(1 << 32)
 EPOCH_OFFSET = np.int64(1 << 31)  # keeps seconds since 1970 positive for dates back to 1902
 
 
-def to_seconds(times: pd.Series | pd.DatetimeIndex | np.ndarray, rounding: Literal["floor", "ceil"]) -> np.ndarray:
+def to_seconds(
+    times: pd.Series | pd.DatetimeIndex | np.ndarray, rounding: Literal["floor", "ceil"]
+) -> np.ndarray:
     """UTC timestamps -> int64 seconds (shifted to stay positive); NaT -> int64 max."""
     ns = pd.DatetimeIndex(times).as_unit("ns").asi8
     missing = ns == np.iinfo(np.int64).min
@@ -53,15 +55,21 @@ class EventStream:
         self.seconds = seconds[order]
         self.keys = self.codes * SPAN + self.seconds
         self.cumsums = {
-            name: np.concatenate([[0.0], np.cumsum(np.nan_to_num(np.asarray(v, dtype=float)[keep][order]))])
+            name: np.concatenate(
+                [[0.0], np.cumsum(np.nan_to_num(np.asarray(v, dtype=float)[keep][order]))]
+            )
             for name, v in (values or {}).items()
         }
-        self.values = {name: np.asarray(v, dtype=float)[keep][order] for name, v in (values or {}).items()}
+        self.values = {
+            name: np.asarray(v, dtype=float)[keep][order] for name, v in (values or {}).items()
+        }
 
     def __len__(self) -> int:
         return self.keys.size
 
-    def position(self, codes: np.ndarray, seconds: np.ndarray, side: Literal["left", "right"] = "left") -> np.ndarray:
+    def position(
+        self, codes: np.ndarray, seconds: np.ndarray, side: Literal["left", "right"] = "left"
+    ) -> np.ndarray:
         """Index of the first event of ``codes`` at or after (``left``) / after (``right``) ``seconds``."""
         return np.searchsorted(self.keys, codes * SPAN + seconds, side=side)
 
@@ -70,7 +78,9 @@ class EventStream:
         start = end - window if window is not None else np.zeros_like(end)
         return (self.position(codes, end) - self.position(codes, start)).astype(float)
 
-    def total(self, name: str, codes: np.ndarray, end: np.ndarray, window: int | None) -> np.ndarray:
+    def total(
+        self, name: str, codes: np.ndarray, end: np.ndarray, window: int | None
+    ) -> np.ndarray:
         """Sum of value ``name`` over events in ``[end - window, end)`` (all before when None)."""
         cs = self.cumsums[name]
         start = end - window if window is not None else np.zeros_like(end)
@@ -86,7 +96,11 @@ class EventStream:
         """(index of the latest event before ``end``, whether one exists) per query."""
         idx = self.position(codes, end) - 1
         safe = np.maximum(idx, 0)
-        exists = (idx >= 0) & (self.codes[safe] == codes) if self.keys.size else np.zeros(codes.size, dtype=bool)
+        exists = (
+            (idx >= 0) & (self.codes[safe] == codes)
+            if self.keys.size
+            else np.zeros(codes.size, dtype=bool)
+        )
         return safe, exists
 
     def seconds_since_last(self, codes: np.ndarray, end: np.ndarray) -> np.ndarray:

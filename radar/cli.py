@@ -7,14 +7,19 @@ import json
 import logging
 import os
 import socket
-import subprocess
 import sys
-import time
 import warnings
 from datetime import date
 from pathlib import Path
 
-from radar.config import CONFIG_ENV, DEFAULT_CONFIG, WORKSPACE_ENV, ConfigError, RadarConfig, load_config
+from radar.config import (
+    CONFIG_ENV,
+    DEFAULT_CONFIG,
+    WORKSPACE_ENV,
+    ConfigError,
+    RadarConfig,
+    load_config,
+)
 
 log = logging.getLogger("radar")
 
@@ -51,7 +56,16 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         start=str(sim.start),
         truth_paths=args.truth_paths or sim.truth_paths,
     )
-    print(json.dumps({"out": str(args.out), "observed_until": manifest["observed_until"], "rows": manifest["rows"]}, indent=2))
+    print(
+        json.dumps(
+            {
+                "out": str(args.out),
+                "observed_until": manifest["observed_until"],
+                "rows": manifest["rows"],
+            },
+            indent=2,
+        )
+    )
     return 0
 
 
@@ -84,8 +98,19 @@ def cmd_score(args: argparse.Namespace) -> int:
     history, _ = load_history(args.data, config.workspace.rejects_dir)
     day = date.fromisoformat(args.date) if args.date else history.observed_until.date()
     out = Path(args.out) if args.out else config.workspace.risk_lists_dir
-    path, risk_list = score_day(history, Scorer.from_registry(config), day, out, config.labels.horizon_hours, config.labels.exclude_open_complaints)
-    print(risk_list.head(10)[["rank", "customer_id", "probability", "risk_tier", "reason_1", "suggested_action"]].to_string(index=False))
+    path, risk_list = score_day(
+        history,
+        Scorer.from_registry(config),
+        day,
+        out,
+        config.labels.horizon_hours,
+        config.labels.exclude_open_complaints,
+    )
+    print(
+        risk_list.head(10)[
+            ["rank", "customer_id", "probability", "risk_tier", "reason_1", "suggested_action"]
+        ].to_string(index=False)
+    )
     print(f"risk list: {path / 'risk_list.html'} (also .csv, .parquet)")
     return 0
 
@@ -95,13 +120,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
     env = _service_env(args, config)
     host, port = args.host or config.serving.host, args.port or config.serving.port
     bentoml = str(Path(sys.executable).parent / "bentoml")
-    os.execve(bentoml, [bentoml, "serve", "serving.service:ComplaintRadar", "--host", host, "--port", str(port)], env)
+    os.execve(
+        bentoml,
+        [bentoml, "serve", "serving.service:ComplaintRadar", "--host", host, "--port", str(port)],
+        env,
+    )
     return 0  # not reached
 
 
 def _service_env(args: argparse.Namespace, config: RadarConfig) -> dict[str, str]:
     env = dict(os.environ)
-    env[CONFIG_ENV] = str(Path(args.config or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG).resolve())
+    env[CONFIG_ENV] = str(
+        Path(args.config or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG).resolve()
+    )
     env[WORKSPACE_ENV] = str(config.workspace.root.resolve())
     env.setdefault("BENTOML_DO_NOT_TRACK", "true")
     return env
@@ -115,14 +146,24 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def _print_evaluation(evaluation: dict) -> None:
     rows = [k for k in ("model", "rule_frequent_contact", "oracle") if k in evaluation]
-    metrics = ("roc_auc", "average_precision", "precision_at_capacity", "recall_at_capacity", "brier")
-    print(f"\nTest period: {evaluation['n_test_rows']} eligible customer-days, positive rate {evaluation['positive_rate']:.2%}, "
-          f"capacity {evaluation['capacity']['mean_daily_k']:.0f} customers/day")
+    metrics = (
+        "roc_auc",
+        "average_precision",
+        "precision_at_capacity",
+        "recall_at_capacity",
+        "brier",
+    )
+    print(
+        f"\nTest period: {evaluation['n_test_rows']} eligible customer-days, positive rate {evaluation['positive_rate']:.2%}, "
+        f"capacity {evaluation['capacity']['mean_daily_k']:.0f} customers/day"
+    )
     print(f"{'scorer':<24}" + "".join(f"{m:>24}" for m in metrics))
     for r in rows:
         print(f"{r:<24}" + "".join(f"{evaluation[r][m]:>24.4f}" for m in metrics))
-    print(f"registered {evaluation['registered_model']} version {evaluation['version']}; "
-          f"champion: {'this version' if evaluation['promoted_to_champion'] else 'unchanged'} ({evaluation['champion_comparison']['reason']})")
+    print(
+        f"registered {evaluation['registered_model']} version {evaluation['version']}; "
+        f"champion: {'this version' if evaluation['promoted_to_champion'] else 'unchanged'} ({evaluation['champion_comparison']['reason']})"
+    )
 
 
 def free_port(preferred: int, host: str = "127.0.0.1") -> int:
@@ -139,9 +180,17 @@ def free_port(preferred: int, host: str = "127.0.0.1") -> int:
 
 # ---------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="radar", description="Predict customer complaints 48 hours ahead.")
-    parser.add_argument("--config", type=Path, help=f"experiment YAML (default: ${CONFIG_ENV} or {DEFAULT_CONFIG.name})")
-    parser.add_argument("--workspace", type=Path, help="output folder (default from config: workspace/)")
+    parser = argparse.ArgumentParser(
+        prog="radar", description="Predict customer complaints 48 hours ahead."
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        help=f"experiment YAML (default: ${CONFIG_ENV} or {DEFAULT_CONFIG.name})",
+    )
+    parser.add_argument(
+        "--workspace", type=Path, help="output folder (default from config: workspace/)"
+    )
     parser.add_argument("-v", "--verbose", action="store_true")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -154,7 +203,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_simulate)
 
     p = sub.add_parser("train", help="train, evaluate, log to MLflow, register, maybe promote")
-    p.add_argument("--data", type=Path, required=True, help="folder of contract tables (Parquet or CSV)")
+    p.add_argument(
+        "--data", type=Path, required=True, help="folder of contract tables (Parquet or CSV)"
+    )
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("promote", help="make a registered version the champion")

@@ -28,7 +28,9 @@ class _Frozen(BaseModel):
 
 
 class WorkspaceConfig(_Frozen):
-    root: Path = Field(Path("workspace"), description="Git-ignored folder for all generated output.")
+    root: Path = Field(
+        Path("workspace"), description="Git-ignored folder for all generated output."
+    )
 
     @property
     def world_dir(self) -> Path:
@@ -60,12 +62,16 @@ class SimulationConfig(_Frozen):
     days: int = Field(150, ge=14)
     seed: int = 7
     start: date = date(2026, 1, 1)
-    truth_paths: int = Field(16, ge=1, description="Monte Carlo paths per customer-day for the true risk.")
+    truth_paths: int = Field(
+        16, ge=1, description="Monte Carlo paths per customer-day for the true risk."
+    )
 
 
 class LabelConfig(_Frozen):
     horizon_hours: int = Field(48, ge=1)
-    exclude_open_complaints: bool = Field(True, description="Customers with an open complaint are not scored.")
+    exclude_open_complaints: bool = Field(
+        True, description="Customers with an open complaint are not scored."
+    )
 
 
 class SplitConfig(_Frozen):
@@ -85,14 +91,22 @@ class ModelConfig(_Frozen):
     subsample: float = Field(0.8, gt=0, le=1)
     colsample_bytree: float = Field(0.8, gt=0, le=1)
     reg_lambda: float = Field(1.0, ge=0)
-    monotone_constraints: bool = Field(True, description="Use the catalogue's known risk directions.")
-    negative_sample_rate: float = Field(1.0, gt=0, le=1, description="Train on this share of negatives, reweighted.")
+    monotone_constraints: bool = Field(
+        True, description="Use the catalogue's known risk directions."
+    )
+    negative_sample_rate: float = Field(
+        1.0, gt=0, le=1, description="Train on this share of negatives, reweighted."
+    )
     seed: int = 42
 
 
 class EvaluationConfig(_Frozen):
-    capacity_fraction: float = Field(0.01, gt=0, le=1, description="Daily outreach capacity as a share of eligible customers.")
-    capacity_k: int | None = Field(None, ge=1, description="Absolute daily capacity; overrides the fraction.")
+    capacity_fraction: float = Field(
+        0.01, gt=0, le=1, description="Daily outreach capacity as a share of eligible customers."
+    )
+    capacity_k: int | None = Field(
+        None, ge=1, description="Absolute daily capacity; overrides the fraction."
+    )
     promote_metric: Literal["average_precision", "roc_auc"] = "average_precision"
 
 
@@ -106,9 +120,15 @@ class ServingConfig(_Frozen):
     port: int = Field(3000, ge=1, le=65535)
     top_reasons: int = Field(3, ge=1, le=10)
     max_batch: int = Field(1000, ge=1)
-    high_tier: float = Field(0.10, gt=0, lt=1, description="Probability at or above which the tier is 'high'.")
-    medium_tier: float = Field(0.03, gt=0, lt=1, description="Probability at or above which the tier is 'medium'.")
-    model_version: int | None = Field(None, description="Pin a registered version; default: the champion's version at load.")
+    high_tier: float = Field(
+        0.10, gt=0, lt=1, description="Probability at or above which the tier is 'high'."
+    )
+    medium_tier: float = Field(
+        0.03, gt=0, lt=1, description="Probability at or above which the tier is 'medium'."
+    )
+    model_version: int | None = Field(
+        None, description="Pin a registered version; default: the champion's version at load."
+    )
 
     @model_validator(mode="after")
     def _tiers_ordered(self) -> ServingConfig:

@@ -46,10 +46,22 @@ def run_demo(config: RadarConfig, args: argparse.Namespace, service_env: dict[st
 
     _step(1, f"synthetic world: {customers} customers x {days} days (seed {sim.seed})")
     existing = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
-    if not args.fresh and (existing.get("customers"), existing.get("days"), existing.get("seed")) == (customers, days, sim.seed):
+    if not args.fresh and (
+        existing.get("customers"),
+        existing.get("days"),
+        existing.get("seed"),
+    ) == (customers, days, sim.seed):
         print(f"reusing {world} (same size and seed; --fresh regenerates)")
     else:
-        simulate_world(world, customers, days, sim.seed, str(sim.start), sim.truth_paths, horizon_hours=config.labels.horizon_hours)
+        simulate_world(
+            world,
+            customers,
+            days,
+            sim.seed,
+            str(sim.start),
+            sim.truth_paths,
+            horizon_hours=config.labels.horizon_hours,
+        )
     print(f"world: {world}")
 
     _step(2, "features -> LightGBM -> evaluation -> MLflow registry")
@@ -60,8 +72,19 @@ def run_demo(config: RadarConfig, args: argparse.Namespace, service_env: dict[st
     history, _ = load_history(world, config.workspace.rejects_dir)
     day = history.observed_until.date()
     scorer = Scorer.from_registry(config)
-    list_dir, risk_list = score_day(history, scorer, day, config.workspace.risk_lists_dir, config.labels.horizon_hours, config.labels.exclude_open_complaints)
-    print(risk_list.head(5)[["rank", "customer_id", "probability", "risk_tier", "reason_1", "suggested_action"]].to_string(index=False))
+    list_dir, risk_list = score_day(
+        history,
+        scorer,
+        day,
+        config.workspace.risk_lists_dir,
+        config.labels.horizon_hours,
+        config.labels.exclude_open_complaints,
+    )
+    print(
+        risk_list.head(5)[
+            ["rank", "customer_id", "probability", "risk_tier", "reason_1", "suggested_action"]
+        ].to_string(index=False)
+    )
 
     _step(4, "scoring service over HTTP")
     port = free_port(args.port or config.serving.port, config.serving.host)
@@ -70,12 +93,30 @@ def run_demo(config: RadarConfig, args: argparse.Namespace, service_env: dict[st
     ok = False
     with service_log.open("w") as log_file:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "radar.cli", "serve", "--port", str(port), "--host", config.serving.host],
-            env=service_env, stdout=log_file, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "radar.cli",
+                "serve",
+                "--port",
+                str(port),
+                "--host",
+                config.serving.host,
+            ],
+            env=service_env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
         )
         try:
             _wait_ready(base, proc, service_log)
-            ok = _check_service(base, risk_list, history_payload(history, risk_list["customer_id"].iloc[0], risk_list["cutoff_at"].iloc[0]), risk_list["cutoff_at"].iloc[0].isoformat())
+            ok = _check_service(
+                base,
+                risk_list,
+                history_payload(
+                    history, risk_list["customer_id"].iloc[0], risk_list["cutoff_at"].iloc[0]
+                ),
+                risk_list["cutoff_at"].iloc[0].isoformat(),
+            )
         finally:
             proc.terminate()
             try:
@@ -89,10 +130,10 @@ def run_demo(config: RadarConfig, args: argparse.Namespace, service_env: dict[st
     print(f"""world (synthetic data)    {world}
 MLflow store              {ws.mlflow_uri}   (browse: .venv/bin/mlflow ui --backend-store-uri {ws.mlflow_uri})
 evaluation                {result.evaluation_path}
-registered model          {config.registry.model_name} version {result.version} ({'champion' if result.promoted else 'challenger'})
-risk list                 {list_dir / 'risk_list.html'} (and .csv, .parquet)
-service                   radar serve  ->  POST {base.rsplit(':', 1)[0]}:{config.serving.port}/score
-service check             {'PASSED' if ok else 'FAILED'}""")
+registered model          {config.registry.model_name} version {result.version} ({"champion" if result.promoted else "challenger"})
+risk list                 {list_dir / "risk_list.html"} (and .csv, .parquet)
+service                   radar serve  ->  POST {base.rsplit(":", 1)[0]}:{config.serving.port}/score
+service check             {"PASSED" if ok else "FAILED"}""")
     return 0 if ok else 1
 
 
@@ -114,16 +155,24 @@ def _wait_ready(base: str, proc: subprocess.Popen, service_log: Path) -> None:
 def _check_service(base: str, risk_list, payload: dict, as_of: str) -> bool:
     """Score the list's top customers by id and one by posted history; compare with the list."""
     ids = [*risk_list["customer_id"].head(3), UNKNOWN_ID]
-    response = httpx.post(f"{base}/score", json={"customer_ids": ids, "histories": [payload], "as_of": as_of}, timeout=60)
+    response = httpx.post(
+        f"{base}/score",
+        json={"customer_ids": ids, "histories": [payload], "as_of": as_of},
+        timeout=60,
+    )
     response.raise_for_status()
     body = response.json()
-    print(f"POST /score -> {response.status_code}, model {body['model_name']} v{body['model_version']}, snapshot {body['snapshot_date']}")
+    print(
+        f"POST /score -> {response.status_code}, model {body['model_name']} v{body['model_version']}, snapshot {body['snapshot_date']}"
+    )
     listed = dict(zip(risk_list["customer_id"], risk_list["probability"], strict=True))
     checks = []
     for item in body["results"]:
         if item["status"] == "ok":
             reasons = "; ".join(r["text"] for r in item["reasons"])
-            print(f"  {item['customer_id']:<18} {item['source']:<9} p={item['probability']:.4f} {item['risk_tier']:<6} {reasons}")
+            print(
+                f"  {item['customer_id']:<18} {item['source']:<9} p={item['probability']:.4f} {item['risk_tier']:<6} {reasons}"
+            )
             # The list rounds to 6 decimals.
             checks.append(abs(item["probability"] - listed[item["customer_id"]]) < 1e-6)
         else:
@@ -131,6 +180,14 @@ def _check_service(base: str, risk_list, payload: dict, as_of: str) -> bool:
             checks.append(item["customer_id"] == UNKNOWN_ID)
     by_source = {(r["customer_id"], r["source"]): r for r in body["results"] if r["status"] == "ok"}
     first = risk_list["customer_id"].iloc[0]
-    same = abs(by_source[(first, "snapshot")]["probability"] - by_source[(first, "history")]["probability"]) < PARITY_TOLERANCE
-    print(f"  id lookup and posted history agree for {first}: {same}; all answers match the list: {all(checks)}")
+    same = (
+        abs(
+            by_source[(first, "snapshot")]["probability"]
+            - by_source[(first, "history")]["probability"]
+        )
+        < PARITY_TOLERANCE
+    )
+    print(
+        f"  id lookup and posted history agree for {first}: {same}; all answers match the list: {all(checks)}"
+    )
     return all(checks) and same

@@ -23,7 +23,10 @@ def _json_value(value: object) -> object:
 
 
 def _records(frame: pd.DataFrame, columns: list[str]) -> list[dict[str, object]]:
-    return [{c: _json_value(v) for c, v in zip(columns, row, strict=True)} for row in frame[columns].itertuples(index=False)]
+    return [
+        {c: _json_value(v) for c, v in zip(columns, row, strict=True)}
+        for row in frame[columns].itertuples(index=False)
+    ]
 
 
 def history_payload(history: History, customer_id: str, before: pd.Timestamp) -> dict[str, object]:
@@ -34,7 +37,13 @@ def history_payload(history: History, customer_id: str, before: pd.Timestamp) ->
     no_id = lambda cols: [c for c in cols if c != "customer_id"]  # noqa: E731
     return {
         "customer": _records(mine.customers, CUSTOMERS.column_names)[0],
-        "contacts": _records(mine.contacts[mine.contacts["started_at"] < before], no_id(CONTACTS.column_names)),
-        "complaints": _records(mine.complaints[mine.complaints["filed_at"] < before], no_id(COMPLAINTS.column_names)),
-        "events": _records(mine.events[mine.events["occurred_at"] < before], no_id(EVENTS.column_names)),
+        "contacts": _records(
+            mine.contacts[mine.contacts["started_at"] < before], no_id(CONTACTS.column_names)
+        ),
+        "complaints": _records(
+            mine.complaints[mine.complaints["filed_at"] < before], no_id(COMPLAINTS.column_names)
+        ),
+        "events": _records(
+            mine.events[mine.events["occurred_at"] < before], no_id(EVENTS.column_names)
+        ),
     }

@@ -46,21 +46,32 @@ class Snapshot:
     path: Path
 
 
-def build_risk_list(history: History, scorer: Scorer, day: Date, horizon_hours: int, exclude_open: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
+def build_risk_list(
+    history: History, scorer: Scorer, day: Date, horizon_hours: int, exclude_open: bool
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(ranked risk list of eligible customers, feature snapshot of all signed-up customers)."""
     cutoff = pd.Timestamp(day).tz_localize("UTC")
     stale = cutoff - history.observed_until
     if stale > pd.Timedelta(days=1):
-        log.warning("data ends %s, %s before the cutoff %s: features miss recent activity", history.observed_until, stale, cutoff)
+        log.warning(
+            "data ends %s, %s before the cutoff %s: features miss recent activity",
+            history.observed_until,
+            stale,
+            cutoff,
+        )
     customers = history.customers[history.customers["signup_at"] < cutoff]
     if customers.empty:
         raise ValueError(f"no customer had signed up before {cutoff.date()}: nothing to score")
-    cutoffs = pd.DataFrame({"customer_id": customers["customer_id"].to_numpy(), "cutoff_at": cutoff})
+    cutoffs = pd.DataFrame(
+        {"customer_id": customers["customer_id"].to_numpy(), "cutoff_at": cutoff}
+    )
     eligible = build_labels(history, cutoffs, horizon_hours, exclude_open)["eligible"].to_numpy()
     snapshot = build_features(history, cutoffs)
     snapshot["eligible"] = eligible
     scored = scorer.score(snapshot[eligible])
-    scored = scored.sort_values(["probability", "customer_id"], ascending=[False, True], kind="stable").reset_index(drop=True)
+    scored = scored.sort_values(
+        ["probability", "customer_id"], ascending=[False, True], kind="stable"
+    ).reset_index(drop=True)
     top = scored["reasons"]
     risk_list = pd.DataFrame(
         {
@@ -84,7 +95,14 @@ def build_risk_list(history: History, scorer: Scorer, day: Date, horizon_hours: 
     return risk_list, snapshot
 
 
-def publish(risk_list: pd.DataFrame, snapshot: pd.DataFrame, incidents: pd.DataFrame, out_dir: Path, day: Date, meta: dict) -> Path:
+def publish(
+    risk_list: pd.DataFrame,
+    snapshot: pd.DataFrame,
+    incidents: pd.DataFrame,
+    out_dir: Path,
+    day: Date,
+    meta: dict,
+) -> Path:
     """Write the list and snapshot for ``day`` atomically, then point ``latest.json`` at it."""
     target = Path(out_dir) / day.isoformat()
     with atomic_directory(target) as staging:
@@ -102,7 +120,9 @@ def load_snapshot(risk_lists_dir: Path) -> Snapshot:
     """The snapshot ``latest.json`` points to."""
     pointer = Path(risk_lists_dir) / LATEST
     if not pointer.exists():
-        raise FileNotFoundError(f"no published snapshot: {pointer} is missing (run `radar score` first)")
+        raise FileNotFoundError(
+            f"no published snapshot: {pointer} is missing (run `radar score` first)"
+        )
     latest = json.loads(pointer.read_text())
     path = Path(latest["path"])
     features = pd.read_parquet(path / SNAPSHOT_FEATURES).set_index("customer_id", drop=False)
@@ -114,16 +134,22 @@ def load_snapshot(risk_lists_dir: Path) -> Snapshot:
 def render_html(risk_list: pd.DataFrame, meta: dict) -> str:
     """A plain page an outreach lead can open from the file system."""
     tiers = risk_list["risk_tier"].value_counts().to_dict()
-    head = "".join(f"<th>{h}</th>" for h in ("#", "Customer", "Risk (48 h)", "Tier", "Why", "Suggested action"))
+    head = "".join(
+        f"<th>{h}</th>" for h in ("#", "Customer", "Risk (48 h)", "Tier", "Why", "Suggested action")
+    )
     rows = []
     for r in risk_list.head(HTML_ROWS).itertuples():
-        why = "<br>".join(html.escape(getattr(r, c)) for c in risk_list.columns if c.startswith("reason_") and c[7:].isdigit() and getattr(r, c))
+        why = "<br>".join(
+            html.escape(getattr(r, c))
+            for c in risk_list.columns
+            if c.startswith("reason_") and c[7:].isdigit() and getattr(r, c)
+        )
         rows.append(
             f"<tr class='{r.risk_tier}'><td>{r.rank}</td><td>{html.escape(r.customer_id)}</td>"
             f"<td>{r.probability:.1%}</td><td>{r.risk_tier}</td><td>{why}</td><td>{html.escape(r.suggested_action)}</td></tr>"
         )
     return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Complaint risk list {meta['scored_for']}</title>
+<html lang="en"><head><meta charset="utf-8"><title>Complaint risk list {meta["scored_for"]}</title>
 <style>
 body {{ font-family: system-ui, sans-serif; margin: 2em; color: #222; }}
 table {{ border-collapse: collapse; width: 100%; }} th, td {{ border-bottom: 1px solid #ddd; padding: .4em .6em; text-align: left; vertical-align: top; }}
@@ -131,16 +157,23 @@ th {{ background: #f4f4f4; }} tr.high td:nth-child(4) {{ color: #b00020; font-we
 .meta {{ color: #555; }}
 </style></head><body>
 <h1>Customers most likely to complain in the next 48 hours</h1>
-<p class="meta">Scored for {meta['scored_for']} (data before {meta['cutoff_at']}) by {html.escape(meta['model_name'])} version {meta['model_version']}.
-{meta['n_eligible']} eligible customers: {tiers.get('high', 0)} high, {tiers.get('medium', 0)} medium, {tiers.get('low', 0)} low risk.
+<p class="meta">Scored for {meta["scored_for"]} (data before {meta["cutoff_at"]}) by {html.escape(meta["model_name"])} version {meta["model_version"]}.
+{meta["n_eligible"]} eligible customers: {tiers.get("high", 0)} high, {tiers.get("medium", 0)} medium, {tiers.get("low", 0)} low risk.
 Showing the top {min(HTML_ROWS, len(risk_list))}; the CSV and Parquet files hold all.</p>
 <table><thead><tr>{head}</tr></thead><tbody>
-{''.join(rows)}
+{"".join(rows)}
 </tbody></table></body></html>
 """
 
 
-def score_day(history: History, scorer: Scorer, day: Date, out_dir: Path, horizon_hours: int, exclude_open: bool) -> tuple[Path, pd.DataFrame]:
+def score_day(
+    history: History,
+    scorer: Scorer,
+    day: Date,
+    out_dir: Path,
+    horizon_hours: int,
+    exclude_open: bool,
+) -> tuple[Path, pd.DataFrame]:
     """Build and publish the risk list of ``day``; return its folder and the list."""
     risk_list, snapshot = build_risk_list(history, scorer, day, horizon_hours, exclude_open)
     meta = {
@@ -149,11 +182,15 @@ def score_day(history: History, scorer: Scorer, day: Date, out_dir: Path, horizo
         "data_observed_until": history.observed_until.isoformat(),
         "model_name": scorer.model_name,
         "model_version": scorer.model_version,
-        "n_customers": int(len(snapshot)),
+        "n_customers": len(snapshot),
         "n_eligible": int(snapshot["eligible"].sum()),
         "tiers": risk_list["risk_tier"].value_counts().to_dict(),
     }
-    known_incidents = history.incidents[history.incidents["started_at"] < pd.Timestamp(day).tz_localize("UTC")]
+    known_incidents = history.incidents[
+        history.incidents["started_at"] < pd.Timestamp(day).tz_localize("UTC")
+    ]
     path = publish(risk_list, snapshot, known_incidents, out_dir, day, meta)
-    log.info("risk list for %s: %d eligible customers, written to %s", day, meta["n_eligible"], path)
+    log.info(
+        "risk list for %s: %d eligible customers, written to %s", day, meta["n_eligible"], path
+    )
     return path, risk_list

@@ -14,26 +14,55 @@ class _Strict(BaseModel):
 
 
 class CustomerProfile(_Strict):
-    customer_id: str = Field(min_length=1, max_length=64, description="Customer id as in the CRM.", examples=["C000042"])
-    signup_at: AwareDatetime = Field(description="When the customer signed up (UTC).", examples=["2024-03-01T10:00:00Z"])
-    segment: str = Field(description="retail, institutional or high_net_worth; others map to 'other'.", examples=["retail"])
+    customer_id: str = Field(
+        min_length=1, max_length=64, description="Customer id as in the CRM.", examples=["C000042"]
+    )
+    signup_at: AwareDatetime = Field(
+        description="When the customer signed up (UTC).", examples=["2024-03-01T10:00:00Z"]
+    )
+    segment: str = Field(
+        description="retail, institutional or high_net_worth; others map to 'other'.",
+        examples=["retail"],
+    )
     region: str = Field(min_length=1, description="Service region.", examples=["north"])
     age_band: str = Field(description="18-29, 30-44, 45-64 or 65+.", examples=["30-44"])
     plan: str = Field(description="basic, standard or premium.", examples=["standard"])
-    bill_day: int = Field(ge=1, le=28, description="Day of month the bill is issued.", examples=[12])
+    bill_day: int = Field(
+        ge=1, le=28, description="Day of month the bill is issued.", examples=[12]
+    )
 
 
 class ContactIn(_Strict):
     contact_id: str = Field(min_length=1, description="Unique contact id.", examples=["K1"])
-    started_at: AwareDatetime = Field(description="When the contact started.", examples=["2026-05-28T14:02:00Z"])
+    started_at: AwareDatetime = Field(
+        description="When the contact started.", examples=["2026-05-28T14:02:00Z"]
+    )
     closed_at: AwareDatetime | None = Field(None, description="When it closed; null while open.")
-    channel: str = Field(description="phone, chat, email, app, social, branch or other (unknown values map to other).", examples=["phone"])
-    reason: str = Field(description="billing, payment, delivery, product_quality, account_access, technical_fault, service_attitude or other.", examples=["payment"])
-    wait_seconds: float | None = Field(None, ge=0, description="Seconds in the queue.", examples=[2400])
-    handle_seconds: float | None = Field(None, ge=0, description="Seconds of handling.", examples=[420])
+    channel: str = Field(
+        description="phone, chat, email, app, social, branch or other (unknown values map to other).",
+        examples=["phone"],
+    )
+    reason: str = Field(
+        description="billing, payment, delivery, product_quality, account_access, technical_fault, service_attitude or other.",
+        examples=["payment"],
+    )
+    wait_seconds: float | None = Field(
+        None, ge=0, description="Seconds in the queue.", examples=[2400]
+    )
+    handle_seconds: float | None = Field(
+        None, ge=0, description="Seconds of handling.", examples=[420]
+    )
     transferred: bool | None = Field(None, description="Whether the contact was transferred.")
-    resolved: bool | None = Field(None, description="Whether the issue was resolved; known at close.", examples=[False])
-    sentiment: float | None = Field(None, ge=-100, le=100, description="-100 (furious) to 100 (delighted); known at close.", examples=[-85])
+    resolved: bool | None = Field(
+        None, description="Whether the issue was resolved; known at close.", examples=[False]
+    )
+    sentiment: float | None = Field(
+        None,
+        ge=-100,
+        le=100,
+        description="-100 (furious) to 100 (delighted); known at close.",
+        examples=[-85],
+    )
 
 
 class ComplaintIn(_Strict):
@@ -47,7 +76,10 @@ class ComplaintIn(_Strict):
 
 class EventIn(_Strict):
     occurred_at: AwareDatetime = Field(examples=["2026-05-29T06:00:00Z"])
-    event_type: str = Field(description="payment_failed, deduction_delayed, order_delayed, app_error, bill_issued, refund or other.", examples=["payment_failed"])
+    event_type: str = Field(
+        description="payment_failed, deduction_delayed, order_delayed, app_error, bill_issued, refund or other.",
+        examples=["payment_failed"],
+    )
     amount: float | None = Field(None, examples=[49.9])
 
 
@@ -64,34 +96,71 @@ class ScoreRequest(_Strict):
     """Score customers by id (from the latest daily snapshot) and/or from posted histories."""
 
     customer_ids: list[str] = Field(
-        default_factory=list, max_length=1000, description="Ids to look up in the latest snapshot.", examples=[["C000042", "C000007"]]
+        default_factory=list,
+        max_length=1000,
+        description="Ids to look up in the latest snapshot.",
+        examples=[["C000042", "C000007"]],
     )
-    histories: list[CustomerHistory] = Field(default_factory=list, max_length=100, description="Histories to score as of `as_of`.")
-    as_of: AwareDatetime | None = Field(None, description="Cutoff for histories (default: now). Only data before it is used.", examples=[EXAMPLE_TIME])
-    top_reasons: int | None = Field(None, ge=0, le=10, description="Reasons per customer (default from config; 0 = none).")
+    histories: list[CustomerHistory] = Field(
+        default_factory=list, max_length=100, description="Histories to score as of `as_of`."
+    )
+    as_of: AwareDatetime | None = Field(
+        None,
+        description="Cutoff for histories (default: now). Only data before it is used.",
+        examples=[EXAMPLE_TIME],
+    )
+    top_reasons: int | None = Field(
+        None, ge=0, le=10, description="Reasons per customer (default from config; 0 = none)."
+    )
 
 
 class ReasonOut(BaseModel):
     code: str = Field(description="Reason code, e.g. UNRESOLVED.", examples=["UNRESOLVED"])
-    text: str = Field(description="What happened, in words.", examples=["3 unresolved contacts in the last 7 days (4 in 30 days)"])
-    action: str = Field(description="Suggested outreach action.", examples=["Assign a senior agent to close the open issue in one call"])
-    contribution: float = Field(description="Summed SHAP contribution (log-odds) of the reason's features.", examples=[0.83])
-    features: dict[str, float | str | None] = Field(description="The reason's most influential feature values.", examples=[{"unresolved_7d": 3.0}])
+    text: str = Field(
+        description="What happened, in words.",
+        examples=["3 unresolved contacts in the last 7 days (4 in 30 days)"],
+    )
+    action: str = Field(
+        description="Suggested outreach action.",
+        examples=["Assign a senior agent to close the open issue in one call"],
+    )
+    contribution: float = Field(
+        description="Summed SHAP contribution (log-odds) of the reason's features.", examples=[0.83]
+    )
+    features: dict[str, float | str | None] = Field(
+        description="The reason's most influential feature values.",
+        examples=[{"unresolved_7d": 3.0}],
+    )
 
 
 class CustomerScore(BaseModel):
     customer_id: str = Field(examples=["C000042"])
-    status: Literal["ok", "error"] = Field(description="'error' items carry `error`; other items are unaffected.")
-    probability: float | None = Field(None, description="Calibrated probability of a complaint in the next 48 h.", examples=[0.18])
+    status: Literal["ok", "error"] = Field(
+        description="'error' items carry `error`; other items are unaffected."
+    )
+    probability: float | None = Field(
+        None, description="Calibrated probability of a complaint in the next 48 h.", examples=[0.18]
+    )
     risk_tier: Literal["high", "medium", "low"] | None = Field(None, examples=["high"])
     reasons: list[ReasonOut] = Field(default_factory=list)
     source: Literal["snapshot", "history"] = Field(description="Where the features came from.")
-    as_of: str | None = Field(None, description="Cutoff of the features (ISO 8601).", examples=["2026-05-30T00:00:00+00:00"])
-    snapshot_date: str | None = Field(None, description="Daily snapshot used (id lookups).", examples=["2026-05-30"])
+    as_of: str | None = Field(
+        None,
+        description="Cutoff of the features (ISO 8601).",
+        examples=["2026-05-30T00:00:00+00:00"],
+    )
+    snapshot_date: str | None = Field(
+        None, description="Daily snapshot used (id lookups).", examples=["2026-05-30"]
+    )
     model_name: str | None = Field(None, examples=["complaint-risk"])
     model_version: str | None = Field(None, examples=["3"])
-    error: str | None = Field(None, description="Why this item could not be scored.", examples=["unknown customer id"])
-    warnings: list[str] = Field(default_factory=list, description="Non-fatal input problems (e.g. unknown channel mapped to other).")
+    error: str | None = Field(
+        None, description="Why this item could not be scored.", examples=["unknown customer id"]
+    )
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="Non-fatal input problems (e.g. unknown channel mapped to other).",
+    )
 
 
 class ScoreResponse(BaseModel):

@@ -36,7 +36,9 @@ class Reason:
 class Scorer:
     """Predict and explain with one registered model version."""
 
-    def __init__(self, model: RiskModel, model_name: str, model_version: str, serving: ServingConfig) -> None:
+    def __init__(
+        self, model: RiskModel, model_name: str, model_version: str, serving: ServingConfig
+    ) -> None:
         self.model = model
         self.model_name = model_name
         self.model_version = str(model_version)
@@ -59,13 +61,19 @@ class Scorer:
         name = config.registry.model_name
         version = registry.resolve_version(client, name, config.serving.model_version)
         log.info("loading %s version %s", name, version)
-        return cls(registry.load_version(name, version), name, version, config.serving)
+        return cls(registry.load_version(config, version), name, version, config.serving)
 
     def tier(self, probability: np.ndarray) -> np.ndarray:
         s = self.serving
-        return np.where(probability >= s.high_tier, "high", np.where(probability >= s.medium_tier, "medium", "low"))
+        return np.where(
+            probability >= s.high_tier,
+            "high",
+            np.where(probability >= s.medium_tier, "medium", "low"),
+        )
 
-    def score(self, features: pd.DataFrame, top_reasons: int | None = None, with_reasons: bool = True) -> pd.DataFrame:
+    def score(
+        self, features: pd.DataFrame, top_reasons: int | None = None, with_reasons: bool = True
+    ) -> pd.DataFrame:
         """Probability, tier and (optionally) reasons for each row of a feature frame.
 
         Columns: customer_id, cutoff_at, probability, risk_tier, raw_score, base_value,
@@ -96,7 +104,9 @@ class Scorer:
         out["base_value"] = contributions[:, -1]
         return out
 
-    def reasons(self, contributions: np.ndarray, features: pd.DataFrame, k: int) -> list[list[Reason]]:
+    def reasons(
+        self, contributions: np.ndarray, features: pd.DataFrame, k: int
+    ) -> list[list[Reason]]:
         """Top-k risk-increasing reason groups per row (groups with a positive sum only)."""
         phi = contributions[:, :-1]
         by_group = phi @ self._membership

@@ -17,7 +17,7 @@ import bentoml
 import pandas as pd
 from starlette.responses import JSONResponse
 
-from data.contract import CONTACTS, COMPLAINTS, CUSTOMERS, EVENTS, validate_table
+from data.contract import COMPLAINTS, CONTACTS, CUSTOMERS, EVENTS, validate_table
 from data.history import History
 from features.build import build_features
 from radar.config import load_config
@@ -70,7 +70,9 @@ class ComplaintRadar:
         if n == 0:
             return _error(400, "nothing to score: give customer_ids and/or histories")
         if n > self.config.serving.max_batch:
-            return _error(413, f"batch of {n} customers exceeds the limit of {self.config.serving.max_batch}")
+            return _error(
+                413, f"batch of {n} customers exceeds the limit of {self.config.serving.max_batch}"
+            )
         results = self._score_ids(request.customer_ids, k) + [
             self._score_history(h, request.as_of, k) for h in request.histories
         ]
@@ -85,24 +87,49 @@ class ComplaintRadar:
     def _score_ids(self, ids: list[str], k: int) -> list[CustomerScore]:
         snap, scorer = self.snapshot, self.scorer
         assert snap is not None and scorer is not None
-        known = [i for i in dict.fromkeys(ids) if i in snap.features.index and bool(snap.features.at[i, "eligible"])]
+        known = [
+            i
+            for i in dict.fromkeys(ids)
+            if i in snap.features.index and bool(snap.features.at[i, "eligible"])
+        ]
         scored = {}
         if known:
             frame = snap.features.loc[known].reset_index(drop=True)
-            for row in scorer.score(frame, top_reasons=k, with_reasons=k > 0).itertuples(index=False):
+            for row in scorer.score(frame, top_reasons=k, with_reasons=k > 0).itertuples(
+                index=False
+            ):
                 scored[row.customer_id] = row
         results = []
         for cid in ids:
-            common = {"customer_id": cid, "source": "snapshot", "snapshot_date": snap.date, "as_of": snap.cutoff_at.isoformat()}
+            common = {
+                "customer_id": cid,
+                "source": "snapshot",
+                "snapshot_date": snap.date,
+                "as_of": snap.cutoff_at.isoformat(),
+            }
             if cid in scored:
                 results.append(self._ok(scored[cid], common, []))
             elif cid in snap.features.index:
-                results.append(CustomerScore(status="error", error="not eligible at the snapshot: a complaint is already open", **common))
+                results.append(
+                    CustomerScore(
+                        status="error",
+                        error="not eligible at the snapshot: a complaint is already open",
+                        **common,
+                    )
+                )
             else:
-                results.append(CustomerScore(status="error", error="unknown customer id (not in the latest snapshot)", **common))
+                results.append(
+                    CustomerScore(
+                        status="error",
+                        error="unknown customer id (not in the latest snapshot)",
+                        **common,
+                    )
+                )
         return results
 
-    def _score_history(self, posted: CustomerHistory, as_of: datetime | None, k: int) -> CustomerScore:
+    def _score_history(
+        self, posted: CustomerHistory, as_of: datetime | None, k: int
+    ) -> CustomerScore:
         scorer = self.scorer
         assert scorer is not None
         cutoff = pd.Timestamp(as_of or datetime.now(UTC)).tz_convert("UTC").floor("s")
@@ -111,9 +138,18 @@ class ComplaintRadar:
         assert self.snapshot is not None
         history, problems, warnings = history_from_request(posted, cutoff, self.snapshot.incidents)
         if problems:
-            return CustomerScore(status="error", error="invalid history: " + "; ".join(problems), warnings=warnings, **common)
-        features = build_features(history, pd.DataFrame({"customer_id": [cid], "cutoff_at": [cutoff]}))
-        row = next(scorer.score(features, top_reasons=k, with_reasons=k > 0).itertuples(index=False))
+            return CustomerScore(
+                status="error",
+                error="invalid history: " + "; ".join(problems),
+                warnings=warnings,
+                **common,
+            )
+        features = build_features(
+            history, pd.DataFrame({"customer_id": [cid], "cutoff_at": [cutoff]})
+        )
+        row = next(
+            scorer.score(features, top_reasons=k, with_reasons=k > 0).itertuples(index=False)
+        )
         return self._ok(row, common, warnings)
 
     @staticmethod
@@ -140,9 +176,18 @@ def history_from_request(
     cid = posted.customer.customer_id
     tables = {
         CUSTOMERS: pd.DataFrame([posted.customer.model_dump()]),
-        CONTACTS: pd.DataFrame([{**c.model_dump(), "customer_id": cid} for c in posted.contacts], columns=CONTACTS.column_names),
-        COMPLAINTS: pd.DataFrame([{**c.model_dump(), "customer_id": cid} for c in posted.complaints], columns=COMPLAINTS.column_names),
-        EVENTS: pd.DataFrame([{**e.model_dump(), "customer_id": cid} for e in posted.events], columns=EVENTS.column_names),
+        CONTACTS: pd.DataFrame(
+            [{**c.model_dump(), "customer_id": cid} for c in posted.contacts],
+            columns=CONTACTS.column_names,
+        ),
+        COMPLAINTS: pd.DataFrame(
+            [{**c.model_dump(), "customer_id": cid} for c in posted.complaints],
+            columns=COMPLAINTS.column_names,
+        ),
+        EVENTS: pd.DataFrame(
+            [{**e.model_dump(), "customer_id": cid} for e in posted.events],
+            columns=EVENTS.column_names,
+        ),
     }
     frames, problems, warnings = {}, [], []
     for schema, raw in tables.items():

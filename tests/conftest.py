@@ -35,17 +35,46 @@ def make_history(
     observed_until: pd.Timestamp | None = None,
 ) -> History:
     """A validated History from a few inline rows; unspecified fields get dull defaults."""
-    customer_defaults = {"customer_id": "A", "signup_at": ts("-400D"), "segment": "retail", "region": "north",
-                         "age_band": "30-44", "plan": "basic", "bill_day": 5}
-    contact_defaults = {"customer_id": "A", "channel": "phone", "reason": "billing", "wait_seconds": 60.0,
-                        "handle_seconds": 300.0, "transferred": False, "resolved": True, "sentiment": 20.0}
+    customer_defaults = {
+        "customer_id": "A",
+        "signup_at": ts("-400D"),
+        "segment": "retail",
+        "region": "north",
+        "age_band": "30-44",
+        "plan": "basic",
+        "bill_day": 5,
+    }
+    contact_defaults = {
+        "customer_id": "A",
+        "channel": "phone",
+        "reason": "billing",
+        "wait_seconds": 60.0,
+        "handle_seconds": 300.0,
+        "transferred": False,
+        "resolved": True,
+        "sentiment": 20.0,
+    }
     rows = {
         CUSTOMERS: [{**customer_defaults, **c} for c in (customers or [{}])],
-        CONTACTS: [{"contact_id": f"K{i}", **contact_defaults, **c} for i, c in enumerate(contacts or [])],
-        COMPLAINTS: [{"complaint_id": f"Q{i}", "customer_id": "A", "resolved_at": None, "category": "billing",
-                      "severity": 2, "channel": "phone", **c} for i, c in enumerate(complaints or [])],
+        CONTACTS: [
+            {"contact_id": f"K{i}", **contact_defaults, **c} for i, c in enumerate(contacts or [])
+        ],
+        COMPLAINTS: [
+            {
+                "complaint_id": f"Q{i}",
+                "customer_id": "A",
+                "resolved_at": None,
+                "category": "billing",
+                "severity": 2,
+                "channel": "phone",
+                **c,
+            }
+            for i, c in enumerate(complaints or [])
+        ],
         EVENTS: [{"customer_id": "A", "amount": 10.0, **e} for e in (events or [])],
-        INCIDENTS: [{"region": "north", "ended_at": None, "severity": 2, **i} for i in (incidents or [])],
+        INCIDENTS: [
+            {"region": "north", "ended_at": None, "severity": 2, **i} for i in (incidents or [])
+        ],
     }
     frames = {}
     for schema, data in rows.items():
@@ -60,7 +89,12 @@ def small_config(root: Path) -> RadarConfig:
     return load_config(
         workspace={"root": str(root)},
         split={"warmup_days": 14, "validation_days": 14, "test_days": 14, "gap_hours": 48},
-        model={"n_estimators": 150, "early_stopping_rounds": 30, "min_child_samples": 40, "seed": 1},
+        model={
+            "n_estimators": 150,
+            "early_stopping_rounds": 30,
+            "min_child_samples": 40,
+            "seed": 1,
+        },
         simulation={"customers": 400, "days": 80, "seed": 11, "truth_paths": 4},
     )
 
@@ -90,4 +124,12 @@ def trained(tmp_path_factory: pytest.TempPathFactory, small_world: Path):
     scorer = Scorer.from_registry(config)
     day = history.observed_until.date()
     list_dir, risk_list = score_day(history, scorer, day, config.workspace.risk_lists_dir, 48, True)
-    return {"config": config, "result": result, "history": history, "scorer": scorer, "list_dir": list_dir, "risk_list": risk_list, "root": root}
+    return {
+        "config": config,
+        "result": result,
+        "history": history,
+        "scorer": scorer,
+        "list_dir": list_dir,
+        "risk_list": risk_list,
+        "root": root,
+    }

@@ -46,7 +46,11 @@ class Periods:
 def split_periods(history: History, labels: LabelConfig, split: SplitConfig) -> Periods:
     """Place the periods on the calendar of ``history``."""
     # Activity starts with the first contact, event or complaint (signups may be years older).
-    starts = [history.contacts["started_at"].min(), history.events["occurred_at"].min(), history.complaints["filed_at"].min()]
+    starts = [
+        history.contacts["started_at"].min(),
+        history.events["occurred_at"].min(),
+        history.complaints["filed_at"].min(),
+    ]
     starts = [t for t in starts if pd.notna(t)]
     if not starts:
         raise NotEnoughData("history has no contacts, events or complaints: nothing to learn from")
@@ -59,7 +63,15 @@ def split_periods(history: History, labels: LabelConfig, split: SplitConfig) -> 
     train_last = val_first - pd.Timedelta(days=gap_days + 1)
     train_first = data_start + pd.Timedelta(days=split.warmup_days)
     if (train_last - train_first).days + 1 < 7:
-        needed = split.warmup_days + 7 + 2 * gap_days + split.validation_days + split.test_days + math.ceil(labels.horizon_hours / 24) + 2
+        needed = (
+            split.warmup_days
+            + 7
+            + 2 * gap_days
+            + split.validation_days
+            + split.test_days
+            + math.ceil(labels.horizon_hours / 24)
+            + 2
+        )
         raise NotEnoughData(
             f"history from {data_start.date()} to {history.observed_until.date()} is too short: the split needs "
             f"at least {needed} days (warm-up {split.warmup_days}, train 7+, validation {split.validation_days}, "
@@ -84,17 +96,29 @@ def assemble(
         which[((day >= first) & (day <= last)).to_numpy()] = name
     lab = build_labels(history, cutoffs, labels.horizon_hours, labels.exclude_open_complaints)
     keep = (which != "") & lab["eligible"].to_numpy() & ~lab["censored"].to_numpy()
-    cutoffs, lab, which = cutoffs[keep].reset_index(drop=True), lab[keep].reset_index(drop=True), which[keep]
+    cutoffs, lab, which = (
+        cutoffs[keep].reset_index(drop=True),
+        lab[keep].reset_index(drop=True),
+        which[keep],
+    )
     log.info("building features for %d eligible customer-days", len(cutoffs))
     frame = build_features(history, cutoffs)
     frame["label"] = lab["label"].to_numpy()
     frame["split"] = which
     if true_risk is not None:
-        frame = frame.merge(true_risk[[*KEY_COLUMNS, "true_risk"]], on=list(KEY_COLUMNS), how="left")
+        frame = frame.merge(
+            true_risk[[*KEY_COLUMNS, "true_risk"]], on=list(KEY_COLUMNS), how="left"
+        )
     for name in SPLITS:
         part = frame[frame["split"] == name]
-        log.info("%-10s %s..%s: %d rows, %d positives (%.2f%%)", name, *[d.date() for d in getattr(periods, name)],
-                 len(part), part["label"].sum(), 100 * part["label"].mean() if len(part) else 0.0)
+        log.info(
+            "%-10s %s..%s: %d rows, %d positives (%.2f%%)",
+            name,
+            *[d.date() for d in getattr(periods, name)],
+            len(part),
+            part["label"].sum(),
+            100 * part["label"].mean() if len(part) else 0.0,
+        )
     return frame, periods
 
 

@@ -25,7 +25,12 @@ def daily_capacity(n_eligible: int, capacity_fraction: float, capacity_k: int | 
 
 
 def precision_recall_at_capacity(
-    day: pd.Series, label: np.ndarray, score: np.ndarray, capacity_fraction: float, capacity_k: int | None, seed: int = 0
+    day: pd.Series,
+    label: np.ndarray,
+    score: np.ndarray,
+    capacity_fraction: float,
+    capacity_k: int | None,
+    seed: int = 0,
 ) -> tuple[float, float]:
     """Daily precision and recall of the top-k by score, averaged over days.
 
@@ -33,14 +38,18 @@ def precision_recall_at_capacity(
     not flattered by the order of the rows.
     """
     rng = np.random.default_rng(seed)
-    frame = pd.DataFrame({"day": day.to_numpy(), "y": label, "s": score, "tie": rng.random(len(label))})
+    frame = pd.DataFrame(
+        {"day": day.to_numpy(), "y": label, "s": score, "tie": rng.random(len(label))}
+    )
     frame = frame.sort_values(["day", "s", "tie"], ascending=[True, False, True])
     frame["rank"] = frame.groupby("day").cumcount()
     n = frame.groupby("day")["y"].transform("size")
     k = n.map(lambda m: daily_capacity(int(m), capacity_fraction, capacity_k))
     top = frame[frame["rank"] < k]
     hits = top.groupby("day")["y"].sum()
-    per_day = pd.DataFrame({"hits": hits, "k": top.groupby("day").size(), "pos": frame.groupby("day")["y"].sum()})
+    per_day = pd.DataFrame(
+        {"hits": hits, "k": top.groupby("day").size(), "pos": frame.groupby("day")["y"].sum()}
+    )
     precision = (per_day["hits"] / per_day["k"]).mean()
     with_pos = per_day[per_day["pos"] > 0]
     recall = (with_pos["hits"] / with_pos["pos"]).mean() if len(with_pos) else float("nan")
@@ -56,7 +65,9 @@ def score_metrics(
     capacity_k: int | None,
 ) -> dict[str, float]:
     """All metrics of one scorer; ``score`` ranks, ``probability`` is judged for calibration."""
-    precision, recall = precision_recall_at_capacity(day, label, score, capacity_fraction, capacity_k)
+    precision, recall = precision_recall_at_capacity(
+        day, label, score, capacity_fraction, capacity_k
+    )
     both = len(np.unique(label)) == 2
     return {
         "roc_auc": float(roc_auc_score(label, score)) if both else float("nan"),
@@ -75,10 +86,14 @@ class FrequentContactRule:
     """
 
     def score(self, features: pd.DataFrame) -> np.ndarray:
-        return features["contacts_7d"].to_numpy(dtype=float) + 1e-3 * features["contacts_30d"].to_numpy(dtype=float)
+        return features["contacts_7d"].to_numpy(dtype=float) + 1e-3 * features[
+            "contacts_30d"
+        ].to_numpy(dtype=float)
 
     def fit(self, features: pd.DataFrame, label: np.ndarray) -> FrequentContactRule:
-        self.isotonic_ = IsotonicRegression(out_of_bounds="clip", y_min=0, y_max=1).fit(self.score(features), label)
+        self.isotonic_ = IsotonicRegression(out_of_bounds="clip", y_min=0, y_max=1).fit(
+            self.score(features), label
+        )
         return self
 
     def predict_proba(self, features: pd.DataFrame) -> np.ndarray:

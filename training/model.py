@@ -61,7 +61,10 @@ class RiskModel:
 
     # ------------------------------------------------------------------ fitting
     def lgb_params(self) -> dict[str, object]:
-        monotone = [FEATURES_BY_NAME[n].monotone if self.monotone_constraints else 0 for n in self.feature_names]
+        monotone = [
+            FEATURES_BY_NAME[n].monotone if self.monotone_constraints else 0
+            for n in self.feature_names
+        ]
         return {
             "objective": "binary",
             "learning_rate": self.learning_rate,
@@ -96,13 +99,19 @@ class RiskModel:
                 "use a longer or larger history"
             )
         self.categories_ = {
-            name: sorted(set(X[name].dropna().astype(str)) | set(FEATURES_BY_NAME[name].categories or ()))
+            name: sorted(
+                set(X[name].dropna().astype(str)) | set(FEATURES_BY_NAME[name].categories or ())
+            )
             for name in self.feature_names
             if FEATURES_BY_NAME[name].categories is not None
         }
         train = lgb.Dataset(
-            self._matrix(X), label=y, weight=sample_weight, feature_name=self.feature_names,
-            categorical_feature=list(self.categories_), free_raw_data=True,
+            self._matrix(X),
+            label=y,
+            weight=sample_weight,
+            feature_name=self.feature_names,
+            categorical_feature=list(self.categories_),
+            free_raw_data=True,
         )
         valid = lgb.Dataset(self._matrix(X_val), label=y_val, reference=train)
         evals: dict[str, dict[str, list[float]]] = {}
@@ -112,7 +121,10 @@ class RiskModel:
             num_boost_round=self.n_estimators,
             valid_sets=[valid],
             valid_names=["validation"],
-            callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False), lgb.record_evaluation(evals)],
+            callbacks=[
+                lgb.early_stopping(self.early_stopping_rounds, verbose=False),
+                lgb.record_evaluation(evals),
+            ],
         )
         self.best_iteration_ = int(self.booster_.best_iteration or self.n_estimators)
         self.validation_logloss_ = evals["validation"]["binary_logloss"]
@@ -126,12 +138,16 @@ class RiskModel:
         """Feature frame -> float matrix in training order; categories -> codes, unseen -> NaN."""
         missing = [n for n in self.feature_names if n not in X.columns]
         if missing:
-            raise ValueError(f"feature frame is missing {len(missing)} feature(s), e.g. {missing[:5]}")
+            raise ValueError(
+                f"feature frame is missing {len(missing)} feature(s), e.g. {missing[:5]}"
+            )
         cols = []
         for name in self.feature_names:
             values = X[name]
             if name in getattr(self, "categories_", {}):
-                codes = pd.Categorical(values.astype("str"), categories=self.categories_[name]).codes
+                codes = pd.Categorical(
+                    values.astype("str"), categories=self.categories_[name]
+                ).codes
                 cols.append(np.where(codes < 0, np.nan, codes).astype(float))
             else:
                 cols.append(values.to_numpy(dtype=float, na_value=np.nan))
@@ -139,7 +155,9 @@ class RiskModel:
 
     def raw_score(self, X: pd.DataFrame) -> np.ndarray:
         """Log-odds of the booster (before calibration)."""
-        return self.booster_.predict(self._matrix(X), raw_score=True, num_iteration=self.best_iteration_)
+        return self.booster_.predict(
+            self._matrix(X), raw_score=True, num_iteration=self.best_iteration_
+        )
 
     def calibrate(self, raw: np.ndarray) -> np.ndarray:
         a, b = self.calibration_
@@ -154,7 +172,9 @@ class RiskModel:
 
         The last column is the base value; each row sums to ``raw_score``.
         """
-        return self.booster_.predict(self._matrix(X), pred_contrib=True, num_iteration=self.best_iteration_)
+        return self.booster_.predict(
+            self._matrix(X), pred_contrib=True, num_iteration=self.best_iteration_
+        )
 
     # ------------------------------------------------------------ persistence
     def save(self, directory: Path) -> None:
@@ -162,7 +182,9 @@ class RiskModel:
         directory.mkdir(parents=True, exist_ok=True)
         self.booster_.save_model(str(directory / MODEL_FILE), num_iteration=self.best_iteration_)
         meta = {
-            "params": {k: v for k, v in vars(self).items() if not k.endswith("_") and k != "feature_names"},
+            "params": {
+                k: v for k, v in vars(self).items() if not k.endswith("_") and k != "feature_names"
+            },
             "feature_names": self.feature_names,
             "categories": self.categories_,
             "calibration": list(self.calibration_),

@@ -7,16 +7,23 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")  # files only, never a window
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from sklearn.calibration import calibration_curve  # noqa: E402
-from sklearn.metrics import precision_recall_curve  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from sklearn.calibration import calibration_curve
+from sklearn.metrics import precision_recall_curve
 
-from training.evaluate import daily_capacity  # noqa: E402
+from training.evaluate import daily_capacity
 
 
-def write_plots(test: pd.DataFrame, scores: dict[str, np.ndarray], importance: pd.Series, out: Path, capacity_fraction: float, capacity_k: int | None) -> list[Path]:
+def write_plots(
+    test: pd.DataFrame,
+    scores: dict[str, np.ndarray],
+    importance: pd.Series,
+    out: Path,
+    capacity_fraction: float,
+    capacity_k: int | None,
+) -> list[Path]:
     """Precision-recall, reliability, daily precision at capacity and feature importance."""
     out.mkdir(parents=True, exist_ok=True)
     y = test["label"].to_numpy()
@@ -27,7 +34,11 @@ def write_plots(test: pd.DataFrame, scores: dict[str, np.ndarray], importance: p
         p, r, _ = precision_recall_curve(y, s)
         ax.plot(r, p, label=name)
     ax.axhline(y.mean(), color="grey", ls=":", label=f"positive rate {y.mean():.2%}")
-    ax.set(title="Precision-recall on the test period", xlabel="Recall (share of complaints caught)", ylabel="Precision (share of flagged who complain)")
+    ax.set(
+        title="Precision-recall on the test period",
+        xlabel="Recall (share of complaints caught)",
+        ylabel="Precision (share of flagged who complain)",
+    )
     ax.legend()
     paths.append(_save(fig, out / "precision_recall.png"))
 
@@ -38,7 +49,11 @@ def write_plots(test: pd.DataFrame, scores: dict[str, np.ndarray], importance: p
             ax.plot(mean_pred, frac, "o-", label=name)
     top = max(ax.get_xlim()[1], ax.get_ylim()[1])
     ax.plot([0, top], [0, top], color="grey", ls=":", label="perfect calibration")
-    ax.set(title="Reliability (deciles of predicted risk)", xlabel="Mean predicted probability", ylabel="Observed complaint rate (48 h)")
+    ax.set(
+        title="Reliability (deciles of predicted risk)",
+        xlabel="Mean predicted probability",
+        ylabel="Observed complaint rate (48 h)",
+    )
     ax.legend()
     paths.append(_save(fig, out / "reliability.png"))
 
@@ -47,10 +62,17 @@ def write_plots(test: pd.DataFrame, scores: dict[str, np.ndarray], importance: p
     for name, s in scores.items():
         frame = pd.DataFrame({"day": day, "y": y, "s": s})
         prec = frame.groupby("day").apply(
-            lambda g: g.nlargest(daily_capacity(len(g), capacity_fraction, capacity_k), "s")["y"].mean(), include_groups=False
+            lambda g: g.nlargest(daily_capacity(len(g), capacity_fraction, capacity_k), "s")[
+                "y"
+            ].mean(),
+            include_groups=False,
         )
         ax.plot(pd.to_datetime(prec.index), prec.to_numpy(), label=name)
-    ax.set(title="Daily precision at outreach capacity", xlabel="Test day", ylabel="Precision of the day's call list")
+    ax.set(
+        title="Daily precision at outreach capacity",
+        xlabel="Test day",
+        ylabel="Precision of the day's call list",
+    )
     ax.tick_params(axis="x", rotation=30)
     ax.legend()
     paths.append(_save(fig, out / "daily_precision.png"))

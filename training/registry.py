@@ -51,7 +51,9 @@ def connect(config: RadarConfig) -> MlflowClient:
     if client.get_experiment_by_name(config.registry.experiment) is None:
         artifact_root = config.workspace.artifact_root
         artifact_root.mkdir(parents=True, exist_ok=True)
-        client.create_experiment(config.registry.experiment, artifact_location=artifact_root.as_uri())
+        client.create_experiment(
+            config.registry.experiment, artifact_location=artifact_root.as_uri()
+        )
     mlflow.set_experiment(config.registry.experiment)
     return client
 
@@ -59,7 +61,9 @@ def connect(config: RadarConfig) -> MlflowClient:
 def log_risk_model(model: RiskModel, example: pd.DataFrame, name: str) -> ModelVersion:
     """Log ``model`` to the active run as a pyfunc (signature + input example) and register it."""
     example = example[model.feature_names].head(5).reset_index(drop=True)
-    signature = infer_signature(example, pd.DataFrame({"probability": model.predict_proba(example)}))
+    signature = infer_signature(
+        example, pd.DataFrame({"probability": model.predict_proba(example)})
+    )
     with tempfile.TemporaryDirectory() as tmp:
         model.save(Path(tmp) / MODEL_ARTIFACT)
         with warnings.catch_warnings():
@@ -79,7 +83,10 @@ def log_risk_model(model: RiskModel, example: pd.DataFrame, name: str) -> ModelV
 def _requirements() -> list[str]:
     from importlib.metadata import version
 
-    return [f"{p}=={version(p)}" for p in ("mlflow", "lightgbm", "pandas", "numpy", "scikit-learn", "pyarrow")]
+    return [
+        f"{p}=={version(p)}"
+        for p in ("mlflow", "lightgbm", "pandas", "numpy", "scikit-learn", "pyarrow")
+    ]
 
 
 def alias_version(client: MlflowClient, name: str, alias: str) -> ModelVersion | None:
@@ -94,9 +101,10 @@ def set_alias(client: MlflowClient, name: str, alias: str, version: str | int) -
     log.info("%s version %s is now '%s'", name, version, alias)
 
 
-def load_version(name: str, version: str | int) -> RiskModel:
-    """The ``RiskModel`` inside a registered version (pinned, never 'latest')."""
-    pyfunc = mlflow.pyfunc.load_model(f"models:/{name}/{version}")
+def load_version(config: RadarConfig, version: str | int) -> RiskModel:
+    """The ``RiskModel`` inside a registered version (pinned, never 'latest') of the configured store."""
+    connect(config)  # MLflow's store is process-global: always say which one
+    pyfunc = mlflow.pyfunc.load_model(f"models:/{config.registry.model_name}/{version}")
     return pyfunc.unwrap_python_model().model
 
 
@@ -107,5 +115,7 @@ def resolve_version(client: MlflowClient, name: str, pinned: int | None) -> str:
         return str(pinned)
     champion = alias_version(client, name, CHAMPION)
     if champion is None:
-        raise LookupError(f"registered model '{name}' has no '{CHAMPION}' alias yet: run `radar train` first")
+        raise LookupError(
+            f"registered model '{name}' has no '{CHAMPION}' alias yet: run `radar train` first"
+        )
     return str(champion.version)

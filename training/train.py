@@ -40,7 +40,9 @@ class TrainResult:
     evaluation_path: Path
 
 
-def sample_negatives(frame: pd.DataFrame, rate: float, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+def sample_negatives(
+    frame: pd.DataFrame, rate: float, seed: int
+) -> tuple[pd.DataFrame, np.ndarray]:
     """Keep all positives and a ``rate`` share of negatives, weighted 1/rate (unbiased)."""
     if rate >= 1.0:
         return frame, np.ones(len(frame))
@@ -51,36 +53,52 @@ def sample_negatives(frame: pd.DataFrame, rate: float, seed: int) -> tuple[pd.Da
 
 
 def fit_model(frame: pd.DataFrame, config: RadarConfig) -> RiskModel:
-    train, weight = sample_negatives(frame[frame["split"] == "train"], config.model.negative_sample_rate, config.model.seed)
+    train, weight = sample_negatives(
+        frame[frame["split"] == "train"], config.model.negative_sample_rate, config.model.seed
+    )
     val = frame[frame["split"] == "validation"]
     params = config.model.model_dump(exclude={"negative_sample_rate"})
     model = RiskModel(FEATURE_NAMES, **params)
-    return model.fit(train, train["label"].to_numpy(), val, val["label"].to_numpy(), sample_weight=weight)
+    return model.fit(
+        train, train["label"].to_numpy(), val, val["label"].to_numpy(), sample_weight=weight
+    )
 
 
-def evaluate_scorers(frame: pd.DataFrame, model: RiskModel, config: RadarConfig) -> tuple[dict, dict[str, np.ndarray]]:
+def evaluate_scorers(
+    frame: pd.DataFrame, model: RiskModel, config: RadarConfig
+) -> tuple[dict, dict[str, np.ndarray]]:
     """Metrics of the model, the frequent-contact rule and (synthetic data) the true risk."""
     ev = config.evaluation
     test, val = frame[frame["split"] == "test"], frame[frame["split"] == "validation"]
     y, day = test["label"].to_numpy(), test["cutoff_at"]
     rule = FrequentContactRule().fit(val, val["label"].to_numpy())
-    probability = {"model": model.predict_proba(test), "rule_frequent_contact": rule.predict_proba(test)}
+    probability = {
+        "model": model.predict_proba(test),
+        "rule_frequent_contact": rule.predict_proba(test),
+    }
     ranking = {"model": probability["model"], "rule_frequent_contact": rule.score(test)}
     if "true_risk" in test and test["true_risk"].notna().all():
         probability["oracle"] = ranking["oracle"] = test["true_risk"].to_numpy()
     result = {
-        name: score_metrics(day, y, ranking[name], probability[name], ev.capacity_fraction, ev.capacity_k) for name in ranking
+        name: score_metrics(
+            day, y, ranking[name], probability[name], ev.capacity_fraction, ev.capacity_k
+        )
+        for name in ranking
     }
     per_day = test.groupby(day.dt.date).size()
     result.update(
         capacity={
             "fraction": ev.capacity_fraction,
             "k": ev.capacity_k,
-            "mean_daily_k": float(np.mean([daily_capacity(int(n), ev.capacity_fraction, ev.capacity_k) for n in per_day])),
+            "mean_daily_k": float(
+                np.mean(
+                    [daily_capacity(int(n), ev.capacity_fraction, ev.capacity_k) for n in per_day]
+                )
+            ),
         },
         positive_rate=float(y.mean()),
-        n_test_rows=int(len(test)),
-        n_test_days=int(len(per_day)),
+        n_test_rows=len(test),
+        n_test_days=len(per_day),
     )
     return result, ranking
 
@@ -91,9 +109,15 @@ def train(config: RadarConfig, data_dir: Path | str) -> TrainResult:
     data_dir = Path(data_dir)
     history, load_report = load_history(data_dir, config.workspace.rejects_dir)
     frame, periods = assemble(history, config.labels, config.split, read_true_risk(data_dir))
-    log.info("training LightGBM on %d rows (%d features)", int((frame["split"] == "train").sum()), len(FEATURE_NAMES))
+    log.info(
+        "training LightGBM on %d rows (%d features)",
+        int((frame["split"] == "train").sum()),
+        len(FEATURE_NAMES),
+    )
     model = fit_model(frame, config)
-    log.info("stopped at %d trees; calibration a=%.3f b=%.3f", model.best_iteration_, *model.calibration_)
+    log.info(
+        "stopped at %d trees; calibration a=%.3f b=%.3f", model.best_iteration_, *model.calibration_
+    )
     evaluation, ranking = evaluate_scorers(frame, model, config)
 
     client = registry.connect(config)
@@ -105,17 +129,28 @@ def train(config: RadarConfig, data_dir: Path | str) -> TrainResult:
                 mlflow.log_metric(f"{scorer}.{metric}" if scorer != "model" else metric, value)
         mlflow.log_metric("best_iteration", model.best_iteration_)
         for split in ("train", "validation", "test"):
-            mlflow.log_input(_dataset(frame[frame["split"] == split], data_dir, split), context=split)
+            mlflow.log_input(
+                _dataset(frame[frame["split"] == split], data_dir, split), context=split
+            )
         test = frame[frame["split"] == "test"]
         importance = pd.Series(model.booster_.feature_importance("gain"), index=model.feature_names)
         with tempfile.TemporaryDirectory() as tmp:
-            write_plots(test, ranking, importance, Path(tmp), config.evaluation.capacity_fraction, config.evaluation.capacity_k)
+            write_plots(
+                test,
+                ranking,
+                importance,
+                Path(tmp),
+                config.evaluation.capacity_fraction,
+                config.evaluation.capacity_k,
+            )
             mlflow.log_artifacts(tmp, artifact_path="plots")
         mlflow.log_dict({"features": catalogue_frame()}, "feature_catalogue.json")
         mlflow.log_dict(load_report.summary(), "load_report.json")
         version = registry.log_risk_model(model, test, name)
         registry.set_alias(client, name, registry.CHALLENGER, version.version)
-        promoted, comparison = _maybe_promote(client, config, name, version.version, test, evaluation)
+        promoted, comparison = _maybe_promote(
+            client, config, name, version.version, test, evaluation
+        )
         evaluation.update(
             registered_model=name,
             version=str(version.version),
@@ -130,39 +165,87 @@ def train(config: RadarConfig, data_dir: Path | str) -> TrainResult:
     run_dir = config.workspace.runs_dir / run.info.run_id
     write_json(run_dir / EVALUATION_FILE, evaluation)
     write_json(config.workspace.root / EVALUATION_FILE, evaluation)
-    return TrainResult(run.info.run_id, str(version.version), promoted, evaluation, config.workspace.root / EVALUATION_FILE)
+    return TrainResult(
+        run.info.run_id,
+        str(version.version),
+        promoted,
+        evaluation,
+        config.workspace.root / EVALUATION_FILE,
+    )
 
 
-def _maybe_promote(client, config: RadarConfig, name: str, version: str, test: pd.DataFrame, evaluation: dict) -> tuple[bool, dict]:
+def _maybe_promote(
+    client, config: RadarConfig, name: str, version: str, test: pd.DataFrame, evaluation: dict
+) -> tuple[bool, dict]:
     """Move ``champion`` to ``version`` only if it beats the current champion on this test period."""
     metric = config.evaluation.promote_metric
     mine = evaluation["model"][metric]
     champion = registry.alias_version(client, name, registry.CHAMPION)
     if champion is None:
         registry.set_alias(client, name, registry.CHAMPION, version)
-        return True, {"metric": metric, "challenger": mine, "champion": None, "reason": "no champion yet"}
+        return True, {
+            "metric": metric,
+            "challenger": mine,
+            "champion": None,
+            "reason": "no champion yet",
+        }
     try:
-        current = registry.load_version(name, champion.version)
+        current = registry.load_version(config, champion.version)
         theirs = score_metrics(
-            test["cutoff_at"], test["label"].to_numpy(), current.predict_proba(test), current.predict_proba(test),
-            config.evaluation.capacity_fraction, config.evaluation.capacity_k,
+            test["cutoff_at"],
+            test["label"].to_numpy(),
+            current.predict_proba(test),
+            current.predict_proba(test),
+            config.evaluation.capacity_fraction,
+            config.evaluation.capacity_k,
         )[metric]
     except Exception as exc:  # an incompatible old champion must not break training
-        log.warning("champion v%s cannot score this test period (%s); keeping it", champion.version, exc)
-        return False, {"metric": metric, "challenger": mine, "champion_version": str(champion.version), "reason": f"champion cannot be evaluated: {exc}"}
+        log.warning(
+            "champion v%s cannot score this test period (%s); keeping it", champion.version, exc
+        )
+        return False, {
+            "metric": metric,
+            "challenger": mine,
+            "champion_version": str(champion.version),
+            "reason": f"champion cannot be evaluated: {exc}",
+        }
     promoted = mine > theirs
     if promoted:
         registry.set_alias(client, name, registry.CHAMPION, version)
     reason = "challenger better" if promoted else "champion at least as good"
-    log.info("%s: challenger v%s %.4f vs champion v%s %.4f -> %s", metric, version, mine, champion.version, theirs, reason)
-    return promoted, {"metric": metric, "challenger": mine, "champion": theirs, "champion_version": str(champion.version), "reason": reason}
+    log.info(
+        "%s: challenger v%s %.4f vs champion v%s %.4f -> %s",
+        metric,
+        version,
+        mine,
+        champion.version,
+        theirs,
+        reason,
+    )
+    return promoted, {
+        "metric": metric,
+        "challenger": mine,
+        "champion": theirs,
+        "champion_version": str(champion.version),
+        "reason": reason,
+    }
 
 
-def _dataset(part: pd.DataFrame, data_dir: Path, split: str) -> mlflow.data.pandas_dataset.PandasDataset:
+def _dataset(
+    part: pd.DataFrame, data_dir: Path, split: str
+) -> mlflow.data.pandas_dataset.PandasDataset:
     """An MLflow dataset record of one split (digest over all rows, schema from a sample)."""
     part = part[[*FEATURE_NAMES, "label"]]
-    digest = hashlib.sha256(pd.util.hash_pandas_object(part, index=False).to_numpy().tobytes()).hexdigest()[:16]
-    dataset = mlflow.data.from_pandas(part, source=str(data_dir.resolve()), name=f"complaints-{split}", targets="label", digest=digest)
+    digest = hashlib.sha256(
+        pd.util.hash_pandas_object(part, index=False).to_numpy().tobytes()
+    ).hexdigest()[:16]
+    dataset = mlflow.data.from_pandas(
+        part,
+        source=str(data_dir.resolve()),
+        name=f"complaints-{split}",
+        targets="label",
+        digest=digest,
+    )
     # MLflow infers the schema by scanning every row (~10 s per split here); a sample says the same.
     dataset.__dict__["schema"] = _infer_schema(part.head(2000))
     return dataset

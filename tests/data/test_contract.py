@@ -11,16 +11,33 @@ from data.contract import CONTACTS, CUSTOMERS, ContractError, validate_table
 from data.load import load_history
 
 GOOD_CONTACT = {
-    "contact_id": "K1", "customer_id": "A", "started_at": "2026-03-01T10:00:00Z", "closed_at": "2026-03-01T10:20:00Z",
-    "channel": "phone", "reason": "billing", "wait_seconds": "60", "handle_seconds": "300",
-    "transferred": "false", "resolved": "true", "sentiment": "-20",
+    "contact_id": "K1",
+    "customer_id": "A",
+    "started_at": "2026-03-01T10:00:00Z",
+    "closed_at": "2026-03-01T10:20:00Z",
+    "channel": "phone",
+    "reason": "billing",
+    "wait_seconds": "60",
+    "handle_seconds": "300",
+    "transferred": "false",
+    "resolved": "true",
+    "sentiment": "-20",
 }
-CUSTOMER = {"customer_id": "A", "signup_at": "2025-01-01T00:00:00Z", "segment": "retail", "region": "north",
-            "age_band": "30-44", "plan": "basic", "bill_day": "5"}
+CUSTOMER = {
+    "customer_id": "A",
+    "signup_at": "2025-01-01T00:00:00Z",
+    "segment": "retail",
+    "region": "north",
+    "age_band": "30-44",
+    "plan": "basic",
+    "bill_day": "5",
+}
 
 
 def contacts(*changes: dict) -> pd.DataFrame:
-    return pd.DataFrame([{**GOOD_CONTACT, "contact_id": f"K{i}", **c} for i, c in enumerate(changes)])
+    return pd.DataFrame(
+        [{**GOOD_CONTACT, "contact_id": f"K{i}", **c} for i, c in enumerate(changes)]
+    )
 
 
 def test_each_kind_of_bad_row_is_set_aside_with_its_reason():
@@ -51,15 +68,23 @@ def test_each_kind_of_bad_row_is_set_aside_with_its_reason():
 
 
 def test_unknown_category_maps_to_other_with_a_warning():
-    valid, report = validate_table(contacts({"channel": "Carrier Pigeon"}, {"channel": " CHAT "}), CONTACTS)
+    valid, report = validate_table(
+        contacts({"channel": "Carrier Pigeon"}, {"channel": " CHAT "}), CONTACTS
+    )
     assert valid["channel"].tolist() == ["other", "chat"]
     warning = next(i for i in report.issues if i.severity == "warning")
-    assert warning.column == "channel" and warning.count == 1 and warning.examples == ["Carrier Pigeon"]
+    assert (
+        warning.column == "channel"
+        and warning.count == 1
+        and warning.examples == ["Carrier Pigeon"]
+    )
     assert report.n_rejected == 0
 
 
 def test_missing_required_column_fails_the_table_by_name():
-    with pytest.raises(ContractError, match=r"table 'contacts' is missing required column\(s\) \['sentiment'\]"):
+    with pytest.raises(
+        ContractError, match=r"table 'contacts' is missing required column\(s\) \['sentiment'\]"
+    ):
         validate_table(contacts({}).drop(columns=["sentiment"]), CONTACTS)
 
 
@@ -75,14 +100,27 @@ def test_loader_writes_rejects_and_a_report(tmp_path):
     data, rejects = tmp_path / "data", tmp_path / "rejects"
     data.mkdir()
     pd.DataFrame([CUSTOMER]).to_csv(data / "customers.csv", index=False)
-    contacts({}, {"customer_id": "GHOST"}, {"sentiment": "-101"}).to_csv(data / "contacts.csv", index=False)
-    pd.DataFrame(columns=["complaint_id", "customer_id", "filed_at", "resolved_at", "category", "severity", "channel"]).to_csv(
-        data / "complaints.csv", index=False
+    contacts({}, {"customer_id": "GHOST"}, {"sentiment": "-101"}).to_csv(
+        data / "contacts.csv", index=False
     )
-    history, report = load_history(data, rejects)
+    pd.DataFrame(
+        columns=[
+            "complaint_id",
+            "customer_id",
+            "filed_at",
+            "resolved_at",
+            "category",
+            "severity",
+            "channel",
+        ]
+    ).to_csv(data / "complaints.csv", index=False)
+    history, _ = load_history(data, rejects)
     assert len(history.contacts) == 1 and history.events.empty and history.incidents.empty
     rejected = pd.read_csv(rejects / "contacts_rejected.csv")
-    assert sorted(rejected["_reason"]) == ["customer_id: unknown customer (not in customers)", "sentiment: out of range [-100, 100]"]
+    assert sorted(rejected["_reason"]) == [
+        "customer_id: unknown customer (not in customers)",
+        "sentiment: out of range [-100, 100]",
+    ]
     summary = json.loads((rejects / "load_report.json").read_text())
     assert summary["tables"]["contacts"]["rows_rejected"] == 2
 

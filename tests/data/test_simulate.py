@@ -14,11 +14,16 @@ from data.simulate import simulate_world
 def test_same_seed_same_files(tmp_path):
     a = simulate_world(tmp_path / "a", customers=60, days=20, seed=5, truth_paths=2)
     b = simulate_world(tmp_path / "b", customers=60, days=20, seed=5, truth_paths=2)
-    c = simulate_world(tmp_path / "c", customers=60, days=20, seed=6, truth_paths=2)
+    simulate_world(tmp_path / "c", customers=60, days=20, seed=6, truth_paths=2)
     assert a["rows"] == b["rows"]
     for name in ("customers", "contacts", "complaints", "events", "incidents", "true_risk"):
-        pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "a" / f"{name}.parquet"), pd.read_parquet(tmp_path / "b" / f"{name}.parquet"))
-    assert not pd.read_parquet(tmp_path / "a" / "contacts.parquet").equals(pd.read_parquet(tmp_path / "c" / "contacts.parquet"))
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(tmp_path / "a" / f"{name}.parquet"),
+            pd.read_parquet(tmp_path / "b" / f"{name}.parquet"),
+        )
+    assert not pd.read_parquet(tmp_path / "a" / "contacts.parquet").equals(
+        pd.read_parquet(tmp_path / "c" / "contacts.parquet")
+    )
 
 
 def test_world_loads_cleanly_and_looks_plausible(small_world):

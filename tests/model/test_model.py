@@ -26,8 +26,17 @@ def test_more_trouble_never_lowers_risk(model, snapshot):
     """Adding unresolved, very negative, long-wait contacts never lowers anyone's risk."""
     base = snapshot.copy()
     worse = snapshot.copy()
-    for col in ("unresolved_7d", "unresolved_30d", "very_negative_contacts_30d", "long_waits_7d", "long_waits_30d",
-                "transferred_7d", "payment_failed_7d", "contacts_7d", "open_contacts"):
+    for col in (
+        "unresolved_7d",
+        "unresolved_30d",
+        "very_negative_contacts_30d",
+        "long_waits_7d",
+        "long_waits_30d",
+        "transferred_7d",
+        "payment_failed_7d",
+        "contacts_7d",
+        "open_contacts",
+    ):
         worse[col] = worse[col] + 2
     assert (model.predict_proba(worse) >= model.predict_proba(base) - 1e-12).all()
 
@@ -62,9 +71,10 @@ def test_probabilities_are_calibrated_on_average(trained):
 def test_registered_version_round_trips(trained, snapshot):
     from training.registry import load_version
 
-    config = trained["config"]
-    reloaded = load_version(config.registry.model_name, trained["result"].version)
-    np.testing.assert_array_equal(reloaded.predict_proba(snapshot), trained["scorer"].model.predict_proba(snapshot))
+    reloaded = load_version(trained["config"], trained["result"].version)
+    np.testing.assert_array_equal(
+        reloaded.predict_proba(snapshot), trained["scorer"].model.predict_proba(snapshot)
+    )
 
 
 def test_top_features_are_not_trivially_leaky(model):

@@ -33,7 +33,9 @@ def test_score_by_id_matches_the_daily_list(client, trained):
         assert item["status"] == "ok" and item["source"] == "snapshot"
         assert item["probability"] == pytest.approx(row["probability"], abs=1e-6)
         assert item["risk_tier"] == row["risk_tier"]
-        assert [r["code"] for r in item["reasons"]] == [c for c in row["reason_codes"].split(",") if c]
+        assert [r["code"] for r in item["reasons"]] == [
+            c for c in row["reason_codes"].split(",") if c
+        ]
         assert all(r["contribution"] > 0 and r["text"] and r["action"] for r in item["reasons"])
         assert item["snapshot_date"] == row["scored_for"]
 
@@ -43,7 +45,11 @@ def test_unknown_and_ineligible_ids_fail_alone(client, trained):
     known = trained["risk_list"]["customer_id"].iloc[0]
     body = client.post("/score", json={"customer_ids": ["NOPE", known]}).json()
     bad, good = body["results"]
-    assert bad["status"] == "error" and "unknown customer id" in bad["error"] and bad["probability"] is None
+    assert (
+        bad["status"] == "error"
+        and "unknown customer id" in bad["error"]
+        and bad["probability"] is None
+    )
     assert good["status"] == "ok"
 
 
@@ -51,7 +57,9 @@ def test_history_mode_equals_id_mode(client, trained):
     risk_list, history = trained["risk_list"], trained["history"]
     cid, cutoff = risk_list["customer_id"].iloc[0], risk_list["cutoff_at"].iloc[0]
     payload = history_payload(history, cid, cutoff)
-    body = client.post("/score", json={"customer_ids": [cid], "histories": [payload], "as_of": cutoff.isoformat()}).json()
+    body = client.post(
+        "/score", json={"customer_ids": [cid], "histories": [payload], "as_of": cutoff.isoformat()}
+    ).json()
     by_id, by_history = body["results"]
     assert by_history["source"] == "history" and by_history["status"] == "ok"
     assert by_history["probability"] == pytest.approx(by_id["probability"], abs=1e-12)
@@ -59,10 +67,22 @@ def test_history_mode_equals_id_mode(client, trained):
 
 
 def test_unknown_channel_is_mapped_with_a_warning(client, trained):
-    cid, cutoff = trained["risk_list"]["customer_id"].iloc[0], trained["risk_list"]["cutoff_at"].iloc[0]
+    cid, cutoff = (
+        trained["risk_list"]["customer_id"].iloc[0],
+        trained["risk_list"]["cutoff_at"].iloc[0],
+    )
     payload = history_payload(trained["history"], cid, cutoff)
-    payload["contacts"].append({"contact_id": "NEW", "started_at": "2026-01-05T10:00:00Z", "channel": "fax", "reason": "billing"})
-    item = client.post("/score", json={"histories": [payload], "as_of": cutoff.isoformat()}).json()["results"][0]
+    payload["contacts"].append(
+        {
+            "contact_id": "NEW",
+            "started_at": "2026-01-05T10:00:00Z",
+            "channel": "fax",
+            "reason": "billing",
+        }
+    )
+    item = client.post("/score", json={"histories": [payload], "as_of": cutoff.isoformat()}).json()[
+        "results"
+    ][0]
     assert item["status"] == "ok"
     assert any("channel" in w and "fax" in w for w in item["warnings"])
 
@@ -82,9 +102,20 @@ def test_bad_input_is_a_4xx_not_a_5xx(client, body):
 
 
 def test_out_of_range_sentiment_is_rejected_with_the_field(client, trained):
-    cid, cutoff = trained["risk_list"]["customer_id"].iloc[0], trained["risk_list"]["cutoff_at"].iloc[0]
+    cid, cutoff = (
+        trained["risk_list"]["customer_id"].iloc[0],
+        trained["risk_list"]["cutoff_at"].iloc[0],
+    )
     payload = history_payload(trained["history"], cid, cutoff)
-    payload["contacts"].append({"contact_id": "BAD", "started_at": "2026-01-05T10:00:00Z", "channel": "phone", "reason": "billing", "sentiment": 140})
+    payload["contacts"].append(
+        {
+            "contact_id": "BAD",
+            "started_at": "2026-01-05T10:00:00Z",
+            "channel": "phone",
+            "reason": "billing",
+            "sentiment": 140,
+        }
+    )
     response = client.post("/score", json={"histories": [payload]})
     assert response.status_code == 400
     assert "sentiment" in response.text

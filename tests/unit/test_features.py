@@ -13,7 +13,10 @@ from tests.conftest import T0, make_history, ts
 
 
 def features_at(history, *cutoffs: pd.Timestamp, customer: str = "A") -> pd.DataFrame:
-    return build_features(history, pd.DataFrame({"customer_id": [customer] * len(cutoffs), "cutoff_at": list(cutoffs)}))
+    return build_features(
+        history,
+        pd.DataFrame({"customer_id": [customer] * len(cutoffs), "cutoff_at": list(cutoffs)}),
+    )
 
 
 def test_catalogue_is_consistent():
@@ -30,12 +33,20 @@ def test_output_has_one_row_per_cutoff_in_input_order():
 
 
 def test_window_is_half_open_before_the_cutoff():
-    h = make_history(contacts=[
-        {"started_at": ts("-7D"), "closed_at": ts("-7D") + pd.Timedelta("5min")},  # exactly t-7d: inside
-        {"started_at": ts("-7D") - pd.Timedelta("1s"), "closed_at": ts("-6D")},  # 1 s earlier: outside 7d
-        {"started_at": ts("-1s"), "closed_at": None},  # just before t: inside
-        {"started_at": T0, "closed_at": ts("+5min")},  # at t: not yet known
-    ])
+    h = make_history(
+        contacts=[
+            {
+                "started_at": ts("-7D"),
+                "closed_at": ts("-7D") + pd.Timedelta("5min"),
+            },  # exactly t-7d: inside
+            {
+                "started_at": ts("-7D") - pd.Timedelta("1s"),
+                "closed_at": ts("-6D"),
+            },  # 1 s earlier: outside 7d
+            {"started_at": ts("-1s"), "closed_at": None},  # just before t: inside
+            {"started_at": T0, "closed_at": ts("+5min")},  # at t: not yet known
+        ]
+    )
     out = features_at(h, T0).iloc[0]
     assert out["contacts_7d"] == 2
     assert out["contacts_30d"] == 3
@@ -43,10 +54,22 @@ def test_window_is_half_open_before_the_cutoff():
 
 
 def test_outcomes_count_only_after_the_contact_closed():
-    h = make_history(contacts=[
-        {"started_at": ts("-3h"), "closed_at": ts("-2h"), "resolved": False, "sentiment": -90.0},
-        {"started_at": ts("-1h"), "closed_at": ts("+1h"), "resolved": False, "sentiment": -100.0},  # closes after t
-    ])
+    h = make_history(
+        contacts=[
+            {
+                "started_at": ts("-3h"),
+                "closed_at": ts("-2h"),
+                "resolved": False,
+                "sentiment": -90.0,
+            },
+            {
+                "started_at": ts("-1h"),
+                "closed_at": ts("+1h"),
+                "resolved": False,
+                "sentiment": -100.0,
+            },  # closes after t
+        ]
+    )
     out = features_at(h, T0).iloc[0]
     assert out["contacts_1d"] == 2
     assert out["unresolved_7d"] == 1
@@ -54,7 +77,11 @@ def test_outcomes_count_only_after_the_contact_closed():
     assert out["very_negative_contacts_30d"] == 1
     assert out["open_contacts"] == 1
     later = features_at(h, ts("+2h")).iloc[0]
-    assert later["unresolved_7d"] == 2 and later["last_sentiment"] == -100 and later["open_contacts"] == 0
+    assert (
+        later["unresolved_7d"] == 2
+        and later["last_sentiment"] == -100
+        and later["open_contacts"] == 0
+    )
 
 
 def test_event_recency_sums_and_incidents():
@@ -64,8 +91,10 @@ def test_event_recency_sums_and_incidents():
             {"occurred_at": ts("-2D"), "event_type": "payment_failed", "amount": 60.0},
             {"occurred_at": ts("+1h"), "event_type": "payment_failed", "amount": 999.0},
         ],
-        incidents=[{"started_at": ts("-5h"), "ended_at": ts("+5h"), "severity": 3},
-                   {"started_at": ts("-3D"), "ended_at": ts("-2D"), "severity": 1}],
+        incidents=[
+            {"started_at": ts("-5h"), "ended_at": ts("+5h"), "severity": 3},
+            {"started_at": ts("-3D"), "ended_at": ts("-2D"), "severity": 1},
+        ],
     )
     out = features_at(h, T0).iloc[0]
     assert out["payment_failed_7d"] == 2
@@ -85,16 +114,41 @@ def test_billing_cycle_from_the_calendar():
 def test_future_never_changes_features():
     """Leakage: anything at or after the cutoff leaves that cutoff's features unchanged."""
     rng = np.random.default_rng(0)
-    past = [{"started_at": ts(f"-{h}h"), "closed_at": ts(f"-{h}h") + pd.Timedelta("10min"),
-             "resolved": bool(rng.integers(2)), "sentiment": float(rng.integers(-100, 100))} for h in rng.integers(1, 2000, 20)]
-    base = make_history(contacts=past, complaints=[{"filed_at": ts("-40D"), "resolved_at": ts("-35D")}])
-    future = [{"started_at": ts(f"+{s}s"), "closed_at": ts(f"+{s + 600}s"), "resolved": False, "sentiment": -100.0}
-              for s in rng.integers(0, 5 * 86400, 30)]
-    future.append({"started_at": T0, "closed_at": T0, "resolved": False, "sentiment": -100.0})  # exactly at t
+    past = [
+        {
+            "started_at": ts(f"-{h}h"),
+            "closed_at": ts(f"-{h}h") + pd.Timedelta("10min"),
+            "resolved": bool(rng.integers(2)),
+            "sentiment": float(rng.integers(-100, 100)),
+        }
+        for h in rng.integers(1, 2000, 20)
+    ]
+    base = make_history(
+        contacts=past, complaints=[{"filed_at": ts("-40D"), "resolved_at": ts("-35D")}]
+    )
+    future = [
+        {
+            "started_at": ts(f"+{s}s"),
+            "closed_at": ts(f"+{s + 600}s"),
+            "resolved": False,
+            "sentiment": -100.0,
+        }
+        for s in rng.integers(0, 5 * 86400, 30)
+    ]
+    future.append(
+        {"started_at": T0, "closed_at": T0, "resolved": False, "sentiment": -100.0}
+    )  # exactly at t
     leaky = make_history(
         contacts=past + future,
-        complaints=[{"filed_at": ts("-40D"), "resolved_at": ts("-35D")}, {"filed_at": T0}, {"filed_at": ts("+3h")}],
-        events=[{"occurred_at": T0, "event_type": "payment_failed"}, {"occurred_at": ts("+1D"), "event_type": "order_delayed"}],
+        complaints=[
+            {"filed_at": ts("-40D"), "resolved_at": ts("-35D")},
+            {"filed_at": T0},
+            {"filed_at": ts("+3h")},
+        ],
+        events=[
+            {"occurred_at": T0, "event_type": "payment_failed"},
+            {"occurred_at": ts("+1D"), "event_type": "order_delayed"},
+        ],
         incidents=[{"started_at": T0, "severity": 3}],
     )
     pd.testing.assert_frame_equal(features_at(base, T0), features_at(leaky, T0))
@@ -111,10 +165,13 @@ def test_inputs_are_not_mutated():
 
 
 def test_unknown_customer_in_cutoffs_is_a_clear_error():
-    with pytest.raises(ContractError, match="missing from customers.*'B'"):
+    with pytest.raises(ContractError, match=r"missing from customers.*'B'"):
         features_at(make_history(), T0, customer="B")
 
 
 def test_naive_cutoffs_are_rejected():
     with pytest.raises(ContractError, match="timezone-aware"):
-        build_features(make_history(), pd.DataFrame({"customer_id": ["A"], "cutoff_at": [pd.Timestamp("2026-03-10")]}))
+        build_features(
+            make_history(),
+            pd.DataFrame({"customer_id": ["A"], "cutoff_at": [pd.Timestamp("2026-03-10")]}),
+        )

@@ -10,7 +10,9 @@ from tests.conftest import T0, make_history, ts
 
 
 def labels_at(history, *cutoffs):
-    return build_labels(history, pd.DataFrame({"customer_id": ["A"] * len(cutoffs), "cutoff_at": list(cutoffs)}), 48)
+    return build_labels(
+        history, pd.DataFrame({"customer_id": ["A"] * len(cutoffs), "cutoff_at": list(cutoffs)}), 48
+    )
 
 
 def test_label_window_is_open_at_the_cutoff_and_closed_at_the_horizon():
@@ -24,7 +26,9 @@ def test_complaint_exactly_at_cutoff_counts_for_previous_window_not_as_feature()
     h = make_history(complaints=[{"filed_at": T0, "resolved_at": ts("+1D")}])
     out = labels_at(h, ts("-1D"), T0)
     assert out["label"].tolist() == [1, 0]
-    feats = build_features(h, pd.DataFrame({"customer_id": ["A", "A"], "cutoff_at": [T0, ts("+1s")]}))
+    feats = build_features(
+        h, pd.DataFrame({"customer_id": ["A", "A"], "cutoff_at": [T0, ts("+1s")]})
+    )
     assert feats["complaints_90d"].tolist() == [0, 1]
 
 

@@ -12,11 +12,17 @@ def test_counts_and_sums_match_brute_force():
     rng = np.random.default_rng(3)
     n_events, n_queries = 500, 300
     codes = rng.integers(0, 7, n_events)
-    times = pd.Series(pd.Timestamp("2026-01-01", tz="UTC") + pd.to_timedelta(rng.integers(0, 90 * 86400, n_events), unit="s"))
+    times = pd.Series(
+        pd.Timestamp("2026-01-01", tz="UTC")
+        + pd.to_timedelta(rng.integers(0, 90 * 86400, n_events), unit="s")
+    )
     values = rng.normal(size=n_events)
     stream = EventStream(codes, times, {"v": values})
     q_codes = rng.integers(0, 8, n_queries)  # code 7 has no events
-    q_times = pd.Series(pd.Timestamp("2026-01-01", tz="UTC") + pd.to_timedelta(rng.integers(0, 100 * 86400, n_queries), unit="s"))
+    q_times = pd.Series(
+        pd.Timestamp("2026-01-01", tz="UTC")
+        + pd.to_timedelta(rng.integers(0, 100 * 86400, n_queries), unit="s")
+    )
     end = to_seconds(q_times, "floor")
     window = 7 * 86400
     count, total = stream.count(q_codes, end, window), stream.total("v", q_codes, end, window)
@@ -32,7 +38,12 @@ def test_counts_and_sums_match_brute_force():
 
 
 def test_label_windows_are_closed_on_the_right():
-    t = pd.Series(pd.to_datetime(["2026-01-01T00:00:00Z", "2026-01-03T00:00:00Z", "2026-01-01T00:00:00.5Z"], format="ISO8601"))
+    t = pd.Series(
+        pd.to_datetime(
+            ["2026-01-01T00:00:00Z", "2026-01-03T00:00:00Z", "2026-01-01T00:00:00.5Z"],
+            format="ISO8601",
+        )
+    )
     stream = EventStream(np.zeros(3, dtype=int), t, rounding="ceil")
     start = to_seconds(pd.Series(pd.to_datetime(["2026-01-01T00:00:00Z"])), "floor")
     # (t, t+48h]: the event at t is out, the one half a second later and the one at t+48h are in.
@@ -40,5 +51,7 @@ def test_label_windows_are_closed_on_the_right():
 
 
 def test_missing_times_never_count():
-    stream = EventStream(np.array([0, 0]), pd.Series(pd.to_datetime(["2026-01-01T00:00:00Z", None], utc=True)))
+    stream = EventStream(
+        np.array([0, 0]), pd.Series(pd.to_datetime(["2026-01-01T00:00:00Z", None], utc=True))
+    )
     assert len(stream) == 1
