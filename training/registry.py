@@ -18,26 +18,13 @@ from mlflow.tracking import MlflowClient
 
 from radar.config import RadarConfig
 from training.model import RiskModel
+from training.pyfunc_model import MODEL_ARTIFACT
 
 log = logging.getLogger(__name__)
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
-MODEL_ARTIFACT = "risk_model"
-
-
-class RiskModelPyfunc(mlflow.pyfunc.PythonModel):
-    """The registered MLflow model: feature frame in, calibrated probability out.
-
-    This is what ``mlflow models serve`` and Spark batch scoring use; the BentoML
-    service loads the same registered version and adds reason codes.
-    """
-
-    def load_context(self, context):
-        self.model = RiskModel.load(Path(context.artifacts[MODEL_ARTIFACT]))
-
-    def predict(self, context, model_input, params=None):
-        return pd.DataFrame({"probability": self.model.predict_proba(model_input)})
+PYFUNC_CODE = Path(__file__).with_name("pyfunc_model.py")
 
 
 def connect(config: RadarConfig) -> MlflowClient:
@@ -70,7 +57,7 @@ def log_risk_model(model: RiskModel, example: pd.DataFrame, name: str) -> ModelV
             warnings.simplefilter("ignore")
             info = mlflow.pyfunc.log_model(
                 name=MODEL_ARTIFACT,
-                python_model=RiskModelPyfunc(),
+                python_model=str(PYFUNC_CODE),
                 artifacts={MODEL_ARTIFACT: str(Path(tmp) / MODEL_ARTIFACT)},
                 signature=signature,
                 input_example=example,
