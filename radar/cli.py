@@ -91,26 +91,15 @@ def cmd_promote(args: argparse.Namespace) -> int:
 
 def cmd_score(args: argparse.Namespace) -> int:
     from data.load import load_history
-    from serving.risk_list import score_day
+    from serving.risk_list import preview, score_day
     from serving.scorer import Scorer
 
     config = _config(args)
     history, _ = load_history(args.data, config.workspace.rejects_dir)
     day = date.fromisoformat(args.date) if args.date else history.observed_until.date()
     out = Path(args.out) if args.out else config.workspace.risk_lists_dir
-    path, risk_list = score_day(
-        history,
-        Scorer.from_registry(config),
-        day,
-        out,
-        config.labels.horizon_hours,
-        config.labels.exclude_open_complaints,
-    )
-    print(
-        risk_list.head(10)[
-            ["rank", "customer_id", "probability", "risk_tier", "reason_1", "suggested_action"]
-        ].to_string(index=False)
-    )
+    path, risk_list = score_day(history, Scorer.from_registry(config), day, out, config.labels)
+    print(preview(risk_list, 10))
     print(f"risk list: {path / 'risk_list.html'} (also .csv, .parquet)")
     return 0
 

@@ -34,7 +34,7 @@ def run_demo(config: RadarConfig, args: argparse.Namespace, service_env: dict[st
     from data.simulate import simulate_world
     from radar.cli import _print_evaluation, free_port
     from serving.payload import history_payload
-    from serving.risk_list import score_day
+    from serving.risk_list import preview, score_day
     from serving.scorer import Scorer
     from training.train import train
 
@@ -73,18 +73,9 @@ def run_demo(config: RadarConfig, args: argparse.Namespace, service_env: dict[st
     day = history.observed_until.date()
     scorer = Scorer.from_registry(config)
     list_dir, risk_list = score_day(
-        history,
-        scorer,
-        day,
-        config.workspace.risk_lists_dir,
-        config.labels.horizon_hours,
-        config.labels.exclude_open_complaints,
+        history, scorer, day, config.workspace.risk_lists_dir, config.labels
     )
-    print(
-        risk_list.head(5)[
-            ["rank", "customer_id", "probability", "risk_tier", "reason_1", "suggested_action"]
-        ].to_string(index=False)
-    )
+    print(preview(risk_list, 5))
 
     _step(4, "scoring service over HTTP")
     port = free_port(args.port or config.serving.port, config.serving.host)

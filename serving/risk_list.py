@@ -23,6 +23,7 @@ import pandas as pd
 from data.history import History
 from features.build import build_features
 from features.labels import build_labels
+from radar.config import LabelConfig
 from radar.fileio import atomic_directory, write_json
 from serving.scorer import Scorer
 
@@ -166,16 +167,19 @@ Showing the top {min(HTML_ROWS, len(risk_list))}; the CSV and Parquet files hold
 """
 
 
+def preview(risk_list: pd.DataFrame, rows: int) -> str:
+    """The top of the list as text, for terminals."""
+    columns = ["rank", "customer_id", "probability", "risk_tier", "reason_1", "suggested_action"]
+    return risk_list.head(rows)[columns].to_string(index=False)
+
+
 def score_day(
-    history: History,
-    scorer: Scorer,
-    day: Date,
-    out_dir: Path,
-    horizon_hours: int,
-    exclude_open: bool,
+    history: History, scorer: Scorer, day: Date, out_dir: Path, labels: LabelConfig
 ) -> tuple[Path, pd.DataFrame]:
     """Build and publish the risk list of ``day``; return its folder and the list."""
-    risk_list, snapshot = build_risk_list(history, scorer, day, horizon_hours, exclude_open)
+    risk_list, snapshot = build_risk_list(
+        history, scorer, day, labels.horizon_hours, labels.exclude_open_complaints
+    )
     meta = {
         "scored_for": day.isoformat(),
         "cutoff_at": pd.Timestamp(day).tz_localize("UTC").isoformat(),

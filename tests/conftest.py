@@ -123,7 +123,9 @@ def trained(tmp_path_factory: pytest.TempPathFactory, small_world: Path):
     history, _ = load_history(small_world)
     scorer = Scorer.from_registry(config)
     day = history.observed_until.date()
-    list_dir, risk_list = score_day(history, scorer, day, config.workspace.risk_lists_dir, 48, True)
+    list_dir, risk_list = score_day(
+        history, scorer, day, config.workspace.risk_lists_dir, config.labels
+    )
     return {
         "config": config,
         "result": result,

@@ -20,7 +20,9 @@ class RiskModelPyfunc(mlflow.pyfunc.PythonModel):
     def load_context(self, context) -> None:
         self.model = RiskModel.load(Path(context.artifacts[MODEL_ARTIFACT]))
 
-    def predict(self, context, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
+    def predict(
+        self, context, model_input: pd.DataFrame, params: dict | None = None
+    ) -> pd.DataFrame:
         return pd.DataFrame({"probability": self.model.predict_proba(model_input)})
 
 

@@ -10,6 +10,15 @@ from tests.service.conftest import make_client
 pytestmark = pytest.mark.slow
 
 
+def top_customer_payload(trained) -> tuple[dict, object]:
+    """The posted-history payload of the list's top customer, and the list's cutoff."""
+    cid, cutoff = (
+        trained["risk_list"]["customer_id"].iloc[0],
+        trained["risk_list"]["cutoff_at"].iloc[0],
+    )
+    return history_payload(trained["history"], cid, cutoff), cutoff
+
+
 def test_ready_when_model_and_snapshot_are_loaded(client):
     assert client.get("/readyz").status_code == 200
     assert client.get("/livez").status_code == 200
@@ -67,11 +76,7 @@ def test_history_mode_equals_id_mode(client, trained):
 
 
 def test_unknown_channel_is_mapped_with_a_warning(client, trained):
-    cid, cutoff = (
-        trained["risk_list"]["customer_id"].iloc[0],
-        trained["risk_list"]["cutoff_at"].iloc[0],
-    )
-    payload = history_payload(trained["history"], cid, cutoff)
+    payload, cutoff = top_customer_payload(trained)
     payload["contacts"].append(
         {
             "contact_id": "NEW",
@@ -102,11 +107,7 @@ def test_bad_input_is_a_4xx_not_a_5xx(client, body):
 
 
 def test_out_of_range_sentiment_is_rejected_with_the_field(client, trained):
-    cid, cutoff = (
-        trained["risk_list"]["customer_id"].iloc[0],
-        trained["risk_list"]["cutoff_at"].iloc[0],
-    )
-    payload = history_payload(trained["history"], cid, cutoff)
+    payload, _ = top_customer_payload(trained)
     payload["contacts"].append(
         {
             "contact_id": "BAD",
