@@ -129,6 +129,15 @@ class ServingConfig(_Frozen):
     model_version: int | None = Field(
         None, description="Pin a registered version; default: the champion's version at load."
     )
+    reload_seconds: float = Field(
+        30.0,
+        ge=0,
+        description="How often to look for a new champion or snapshot (0: only POST /reload).",
+    )
+    token_file: Path | None = Field(
+        None,
+        description="File with the bearer token for /score and /reload (else $RADAR_API_TOKEN; neither: open).",
+    )
 
     @model_validator(mode="after")
     def _tiers_ordered(self) -> ServingConfig:

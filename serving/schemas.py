@@ -2,22 +2,37 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 EXAMPLE_TIME = "2026-05-30T09:15:00Z"
+CLOCK_SKEW = timedelta(seconds=300)
+MAX_IDS = 1000
+MAX_HISTORIES = 100
+
+
+def _not_in_future(value: datetime) -> datetime:
+    if value > datetime.now(UTC) + CLOCK_SKEW:
+        raise ValueError("timestamp is in the future")
+    return value
+
+
+# A timezone-aware time that has already happened (a few minutes of clock skew allowed).
+KnownTime = Annotated[AwareDatetime, AfterValidator(_not_in_future)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Posted histories are customer data: error messages name the field, never echo the value.
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
 
 class CustomerProfile(_Strict):
     customer_id: str = Field(
         min_length=1, max_length=64, description="Customer id as in the CRM.", examples=["C000042"]
     )
-    signup_at: AwareDatetime = Field(
+    signup_at: KnownTime = Field(
         description="When the customer signed up (UTC).", examples=["2024-03-01T10:00:00Z"]
     )
     segment: str = Field(
@@ -34,10 +49,10 @@ class CustomerProfile(_Strict):
 
 class ContactIn(_Strict):
     contact_id: str = Field(min_length=1, description="Unique contact id.", examples=["K1"])
-    started_at: AwareDatetime = Field(
+    started_at: KnownTime = Field(
         description="When the contact started.", examples=["2026-05-28T14:02:00Z"]
     )
-    closed_at: AwareDatetime | None = Field(None, description="When it closed; null while open.")
+    closed_at: KnownTime | None = Field(None, description="When it closed; null while open.")
     channel: str = Field(
         description="phone, chat, email, app, social, branch or other (unknown values map to other).",
         examples=["phone"],
@@ -67,15 +82,15 @@ class ContactIn(_Strict):
 
 class ComplaintIn(_Strict):
     complaint_id: str = Field(min_length=1, examples=["Q1"])
-    filed_at: AwareDatetime
-    resolved_at: AwareDatetime | None = None
+    filed_at: KnownTime
+    resolved_at: KnownTime | None = None
     category: str = Field(examples=["billing"])
     severity: int = Field(ge=1, le=3, description="1 critical, 2 standard, 3 minor.")
     channel: str = Field(examples=["email"])
 
 
 class EventIn(_Strict):
-    occurred_at: AwareDatetime = Field(examples=["2026-05-29T06:00:00Z"])
+    occurred_at: KnownTime = Field(examples=["2026-05-29T06:00:00Z"])
     event_type: str = Field(
         description="payment_failed, deduction_delayed, order_delayed, app_error, bill_issued, refund or other.",
         examples=["payment_failed"],
@@ -104,7 +119,7 @@ class ScoreRequest(_Strict):
     histories: list[CustomerHistory] = Field(
         default_factory=list, max_length=100, description="Histories to score as of `as_of`."
     )
-    as_of: AwareDatetime | None = Field(
+    as_of: KnownTime | None = Field(
         None,
         description="Cutoff for histories (default: now). Only data before it is used.",
         examples=[EXAMPLE_TIME],
@@ -168,3 +183,14 @@ class ScoreResponse(BaseModel):
     model_name: str = Field(examples=["complaint-risk"])
     model_version: str = Field(description="Registered version that answered.", examples=["3"])
     snapshot_date: str | None = Field(None, examples=["2026-05-30"])
+
+
+class ReloadResponse(BaseModel):
+    model_name: str | None = Field(None, examples=["complaint-risk"])
+    model_version: str | None = Field(None, description="Version now answering.", examples=["4"])
+    snapshot_date: str | None = Field(None, examples=["2026-05-31"])
+    reloaded: bool = Field(description="Whether anything changed.")
+    problems: list[str] = Field(
+        default_factory=list,
+        description="Why loading failed (the previous model and snapshot stay).",
+    )

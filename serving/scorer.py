@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,6 +32,56 @@ class Reason:
     action: str
     contribution: float  # summed SHAP contribution of the group, in log-odds
     features: dict[str, float | str | None]  # the group's most influential feature values
+
+
+class FeatureTable:
+    """Feature rows ready to score: the encoded matrix, plus raw values for reason texts.
+
+    Built once per batch, or once per published snapshot in the service, so that scoring
+    a few rows is array indexing rather than DataFrame work.
+    """
+
+    def __init__(self, model: RiskModel, features: pd.DataFrame) -> None:
+        features = features.reset_index(drop=True)
+        self.customer_id = features["customer_id"].to_numpy()
+        self.cutoff_at = features["cutoff_at"].to_numpy()
+        self.matrix = model.encode(features)
+        self.columns = {name: features[name].to_numpy() for name in model.feature_names}
+        self.row_of = {cid: i for i, cid in enumerate(self.customer_id)}
+
+    def __len__(self) -> int:
+        return len(self.customer_id)
+
+    def values(self, row: int) -> Mapping[str, object]:
+        return _RowValues(self.columns, row)
+
+
+class _RowValues(Mapping):
+    """A read-only name -> value view of one row (no per-row dict is built)."""
+
+    def __init__(self, columns: dict[str, np.ndarray], row: int) -> None:
+        self._columns, self._row = columns, row
+
+    def __getitem__(self, name: str) -> object:
+        return self._columns[name][self._row]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._columns)
+
+    def __len__(self) -> int:
+        return len(self._columns)
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Scores of some rows of a :class:`FeatureTable`, in the order asked for."""
+
+    rows: np.ndarray
+    probability: np.ndarray
+    raw_score: np.ndarray
+    base_value: np.ndarray  # NaN when explanations were not asked for
+    risk_tier: np.ndarray
+    reasons: list[list[Reason]]
 
 
 class Scorer:
@@ -71,6 +122,30 @@ class Scorer:
             np.where(probability >= s.medium_tier, "medium", "low"),
         )
 
+    def table(self, features: pd.DataFrame) -> FeatureTable:
+        return FeatureTable(self.model, features)
+
+    def score_table(
+        self,
+        table: FeatureTable,
+        rows: np.ndarray | None = None,
+        top_reasons: int | None = None,
+        with_reasons: bool = True,
+    ) -> Scores:
+        """Score ``rows`` of ``table`` (all rows when None)."""
+        rows = np.arange(len(table)) if rows is None else np.asarray(rows, dtype=np.int64)
+        matrix = table.matrix[rows]
+        k = self.serving.top_reasons if top_reasons is None else top_reasons
+        if with_reasons and k > 0 and len(rows):
+            contributions = self.model.explain(matrix)
+            raw, base = contributions.sum(axis=1), contributions[:, -1]
+            reasons = self._reasons(contributions, table, rows, k)
+        else:
+            raw = self.model.raw_score(matrix) if len(rows) else np.zeros(0)
+            base, reasons = np.full(len(rows), np.nan), [[] for _ in rows]
+        probability = self.model.calibrate(raw)
+        return Scores(rows, probability, raw, base, self.tier(probability), reasons)
+
     def score(
         self, features: pd.DataFrame, top_reasons: int | None = None, with_reasons: bool = True
     ) -> pd.DataFrame:
@@ -79,23 +154,21 @@ class Scorer:
         Columns: customer_id, cutoff_at, probability, risk_tier, raw_score, base_value,
         reasons (list of :class:`Reason`), model_name, model_version.
         """
-        k = top_reasons or self.serving.top_reasons
-        out = features[["customer_id", "cutoff_at"]].reset_index(drop=True).copy()
-        if with_reasons:
-            contributions = self.model.explain(features)
-            raw = contributions.sum(axis=1)
-            out["base_value"] = contributions[:, -1]
-            out["reasons"] = self.reasons(contributions, features, k)
-        else:
-            raw = self.model.raw_score(features)
-            out["base_value"] = np.nan
-            out["reasons"] = [[] for _ in range(len(out))]
-        out["raw_score"] = raw
-        out["probability"] = self.model.calibrate(raw)
-        out["risk_tier"] = self.tier(out["probability"].to_numpy())
-        out["model_name"] = self.model_name
-        out["model_version"] = self.model_version
-        return out
+        table = self.table(features)
+        s = self.score_table(table, top_reasons=top_reasons, with_reasons=with_reasons)
+        return pd.DataFrame(
+            {
+                "customer_id": table.customer_id,
+                "cutoff_at": table.cutoff_at,
+                "base_value": s.base_value,
+                "reasons": s.reasons,
+                "raw_score": s.raw_score,
+                "probability": s.probability,
+                "risk_tier": s.risk_tier,
+                "model_name": self.model_name,
+                "model_version": self.model_version,
+            }
+        )
 
     def group_contributions(self, features: pd.DataFrame) -> pd.DataFrame:
         """SHAP contributions summed per reason group, plus ``base_value``; rows sum to the raw score."""
@@ -104,33 +177,34 @@ class Scorer:
         out["base_value"] = contributions[:, -1]
         return out
 
-    def reasons(
-        self, contributions: np.ndarray, features: pd.DataFrame, k: int
+    def _reasons(
+        self, contributions: np.ndarray, table: FeatureTable, rows: np.ndarray, k: int
     ) -> list[list[Reason]]:
         """Top-k risk-increasing reason groups per row (groups with a positive sum only)."""
         phi = contributions[:, :-1]
         by_group = phi @ self._membership
         top = np.argsort(-by_group, axis=1, kind="stable")[:, :k]
         names = self.model.feature_names
-        values = features[names].reset_index(drop=True)
         result: list[list[Reason]] = []
-        for i in range(len(features)):
+        for i, row in enumerate(rows):
+            values = table.values(row)
             row_reasons = []
             for j in top[i]:
                 if by_group[i, j] <= 0:
                     break
                 code = self._group_codes[j]
-                group = self._groups[code]
-                row = values.iloc[i]
                 members = self._members[code]
-                strongest = members[np.argsort(-np.abs(phi[i, members]))[:FEATURES_PER_REASON]]
+                strongest = members[
+                    np.argsort(-np.abs(phi[i, members]), kind="stable")[:FEATURES_PER_REASON]
+                ]
+                group = self._groups[code]
                 row_reasons.append(
                     Reason(
                         code=code,
-                        text=group.text(row),
+                        text=group.text(values),
                         action=group.action,
                         contribution=float(by_group[i, j]),
-                        features={names[m]: _plain(row[names[m]]) for m in strongest},
+                        features={names[m]: _plain(values[names[m]]) for m in strongest},
                     )
                 )
             result.append(row_reasons)

@@ -1,36 +1,110 @@
 """The BentoML scoring service: ``POST /score`` for one or many customers.
 
 Customers are scored by id (features from the latest daily snapshot published by
-``radar score``) or from a posted history (features computed by the same
-``build_features`` as training). Every item succeeds or fails on its own. The model is
-the registered version the ``champion`` alias pointed to at start-up (or a pinned one);
-each answer names it. ``/readyz`` is ready only when model and snapshot are loaded.
+``radar score``, encoded once at load) or from a posted history (features computed by the
+same ``build_features`` as training). Every item succeeds or fails on its own.
+
+The model is the registered version the ``champion`` alias named when it was loaded (or
+a pinned one); every answer names it. A watcher (and ``POST /reload``) picks up a new
+champion or snapshot without a restart: the new state is built aside and swapped in one
+assignment, so in-flight requests finish on the state they started with.
 """
 
 from __future__ import annotations
 
+import hmac
 import logging
+import os
+import threading
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import bentoml
+import numpy as np
 import pandas as pd
 from starlette.responses import JSONResponse
 
 from data.contract import COMPLAINTS, CONTACTS, CUSTOMERS, EVENTS, validate_table
 from data.history import History
 from features.build import build_features
-from radar.config import load_config
-from serving.risk_list import Snapshot, load_snapshot
-from serving.schemas import CustomerHistory, CustomerScore, ReasonOut, ScoreRequest, ScoreResponse
-from serving.scorer import Scorer
+from radar.config import RadarConfig, load_config
+from serving.risk_list import LATEST, Snapshot, load_snapshot
+from serving.schemas import (
+    CustomerHistory,
+    CustomerScore,
+    ReasonOut,
+    ReloadResponse,
+    ScoreRequest,
+    ScoreResponse,
+)
+from serving.scorer import FeatureTable, Scorer, Scores
+from training import registry
 
 log = logging.getLogger("complaint_radar.service")
+
+TOKEN_ENV = "RADAR_API_TOKEN"
+PROTECTED_PATHS = ("/score", "/reload")
+
+SCORES = bentoml.metrics.Histogram(
+    name="complaint_radar_probability",
+    documentation="Calibrated 48 h complaint probabilities served",
+    buckets=(0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0),
+)
+TIERS = bentoml.metrics.Counter(
+    name="complaint_radar_scored",
+    documentation="Customers scored, by risk tier",
+    labelnames=["tier"],
+)
+
+
+def load_token(config: RadarConfig) -> bytes | None:
+    """The bearer token from ``serving.token_file`` or ``$RADAR_API_TOKEN``; None: no auth."""
+    path = config.serving.token_file
+    token = Path(path).read_text().strip() if path else os.environ.get(TOKEN_ENV, "").strip()
+    return token.encode() if token else None
+
+
+class BearerAuth:
+    """ASGI middleware: scoring routes need ``Authorization: Bearer <token>`` when one is set.
+
+    Health, readiness, metrics and docs stay open. The comparison is constant-time.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.token = load_token(load_config())
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if self.token and scope["type"] == "http" and scope["path"] in PROTECTED_PATHS:
+            header = dict(scope["headers"]).get(b"authorization", b"")
+            scheme, _, supplied = header.partition(b" ")
+            if scheme.lower() != b"bearer" or not hmac.compare_digest(supplied.strip(), self.token):
+                response = JSONResponse(
+                    {"error": "missing or invalid bearer token"},
+                    status_code=401,
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def _error(status: int, message: str) -> JSONResponse:
     """A JSON error body ``{"error": ...}`` with a specific message (BentoML's own 5xx body is generic)."""
     return JSONResponse({"error": message}, status_code=status)
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    """Everything one request needs, swapped as a whole on reload."""
+
+    scorer: Scorer
+    snapshot: Snapshot
+    table: FeatureTable  # the snapshot, encoded once
+    eligible: np.ndarray
+    pointer: str  # content of latest.json when loaded
 
 
 @bentoml.service(name="complaint_radar", workers=1, traffic={"timeout": 60})
@@ -39,33 +113,29 @@ class ComplaintRadar:
 
     def __init__(self) -> None:
         self.config = load_config()
-        self.scorer: Scorer | None = None
-        self.snapshot: Snapshot | None = None
+        self.state: _Loaded | None = None
         self.problems: list[str] = []
-        try:
-            self.scorer = Scorer.from_registry(self.config)
-        except Exception as exc:  # stay up, report not ready, say why
-            self.problems.append(f"model not loaded: {exc}")
-        try:
-            self.snapshot = load_snapshot(self.config.workspace.risk_lists_dir)
-        except Exception as exc:
-            self.problems.append(f"snapshot not loaded: {exc}")
-        for problem in self.problems:
-            log.error("%s", problem)
-        if self.snapshot is not None:
-            log.info("snapshot %s: %d customers", self.snapshot.date, len(self.snapshot.features))
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self.reload_now()
+        if self.config.serving.reload_seconds > 0:
+            threading.Thread(target=self._watch, name="radar-reload", daemon=True).start()
 
     def __is_ready__(self) -> bool:
-        return self.scorer is not None and self.snapshot is not None
+        return self.state is not None
 
+    @bentoml.on_shutdown
+    def _shutdown(self) -> None:
+        self._stop.set()
+
+    # ------------------------------------------------------------------ routes
     @bentoml.api(route="/score", input_spec=ScoreRequest, output_spec=ScoreResponse)
     def score(self, **fields: Any) -> ScoreResponse | JSONResponse:
         """Score customers by id and/or posted history; per-item errors never fail the batch."""
-        if not self.__is_ready__():
+        state = self.state  # one reference for the whole request, whatever reloads meanwhile
+        if state is None:
             return _error(503, "service not ready: " + "; ".join(self.problems))
         request = ScoreRequest.model_construct(**fields)
-        assert self.scorer is not None and self.snapshot is not None
-        k = self.config.serving.top_reasons if request.top_reasons is None else request.top_reasons
         n = len(request.customer_ids) + len(request.histories)
         if n == 0:
             return _error(400, "nothing to score: give customer_ids and/or histories")
@@ -73,97 +143,171 @@ class ComplaintRadar:
             return _error(
                 413, f"batch of {n} customers exceeds the limit of {self.config.serving.max_batch}"
             )
-        results = self._score_ids(request.customer_ids, k) + [
-            self._score_history(h, request.as_of, k) for h in request.histories
+        k = self.config.serving.top_reasons if request.top_reasons is None else request.top_reasons
+        results = self._score_ids(state, request.customer_ids, k) + [
+            self._score_history(state, h, request.as_of, k) for h in request.histories
         ]
+        for item in results:
+            if item.probability is not None:
+                SCORES.observe(item.probability)
+                TIERS.labels(tier=item.risk_tier).inc()
         return ScoreResponse(
             results=results,
-            model_name=self.scorer.model_name,
-            model_version=self.scorer.model_version,
-            snapshot_date=self.snapshot.date,
+            model_name=state.scorer.model_name,
+            model_version=state.scorer.model_version,
+            snapshot_date=state.snapshot.date,
         )
 
-    # ------------------------------------------------------------------ helpers
-    def _score_ids(self, ids: list[str], k: int) -> list[CustomerScore]:
-        snap, scorer = self.snapshot, self.scorer
-        assert snap is not None and scorer is not None
-        known = [
-            i
-            for i in dict.fromkeys(ids)
-            if i in snap.features.index and bool(snap.features.at[i, "eligible"])
-        ]
-        scored = {}
-        if known:
-            frame = snap.features.loc[known].reset_index(drop=True)
-            for row in scorer.score(frame, top_reasons=k, with_reasons=k > 0).itertuples(
-                index=False
-            ):
-                scored[row.customer_id] = row
+    @bentoml.api(route="/reload", output_spec=ReloadResponse)
+    def reload(self) -> ReloadResponse:
+        """Load the current champion and latest snapshot now (the watcher also does this)."""
+        return self.reload_now()
+
+    # ----------------------------------------------------------------- loading
+    def reload_now(self) -> ReloadResponse:
+        """Build a new state aside and swap it in; on failure keep serving the old one."""
+        with self._lock:
+            before = self.state
+            problems: list[str] = []
+            try:
+                scorer = Scorer.from_registry(self.config)
+            except Exception as exc:
+                problems.append(f"model not loaded: {exc}")
+            try:
+                pointer = self._pointer()
+                snapshot = load_snapshot(self.config.workspace.risk_lists_dir)
+            except Exception as exc:
+                problems.append(f"snapshot not loaded: {exc}")
+            if not problems:
+                unchanged = before is not None and (
+                    before.scorer.model_version,
+                    before.pointer,
+                ) == (scorer.model_version, pointer)
+                if not unchanged:
+                    table = scorer.table(snapshot.features)
+                    self.state = _Loaded(
+                        scorer,
+                        snapshot,
+                        table,
+                        snapshot.features["eligible"].to_numpy(dtype=bool),
+                        pointer,
+                    )
+                    log.info(
+                        "serving %s v%s with snapshot %s (%d customers)",
+                        scorer.model_name,
+                        scorer.model_version,
+                        snapshot.date,
+                        len(table),
+                    )
+            for problem in problems:
+                log.error("%s", problem)
+            self.problems = problems
+            now = self.state
+            return ReloadResponse(
+                model_name=now.scorer.model_name if now else None,
+                model_version=now.scorer.model_version if now else None,
+                snapshot_date=now.snapshot.date if now else None,
+                reloaded=now is not before,
+                problems=problems,
+            )
+
+    def _pointer(self) -> str:
+        path = self.config.workspace.risk_lists_dir / LATEST
+        return path.read_text() if path.exists() else ""
+
+    def _watch(self) -> None:
+        """Reload when the champion alias or the published snapshot changes."""
+        client = None
+        while not self._stop.wait(self.config.serving.reload_seconds):
+            try:
+                client = client or registry.connect(self.config)
+                version = registry.resolve_version(
+                    client, self.config.registry.model_name, self.config.serving.model_version
+                )
+                state = self.state
+                if (
+                    state is None
+                    or version != state.scorer.model_version
+                    or self._pointer() != state.pointer
+                ):
+                    self.reload_now()
+            except Exception as exc:  # the watcher must never take the service down
+                log.warning("reload check failed: %s", exc)
+
+    # ----------------------------------------------------------------- scoring
+    def _score_ids(self, state: _Loaded, ids: list[str], k: int) -> list[CustomerScore]:
+        rows = [state.table.row_of.get(cid) for cid in ids]
+        wanted = np.array([r for r in rows if r is not None and state.eligible[r]], dtype=np.int64)
+        scores = state.scorer.score_table(state.table, wanted, top_reasons=k, with_reasons=k > 0)
+        position = {int(r): i for i, r in enumerate(wanted)}
+        common = {
+            "source": "snapshot",
+            "snapshot_date": state.snapshot.date,
+            "as_of": state.snapshot.cutoff_at.isoformat(),
+        }
         results = []
-        for cid in ids:
-            common = {
-                "customer_id": cid,
-                "source": "snapshot",
-                "snapshot_date": snap.date,
-                "as_of": snap.cutoff_at.isoformat(),
-            }
-            if cid in scored:
-                results.append(self._ok(scored[cid], common, []))
-            elif cid in snap.features.index:
+        for cid, row in zip(ids, rows, strict=True):
+            if row is None:
                 results.append(
                     CustomerScore(
+                        customer_id=cid,
+                        status="error",
+                        error="unknown customer id (not in the latest snapshot)",
+                        **common,
+                    )
+                )
+            elif not state.eligible[row]:
+                results.append(
+                    CustomerScore(
+                        customer_id=cid,
                         status="error",
                         error="not eligible at the snapshot: a complaint is already open",
                         **common,
                     )
                 )
             else:
-                results.append(
-                    CustomerScore(
-                        status="error",
-                        error="unknown customer id (not in the latest snapshot)",
-                        **common,
-                    )
-                )
+                results.append(_item(cid, scores, position[row], state.scorer, common, []))
         return results
 
     def _score_history(
-        self, posted: CustomerHistory, as_of: datetime | None, k: int
+        self, state: _Loaded, posted: CustomerHistory, as_of: datetime | None, k: int
     ) -> CustomerScore:
-        scorer = self.scorer
-        assert scorer is not None
         cutoff = pd.Timestamp(as_of or datetime.now(UTC)).tz_convert("UTC").floor("s")
         cid = posted.customer.customer_id
-        common = {"customer_id": cid, "source": "history", "as_of": cutoff.isoformat()}
-        assert self.snapshot is not None
-        history, problems, warnings = history_from_request(posted, cutoff, self.snapshot.incidents)
+        common = {"source": "history", "as_of": cutoff.isoformat()}
+        history, problems, warnings = history_from_request(posted, cutoff, state.snapshot.incidents)
         if problems:
             return CustomerScore(
+                customer_id=cid,
                 status="error",
                 error="invalid history: " + "; ".join(problems),
                 warnings=warnings,
                 **common,
             )
-        features = build_features(
-            history, pd.DataFrame({"customer_id": [cid], "cutoff_at": [cutoff]})
+        table = state.scorer.table(
+            build_features(history, pd.DataFrame({"customer_id": [cid], "cutoff_at": [cutoff]}))
         )
-        row = next(
-            scorer.score(features, top_reasons=k, with_reasons=k > 0).itertuples(index=False)
-        )
-        return self._ok(row, common, warnings)
+        scores = state.scorer.score_table(table, top_reasons=k, with_reasons=k > 0)
+        return _item(cid, scores, 0, state.scorer, common, warnings)
 
-    @staticmethod
-    def _ok(row: Any, common: dict, warnings: list[str]) -> CustomerScore:
-        return CustomerScore(
-            status="ok",
-            probability=float(row.probability),
-            risk_tier=row.risk_tier,
-            reasons=[ReasonOut(**vars(r)) for r in row.reasons],
-            model_name=row.model_name,
-            model_version=row.model_version,
-            warnings=warnings,
-            **common,
-        )
+
+def _item(
+    cid: str, scores: Scores, i: int, scorer: Scorer, common: dict, warnings: list[str]
+) -> CustomerScore:
+    return CustomerScore(
+        customer_id=cid,
+        status="ok",
+        probability=float(scores.probability[i]),
+        risk_tier=str(scores.risk_tier[i]),
+        reasons=[ReasonOut(**vars(r)) for r in scores.reasons[i]],
+        model_name=scorer.model_name,
+        model_version=scorer.model_version,
+        warnings=warnings,
+        **common,
+    )
+
+
+ComplaintRadar.add_asgi_middleware(BearerAuth)
 
 
 def history_from_request(

@@ -134,8 +134,12 @@ class RiskModel:
         return self
 
     # --------------------------------------------------------------- prediction
-    def _matrix(self, X: pd.DataFrame) -> np.ndarray:
-        """Feature frame -> float matrix in training order; categories -> codes, unseen -> NaN."""
+    def encode(self, X: pd.DataFrame) -> np.ndarray:
+        """Feature frame -> float matrix in training order; categories -> codes, unseen -> NaN.
+
+        Every prediction method accepts either a feature frame or this matrix, so callers
+        that score the same rows repeatedly (the service's snapshot) encode them once.
+        """
         missing = [n for n in self.feature_names if n not in X.columns]
         if missing:
             raise ValueError(
@@ -153,7 +157,10 @@ class RiskModel:
                 cols.append(values.to_numpy(dtype=float, na_value=np.nan))
         return np.column_stack(cols) if cols else np.empty((len(X), 0))
 
-    def raw_score(self, X: pd.DataFrame) -> np.ndarray:
+    def _matrix(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
+        return X if isinstance(X, np.ndarray) else self.encode(X)
+
+    def raw_score(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
         """Log-odds of the booster (before calibration)."""
         return self.booster_.predict(
             self._matrix(X), raw_score=True, num_iteration=self.best_iteration_
@@ -163,11 +170,11 @@ class RiskModel:
         a, b = self.calibration_
         return _sigmoid(a * raw + b)
 
-    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+    def predict_proba(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
         """Calibrated probability of a complaint within the horizon, one per row."""
         return self.calibrate(self.raw_score(X))
 
-    def explain(self, X: pd.DataFrame) -> np.ndarray:
+    def explain(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
         """Exact TreeSHAP contributions in raw log-odds: shape (n, n_features + 1).
 
         The last column is the base value; each row sums to ``raw_score``.
