@@ -106,7 +106,7 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     config = _config(args)
-    env = _service_env(args, config)
+    env = service_env(config, args.config)
     host, port = args.host or config.serving.host, args.port or config.serving.port
     bentoml = str(Path(sys.executable).parent / "bentoml")
     os.execve(
@@ -117,12 +117,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0  # not reached
 
 
-def _service_env(args: argparse.Namespace, config: RadarConfig) -> dict[str, str]:
+def service_env(config: RadarConfig, config_path: Path | None = None) -> dict[str, str]:
+    """Environment for a service process: the same config file, workspace and MLflow store.
+
+    The store is set explicitly because MLflow writes ``MLFLOW_TRACKING_URI`` into this
+    process's environment whenever a store is used, whichever store that was.
+    """
     env = dict(os.environ)
     env[CONFIG_ENV] = str(
-        Path(args.config or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG).resolve()
+        Path(config_path or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG).resolve()
     )
     env[WORKSPACE_ENV] = str(config.workspace.root.resolve())
+    env["MLFLOW_TRACKING_URI"] = config.workspace.mlflow_uri
     env.setdefault("BENTOML_DO_NOT_TRACK", "true")
     return env
 
@@ -130,7 +136,8 @@ def _service_env(args: argparse.Namespace, config: RadarConfig) -> dict[str, str
 def cmd_demo(args: argparse.Namespace) -> int:
     from serving.demo import run_demo
 
-    return run_demo(_config(args), args, _service_env(args, _config(args)))
+    config = _config(args)
+    return run_demo(config, args, service_env(config, args.config))
 
 
 def _print_evaluation(evaluation: dict) -> None:

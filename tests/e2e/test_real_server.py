@@ -3,7 +3,6 @@ BentoML client, then its Prometheus metrics."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -12,7 +11,7 @@ import bentoml
 import httpx
 import pytest
 
-from radar.cli import free_port
+from radar.cli import free_port, service_env
 
 pytestmark = pytest.mark.slow
 
@@ -21,7 +20,7 @@ pytestmark = pytest.mark.slow
 def server(trained, tmp_path_factory):
     port = free_port(0)
     log = tmp_path_factory.mktemp("server") / "service.log"
-    env = {**os.environ, "RADAR_WORKSPACE": str(trained["root"]), "BENTOML_DO_NOT_TRACK": "true"}
+    env = service_env(trained["config"])
     with log.open("w") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "radar.cli", "serve", "--port", str(port)],
