@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import anyio
 import bentoml
 import numpy as np
 import pandas as pd
@@ -130,12 +131,21 @@ class ComplaintRadar:
 
     # ------------------------------------------------------------------ routes
     @bentoml.api(route="/score", input_spec=ScoreRequest, output_spec=ScoreResponse)
-    def score(self, **fields: Any) -> ScoreResponse | JSONResponse:
-        """Score customers by id and/or posted history; per-item errors never fail the batch."""
+    async def score(self, **fields: Any) -> ScoreResponse | JSONResponse:
+        """Score customers by id and/or posted history; per-item errors never fail the batch.
+
+        Id lookups are a few array operations, done on the event loop (a thread hop would
+        cost more than the work); posted histories build features, so they go to a thread.
+        """
+        request = ScoreRequest.model_construct(**fields)
+        if request.histories:
+            return await anyio.to_thread.run_sync(self._score_request, request)
+        return self._score_request(request)
+
+    def _score_request(self, request: ScoreRequest) -> ScoreResponse | JSONResponse:
         state = self.state  # one reference for the whole request, whatever reloads meanwhile
         if state is None:
             return _error(503, "service not ready: " + "; ".join(self.problems))
-        request = ScoreRequest.model_construct(**fields)
         n = len(request.customer_ids) + len(request.histories)
         if n == 0:
             return _error(400, "nothing to score: give customer_ids and/or histories")

@@ -1,0 +1,263 @@
+"""Scoring latency and throughput on loopback, against peers in the same run.
+
+Peers, all on the same registered model version and the same customers:
+  - ours, with reasons (exact TreeSHAP grouped into reason codes; top 3),
+  - ours, reasons turned off (``top_reasons: 0``),
+  - ``mlflow models serve`` of the registered version (probability only, no reasons).
+
+Usage (after ``make demo``, which leaves a trained workspace):
+    .venv/bin/python benchmarks/serve_latency.py [--workspace workspace] [--requests 500]
+
+Prints a Markdown table with ratios to the MLflow server and, with --append, adds it to
+benchmarks/RESULTS.md with the command that produced it. Traffic stays on 127.0.0.1 and
+every loop is bounded in count and time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from radar.cli import free_port, service_env  # noqa: E402
+from radar.config import load_config  # noqa: E402
+from serving.risk_list import load_snapshot  # noqa: E402
+from training import registry  # noqa: E402
+
+CONCURRENT_CLIENTS = 8
+THROUGHPUT_SECONDS = 5.0
+BATCH = 1000
+
+
+def start(
+    cmd: list[str], env: dict[str, str], url: str, ready_path: str, log: Path
+) -> subprocess.Popen:
+    out = log.open("w")
+    proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{cmd[0]} exited; see {log}")
+        try:
+            if httpx.get(url + ready_path, timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    proc.kill()
+    raise TimeoutError(f"{cmd} not ready; see {log}")
+
+
+def sequential(url: str, bodies: list[dict], n: int) -> dict[str, float]:
+    with httpx.Client() as client:
+        for body in bodies[:20]:  # warm-up
+            client.post(url, json=body).raise_for_status()
+        latencies = []
+        for i in range(n):
+            t = time.perf_counter()
+            client.post(url, json=bodies[i % len(bodies)]).raise_for_status()
+            latencies.append((time.perf_counter() - t) * 1000)
+    latencies.sort()
+    return {
+        "p50_ms": statistics.median(latencies),
+        "p99_ms": latencies[int(0.99 * (len(latencies) - 1))],
+    }
+
+
+def throughput(url: str, bodies: list[dict], workdir: Path) -> float:
+    """Requests per second with CONCURRENT_CLIENTS closed-loop clients for THROUGHPUT_SECONDS.
+
+    Uses wrk (C, light) when installed, so the load generator does not compete with the
+    server for the GIL-bound Python CPU; otherwise Python threads (an underestimate).
+    """
+    if shutil.which("wrk"):
+        return _wrk(url, bodies, workdir)
+    counts = [0] * CONCURRENT_CLIENTS
+    stop = time.monotonic() + THROUGHPUT_SECONDS
+
+    def worker(k: int) -> None:
+        with httpx.Client() as client:
+            i = k
+            while time.monotonic() < stop:
+                client.post(url, json=bodies[i % len(bodies)]).raise_for_status()
+                counts[k] += 1
+                i += CONCURRENT_CLIENTS
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(CONCURRENT_CLIENTS)]
+    started = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sum(counts) / (time.monotonic() - started)
+
+
+def _wrk(url: str, bodies: list[dict], workdir: Path) -> float:
+    script = workdir / "bodies.lua"
+    encoded = ",\n".join(json.dumps(json.dumps(b)) for b in bodies[:200])
+    script.write_text(
+        "local bodies = {\n" + encoded + "\n}\nlocal i = 0\n"
+        "request = function()\n  i = i + 1\n"
+        '  return wrk.format("POST", nil, {["Content-Type"] = "application/json"}, bodies[(i % #bodies) + 1])\nend\n'
+    )
+    duration = f"{int(THROUGHPUT_SECONDS)}s"
+    done = subprocess.run(
+        ["wrk", "-t2", f"-c{CONCURRENT_CLIENTS}", f"-d{duration}", "-s", str(script), url],
+        capture_output=True,
+        text=True,
+        timeout=THROUGHPUT_SECONDS + 60,
+        check=True,
+    )
+    if "Non-2xx" in done.stdout:
+        raise RuntimeError(f"wrk saw errors:\n{done.stdout}")
+    return float(
+        next(
+            line.split()[1] for line in done.stdout.splitlines() if line.startswith("Requests/sec")
+        )
+    )
+
+
+def batch_ms(url: str, body: dict, repeats: int = 5) -> float:
+    with httpx.Client(timeout=60) as client:
+        client.post(url, json=body).raise_for_status()
+        times = []
+        for _ in range(repeats):
+            t = time.perf_counter()
+            client.post(url, json=body).raise_for_status()
+            times.append((time.perf_counter() - t) * 1000)
+    return statistics.median(times)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--workspace", type=Path, default=ROOT / "workspace")
+    parser.add_argument("--requests", type=int, default=500)
+    parser.add_argument(
+        "--append", action="store_true", help="append the table to benchmarks/RESULTS.md"
+    )
+    args = parser.parse_args()
+
+    config = load_config(workspace={"root": str(args.workspace)})
+    client = registry.connect(config)
+    version = registry.resolve_version(client, config.registry.model_name, None)
+    snapshot = load_snapshot(config.workspace.risk_lists_dir)
+    eligible = snapshot.features[snapshot.features["eligible"]]
+    ids = eligible["customer_id"].tolist()
+    feature_names = registry.load_version(config, version).feature_names
+    logs = args.workspace / "bench"
+    logs.mkdir(parents=True, exist_ok=True)
+
+    ours_port, mlflow_port = free_port(0), free_port(0)
+    env = service_env(config)
+    env["RADAR_API_TOKEN"] = ""  # measure the open service
+    env["PATH"] = f"{Path(sys.executable).parent}:{env.get('PATH', '')}"  # mlflow runs `uvicorn`
+    procs: list[subprocess.Popen] = []
+    ours_cmd = [
+        sys.executable,
+        "-m",
+        "radar.cli",
+        "--workspace",
+        str(args.workspace),
+        "serve",
+        "--port",
+        str(ours_port),
+    ]
+    mlflow_cmd = [
+        str(Path(sys.executable).parent / "mlflow"), "models", "serve",
+        "-m", f"models:/{config.registry.model_name}/{version}",
+        "--env-manager", "local", "--host", "127.0.0.1", "-p", str(mlflow_port), "--workers", "1",
+    ]  # fmt: skip
+    try:
+        procs.append(
+            start(ours_cmd, env, f"http://127.0.0.1:{ours_port}", "/readyz", logs / "ours.log")
+        )
+        procs.append(
+            start(mlflow_cmd, env, f"http://127.0.0.1:{mlflow_port}", "/ping", logs / "mlflow.log")
+        )
+        ours_url, peer_url = (
+            f"http://127.0.0.1:{ours_port}/score",
+            f"http://127.0.0.1:{mlflow_port}/invocations",
+        )
+
+        def mlflow_body(rows: pd.DataFrame) -> dict:
+            frame = rows[feature_names].astype(object).where(rows[feature_names].notna(), None)
+            return {
+                "dataframe_split": {"columns": feature_names, "data": frame.to_numpy().tolist()}
+            }
+
+        singles = {
+            "ours, 3 reasons": (ours_url, [{"customer_ids": [c]} for c in ids]),
+            "ours, no reasons": (ours_url, [{"customer_ids": [c], "top_reasons": 0} for c in ids]),
+            "mlflow models serve": (
+                peer_url,
+                [mlflow_body(eligible.iloc[[i]]) for i in range(min(len(ids), 500))],
+            ),
+        }
+        batches = {
+            "ours, 3 reasons": (ours_url, {"customer_ids": ids[:BATCH]}),
+            "ours, no reasons": (ours_url, {"customer_ids": ids[:BATCH], "top_reasons": 0}),
+            "mlflow models serve": (peer_url, mlflow_body(eligible.head(BATCH))),
+        }
+        rows = []
+        for name, (url, bodies) in singles.items():
+            seq = sequential(url, bodies, args.requests)
+            rps = throughput(url, bodies, logs)
+            rows.append(
+                {
+                    "server": name,
+                    **seq,
+                    "rps_8_clients": rps,
+                    f"batch_{BATCH}_ms": batch_ms(url, batches[name][1]),
+                }
+            )
+    finally:
+        for proc in procs:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+    table = pd.DataFrame(rows).set_index("server")
+    base = table.loc["mlflow models serve"]
+    lines = [
+        f"### {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, model {config.registry.model_name} v{version}, {len(ids)} eligible customers",
+        "",
+        f"Command: `.venv/bin/python benchmarks/serve_latency.py --workspace {args.workspace} --requests {args.requests}`",
+        f"Load generator for req/s: {'wrk -t2 -c8 -d5s' if shutil.which('wrk') else '8 Python threads (wrk not installed)'}; "
+        "latency: one sequential Python client.",
+        "",
+        "| server | p50 ms | p99 ms | req/s (8 clients) | batch of 1000 ms | p50 vs MLflow | req/s vs MLflow |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, r in table.iterrows():
+        lines.append(
+            f"| {name} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.rps_8_clients:.0f} | {r[f'batch_{BATCH}_ms']:.1f} | "
+            f"{r.p50_ms / base.p50_ms:.2f}x | {r.rps_8_clients / base.rps_8_clients:.2f}x |"
+        )
+    report = "\n".join(lines) + "\n"
+    print(report)
+    print(json.dumps(table.round(3).to_dict(orient="index"), indent=2))
+    if args.append:
+        with (ROOT / "benchmarks" / "RESULTS.md").open("a") as fh:
+            fh.write("\n" + report)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
