@@ -141,24 +141,41 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _print_evaluation(evaluation: dict) -> None:
-    rows = [k for k in ("model", "rule_frequent_contact", "oracle") if k in evaluation]
+    scorers = [
+        k
+        for k in (
+            "model",
+            "logistic_regression",
+            "rule_frequent_contact",
+            "rule_prior_complaints",
+            "oracle",
+        )
+        if k in evaluation
+    ]
     metrics = (
         "roc_auc",
         "average_precision",
         "precision_at_capacity",
         "recall_at_capacity",
+        "lift_top_1pct",
         "brier",
+        "ece",
     )
     print(
-        f"\nTest period: {evaluation['n_test_rows']} eligible customer-days, positive rate {evaluation['positive_rate']:.2%}, "
-        f"capacity {evaluation['capacity']['mean_daily_k']:.0f} customers/day"
+        f"\nTest period: {evaluation['n_test_rows']} eligible customer-days over {evaluation['n_test_days']} days, "
+        f"positive rate {evaluation['positive_rate']:.2%}, capacity {evaluation['capacity']['mean_daily_k']:.0f} customers/day"
     )
-    print(f"{'scorer':<24}" + "".join(f"{m:>24}" for m in metrics))
-    for r in rows:
-        print(f"{r:<24}" + "".join(f"{evaluation[r][m]:>24.4f}" for m in metrics))
+    print(f"{'scorer':<24}" + "".join(f"{m:>22}" for m in metrics))
+    for r in scorers:
+        print(f"{r:<24}" + "".join(f"{evaluation[r][m]:>22.4f}" for m in metrics))
+        ci = evaluation[r].get("intervals_95", {})
+        if ci:
+            cells = (f"[{ci[m][0]:.3f}, {ci[m][1]:.3f}]" if m in ci else "" for m in metrics)
+            print(f"{'':<24}" + "".join(f"{c:>22}" for c in cells))
+    comparison = evaluation["champion_comparison"]["reason"]
+    champion = "this version" if evaluation["promoted_to_champion"] else "unchanged"
     print(
-        f"registered {evaluation['registered_model']} version {evaluation['version']}; "
-        f"champion: {'this version' if evaluation['promoted_to_champion'] else 'unchanged'} ({evaluation['champion_comparison']['reason']})"
+        f"registered {evaluation['registered_model']} version {evaluation['version']}; champion: {champion} ({comparison})"
     )
 
 

@@ -108,6 +108,9 @@ class EvaluationConfig(_Frozen):
         None, ge=1, description="Absolute daily capacity; overrides the fraction."
     )
     promote_metric: Literal["average_precision", "roc_auc"] = "average_precision"
+    bootstrap_samples: int = Field(
+        100, ge=0, description="Resamples of whole test days for 95 % intervals (0: none)."
+    )
 
 
 class RegistryConfig(_Frozen):

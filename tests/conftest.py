@@ -96,6 +96,7 @@ def small_config(root: Path) -> RadarConfig:
             "seed": 1,
         },
         simulation={"customers": 400, "days": 80, "seed": 11, "truth_paths": 4},
+        evaluation={"bootstrap_samples": 20},
     )
 
 

@@ -1,8 +1,11 @@
 """Evaluation on the out-of-time test period, over all eligible customer-days.
 
-Every scorer is judged the same way: ranking (ROC-AUC, average precision), what the
+Every scorer is judged the same way: ranking (ROC-AUC, average precision, lift), what the
 outreach team gets (daily precision and recall at capacity: the top k eligible customers
-of each test day, averaged over days) and probability quality (Brier score).
+of each test day, averaged over days) and probability quality (Brier score, log loss,
+expected calibration error). Beside the model: the frequent-contact rule used today, a
+prior-complaints rule, a logistic regression on the same features and, on synthetic data,
+the simulator's true risk (the ceiling). Confidence intervals resample whole test days.
 """
 
 from __future__ import annotations
@@ -11,10 +14,21 @@ import math
 
 import numpy as np
 import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
 from sklearn.isotonic import IsotonicRegression
-from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-METRICS = ("roc_auc", "average_precision", "precision_at_capacity", "recall_at_capacity", "brier")
+from features.catalogue import CATEGORICAL, FEATURE_NAMES
+from radar.config import EvaluationConfig
+
+CALIBRATION_BINS = 10
+LIFT_SHARES = {"lift_top_1pct": 0.01, "lift_top_5pct": 0.05, "lift_top_10pct": 0.10}
+INTERVAL_METRICS = ("average_precision", "precision_at_capacity", "roc_auc")
+SEGMENT_COLUMN = "segment"
 
 
 def daily_capacity(n_eligible: int, capacity_fraction: float, capacity_k: int | None) -> int:
@@ -24,57 +38,101 @@ def daily_capacity(n_eligible: int, capacity_fraction: float, capacity_k: int | 
     return max(1, math.ceil(capacity_fraction * n_eligible))
 
 
-def precision_recall_at_capacity(
-    day: pd.Series,
-    label: np.ndarray,
-    score: np.ndarray,
-    capacity_fraction: float,
-    capacity_k: int | None,
-    seed: int = 0,
-) -> tuple[float, float]:
-    """Daily precision and recall of the top-k by score, averaged over days.
-
-    Ties are broken at random (seeded), so a coarse score such as a contact count is
-    not flattered by the order of the rows.
-    """
+def _daily_hits(
+    day: np.ndarray, label: np.ndarray, score: np.ndarray, ev: EvaluationConfig, seed: int = 0
+) -> pd.DataFrame:
+    """Per test day: capacity k, hits in the top k, positives. Ties break at random (seeded),
+    so a coarse score such as a contact count is not flattered by the order of the rows."""
     rng = np.random.default_rng(seed)
-    frame = pd.DataFrame(
-        {"day": day.to_numpy(), "y": label, "s": score, "tie": rng.random(len(label))}
-    )
+    frame = pd.DataFrame({"day": day, "y": label, "s": score, "tie": rng.random(len(label))})
     frame = frame.sort_values(["day", "s", "tie"], ascending=[True, False, True])
     frame["rank"] = frame.groupby("day").cumcount()
     n = frame.groupby("day")["y"].transform("size")
-    k = n.map(lambda m: daily_capacity(int(m), capacity_fraction, capacity_k))
+    k = n.map(lambda m: daily_capacity(int(m), ev.capacity_fraction, ev.capacity_k))
     top = frame[frame["rank"] < k]
-    hits = top.groupby("day")["y"].sum()
-    per_day = pd.DataFrame(
-        {"hits": hits, "k": top.groupby("day").size(), "pos": frame.groupby("day")["y"].sum()}
+    return pd.DataFrame(
+        {
+            "hits": top.groupby("day")["y"].sum(),
+            "k": top.groupby("day").size(),
+            "pos": frame.groupby("day")["y"].sum(),
+        }
     )
-    precision = (per_day["hits"] / per_day["k"]).mean()
+
+
+def _precision_recall(per_day: pd.DataFrame) -> tuple[float, float]:
+    precision = float((per_day["hits"] / per_day["k"]).mean())
     with_pos = per_day[per_day["pos"] > 0]
-    recall = (with_pos["hits"] / with_pos["pos"]).mean() if len(with_pos) else float("nan")
-    return float(precision), float(recall)
+    recall = float((with_pos["hits"] / with_pos["pos"]).mean()) if len(with_pos) else float("nan")
+    return precision, recall
+
+
+def expected_calibration_error(
+    label: np.ndarray, probability: np.ndarray, bins: int = CALIBRATION_BINS
+) -> float:
+    """Mean |observed rate - predicted probability| over equal-count bins, weighted by size."""
+    order = np.argsort(probability, kind="stable")
+    error = 0.0
+    for part in np.array_split(order, bins):
+        if len(part):
+            error += len(part) * abs(label[part].mean() - probability[part].mean())
+    return float(error / len(label))
+
+
+def lift(label: np.ndarray, score: np.ndarray, share: float) -> float:
+    """Positive rate among the top ``share`` of rows by score over the overall positive rate."""
+    k = max(1, round(share * len(label)))
+    top = np.argsort(-score, kind="stable")[:k]
+    base = label.mean()
+    return float(label[top].mean() / base) if base > 0 else float("nan")
 
 
 def score_metrics(
-    day: pd.Series,
+    day: np.ndarray,
     label: np.ndarray,
     score: np.ndarray,
     probability: np.ndarray,
-    capacity_fraction: float,
-    capacity_k: int | None,
+    ev: EvaluationConfig,
 ) -> dict[str, float]:
     """All metrics of one scorer; ``score`` ranks, ``probability`` is judged for calibration."""
-    precision, recall = precision_recall_at_capacity(
-        day, label, score, capacity_fraction, capacity_k
-    )
+    precision, recall = _precision_recall(_daily_hits(day, label, score, ev))
     both = len(np.unique(label)) == 2
+    p = np.clip(probability, 1e-7, 1 - 1e-7)
     return {
         "roc_auc": float(roc_auc_score(label, score)) if both else float("nan"),
         "average_precision": float(average_precision_score(label, score)) if both else float("nan"),
         "precision_at_capacity": precision,
         "recall_at_capacity": recall,
-        "brier": float(brier_score_loss(label, np.clip(probability, 0, 1))),
+        "brier": float(brier_score_loss(label, p)),
+        "log_loss": float(log_loss(label, p, labels=[0, 1])),
+        "ece": expected_calibration_error(label, p),
+        **{name: lift(label, score, share) for name, share in LIFT_SHARES.items()},
+    }
+
+
+def bootstrap_intervals(
+    day: np.ndarray, label: np.ndarray, score: np.ndarray, ev: EvaluationConfig, seed: int
+) -> dict[str, list[float]]:
+    """95 % intervals of the headline metrics, resampling whole test days with replacement."""
+    days = np.unique(day)
+    rows_of = {d: np.flatnonzero(day == d) for d in days}
+    per_day = _daily_hits(day, label, score, ev)
+    rng = np.random.default_rng(seed)
+    samples: dict[str, list[float]] = {m: [] for m in INTERVAL_METRICS}
+    for _ in range(ev.bootstrap_samples):
+        pick = rng.choice(days, size=len(days), replace=True)
+        rows = np.concatenate([rows_of[d] for d in pick])
+        y, s = label[rows], score[rows]
+        if len(np.unique(y)) < 2:
+            continue
+        samples["average_precision"].append(average_precision_score(y, s))
+        samples["roc_auc"].append(roc_auc_score(y, s))
+        samples["precision_at_capacity"].append(
+            float((per_day.loc[pick, "hits"] / per_day.loc[pick, "k"]).mean())
+        )
+    return {
+        m: [float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))]
+        for m, v in samples.items()
+        if v
     }
 
 
@@ -98,3 +156,110 @@ class FrequentContactRule:
 
     def predict_proba(self, features: pd.DataFrame) -> np.ndarray:
         return self.isotonic_.predict(self.score(features))
+
+
+class PriorComplaintsRule(FrequentContactRule):
+    """Rank by complaints in the past year (ties: the past 90 days, then recency)."""
+
+    def score(self, features: pd.DataFrame) -> np.ndarray:
+        recency = 1.0 / (
+            1.0 + features["days_since_last_complaint"].fillna(1e6).to_numpy(dtype=float)
+        )
+        return (
+            features["complaints_365d"].to_numpy(dtype=float)
+            + 1e-2 * features["complaints_90d"].to_numpy(dtype=float)
+            + 1e-4 * recency
+        )
+
+
+def logistic_regression(seed: int) -> Pipeline:
+    """A scikit-learn logistic regression on the same features: the linear peer."""
+    numeric = [n for n in FEATURE_NAMES if n not in CATEGORICAL]
+    prepare = ColumnTransformer(
+        [
+            (
+                "numeric",
+                make_pipeline(
+                    SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
+                    StandardScaler(),
+                ),
+                numeric,
+            ),
+            ("categorical", OneHotEncoder(handle_unknown="ignore"), list(CATEGORICAL)),
+        ]
+    )
+    return Pipeline(
+        [
+            ("prepare", prepare),
+            ("model", LogisticRegression(C=0.1, max_iter=2000, random_state=seed)),
+        ]
+    )
+
+
+def evaluate(
+    frame: pd.DataFrame, model_proba: np.ndarray, ev: EvaluationConfig, seed: int
+) -> tuple[dict, dict[str, np.ndarray]]:
+    """The evaluation block of ``evaluation.json`` and the ranking score of each scorer.
+
+    ``frame`` holds train, validation and test rows (column ``split``); ``model_proba`` is
+    the model's probability for the test rows, in order.
+    """
+    train, val, test = (frame[frame["split"] == s] for s in ("train", "validation", "test"))
+    y, day = test["label"].to_numpy(), test["cutoff_at"].dt.date.to_numpy()
+    freq = FrequentContactRule().fit(val, val["label"].to_numpy())
+    prior = PriorComplaintsRule().fit(val, val["label"].to_numpy())
+    linear = logistic_regression(seed).fit(train[list(FEATURE_NAMES)], train["label"].to_numpy())
+    probability = {
+        "model": model_proba,
+        "rule_frequent_contact": freq.predict_proba(test),
+        "rule_prior_complaints": prior.predict_proba(test),
+        "logistic_regression": linear.predict_proba(test[list(FEATURE_NAMES)])[:, 1],
+    }
+    ranking = {
+        **probability,
+        "rule_frequent_contact": freq.score(test),
+        "rule_prior_complaints": prior.score(test),
+    }
+    if "true_risk" in test and test["true_risk"].notna().all():
+        probability["oracle"] = ranking["oracle"] = test["true_risk"].to_numpy()
+
+    result: dict[str, object] = {}
+    for name in ranking:
+        metrics = score_metrics(day, y, ranking[name], probability[name], ev)
+        metrics["intervals_95"] = (
+            bootstrap_intervals(day, y, ranking[name], ev, seed) if ev.bootstrap_samples else {}
+        )
+        result[name] = metrics
+    segments = {}
+    for segment in sorted(test[SEGMENT_COLUMN].dropna().unique()):
+        rows = (test[SEGMENT_COLUMN] == segment).to_numpy()
+        if y[rows].sum() == 0:
+            segments[segment] = {"n_rows": int(rows.sum()), "positives": 0}
+            continue
+        segments[segment] = {
+            "n_rows": int(rows.sum()),
+            "positives": int(y[rows].sum()),
+            **{
+                name: score_metrics(
+                    day[rows], y[rows], ranking[name][rows], probability[name][rows], ev
+                )
+                for name in ranking
+            },
+        }
+    per_day = pd.Series(day).value_counts()
+    result.update(
+        capacity={
+            "fraction": ev.capacity_fraction,
+            "k": ev.capacity_k,
+            "mean_daily_k": float(
+                np.mean(
+                    [daily_capacity(int(n), ev.capacity_fraction, ev.capacity_k) for n in per_day]
+                )
+            ),
+        },
+        positive_rate=float(y.mean()),
+        n_test_rows=len(test),
+        n_test_days=len(per_day),
+        by_segment=segments,
+    )
+    return result, ranking

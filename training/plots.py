@@ -1,7 +1,10 @@
-"""Evaluation plots (PNG), each with a title, labelled axes and units."""
+"""Evaluation plots (PNG) and the HTML evaluation report; every plot has a title, labelled
+axes and units."""
 
 from __future__ import annotations
 
+import base64
+import html
 from pathlib import Path
 
 import matplotlib
@@ -15,21 +18,34 @@ from sklearn.metrics import precision_recall_curve
 
 from training.evaluate import daily_capacity
 
+SHAP_SAMPLE_ROWS = 5000
+REPORT_METRICS = (
+    "roc_auc",
+    "average_precision",
+    "precision_at_capacity",
+    "recall_at_capacity",
+    "lift_top_1pct",
+    "lift_top_5pct",
+    "brier",
+    "ece",
+    "log_loss",
+)
+
 
 def write_plots(
     test: pd.DataFrame,
     scores: dict[str, np.ndarray],
-    importance: pd.Series,
+    shap_values: pd.DataFrame,
     out: Path,
     capacity_fraction: float,
     capacity_k: int | None,
 ) -> list[Path]:
-    """Precision-recall, reliability, daily precision at capacity and feature importance."""
+    """Precision-recall, cumulative gain, reliability, daily precision, SHAP summary."""
     out.mkdir(parents=True, exist_ok=True)
     y = test["label"].to_numpy()
     paths = []
 
-    fig, ax = plt.subplots(figsize=(6, 4.5))
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
     for name, s in scores.items():
         p, r, _ = precision_recall_curve(y, s)
         ax.plot(r, p, label=name)
@@ -39,11 +55,27 @@ def write_plots(
         xlabel="Recall (share of complaints caught)",
         ylabel="Precision (share of flagged who complain)",
     )
-    ax.legend()
+    ax.legend(fontsize=8)
     paths.append(_save(fig, out / "precision_recall.png"))
 
-    fig, ax = plt.subplots(figsize=(6, 4.5))
-    for name in ("model", "oracle"):
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    share = np.arange(1, len(y) + 1) / len(y)
+    for name, s in scores.items():
+        caught = np.cumsum(y[np.argsort(-s, kind="stable")]) / max(y.sum(), 1)
+        ax.plot(100 * share, 100 * caught, label=name)
+    ax.plot([0, 100], [0, 100], color="grey", ls=":", label="random")
+    ax.set(
+        xscale="log",
+        xlim=(0.1, 100),
+        title="Cumulative gain",
+        xlabel="Customer-days contacted, top % by score (log scale)",
+        ylabel="Complaints caught (%)",
+    )
+    ax.legend(fontsize=8)
+    paths.append(_save(fig, out / "cumulative_gain.png"))
+
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    for name in ("model", "logistic_regression", "oracle"):
         if name in scores:
             frac, mean_pred = calibration_curve(y, scores[name], n_bins=10, strategy="quantile")
             ax.plot(mean_pred, frac, "o-", label=name)
@@ -52,12 +84,12 @@ def write_plots(
     ax.set(
         title="Reliability (deciles of predicted risk)",
         xlabel="Mean predicted probability",
-        ylabel="Observed complaint rate (48 h)",
+        ylabel="Observed complaint rate within 48 h",
     )
-    ax.legend()
+    ax.legend(fontsize=8)
     paths.append(_save(fig, out / "reliability.png"))
 
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = plt.subplots(figsize=(7.5, 4.5))
     day = test["cutoff_at"].dt.date
     for name, s in scores.items():
         frame = pd.DataFrame({"day": day, "y": y, "s": s})
@@ -74,19 +106,78 @@ def write_plots(
         ylabel="Precision of the day's call list",
     )
     ax.tick_params(axis="x", rotation=30)
-    ax.legend()
+    ax.legend(fontsize=8)
     paths.append(_save(fig, out / "daily_precision.png"))
 
-    fig, ax = plt.subplots(figsize=(6, 6))
-    top20 = importance.sort_values().tail(20)
-    ax.barh(top20.index, top20.to_numpy())
-    ax.set(title="Top 20 features by total gain", xlabel="Total split gain (log-loss reduction)")
-    paths.append(_save(fig, out / "feature_importance.png"))
+    fig, ax = plt.subplots(figsize=(6.5, 6.5))
+    mean_abs = shap_values.abs().mean().sort_values().tail(20)
+    ax.barh(mean_abs.index, mean_abs.to_numpy())
+    ax.set(
+        title=f"SHAP summary: top 20 features (test sample of {len(shap_values)})",
+        xlabel="Mean |SHAP contribution| (log-odds)",
+    )
+    paths.append(_save(fig, out / "shap_summary.png"))
     return paths
+
+
+def write_report(evaluation: dict, plots: list[Path], path: Path) -> Path:
+    """One self-contained HTML page: comparison table, intervals, segments, plots."""
+    scorers = [
+        k
+        for k in (
+            "model",
+            "logistic_regression",
+            "rule_frequent_contact",
+            "rule_prior_complaints",
+            "oracle",
+        )
+        if k in evaluation
+    ]
+
+    def table(block: dict, names: list[str]) -> str:
+        head = "".join(f"<th>{m}</th>" for m in REPORT_METRICS)
+        rows = []
+        for name in names:
+            cells = []
+            for m in REPORT_METRICS:
+                ci = block[name].get("intervals_95", {}).get(m)
+                extra = f"<br><small>[{ci[0]:.3f}, {ci[1]:.3f}]</small>" if ci else ""
+                cells.append(f"<td>{block[name][m]:.4f}{extra}</td>")
+            rows.append(f"<tr><th>{html.escape(name)}</th>{''.join(cells)}</tr>")
+        return f"<table><tr><th>scorer</th>{head}</tr>{''.join(rows)}</table>"
+
+    segments = []
+    for segment, block in evaluation.get("by_segment", {}).items():
+        names = [n for n in scorers if n in block]
+        title = f"<h3>{html.escape(segment)}: {block['n_rows']} customer-days, {block['positives']} positives</h3>"
+        segments.append(
+            title + (table(block, names) if names else "<p>No positives in the test period.</p>")
+        )
+    images = "".join(
+        f"<figure><img alt='{p.stem}' src='data:image/png;base64,{base64.b64encode(p.read_bytes()).decode()}'></figure>"
+        for p in plots
+    )
+    cap = evaluation["capacity"]
+    page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Evaluation {html.escape(str(evaluation.get("registered_model", "")))} v{evaluation.get("version", "")}</title>
+<style>body {{ font-family: system-ui, sans-serif; margin: 2em; color: #222; }} table {{ border-collapse: collapse; margin: 1em 0; }}
+th, td {{ border: 1px solid #ddd; padding: .3em .6em; text-align: right; }} th {{ background: #f4f4f4; }} figure {{ display: inline-block; margin: .5em; }}
+img {{ max-width: 640px; }} small {{ color: #666; }}</style></head><body>
+<h1>Complaint risk model: out-of-time evaluation</h1>
+<p>{html.escape(str(evaluation.get("registered_model", "")))} version {evaluation.get("version", "")}. Test period {" to ".join(evaluation.get("periods", {}).get("test", []))}:
+{evaluation["n_test_rows"]} eligible customer-days over {evaluation["n_test_days"]} days, positive rate {evaluation["positive_rate"]:.2%}.
+Capacity: top {cap["k"] if cap["k"] else f"{cap['fraction']:.0%}"} eligible customers a day (about {cap["mean_daily_k"]:.0f}).
+Brackets: 95 % intervals from resampling whole test days.</p>
+<h2>All eligible customer-days</h2>{table(evaluation, scorers)}
+<h2>By segment</h2>{"".join(segments)}
+<h2>Plots</h2>{images}
+</body></html>"""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(page)
+    return path
 
 
 def _save(fig: plt.Figure, path: Path) -> Path:
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=100)
     plt.close(fig)
     return path

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import shutil
 import tempfile
 import time
 from dataclasses import dataclass
@@ -22,13 +23,14 @@ from radar.config import RadarConfig
 from radar.fileio import write_json
 from training import registry
 from training.dataset import Periods, assemble, read_true_risk
-from training.evaluate import FrequentContactRule, daily_capacity, score_metrics
+from training.evaluate import evaluate, score_metrics
 from training.model import RiskModel
-from training.plots import write_plots
+from training.plots import SHAP_SAMPLE_ROWS, write_plots, write_report
 
 log = logging.getLogger(__name__)
 
 EVALUATION_FILE = "evaluation.json"
+REPORT_FILE = "evaluation.html"
 
 
 @dataclass
@@ -64,45 +66,6 @@ def fit_model(frame: pd.DataFrame, config: RadarConfig) -> RiskModel:
     )
 
 
-def evaluate_scorers(
-    frame: pd.DataFrame, model: RiskModel, config: RadarConfig
-) -> tuple[dict, dict[str, np.ndarray]]:
-    """Metrics of the model, the frequent-contact rule and (synthetic data) the true risk."""
-    ev = config.evaluation
-    test, val = frame[frame["split"] == "test"], frame[frame["split"] == "validation"]
-    y, day = test["label"].to_numpy(), test["cutoff_at"]
-    rule = FrequentContactRule().fit(val, val["label"].to_numpy())
-    probability = {
-        "model": model.predict_proba(test),
-        "rule_frequent_contact": rule.predict_proba(test),
-    }
-    ranking = {"model": probability["model"], "rule_frequent_contact": rule.score(test)}
-    if "true_risk" in test and test["true_risk"].notna().all():
-        probability["oracle"] = ranking["oracle"] = test["true_risk"].to_numpy()
-    result = {
-        name: score_metrics(
-            day, y, ranking[name], probability[name], ev.capacity_fraction, ev.capacity_k
-        )
-        for name in ranking
-    }
-    per_day = test.groupby(day.dt.date).size()
-    result.update(
-        capacity={
-            "fraction": ev.capacity_fraction,
-            "k": ev.capacity_k,
-            "mean_daily_k": float(
-                np.mean(
-                    [daily_capacity(int(n), ev.capacity_fraction, ev.capacity_k) for n in per_day]
-                )
-            ),
-        },
-        positive_rate=float(y.mean()),
-        n_test_rows=len(test),
-        n_test_days=len(per_day),
-    )
-    return result, ranking
-
-
 def train(config: RadarConfig, data_dir: Path | str) -> TrainResult:
     """Run the whole training job; return the registered version and its evaluation."""
     started = time.perf_counter()
@@ -118,32 +81,24 @@ def train(config: RadarConfig, data_dir: Path | str) -> TrainResult:
     log.info(
         "stopped at %d trees; calibration a=%.3f b=%.3f", model.best_iteration_, *model.calibration_
     )
-    evaluation, ranking = evaluate_scorers(frame, model, config)
+    test = frame[frame["split"] == "test"]
+    evaluation, ranking = evaluate(
+        frame, model.predict_proba(test), config.evaluation, config.model.seed
+    )
 
     client = registry.connect(config)
     name = config.registry.model_name
     with mlflow.start_run() as run:
         mlflow.log_params(_flat_params(config, data_dir, periods))
-        for scorer in ("model", "rule_frequent_contact", "oracle"):
-            for metric, value in evaluation.get(scorer, {}).items():
-                mlflow.log_metric(f"{scorer}.{metric}" if scorer != "model" else metric, value)
+        for scorer in ranking:
+            for metric, value in evaluation[scorer].items():
+                if isinstance(value, float):
+                    mlflow.log_metric(f"{scorer}.{metric}" if scorer != "model" else metric, value)
         mlflow.log_metric("best_iteration", model.best_iteration_)
         for split in ("train", "validation", "test"):
             mlflow.log_input(
                 _dataset(frame[frame["split"] == split], data_dir, split), context=split
             )
-        test = frame[frame["split"] == "test"]
-        importance = pd.Series(model.booster_.feature_importance("gain"), index=model.feature_names)
-        with tempfile.TemporaryDirectory() as tmp:
-            write_plots(
-                test,
-                ranking,
-                importance,
-                Path(tmp),
-                config.evaluation.capacity_fraction,
-                config.evaluation.capacity_k,
-            )
-            mlflow.log_artifacts(tmp, artifact_path="plots")
         mlflow.log_dict({"features": catalogue_frame()}, "feature_catalogue.json")
         mlflow.log_dict(load_report.summary(), "load_report.json")
         version = registry.log_risk_model(model, test, name)
@@ -162,9 +117,19 @@ def train(config: RadarConfig, data_dir: Path | str) -> TrainResult:
             train_seconds=round(time.perf_counter() - started, 1),
         )
         mlflow.log_dict(evaluation, EVALUATION_FILE)
-    run_dir = config.workspace.runs_dir / run.info.run_id
+        run_dir = config.workspace.runs_dir / run.info.run_id
+        with tempfile.TemporaryDirectory() as tmp:
+            plots = write_plots(
+                test, ranking, _shap_sample(model, test, config.model.seed), Path(tmp),
+                config.evaluation.capacity_fraction, config.evaluation.capacity_k,
+            )  # fmt: skip
+            mlflow.log_artifacts(tmp, artifact_path="plots")
+            report = write_report(evaluation, plots, run_dir / REPORT_FILE)
+        mlflow.log_artifact(str(report))
     write_json(run_dir / EVALUATION_FILE, evaluation)
     write_json(config.workspace.root / EVALUATION_FILE, evaluation)
+    shutil.copyfile(report, config.workspace.root / REPORT_FILE)
+    log.info("evaluation report: %s", config.workspace.root / REPORT_FILE)
     return TrainResult(
         run.info.run_id,
         str(version.version),
@@ -190,15 +155,9 @@ def _maybe_promote(
             "reason": "no champion yet",
         }
     try:
-        current = registry.load_version(config, champion.version)
-        theirs = score_metrics(
-            test["cutoff_at"],
-            test["label"].to_numpy(),
-            current.predict_proba(test),
-            current.predict_proba(test),
-            config.evaluation.capacity_fraction,
-            config.evaluation.capacity_k,
-        )[metric]
+        current = registry.load_version(config, champion.version).predict_proba(test)
+        day, label = test["cutoff_at"].dt.date.to_numpy(), test["label"].to_numpy()
+        theirs = score_metrics(day, label, current, current, config.evaluation)[metric]
     except Exception as exc:  # an incompatible old champion must not break training
         log.warning(
             "champion v%s cannot score this test period (%s); keeping it", champion.version, exc
@@ -229,6 +188,12 @@ def _maybe_promote(
         "champion_version": str(champion.version),
         "reason": reason,
     }
+
+
+def _shap_sample(model: RiskModel, test: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """Exact SHAP values (log-odds) of a seeded sample of test rows, one column per feature."""
+    sample = test.sample(min(SHAP_SAMPLE_ROWS, len(test)), random_state=seed)
+    return pd.DataFrame(model.explain(sample)[:, :-1], columns=model.feature_names)
 
 
 def _dataset(

@@ -68,8 +68,13 @@ def test_evaluation_has_the_promised_shape(trained):
         evaluation["oracle"]["average_precision"]
         > evaluation["rule_frequent_contact"]["average_precision"]
     )
+    low, high = evaluation["model"]["intervals_95"]["average_precision"]
+    assert low <= evaluation["model"]["average_precision"] <= high
+    assert {"retail"} <= set(evaluation["by_segment"])
     on_disk = json.loads(trained["result"].evaluation_path.read_text())
     assert on_disk["version"] == evaluation["version"]
+    report = (trained["root"] / "evaluation.html").read_text()
+    assert "logistic_regression" in report and report.count("<img") == 5
 
 
 def test_cli_pipeline_and_champion_only_moves_when_beaten(tmp_path, small_world):
@@ -78,6 +83,7 @@ def test_cli_pipeline_and_champion_only_moves_when_beaten(tmp_path, small_world)
     settings = {
         "split": {"warmup_days": 14, "validation_days": 14, "test_days": 14, "gap_hours": 48},
         "model": {"n_estimators": 120, "min_child_samples": 40},
+        "evaluation": {"bootstrap_samples": 0},
     }
     config.write_text(yaml.safe_dump(settings))
     base = ["--config", str(config), "--workspace", str(workspace)]

@@ -1,0 +1,55 @@
+"""Evaluation metrics on hand-checkable inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from radar.config import EvaluationConfig
+from training.evaluate import daily_capacity, expected_calibration_error, lift, score_metrics
+
+
+def test_daily_capacity_rounds_up_and_respects_an_absolute_k():
+    assert daily_capacity(250, 0.01, None) == 3
+    assert daily_capacity(50, 0.01, None) == 1
+    assert daily_capacity(50, 0.01, 80) == 50
+
+
+def test_precision_at_capacity_is_averaged_over_days():
+    # Two days of 100 rows, capacity 1 % -> the top 1 each day. Day 1 hit, day 2 miss.
+    day = np.repeat(["d1", "d2"], 100)
+    label = np.zeros(200, dtype=int)
+    score = np.linspace(0, 1, 200)
+    label[99] = 1  # day 1's top score is a positive
+    label[150] = 1  # day 2's positive is not its top
+    m = score_metrics(day, label, score, np.full(200, 0.01), EvaluationConfig(bootstrap_samples=0))
+    assert m["precision_at_capacity"] == pytest.approx(0.5)
+    assert m["recall_at_capacity"] == pytest.approx(0.5)
+
+
+def test_ties_do_not_flatter_a_coarse_score():
+    day = np.repeat(["d1"], 100)
+    label = np.zeros(100, dtype=int)
+    label[0] = (
+        1  # the positive comes first in row order; a constant score must not find it reliably
+    )
+    hits = [
+        score_metrics(
+            day, label, np.zeros(100), np.full(100, 0.01), EvaluationConfig(bootstrap_samples=0)
+        )["precision_at_capacity"]
+    ]
+    assert hits == [0.0]
+
+
+def test_ece_is_zero_when_calibrated_and_large_when_not():
+    rng = np.random.default_rng(0)
+    p = rng.uniform(0, 0.2, 200_000)
+    y = (rng.random(p.size) < p).astype(int)
+    assert expected_calibration_error(y, p) < 0.003
+    assert expected_calibration_error(y, np.clip(p * 3, 0, 1)) > 0.1
+
+
+def test_lift_of_a_perfect_ranking():
+    label = np.array([1, 1, 0, 0, 0, 0, 0, 0, 0, 0])
+    assert lift(label, np.arange(10)[::-1].astype(float), 0.2) == pytest.approx(5.0)
+    assert lift(label, np.arange(10).astype(float), 0.2) == 0.0
