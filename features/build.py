@@ -16,6 +16,7 @@ from data.contract import CHANNELS, REASONS, ContractError, check_columns
 from data.history import History
 from features.catalogue import (
     DAY,
+    DECAY_HALF_LIFE_DAYS,
     FEATURE_NAMES,
     KEY_COLUMNS,
     LONG_WAIT_SECONDS,
@@ -123,6 +124,7 @@ def _contact_features(
             "sentiment": sentiment,
             "has_sentiment": ~np.isnan(sentiment),
             "very_negative": sentiment < VERY_NEGATIVE_SENTIMENT,
+            "negativity": np.clip(-sentiment, 0, None) / 100,
         },
     )
     out["open_contacts"] = started.count(c, t) - cs.count(c, t)
@@ -153,6 +155,12 @@ def _contact_features(
     out["mean_sentiment_30d"] = _mean(s30, n30)
     out["sentiment_trend"] = out["mean_sentiment_7d"] - _mean(s30 - s7, n30 - n7)
     out["very_negative_contacts_30d"] = cs.total("very_negative", c, t, 30 * DAY)
+    half_life = DECAY_HALF_LIFE_DAYS * DAY
+    out["contacts_decayed"] = started.decayed_sum(None, c, t, half_life)
+    out["unresolved_decayed"] = cs.decayed_sum("unresolved", c, t, half_life)
+    out["long_waits_decayed"] = cs.decayed_sum("long_wait", c, t, half_life)
+    out["transfers_decayed"] = cs.decayed_sum("transferred", c, t, half_life)
+    out["negativity_decayed"] = cs.decayed_sum("negativity", c, t, half_life)
     out["last_sentiment"] = cs.last_value("sentiment", c, t)
 
 
@@ -184,6 +192,12 @@ def _event_features(
     out["failed_amount_30d"] = streams["payment_failed"].total("amount", c, t, 30 * DAY)
     out["seconds_since_order_delayed"] = streams["order_delayed"].seconds_since_last(c, t)
     out["refund_30d"] = streams["refund"].count(c, t, 30 * DAY)
+    half_life = DECAY_HALF_LIFE_DAYS * DAY
+    out["payment_problems_decayed"] = streams["payment_failed"].decayed_sum(
+        None, c, t, half_life
+    ) + streams["deduction_delayed"].decayed_sum(None, c, t, half_life)
+    out["order_delayed_decayed"] = streams["order_delayed"].decayed_sum(None, c, t, half_life)
+    out["app_error_decayed"] = streams["app_error"].decayed_sum(None, c, t, half_life)
     out["hours_since_bill_issued"] = streams["bill_issued"].seconds_since_last(c, t) / HOUR
 
 

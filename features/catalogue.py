@@ -12,6 +12,7 @@ from data.contract import AGE_BANDS, CHANNELS, PLANS, REASONS, SEGMENTS
 
 DAY = 86_400
 WINDOWS_DAYS = (1, 7, 30, 90)
+DECAY_HALF_LIFE_DAYS = 3  # "recent trouble" features weigh an event half as much every 3 days
 LONG_WAIT_SECONDS = 1800
 VERY_NEGATIVE_SENTIMENT = -80
 PROBLEM_EVENTS = ("payment_failed", "deduction_delayed", "order_delayed", "app_error")
@@ -301,6 +302,27 @@ def _features() -> tuple[Feature, ...]:
                 +1,
             )
         )
+    decayed = f"weighted by recency (half-life {DECAY_HALF_LIFE_DAYS} days)"
+    f += [
+        Feature("contacts_decayed", "CONTACT_SURGE", f"Contacts {decayed}", +1),
+        Feature("unresolved_decayed", "UNRESOLVED", f"Unresolved contacts {decayed}", +1),
+        Feature("long_waits_decayed", "LONG_WAITS", f"Waits over 30 minutes {decayed}", +1),
+        Feature("transfers_decayed", "LONG_WAITS", f"Transferred contacts {decayed}", +1),
+        Feature(
+            "negativity_decayed",
+            "NEGATIVE_SENTIMENT",
+            f"Negative sentiment (sum of -sentiment/100 below 0) {decayed}",
+            +1,
+        ),
+        Feature(
+            "payment_problems_decayed",
+            "PAYMENT_PROBLEM",
+            f"Failed payments and delayed deductions {decayed}",
+            +1,
+        ),
+        Feature("order_delayed_decayed", "DELIVERY_DELAY", f"Delayed orders {decayed}", +1),
+        Feature("app_error_decayed", "APP_ERRORS", f"App errors {decayed}", +1),
+    ]
     f += [
         Feature(
             "seconds_since_payment_failed",

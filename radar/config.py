@@ -82,12 +82,12 @@ class SplitConfig(_Frozen):
 
 
 class ModelConfig(_Frozen):
-    num_leaves: int = Field(15, ge=2)
-    max_depth: int = Field(5, ge=-1)
-    learning_rate: float = Field(0.05, gt=0, le=1)
-    n_estimators: int = Field(600, ge=1)
-    early_stopping_rounds: int = Field(50, ge=1)
-    min_child_samples: int = Field(100, ge=1)
+    num_leaves: int = Field(7, ge=2)
+    max_depth: int = Field(4, ge=-1)
+    learning_rate: float = Field(0.03, gt=0, le=1)
+    n_estimators: int = Field(1500, ge=1)
+    early_stopping_rounds: int = Field(100, ge=1)
+    min_child_samples: int = Field(200, ge=1)
     subsample: float = Field(0.8, gt=0, le=1)
     colsample_bytree: float = Field(0.8, gt=0, le=1)
     reg_lambda: float = Field(1.0, ge=0)

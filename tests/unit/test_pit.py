@@ -55,3 +55,32 @@ def test_missing_times_never_count():
         np.array([0, 0]), pd.Series(pd.to_datetime(["2026-01-01T00:00:00Z", None], utc=True))
     )
     assert len(stream) == 1
+
+
+def test_decayed_sum_matches_brute_force():
+    rng = np.random.default_rng(5)
+    n = 300
+    codes = rng.integers(0, 4, n)
+    times = pd.Series(
+        pd.Timestamp("2025-01-01", tz="UTC")
+        + pd.to_timedelta(rng.integers(0, 400 * 86400, n), unit="s")
+    )
+    values = rng.uniform(0, 2, n)
+    stream = EventStream(codes, times, {"v": values})
+    q_codes = rng.integers(0, 5, 50)
+    end = to_seconds(
+        pd.Series(
+            pd.Timestamp("2025-01-01", tz="UTC")
+            + pd.to_timedelta(rng.integers(0, 420 * 86400, 50), unit="s")
+        ),
+        "floor",
+    )
+    half_life = 3 * 86400
+    got = stream.decayed_sum("v", q_codes, end, half_life)
+    counted = stream.decayed_sum(None, q_codes, end, half_life)
+    ev = to_seconds(times, "floor")
+    for i in range(50):
+        mine = (codes == q_codes[i]) & (ev < end[i])
+        weight = 0.5 ** ((end[i] - ev[mine]) / half_life)
+        assert np.isclose(got[i], (values[mine] * weight).sum(), rtol=1e-9, atol=1e-12)
+        assert np.isclose(counted[i], weight.sum(), rtol=1e-9, atol=1e-12)
