@@ -78,6 +78,15 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from training.train import evaluate_version
+
+    evaluation, report = evaluate_version(_config(args), args.data, args.version)
+    _print_evaluation(evaluation)
+    print(f"report: {report}")
+    return 0
+
+
 def cmd_promote(args: argparse.Namespace) -> int:
     from training import registry
 
@@ -172,11 +181,13 @@ def _print_evaluation(evaluation: dict) -> None:
         if ci:
             cells = (f"[{ci[m][0]:.3f}, {ci[m][1]:.3f}]" if m in ci else "" for m in metrics)
             print(f"{'':<24}" + "".join(f"{c:>22}" for c in cells))
-    comparison = evaluation["champion_comparison"]["reason"]
-    champion = "this version" if evaluation["promoted_to_champion"] else "unchanged"
-    print(
-        f"registered {evaluation['registered_model']} version {evaluation['version']}; champion: {champion} ({comparison})"
-    )
+    if "champion_comparison" in evaluation:  # a training run, not `radar evaluate`
+        comparison = evaluation["champion_comparison"]["reason"]
+        champion = "this version" if evaluation["promoted_to_champion"] else "unchanged"
+        print(
+            f"registered {evaluation['registered_model']} version {evaluation['version']}; "
+            f"champion: {champion} ({comparison})"
+        )
 
 
 def free_port(preferred: int, host: str = "127.0.0.1") -> int:
@@ -220,6 +231,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--data", type=Path, required=True, help="folder of contract tables (Parquet or CSV)"
     )
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser(
+        "evaluate", help="evaluate a registered version (default: champion) on a data folder"
+    )
+    p.add_argument("--data", type=Path, required=True)
+    p.add_argument("--version", type=int, help="registered version (default: the champion)")
+    p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("promote", help="make a registered version the champion")
     p.add_argument("--version", type=int, required=True)

@@ -90,10 +90,7 @@ def train(config: RadarConfig, data_dir: Path | str) -> TrainResult:
     name = config.registry.model_name
     with mlflow.start_run() as run:
         mlflow.log_params(_flat_params(config, data_dir, periods))
-        for scorer in ranking:
-            for metric, value in evaluation[scorer].items():
-                if isinstance(value, float):
-                    mlflow.log_metric(f"{scorer}.{metric}" if scorer != "model" else metric, value)
+        _log_scorer_metrics(evaluation, ranking)
         mlflow.log_metric("best_iteration", model.best_iteration_)
         for split in ("train", "validation", "test"):
             mlflow.log_input(
@@ -137,6 +134,54 @@ def train(config: RadarConfig, data_dir: Path | str) -> TrainResult:
         evaluation,
         config.workspace.root / EVALUATION_FILE,
     )
+
+
+def evaluate_version(
+    config: RadarConfig, data_dir: Path | str, version: int | None = None
+) -> tuple[dict, Path]:
+    """``radar evaluate``: judge a registered version (default: the champion) on the test
+    period of ``data_dir``, beside the same peers as training; log it as an MLflow run."""
+    data_dir = Path(data_dir)
+    client = registry.connect(config)
+    name = config.registry.model_name
+    version = registry.resolve_version(client, name, version)
+    model = registry.load_version(config, version)
+    history, _ = load_history(data_dir, config.workspace.rejects_dir)
+    frame, periods = assemble(history, config.labels, config.split, read_true_risk(data_dir))
+    test = frame[frame["split"] == "test"]
+    evaluation, ranking = evaluate(
+        frame, model.predict_proba(test), config.evaluation, config.model.seed
+    )
+    out_dir = config.workspace.root / "evaluations" / f"v{version}"
+    with mlflow.start_run(
+        run_name=f"evaluate v{version}", tags={"radar.evaluation_of": f"{name}/{version}"}
+    ) as run:
+        mlflow.log_params({"data_dir": str(data_dir), "model_version": version})
+        _log_scorer_metrics(evaluation, ranking)
+        evaluation.update(
+            registered_model=name,
+            version=str(version),
+            run_id=run.info.run_id,
+            periods=periods.as_dict(),
+        )
+        mlflow.log_dict(evaluation, EVALUATION_FILE)
+        with tempfile.TemporaryDirectory() as tmp:
+            plots = write_plots(
+                test, ranking, _shap_sample(model, test, config.model.seed), Path(tmp),
+                config.evaluation.capacity_fraction, config.evaluation.capacity_k,
+            )  # fmt: skip
+            mlflow.log_artifacts(tmp, artifact_path="plots")
+            report = write_report(evaluation, plots, out_dir / REPORT_FILE)
+        mlflow.log_artifact(str(report))
+    write_json(out_dir / EVALUATION_FILE, evaluation)
+    return evaluation, report
+
+
+def _log_scorer_metrics(evaluation: dict, ranking: dict) -> None:
+    for scorer in ranking:
+        for metric, value in evaluation[scorer].items():
+            if isinstance(value, float):
+                mlflow.log_metric(f"{scorer}.{metric}" if scorer != "model" else metric, value)
 
 
 def _maybe_promote(

@@ -105,6 +105,12 @@ def test_cli_pipeline_and_champion_only_moves_when_beaten(tmp_path, small_world)
     assert second["version"] == "2" and not second["promoted_to_champion"]
     assert second["champion_comparison"]["champion_version"] == "1"
 
+    # `radar evaluate` judges the champion (not the newest version) on the same data.
+    assert main([*base, "evaluate", "--data", str(small_world)]) == 0
+    judged = json.loads((workspace / "evaluations" / "v1" / "evaluation.json").read_text())
+    assert judged["version"] == "1"
+    assert judged["model"]["average_precision"] == pytest.approx(first["model"]["average_precision"])
+
     out = tmp_path / "lists"
     assert main([*base, "score", "--data", str(small_world), "--out", str(out)]) == 0
     latest = json.loads((out / "latest.json").read_text())
