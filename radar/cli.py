@@ -150,17 +150,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _print_evaluation(evaluation: dict) -> None:
-    scorers = [
-        k
-        for k in (
-            "model",
-            "logistic_regression",
-            "rule_frequent_contact",
-            "rule_prior_complaints",
-            "oracle",
-        )
-        if k in evaluation
-    ]
+    from training.evaluate import SCORERS
+
+    scorers = [k for k in SCORERS if k in evaluation]
     metrics = (
         "roc_auc",
         "average_precision",

@@ -25,6 +25,13 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from features.catalogue import CATEGORICAL, FEATURE_NAMES
 from radar.config import EvaluationConfig
 
+SCORERS = (
+    "model",
+    "logistic_regression",
+    "rule_frequent_contact",
+    "rule_prior_complaints",
+    "oracle",
+)
 CALIBRATION_BINS = 10
 LIFT_SHARES = {"lift_top_1pct": 0.01, "lift_top_5pct": 0.05, "lift_top_10pct": 0.10}
 INTERVAL_METRICS = ("average_precision", "precision_at_capacity", "roc_auc")

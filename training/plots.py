@@ -16,7 +16,7 @@ import pandas as pd
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import precision_recall_curve
 
-from training.evaluate import daily_capacity
+from training.evaluate import SCORERS, daily_capacity
 
 SHAP_SAMPLE_ROWS = 5000
 REPORT_METRICS = (
@@ -122,17 +122,7 @@ def write_plots(
 
 def write_report(evaluation: dict, plots: list[Path], path: Path) -> Path:
     """One self-contained HTML page: comparison table, intervals, segments, plots."""
-    scorers = [
-        k
-        for k in (
-            "model",
-            "logistic_regression",
-            "rule_frequent_contact",
-            "rule_prior_complaints",
-            "oracle",
-        )
-        if k in evaluation
-    ]
+    scorers = [k for k in SCORERS if k in evaluation]
 
     def table(block: dict, names: list[str]) -> str:
         head = "".join(f"<th>{m}</th>" for m in REPORT_METRICS)

@@ -113,17 +113,9 @@ def train(config: RadarConfig, data_dir: Path | str) -> TrainResult:
             best_iteration=model.best_iteration_,
             train_seconds=round(time.perf_counter() - started, 1),
         )
-        mlflow.log_dict(evaluation, EVALUATION_FILE)
-        run_dir = config.workspace.runs_dir / run.info.run_id
-        with tempfile.TemporaryDirectory() as tmp:
-            plots = write_plots(
-                test, ranking, _shap_sample(model, test, config.model.seed), Path(tmp),
-                config.evaluation.capacity_fraction, config.evaluation.capacity_k,
-            )  # fmt: skip
-            mlflow.log_artifacts(tmp, artifact_path="plots")
-            report = write_report(evaluation, plots, run_dir / REPORT_FILE)
-        mlflow.log_artifact(str(report))
-    write_json(run_dir / EVALUATION_FILE, evaluation)
+        report = _log_evaluation(
+            evaluation, test, ranking, model, config, config.workspace.runs_dir / run.info.run_id
+        )
     write_json(config.workspace.root / EVALUATION_FILE, evaluation)
     shutil.copyfile(report, config.workspace.root / REPORT_FILE)
     log.info("evaluation report: %s", config.workspace.root / REPORT_FILE)
@@ -164,17 +156,30 @@ def evaluate_version(
             run_id=run.info.run_id,
             periods=periods.as_dict(),
         )
-        mlflow.log_dict(evaluation, EVALUATION_FILE)
-        with tempfile.TemporaryDirectory() as tmp:
-            plots = write_plots(
-                test, ranking, _shap_sample(model, test, config.model.seed), Path(tmp),
-                config.evaluation.capacity_fraction, config.evaluation.capacity_k,
-            )  # fmt: skip
-            mlflow.log_artifacts(tmp, artifact_path="plots")
-            report = write_report(evaluation, plots, out_dir / REPORT_FILE)
-        mlflow.log_artifact(str(report))
-    write_json(out_dir / EVALUATION_FILE, evaluation)
+        report = _log_evaluation(evaluation, test, ranking, model, config, out_dir)
     return evaluation, report
+
+
+def _log_evaluation(
+    evaluation: dict,
+    test: pd.DataFrame,
+    ranking: dict,
+    model: RiskModel,
+    config: RadarConfig,
+    out_dir: Path,
+) -> Path:
+    """Log evaluation.json, the plots and the HTML report to the active run; keep copies in ``out_dir``."""
+    mlflow.log_dict(evaluation, EVALUATION_FILE)
+    with tempfile.TemporaryDirectory() as tmp:
+        plots = write_plots(
+            test, ranking, _shap_sample(model, test, config.model.seed), Path(tmp),
+            config.evaluation.capacity_fraction, config.evaluation.capacity_k,
+        )  # fmt: skip
+        mlflow.log_artifacts(tmp, artifact_path="plots")
+        report = write_report(evaluation, plots, out_dir / REPORT_FILE)
+    mlflow.log_artifact(str(report))
+    write_json(out_dir / EVALUATION_FILE, evaluation)
+    return report
 
 
 def _log_scorer_metrics(evaluation: dict, ranking: dict) -> None:

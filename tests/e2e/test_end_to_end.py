@@ -109,7 +109,9 @@ def test_cli_pipeline_and_champion_only_moves_when_beaten(tmp_path, small_world)
     assert main([*base, "evaluate", "--data", str(small_world)]) == 0
     judged = json.loads((workspace / "evaluations" / "v1" / "evaluation.json").read_text())
     assert judged["version"] == "1"
-    assert judged["model"]["average_precision"] == pytest.approx(first["model"]["average_precision"])
+    assert judged["model"]["average_precision"] == pytest.approx(
+        first["model"]["average_precision"]
+    )
 
     out = tmp_path / "lists"
     assert main([*base, "score", "--data", str(small_world), "--out", str(out)]) == 0
