@@ -119,3 +119,29 @@ def test_config_defaults_are_safe():
     assert (
         serving.host == "127.0.0.1" and serving.model_version is None and serving.max_batch == 1000
     )
+
+
+def test_posted_history_values_never_reach_the_logs(client, trained, caplog):
+    from tests.service.test_service import top_customer_payload
+
+    payload, cutoff = top_customer_payload(trained)
+    secret = "SECRET-REGION-4711"
+    payload["customer"]["region"] = secret
+    payload["contacts"].append(
+        {
+            "contact_id": "X",
+            "started_at": "2026-01-05T10:00:00Z",
+            "channel": "fax",
+            "reason": "billing",
+        }
+    )
+    with caplog.at_level("DEBUG"):
+        assert (
+            client.post(
+                "/score", json={"histories": [payload], "as_of": cutoff.isoformat()}
+            ).status_code
+            == 200
+        )
+        bad = dict(payload, customer={**payload["customer"], "bill_day": 99})
+        assert client.post("/score", json={"histories": [bad]}).status_code == 400
+    assert secret not in caplog.text and "fax" not in caplog.text
