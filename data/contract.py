@@ -41,6 +41,9 @@ EVENT_TYPES = (
 AGE_BANDS = ("18-29", "30-44", "45-64", "65+", "other")
 PLANS = ("basic", "standard", "premium", "other")
 FALLBACK_CATEGORY = "other"
+# Plausible time range: also keeps times inside what pandas and the window keys can hold.
+EARLIEST_TIME = pd.Timestamp("1950-01-01", tz="UTC")
+LATEST_TIME = pd.Timestamp("2200-01-01", tz="UTC")
 EXAMPLES_PER_ISSUE = 3
 
 
@@ -254,7 +257,10 @@ def validate_table(raw: pd.DataFrame, schema: TableSchema) -> tuple[pd.DataFrame
         values = raw[col.name] if col.name in raw.columns else pd.Series([None] * n)
         coerced, unparsable = _coerce(values, col)
         present = values.notna().to_numpy()
-        flag(unparsable & present, col.name, f"not a valid {col.kind}", values)
+        problem = f"not a valid {col.kind}"
+        if col.kind == "time":
+            problem += f" (unparsable, or outside {EARLIEST_TIME.year}..{LATEST_TIME.year})"
+        flag(unparsable & present, col.name, problem, values)
         if not col.nullable:
             flag(coerced.isna().to_numpy() & ~(unparsable & present), col.name, "missing", values)
         if col.kind == "category":
@@ -326,7 +332,8 @@ def _coerce(values: pd.Series, col: Column) -> tuple[pd.Series, np.ndarray]:
             parsed = pd.to_datetime(values, utc=True)
         else:
             parsed = pd.to_datetime(values, utc=True, errors="coerce", format="ISO8601")
-        parsed = parsed.dt.as_unit("ns")
+        # Range-check before converting to nanoseconds, which overflow outside 1677..2262.
+        parsed = parsed.where((parsed >= EARLIEST_TIME) & (parsed <= LATEST_TIME)).dt.as_unit("ns")
         return parsed, parsed.isna().to_numpy()
     if col.kind in ("float", "int"):
         if pd.api.types.is_bool_dtype(values.dtype):

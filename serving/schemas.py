@@ -13,9 +13,14 @@ MAX_IDS = 1000
 MAX_HISTORIES = 100
 
 
+EARLIEST = datetime(1950, 1, 1, tzinfo=UTC)  # same bound as the data contract
+
+
 def _not_in_future(value: datetime) -> datetime:
     if value > datetime.now(UTC) + CLOCK_SKEW:
         raise ValueError("timestamp is in the future")
+    if value < EARLIEST:
+        raise ValueError(f"timestamp is before {EARLIEST.date()}")
     return value
 
 

@@ -49,18 +49,20 @@ def test_each_kind_of_bad_row_is_set_aside_with_its_reason():
         {"closed_at": "2026-03-01T09:00:00Z"},  # closes before it starts
         {"contact_id": "K0"},  # duplicate key
         {"wait_seconds": "-5"},
+        {"started_at": "1677-01-01T00:00:00Z"},  # beyond what nanosecond times can hold
     )
     valid, report = validate_table(raw, CONTACTS)
     assert valid["contact_id"].tolist() == ["K0"]
-    assert report.n_input == 7 and report.n_valid == 1 and report.n_rejected == 6
+    assert report.n_input == 8 and report.n_valid == 1 and report.n_rejected == 7
     reasons = report.rejected["_reason"].tolist()  # rejected rows keep their input order
     assert reasons == [
         "customer_id: missing",
-        "started_at: not a valid time",
+        "started_at: not a valid time (unparsable, or outside 1950..2200)",
         "sentiment: out of range [-100, 100]",
         "closed_at: before started_at",
         "contact_id: duplicate key",
         "wait_seconds: out of range [0, None]",
+        "started_at: not a valid time (unparsable, or outside 1950..2200)",
     ]
     issue = next(i for i in report.issues if i.column == "sentiment")
     assert issue.count == 1 and issue.examples == ["140"]
