@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from radar.cli import free_port, service_env  # noqa: E402
 from radar.config import load_config  # noqa: E402
+from serving.demo import wait_ready  # noqa: E402
 from serving.risk_list import load_snapshot  # noqa: E402
 from training import registry  # noqa: E402
 
@@ -45,20 +46,14 @@ BATCH = 1000
 def start(
     cmd: list[str], env: dict[str, str], url: str, ready_path: str, log: Path
 ) -> subprocess.Popen:
-    out = log.open("w")
-    proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{cmd[0]} exited; see {log}")
-        try:
-            if httpx.get(url + ready_path, timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    proc.kill()
-    raise TimeoutError(f"{cmd} not ready; see {log}")
+    with log.open("w") as out:
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_ready(url + ready_path, proc, log)
+    except Exception:
+        proc.kill()
+        raise
+    return proc
 
 
 def sequential(url: str, bodies: list[dict], n: int) -> dict[str, float]:

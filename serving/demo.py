@@ -99,7 +99,8 @@ def run_demo(config: RadarConfig, args: argparse.Namespace, service_env: dict[st
             stderr=subprocess.STDOUT,
         )
         try:
-            _wait_ready(base, proc, service_log)
+            wait_ready(f"{base}/readyz", proc, service_log)
+            print(f"service ready at {base}")
             ok = _check_service(
                 base,
                 risk_list,
@@ -128,19 +129,21 @@ service check             {"PASSED" if ok else "FAILED"}""")
     return 0 if ok else 1
 
 
-def _wait_ready(base: str, proc: subprocess.Popen, service_log: Path) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+def wait_ready(
+    url: str, proc: subprocess.Popen, log_path: Path, timeout: float = READY_TIMEOUT_SECONDS
+) -> None:
+    """Poll ``url`` until it answers 200; fail early if ``proc`` dies (its log says why)."""
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"service exited with code {proc.returncode}; see {service_log}")
+            raise RuntimeError(f"server exited with code {proc.returncode}; see {log_path}")
         try:
-            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                print(f"service ready at {base}")
+            if httpx.get(url, timeout=2).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
-        time.sleep(0.5)
-    raise TimeoutError(f"service not ready after {READY_TIMEOUT_SECONDS} s; see {service_log}")
+        time.sleep(0.3)
+    raise TimeoutError(f"server not ready after {timeout:.0f} s; see {log_path}")
 
 
 def _check_service(base: str, risk_list, payload: dict, as_of: str) -> bool:

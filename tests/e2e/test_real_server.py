@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 
 import bentoml
 import httpx
 import pytest
 
 from radar.cli import free_port, service_env
+from serving.demo import wait_ready
 
 pytestmark = pytest.mark.slow
 
@@ -30,17 +30,7 @@ def server(trained, tmp_path_factory):
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            assert proc.poll() is None, log.read_text()[-3000:]
-            try:
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
-        else:
-            pytest.fail("server not ready in 120 s:\n" + log.read_text()[-3000:])
+        wait_ready(f"{url}/readyz", proc, log, timeout=120)
         yield url
     finally:
         proc.terminate()
