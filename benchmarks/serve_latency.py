@@ -153,7 +153,9 @@ def main() -> int:
     snapshot = load_snapshot(config.workspace.risk_lists_dir)
     eligible = snapshot.features[snapshot.features["eligible"]]
     ids = eligible["customer_id"].tolist()
-    feature_names = registry.load_version(config, version).feature_names
+    risk_model = registry.load_version(config, version)
+    feature_names = risk_model.feature_names
+    shape = f"{risk_model.booster_.num_trees()} trees, max depth {risk_model.max_depth}, {risk_model.num_leaves} leaves"
     logs = args.workspace / "bench"
     logs.mkdir(parents=True, exist_ok=True)
 
@@ -231,7 +233,7 @@ def main() -> int:
     table = pd.DataFrame(rows).set_index("server")
     base = table.loc["mlflow models serve"]
     lines = [
-        f"### {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, model {config.registry.model_name} v{version}, {len(ids)} eligible customers",
+        f"### {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, model {config.registry.model_name} v{version} ({shape}), {len(ids)} eligible customers",
         "",
         f"Command: `.venv/bin/python benchmarks/serve_latency.py --workspace {args.workspace} --requests {args.requests}`",
         f"Load generator for req/s: {'wrk -t2 -c8 -d5s' if shutil.which('wrk') else '8 Python threads (wrk not installed)'}; "
