@@ -73,7 +73,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from training.train import train
 
     result = train(_config(args), args.data)
-    _print_evaluation(result.evaluation)
+    print_evaluation(result.evaluation)
     print(f"evaluation: {result.evaluation_path}")
     return 0
 
@@ -82,7 +82,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from training.train import evaluate_version
 
     evaluation, report = evaluate_version(_config(args), args.data, args.version)
-    _print_evaluation(evaluation)
+    print_evaluation(evaluation)
     print(f"report: {report}")
     return 0
 
@@ -149,7 +149,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(config, args, service_env(config, args.config))
 
 
-def _print_evaluation(evaluation: dict) -> None:
+def print_evaluation(evaluation: dict) -> None:
     from training.evaluate import SCORERS
 
     scorers = [k for k in SCORERS if k in evaluation]

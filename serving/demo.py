@@ -32,7 +32,7 @@ def _step(n: int, text: str) -> None:
 def run_demo(config: RadarConfig, args: argparse.Namespace, service_env: dict[str, str]) -> int:
     from data.load import MANIFEST, load_history
     from data.simulate import simulate_world
-    from radar.cli import _print_evaluation, free_port
+    from radar.cli import free_port, print_evaluation
     from serving.payload import history_payload
     from serving.risk_list import preview, score_day
     from serving.scorer import Scorer
@@ -66,7 +66,7 @@ def run_demo(config: RadarConfig, args: argparse.Namespace, service_env: dict[st
 
     _step(2, "features -> LightGBM -> evaluation -> MLflow registry")
     result = train(config, world)
-    _print_evaluation(result.evaluation)
+    print_evaluation(result.evaluation)
 
     _step(3, "daily risk list")
     history, _ = load_history(world, config.workspace.rejects_dir)
