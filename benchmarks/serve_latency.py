@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from radar.cli import free_port, service_env  # noqa: E402
 from radar.config import load_config  # noqa: E402
-from serving.demo import wait_ready  # noqa: E402
+from serving.demo import stop, wait_ready  # noqa: E402
 from serving.risk_list import load_snapshot  # noqa: E402
 from training import registry  # noqa: E402
 
@@ -224,11 +224,7 @@ def main() -> int:
             )
     finally:
         for proc in procs:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop(proc)
 
     table = pd.DataFrame(rows).set_index("server")
     base = table.loc["mlflow models serve"]

@@ -110,11 +110,7 @@ def run_demo(config: RadarConfig, args: argparse.Namespace, service_env: dict[st
                 risk_list["cutoff_at"].iloc[0].isoformat(),
             )
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop(proc)
             print(f"service stopped (log: {service_log})")
 
     _step(5, f"done in {time.perf_counter() - started:.0f} s")
@@ -127,6 +123,15 @@ risk list                 {list_dir / "risk_list.html"} (and .csv, .parquet)
 service                   radar serve  ->  POST {base.rsplit(":", 1)[0]}:{config.serving.port}/score
 service check             {"PASSED" if ok else "FAILED"}""")
     return 0 if ok else 1
+
+
+def stop(proc: subprocess.Popen, timeout: float = 30) -> None:
+    """Ask a server to stop; kill it if it has not within ``timeout`` seconds."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
 
 
 def wait_ready(

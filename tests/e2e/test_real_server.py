@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from radar.cli import free_port, service_env
-from serving.demo import wait_ready
+from serving.demo import stop, wait_ready
 
 pytestmark = pytest.mark.slow
 
@@ -33,11 +33,7 @@ def server(trained, tmp_path_factory):
         wait_ready(f"{url}/readyz", proc, log, timeout=120)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
 
 
 def test_bentoml_client_scores_like_the_list(server, trained):

@@ -98,17 +98,10 @@ def test_request_level_errors_are_specific(client, body, status, needle):
 
 
 def test_future_contact_in_a_history_is_rejected_and_not_echoed(client, trained):
-    from tests.service.test_service import top_customer_payload
+    from tests.service.test_service import top_customer_payload, with_contact
 
     payload, _ = top_customer_payload(trained)
-    payload["contacts"].append(
-        {
-            "contact_id": "LATER",
-            "started_at": "2999-05-05T10:00:00Z",
-            "channel": "phone",
-            "reason": "billing",
-        }
-    )
+    with_contact(payload, started_at="2999-05-05T10:00:00Z")
     response = client.post("/score", json={"histories": [payload]})
     assert response.status_code == 400
     assert "started_at" in response.text and "2999" not in response.text
@@ -122,19 +115,12 @@ def test_config_defaults_are_safe():
 
 
 def test_posted_history_values_never_reach_the_logs(client, trained, caplog):
-    from tests.service.test_service import top_customer_payload
+    from tests.service.test_service import top_customer_payload, with_contact
 
     payload, cutoff = top_customer_payload(trained)
     secret = "SECRET-REGION-4711"
     payload["customer"]["region"] = secret
-    payload["contacts"].append(
-        {
-            "contact_id": "X",
-            "started_at": "2026-01-05T10:00:00Z",
-            "channel": "fax",
-            "reason": "billing",
-        }
-    )
+    with_contact(payload, channel="fax")
     with caplog.at_level("DEBUG"):
         assert (
             client.post(

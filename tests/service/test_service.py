@@ -19,6 +19,18 @@ def top_customer_payload(trained) -> tuple[dict, object]:
     return history_payload(trained["history"], cid, cutoff), cutoff
 
 
+def with_contact(payload: dict, **fields: object) -> dict:
+    """``payload`` with one more contact: a dull valid one, changed by ``fields``."""
+    contact = {
+        "contact_id": "NEW",
+        "started_at": "2026-01-05T10:00:00Z",
+        "channel": "phone",
+        "reason": "billing",
+    }
+    payload["contacts"].append({**contact, **fields})
+    return payload
+
+
 def test_ready_when_model_and_snapshot_are_loaded(client):
     assert client.get("/readyz").status_code == 200
     assert client.get("/livez").status_code == 200
@@ -77,14 +89,7 @@ def test_history_mode_equals_id_mode(client, trained):
 
 def test_unknown_channel_is_mapped_with_a_warning(client, trained):
     payload, cutoff = top_customer_payload(trained)
-    payload["contacts"].append(
-        {
-            "contact_id": "NEW",
-            "started_at": "2026-01-05T10:00:00Z",
-            "channel": "fax",
-            "reason": "billing",
-        }
-    )
+    with_contact(payload, channel="fax")
     item = client.post("/score", json={"histories": [payload], "as_of": cutoff.isoformat()}).json()[
         "results"
     ][0]
@@ -108,15 +113,7 @@ def test_bad_input_is_a_4xx_not_a_5xx(client, body):
 
 def test_out_of_range_sentiment_is_rejected_with_the_field(client, trained):
     payload, _ = top_customer_payload(trained)
-    payload["contacts"].append(
-        {
-            "contact_id": "BAD",
-            "started_at": "2026-01-05T10:00:00Z",
-            "channel": "phone",
-            "reason": "billing",
-            "sentiment": 140,
-        }
-    )
+    with_contact(payload, sentiment=140)
     response = client.post("/score", json={"histories": [payload]})
     assert response.status_code == 400
     assert "sentiment" in response.text
