@@ -15,12 +15,16 @@ import pandas as pd
 from data.contract import CHANNELS, REASONS, ContractError, check_columns
 from data.history import History
 from features.catalogue import (
+    ASYNC_CHANNELS,
     DAY,
     DECAY_HALF_LIFE_DAYS,
+    FAST_HALF_LIFE_DAYS,
     FEATURE_NAMES,
     KEY_COLUMNS,
     LONG_WAIT_SECONDS,
     PROBLEM_EVENTS,
+    SENTIMENT_OUTCOME_COST,
+    SLOW_HALF_LIFE_DAYS,
     VERY_NEGATIVE_SENTIMENT,
     WINDOWS_DAYS,
 )
@@ -60,9 +64,9 @@ def build_features(history: History, cutoffs: pd.DataFrame) -> pd.DataFrame:
     t = to_seconds(keys["cutoff_at"], "floor")
     out: dict[str, np.ndarray] = {}
 
-    _contact_features(out, history.contacts, index, row, t)
+    since_resolved = _contact_features(out, history.contacts, index, row, t)
     _complaint_features(out, history.complaints, index, row, t)
-    _event_features(out, history.events, index, row, t)
+    _event_features(out, history.events, index, row, t, since_resolved)
     _incident_features(out, history.incidents, customers, row, t)
     _profile_features(out, customers, row, keys["cutoff_at"], t)
 
@@ -82,7 +86,8 @@ def _mean(total: np.ndarray, count: np.ndarray) -> np.ndarray:
 
 def _contact_features(
     out: dict, contacts: pd.DataFrame, index: pd.Index, c: np.ndarray, t: np.ndarray
-) -> None:
+) -> np.ndarray:
+    """Contact features into ``out``; returns seconds since the latest resolved contact."""
     codes = _codes(contacts["customer_id"], index)
     channel, reason = contacts["channel"].to_numpy(), contacts["reason"].to_numpy()
     started = EventStream(
@@ -107,6 +112,15 @@ def _contact_features(
     wait = closed["wait_seconds"].to_numpy(dtype=float)
     handle = closed["handle_seconds"].to_numpy(dtype=float)
     sentiment = closed["sentiment"].to_numpy(dtype=float)
+    long_wait = (wait > LONG_WAIT_SECONDS) & ~closed["channel"].isin(ASYNC_CHANNELS).to_numpy()
+    transferred = closed["transferred"].astype("float64").to_numpy() == 1
+    cost = SENTIMENT_OUTCOME_COST
+    adjusted = (
+        sentiment
+        + cost["unresolved"] * (resolved == 0)
+        + cost["long_wait"] * long_wait
+        + cost["transferred"] * transferred
+    )
     cs = EventStream(
         _codes(closed["customer_id"], index),
         closed["closed_at"],
@@ -115,13 +129,14 @@ def _contact_features(
             "resolved": resolved == 1,
             "known_resolution": ~np.isnan(resolved),
             "resolved_flag": resolved,
-            "long_wait": wait > LONG_WAIT_SECONDS,
+            "long_wait": long_wait,
             "wait_minutes": wait / 60,
             "has_wait": ~np.isnan(wait),
             "handle_minutes": handle / 60,
             "has_handle": ~np.isnan(handle),
-            "transferred": closed["transferred"].astype("float64").to_numpy() == 1,
+            "transferred": transferred,
             "sentiment": sentiment,
+            "adjusted": adjusted,
             "has_sentiment": ~np.isnan(sentiment),
             "very_negative": sentiment < VERY_NEGATIVE_SENTIMENT,
             "negativity": np.clip(-sentiment, 0, None) / 100,
@@ -162,6 +177,21 @@ def _contact_features(
     out["transfers_decayed"] = cs.decayed_sum("transferred", c, t, half_life)
     out["negativity_decayed"] = cs.decayed_sum("negativity", c, t, half_life)
     out["last_sentiment"] = cs.last_value("sentiment", c, t)
+    out["adjusted_sentiment_last"] = cs.last_value("adjusted", c, t)
+    for name, days in (("fast", FAST_HALF_LIFE_DAYS), ("slow", SLOW_HALF_LIFE_DAYS)):
+        out[f"adjusted_sentiment_{name}"] = _mean(
+            cs.decayed_sum("adjusted", c, t, days * DAY),
+            cs.decayed_sum("has_sentiment", c, t, days * DAY),
+        )
+    out["adjusted_sentiment_90d"] = _mean(
+        cs.total("adjusted", c, t, 90 * DAY), cs.total("has_sentiment", c, t, 90 * DAY)
+    )
+    out["very_negative_fast"] = cs.decayed_sum("very_negative", c, t, FAST_HALF_LIFE_DAYS * DAY)
+    out["unresolved_fast"] = cs.decayed_sum("unresolved", c, t, FAST_HALF_LIFE_DAYS * DAY)
+    # For the problem features: seconds since the latest contact that fixed things.
+    return EventStream(
+        _codes(closed["customer_id"][resolved == 1], index), closed["closed_at"][resolved == 1]
+    ).seconds_since_last(c, t)
 
 
 def _complaint_features(
@@ -174,7 +204,12 @@ def _complaint_features(
 
 
 def _event_features(
-    out: dict, events: pd.DataFrame, index: pd.Index, c: np.ndarray, t: np.ndarray
+    out: dict,
+    events: pd.DataFrame,
+    index: pd.Index,
+    c: np.ndarray,
+    t: np.ndarray,
+    since_resolved: np.ndarray,
 ) -> None:
     codes = _codes(events["customer_id"], index)
     kind = events["event_type"].to_numpy()
@@ -199,6 +234,13 @@ def _event_features(
     out["order_delayed_decayed"] = streams["order_delayed"].decayed_sum(None, c, t, half_life)
     out["app_error_decayed"] = streams["app_error"].decayed_sum(None, c, t, half_life)
     out["hours_since_bill_issued"] = streams["bill_issued"].seconds_since_last(c, t) / HOUR
+    problem = np.isin(kind, PROBLEM_EVENTS)
+    problems = EventStream(codes[problem], events["occurred_at"][problem])
+    out["problems_fast"] = problems.decayed_sum(None, c, t, FAST_HALF_LIFE_DAYS * DAY)
+    out["problems_slow"] = problems.decayed_sum(None, c, t, SLOW_HALF_LIFE_DAYS * DAY)
+    window = np.where(np.isnan(since_resolved), 30 * DAY, np.minimum(since_resolved, 30 * DAY))
+    out["problems_since_resolved_contact"] = problems.count(c, t, window.astype(np.int64))
+    out["hours_since_problem"] = problems.seconds_since_last(c, t) / HOUR
 
 
 def _incident_features(
@@ -214,8 +256,35 @@ def _incident_features(
     out["region_incident_severity"] = started.total("severity", r, t, None) - ended.total(
         "severity", r, t, None
     )
+    out["region_incident_exposure"] = _incident_exposure(
+        started, ended, out["region_incident_severity"], r, t
+    )
     out["region_incidents_7d"] = started.count(r, t, 7 * DAY)
     out["hours_since_region_incident"] = started.seconds_since_last(r, t) / HOUR
+
+
+def _incident_exposure(
+    started: EventStream,
+    ended: EventStream,
+    active_severity: np.ndarray,
+    r: np.ndarray,
+    t: np.ndarray,
+) -> np.ndarray:
+    """Severity-hours of the region's incidents before ``t``, each hour weighted by its age.
+
+    The integral of ``severity * 0.5 ** ((t - s) / half_life)`` over each incident's known
+    span ``[start, min(end, t))`` splits into decayed sums over start and end events:
+    ``(ended decayed + still-active severity - started decayed) / rate``. An incident whose
+    end lies after ``t`` counts as running at ``t``: its end is not known yet.
+    """
+    half_life = SLOW_HALF_LIFE_DAYS * DAY
+    rate = np.log(2.0) / half_life
+    seconds = (
+        ended.decayed_sum("severity", r, t, half_life)
+        + active_severity
+        - started.decayed_sum("severity", r, t, half_life)
+    ) / rate
+    return np.maximum(seconds, 0.0) / HOUR  # clip float round-off around zero
 
 
 def _profile_features(

@@ -13,7 +13,16 @@ from data.contract import AGE_BANDS, CHANNELS, PLANS, REASONS, SEGMENTS
 DAY = 86_400
 WINDOWS_DAYS = (1, 7, 30, 90)
 DECAY_HALF_LIFE_DAYS = 3  # "recent trouble" features weigh an event half as much every 3 days
+FAST_HALF_LIFE_DAYS = 1  # "right now" features: what happened in the last day or so
+SLOW_HALF_LIFE_DAYS = 4  # mood and exposure: how long being upset lasts
 LONG_WAIT_SECONDS = 1800
+# Email and social answer asynchronously: their "wait" is a response time of hours, not a
+# queue the customer sat in, so it never counts as a long wait.
+ASYNC_CHANNELS = ("email", "social")
+# Sentiment a contact's own outcome costs on average (points on -100..100). Adding it back
+# reads how the customer felt *before* the contact: a bad mood on a contact that went well
+# says more about the coming days than a bad mood explained by a failed contact.
+SENTIMENT_OUTCOME_COST = {"unresolved": 30.0, "long_wait": 25.0, "transferred": 10.0}
 VERY_NEGATIVE_SENTIMENT = -80
 PROBLEM_EVENTS = ("payment_failed", "deduction_delayed", "order_delayed", "app_error")
 
@@ -113,6 +122,15 @@ REASON_GROUPS: tuple[ReasonGroup, ...] = (
         lambda v: (
             f"payment failed {_ago(v['seconds_since_payment_failed'])} "
             f"({_n(v['payment_failed_30d'])} failed, {_n(v['deduction_delayed_30d'])} delayed deductions in 30 days)"
+        ),
+    ),
+    ReasonGroup(
+        "RECENT_PROBLEMS",
+        "Problems piling up",
+        "Review every open problem on the account and confirm each one is fixed",
+        lambda v: (
+            f"{_plural(v['problems_since_resolved_contact'], 'problem')} since their last "
+            f"resolved contact (latest {_ago(v['hours_since_problem'] * 3600)})"
         ),
     ),
     ReasonGroup(
@@ -278,6 +296,43 @@ def _features() -> tuple[Feature, ...]:
             +1,
         ),
         Feature("last_sentiment", "NEGATIVE_SENTIMENT", "Sentiment of the latest closed contact"),
+        Feature(
+            "adjusted_sentiment_last",
+            "NEGATIVE_SENTIMENT",
+            "Sentiment of the latest closed contact with its own outcome's cost added back "
+            "(the mood the customer brought to it)",
+            -1,
+        ),
+        Feature(
+            "adjusted_sentiment_fast",
+            "NEGATIVE_SENTIMENT",
+            f"Outcome-adjusted sentiment, recency-weighted mean (half-life {FAST_HALF_LIFE_DAYS} day)",
+            -1,
+        ),
+        Feature(
+            "adjusted_sentiment_slow",
+            "NEGATIVE_SENTIMENT",
+            f"Outcome-adjusted sentiment, recency-weighted mean (half-life {SLOW_HALF_LIFE_DAYS} days)",
+            -1,
+        ),
+        Feature(
+            "adjusted_sentiment_90d",
+            "NEGATIVE_SENTIMENT",
+            "Outcome-adjusted sentiment, mean over 90 days (how easily this customer gets upset)",
+            -1,
+        ),
+        Feature(
+            "very_negative_fast",
+            "NEGATIVE_SENTIMENT",
+            f"Contacts with sentiment below -80, recency-weighted (half-life {FAST_HALF_LIFE_DAYS} day)",
+            +1,
+        ),
+        Feature(
+            "unresolved_fast",
+            "UNRESOLVED",
+            f"Unresolved contacts, recency-weighted (half-life {FAST_HALF_LIFE_DAYS} day)",
+            +1,
+        ),
     ]
     for ev in PROBLEM_EVENTS:
         group = {
@@ -322,6 +377,29 @@ def _features() -> tuple[Feature, ...]:
         ),
         Feature("order_delayed_decayed", "DELIVERY_DELAY", f"Delayed orders {decayed}", +1),
         Feature("app_error_decayed", "APP_ERRORS", f"App errors {decayed}", +1),
+        Feature(
+            "problems_fast",
+            "RECENT_PROBLEMS",
+            f"Operational problems of any kind, recency-weighted (half-life {FAST_HALF_LIFE_DAYS} day)",
+            +1,
+        ),
+        Feature(
+            "problems_slow",
+            "RECENT_PROBLEMS",
+            f"Operational problems of any kind, recency-weighted (half-life {SLOW_HALF_LIFE_DAYS} days)",
+            +1,
+        ),
+        Feature(
+            "problems_since_resolved_contact",
+            "RECENT_PROBLEMS",
+            "Problems since the customer's latest resolved contact (within 30 days)",
+            +1,
+        ),
+        Feature(
+            "hours_since_problem",
+            "RECENT_PROBLEMS",
+            "Hours since the latest operational problem of any kind",
+        ),
     ]
     f += [
         Feature(
@@ -355,6 +433,13 @@ def _features() -> tuple[Feature, ...]:
             "region_incident_severity",
             "SERVICE_INCIDENT",
             "Summed severity of active incidents in the region",
+            +1,
+        ),
+        Feature(
+            "region_incident_exposure",
+            "SERVICE_INCIDENT",
+            "Severity-hours of incidents in the region, recency-weighted "
+            f"(half-life {SLOW_HALF_LIFE_DAYS} days)",
             +1,
         ),
         Feature(

@@ -8,7 +8,12 @@ import pytest
 
 from data.contract import ContractError
 from features.build import build_features
-from features.catalogue import FEATURE_NAMES, FEATURES
+from features.catalogue import (
+    FEATURE_NAMES,
+    FEATURES,
+    SENTIMENT_OUTCOME_COST,
+    SLOW_HALF_LIFE_DAYS,
+)
 from tests.conftest import T0, make_history, ts
 
 
@@ -152,7 +157,8 @@ def test_future_never_changes_features():
         incidents=[{"started_at": T0, "severity": 3}],
     )
     clean, dirty = features_at(base, T0), features_at(leaky, T0)
-    decayed = [c for c in clean.columns if c.endswith("_decayed")]
+    # recency-weighted features (decayed sums and means built on them)
+    decayed = [c for c in clean.columns if c.endswith(("_decayed", "_fast", "_slow", "_exposure"))]
     # Exact equality everywhere; decayed sums are rescaled from each customer's last event,
     # which future events move, so they may differ by float rounding only.
     pd.testing.assert_frame_equal(
@@ -183,3 +189,63 @@ def test_naive_cutoffs_are_rejected():
             make_history(),
             pd.DataFrame({"customer_id": ["A"], "cutoff_at": [pd.Timestamp("2026-03-10")]}),
         )
+
+
+def test_incident_exposure_is_the_decayed_integral_of_known_severity():
+    """Closed form vs a brute-force sum over minutes; the running incident's end is unknown at t."""
+    incidents = [
+        {"started_at": ts("-5h"), "ended_at": ts("+5h"), "severity": 3},  # still running at t
+        {"started_at": ts("-3D"), "ended_at": ts("-2D"), "severity": 1},
+        {"started_at": ts("-9D"), "ended_at": ts("-8D") + pd.Timedelta("7h"), "severity": 2},
+        {"started_at": ts("+1h"), "ended_at": ts("+2h"), "severity": 3},  # future: ignored
+    ]
+    out = features_at(make_history(incidents=incidents), T0).iloc[0]
+    rate = np.log(2.0) / (SLOW_HALF_LIFE_DAYS * 24)  # per hour
+    expected = 0.0
+    for inc in incidents:
+        start = (inc["started_at"] - T0) / pd.Timedelta("1h")
+        end = min((inc["ended_at"] - T0) / pd.Timedelta("1h"), 0.0)
+        minutes = np.arange(start, end, 1 / 60) + 1 / 120  # midpoints, in hours before t
+        expected += inc["severity"] * np.exp(rate * minutes).sum() / 60
+    assert out["region_incident_exposure"] == pytest.approx(expected, rel=1e-5)
+
+
+def test_long_waits_count_only_on_queued_channels_and_adjusted_sentiment_adds_back_the_outcome():
+    def contact(hours: int, channel: str, **kw):
+        return {
+            "started_at": ts(f"-{hours}h"),
+            "closed_at": ts(f"-{hours}h") + pd.Timedelta("2h"),
+            "channel": channel,
+            **kw,
+        }
+
+    h = make_history(
+        contacts=[
+            contact(50, "email", wait_seconds=7200.0, resolved=True, sentiment=10.0),
+            contact(30, "phone", wait_seconds=2400.0, resolved=False, sentiment=-60.0),
+        ]
+    )
+    out = features_at(h, T0).iloc[0]
+    assert out["long_waits_7d"] == 1  # the phone queue, not the email's reply time
+    cost = SENTIMENT_OUTCOME_COST
+    assert out["adjusted_sentiment_last"] == -60 + cost["unresolved"] + cost["long_wait"]
+    assert out["adjusted_sentiment_90d"] == pytest.approx((10 + out["adjusted_sentiment_last"]) / 2)
+
+
+def test_problems_since_the_latest_resolved_contact():
+    h = make_history(
+        contacts=[
+            {"started_at": ts("-20h"), "closed_at": ts("-19h"), "resolved": True},
+            {"started_at": ts("-2h"), "closed_at": ts("-1h"), "resolved": False},
+        ],
+        events=[
+            {"occurred_at": ts("-2D"), "event_type": "payment_failed"},
+            {"occurred_at": ts("-10h"), "event_type": "order_delayed"},
+            {"occurred_at": ts("-3h"), "event_type": "app_error"},
+            {"occurred_at": ts("-1h"), "event_type": "bill_issued"},  # not a problem
+        ],
+    )
+    out = features_at(h, T0).iloc[0]
+    assert out["problems_since_resolved_contact"] == 2
+    assert out["hours_since_problem"] == 3
+    assert out["problems_fast"] == pytest.approx(0.5 ** (10 / 24) + 0.5 ** (3 / 24) + 0.5**2)
