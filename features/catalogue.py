@@ -473,6 +473,11 @@ FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)
 FEATURES_BY_NAME = {f.name: f for f in FEATURES}
 CATEGORICAL: tuple[str, ...] = tuple(f.name for f in FEATURES if f.categories is not None)
 KEY_COLUMNS = ("customer_id", "cutoff_at")
+# Recency-weighted features are rescaled from each customer's latest event, so they are
+# exact up to float rounding only (tests compare them with a tolerance).
+RECENCY_WEIGHTED: tuple[str, ...] = tuple(
+    n for n in FEATURE_NAMES if n.endswith(("_decayed", "_fast", "_slow", "_exposure"))
+)
 
 
 def catalogue_frame() -> list[dict[str, object]]:

@@ -70,11 +70,32 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from radar.config import with_section
     from training.train import train
 
-    result = train(_config(args), args.data)
+    config = _config(args)
+    if args.search:
+        config = with_section(config, "search", enabled=True)
+    result = train(config, args.data)
     print_evaluation(result.evaluation)
     print(f"evaluation: {result.evaluation_path}")
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from training.search import SEARCH_FILE, search
+
+    config = _config(args)
+    result = search(config, args.data)
+    metric = config.search.metric
+    print(f"{'trial':>5}  {'validation ' + metric:>30}  {'trees':>5}  params")
+    for i, trial in enumerate(result.trials, start=1):
+        print(
+            f"{i:>5}  {trial['validation'][metric]:>30.4f}  {trial['trees']:>5}  {trial['params']}"
+        )
+    print(f"best: {result.best_params} (MLflow run {result.run_id})")
+    print(f"to train with it, put these under model: in your experiment YAML: {result.best_params}")
+    print(f"trials: {config.workspace.root / SEARCH_FILE}")
     return 0
 
 
@@ -222,7 +243,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--data", type=Path, required=True, help="folder of contract tables (Parquet or CSV)"
     )
+    p.add_argument(
+        "--search",
+        action="store_true",
+        help="run the search grid first (nested MLflow runs) and train with the best trial",
+    )
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser(
+        "search", help="hyperparameter grid on validation, one nested MLflow run per trial"
+    )
+    p.add_argument("--data", type=Path, required=True)
+    p.set_defaults(func=cmd_search)
 
     p = sub.add_parser(
         "evaluate", help="evaluate a registered version (default: champion) on a data folder"

@@ -100,6 +100,35 @@ class ModelConfig(_Frozen):
     seed: int = 42
 
 
+class SearchConfig(_Frozen):
+    """A small hyperparameter grid, each trial a nested MLflow run, judged on validation."""
+
+    enabled: bool = Field(
+        False, description="`radar train` searches first and trains with the best trial."
+    )
+    metric: Literal["average_precision", "roc_auc"] = Field(
+        "average_precision", description="Judged on the validation period, never on test."
+    )
+    grid: dict[str, list[float | int | bool]] = Field(
+        default_factory=lambda: {
+            "num_leaves": [7, 15],
+            "min_child_samples": [200, 500],
+            "reg_lambda": [1.0, 10.0],
+        },
+        description="model.* keys and the values to try; every combination is one trial.",
+    )
+
+    @model_validator(mode="after")
+    def _grid_names_model_keys(self) -> SearchConfig:
+        unknown = sorted(set(self.grid) - set(ModelConfig.model_fields))
+        if unknown:
+            raise ValueError(f"search.grid keys must be model settings; unknown: {unknown}")
+        empty = sorted(k for k, v in self.grid.items() if not v)
+        if empty:
+            raise ValueError(f"search.grid lists must not be empty: {empty}")
+        return self
+
+
 class EvaluationConfig(_Frozen):
     capacity_fraction: float = Field(
         0.01, gt=0, le=1, description="Daily outreach capacity as a share of eligible customers."
@@ -155,6 +184,7 @@ class RadarConfig(_Frozen):
     labels: LabelConfig = LabelConfig()
     split: SplitConfig = SplitConfig()
     model: ModelConfig = ModelConfig()
+    search: SearchConfig = SearchConfig()
     evaluation: EvaluationConfig = EvaluationConfig()
     registry: RegistryConfig = RegistryConfig()
     serving: ServingConfig = ServingConfig()

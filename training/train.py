@@ -19,13 +19,14 @@ from mlflow.types.utils import _infer_schema
 
 from data.load import load_history
 from features.catalogue import FEATURE_NAMES, catalogue_frame
-from radar.config import RadarConfig
+from radar.config import RadarConfig, with_section
 from radar.fileio import write_json
 from training import registry
 from training.dataset import Periods, assemble, read_true_risk
 from training.evaluate import evaluate, score_metrics
 from training.model import RiskModel
 from training.plots import SHAP_SAMPLE_ROWS, write_plots, write_report
+from training.search import search_frame
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,13 @@ def train(config: RadarConfig, data_dir: Path | str) -> TrainResult:
     data_dir = Path(data_dir)
     history, load_report = load_history(data_dir, config.workspace.rejects_dir)
     frame, periods = assemble(history, config.labels, config.split, read_true_risk(data_dir))
+    client = registry.connect(config)
+    search_run = None
+    if config.search.enabled:
+        found = search_frame(frame, config)
+        search_run = found.run_id
+        config = with_section(config, "model", **found.best_params)
+        log.info("search chose %s (MLflow run %s)", found.best_params, search_run)
     log.info(
         "training LightGBM on %d rows (%d features)",
         int((frame["split"] == "train").sum()),
@@ -86,9 +94,9 @@ def train(config: RadarConfig, data_dir: Path | str) -> TrainResult:
         frame, model.predict_proba(test), config.evaluation, config.model.seed
     )
 
-    client = registry.connect(config)
     name = config.registry.model_name
-    with mlflow.start_run() as run:
+    tags = {"radar.search_run": search_run} if search_run else None
+    with mlflow.start_run(tags=tags) as run:
         mlflow.log_params(_flat_params(config, data_dir, periods))
         _log_scorer_metrics(evaluation, ranking)
         mlflow.log_metric("best_iteration", model.best_iteration_)
@@ -111,6 +119,7 @@ def train(config: RadarConfig, data_dir: Path | str) -> TrainResult:
             champion_comparison=comparison,
             periods=periods.as_dict(),
             best_iteration=model.best_iteration_,
+            search_run_id=search_run,
             train_seconds=round(time.perf_counter() - started, 1),
         )
         report = _log_evaluation(

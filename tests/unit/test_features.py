@@ -11,6 +11,7 @@ from features.build import build_features
 from features.catalogue import (
     FEATURE_NAMES,
     FEATURES,
+    RECENCY_WEIGHTED,
     SENTIMENT_OUTCOME_COST,
     SLOW_HALF_LIFE_DAYS,
 )
@@ -157,8 +158,7 @@ def test_future_never_changes_features():
         incidents=[{"started_at": T0, "severity": 3}],
     )
     clean, dirty = features_at(base, T0), features_at(leaky, T0)
-    # recency-weighted features (decayed sums and means built on them)
-    decayed = [c for c in clean.columns if c.endswith(("_decayed", "_fast", "_slow", "_exposure"))]
+    decayed = list(RECENCY_WEIGHTED)
     # Exact equality everywhere; decayed sums are rescaled from each customer's last event,
     # which future events move, so they may differ by float rounding only.
     pd.testing.assert_frame_equal(
