@@ -57,6 +57,8 @@ def _ago(seconds: float) -> str:
     if seconds is None or math.isnan(seconds):
         return "never"
     hours = seconds / 3600
+    if hours < 1:
+        return "within the last hour"
     return f"{hours:.0f} h ago" if hours < 48 else f"{hours / 24:.0f} days ago"
 
 

@@ -171,7 +171,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def print_evaluation(evaluation: dict) -> None:
-    from training.evaluate import SCORERS
+    from training.evaluate import SCORERS, paired_differences
 
     scorers = [k for k in SCORERS if k in evaluation]
     metrics = (
@@ -194,6 +194,12 @@ def print_evaluation(evaluation: dict) -> None:
         if ci:
             cells = (f"[{ci[m][0]:.3f}, {ci[m][1]:.3f}]" if m in ci else "" for m in metrics)
             print(f"{'':<24}" + "".join(f"{c:>22}" for c in cells))
+    differences = paired_differences(evaluation)
+    if differences:
+        print("\nmodel minus peer, paired 95 % intervals (the same resampled test days):")
+        for peer, metric, low, high, verdict in differences:
+            if metric != "roc_auc":
+                print(f"  {peer:<24}{metric:<24}[{low:+.4f}, {high:+.4f}]  {verdict}")
     if "champion_comparison" in evaluation:  # a training run, not `radar evaluate`
         comparison = evaluation["champion_comparison"]["reason"]
         champion = "this version" if evaluation["promoted_to_champion"] else "unchanged"

@@ -117,30 +117,67 @@ def score_metrics(
 
 
 def bootstrap_intervals(
-    day: np.ndarray, label: np.ndarray, score: np.ndarray, ev: EvaluationConfig, seed: int
-) -> dict[str, list[float]]:
-    """95 % intervals of the headline metrics, resampling whole test days with replacement."""
+    day: np.ndarray,
+    label: np.ndarray,
+    scores: dict[str, np.ndarray],
+    ev: EvaluationConfig,
+    seed: int,
+) -> tuple[dict[str, dict[str, list[float]]], dict[str, dict[str, list[float]]]]:
+    """95 % intervals of the headline metrics, resampling whole test days with replacement.
+
+    Every scorer is judged on the same resampled days, so besides each scorer's own
+    interval this gives a *paired* interval of ``model - scorer``: the honest test of
+    "clearly better", since the day-to-day luck both share cancels out.
+    Returns ``(intervals by scorer, paired differences model - scorer)``.
+    """
     days = np.unique(day)
     rows_of = {d: np.flatnonzero(day == d) for d in days}
-    per_day = _daily_hits(day, label, score, ev)
+    per_day = {name: _daily_hits(day, label, s, ev) for name, s in scores.items()}
     rng = np.random.default_rng(seed)
-    samples: dict[str, list[float]] = {m: [] for m in INTERVAL_METRICS}
+    samples = {name: {m: [] for m in INTERVAL_METRICS} for name in scores}
     for _ in range(ev.bootstrap_samples):
         pick = rng.choice(days, size=len(days), replace=True)
         rows = np.concatenate([rows_of[d] for d in pick])
-        y, s = label[rows], score[rows]
+        y = label[rows]
         if len(np.unique(y)) < 2:
             continue
-        samples["average_precision"].append(average_precision_score(y, s))
-        samples["roc_auc"].append(roc_auc_score(y, s))
-        samples["precision_at_capacity"].append(
-            float((per_day.loc[pick, "hits"] / per_day.loc[pick, "k"]).mean())
-        )
-    return {
-        m: [float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))]
-        for m, v in samples.items()
-        if v
+        for name, s in scores.items():
+            hits = per_day[name]
+            samples[name]["average_precision"].append(average_precision_score(y, s[rows]))
+            samples[name]["roc_auc"].append(roc_auc_score(y, s[rows]))
+            samples[name]["precision_at_capacity"].append(
+                float((hits.loc[pick, "hits"] / hits.loc[pick, "k"]).mean())
+            )
+
+    def interval(values: np.ndarray) -> list[float]:
+        return [float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5))]
+
+    intervals = {
+        name: {m: interval(np.array(v)) for m, v in by_metric.items() if v}
+        for name, by_metric in samples.items()
     }
+    differences = {}
+    if "model" in samples:
+        for name in scores:
+            if name != "model":
+                differences[name] = {
+                    m: interval(np.array(samples["model"][m]) - np.array(samples[name][m]))
+                    for m in INTERVAL_METRICS
+                    if samples["model"][m]
+                }
+    return intervals, differences
+
+
+def paired_differences(evaluation: dict) -> list[tuple[str, str, float, float, str]]:
+    """(peer, metric, low, high, verdict) rows of the paired model-minus-peer intervals."""
+    rows = []
+    for name in SCORERS:
+        for metric, (low, high) in evaluation.get(name, {}).get("model_minus_this_95", {}).items():
+            verdict = (
+                "model better" if low > 0 else "peer better" if high < 0 else "no clear difference"
+            )
+            rows.append((name, metric, low, high, verdict))
+    return rows
 
 
 class FrequentContactRule:
@@ -230,12 +267,15 @@ def evaluate(
     if "true_risk" in test and test["true_risk"].notna().all():
         probability["oracle"] = ranking["oracle"] = test["true_risk"].to_numpy()
 
+    intervals, differences = (
+        bootstrap_intervals(day, y, ranking, ev, seed) if ev.bootstrap_samples else ({}, {})
+    )
     result: dict[str, object] = {}
     for name in ranking:
         metrics = score_metrics(day, y, ranking[name], probability[name], ev)
-        metrics["intervals_95"] = (
-            bootstrap_intervals(day, y, ranking[name], ev, seed) if ev.bootstrap_samples else {}
-        )
+        metrics["intervals_95"] = intervals.get(name, {})
+        if name in differences:
+            metrics["model_minus_this_95"] = differences[name]
         result[name] = metrics
     segments = {}
     for segment in sorted(test[SEGMENT_COLUMN].dropna().unique()):

@@ -16,7 +16,7 @@ import pandas as pd
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import precision_recall_curve
 
-from training.evaluate import SCORERS, daily_capacity
+from training.evaluate import SCORERS, daily_capacity, paired_differences
 
 SHAP_SAMPLE_ROWS = 5000
 REPORT_METRICS = (
@@ -147,6 +147,10 @@ def write_report(evaluation: dict, plots: list[Path], path: Path) -> Path:
         f"<figure><img alt='{p.stem}' src='data:image/png;base64,{base64.b64encode(p.read_bytes()).decode()}'></figure>"
         for p in plots
     )
+    differences = "".join(
+        f"<tr><th>{html.escape(peer)}</th><td>{metric}</td><td>[{low:+.4f}, {high:+.4f}]</td><td>{verdict}</td></tr>"
+        for peer, metric, low, high, verdict in paired_differences(evaluation)
+    )
     cap = evaluation["capacity"]
     page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Evaluation {html.escape(str(evaluation.get("registered_model", "")))} v{evaluation.get("version", "")}</title>
 <style>body {{ font-family: system-ui, sans-serif; margin: 2em; color: #222; }} table {{ border-collapse: collapse; margin: 1em 0; }}
@@ -158,6 +162,8 @@ img {{ max-width: 640px; }} small {{ color: #666; }}</style></head><body>
 Capacity: top {cap["k"] if cap["k"] else f"{cap['fraction']:.0%}"} eligible customers a day (about {cap["mean_daily_k"]:.0f}).
 Brackets: 95 % intervals from resampling whole test days.</p>
 <h2>All eligible customer-days</h2>{table(evaluation, scorers)}
+<h2>Model minus each peer</h2><p>Paired 95 % intervals: every scorer judged on the same resampled test days, so shared day-to-day luck cancels.</p>
+<table><tr><th>peer</th><th>metric</th><th>model - peer</th><th>verdict</th></tr>{differences}</table>
 <h2>By segment</h2>{"".join(segments)}
 <h2>Plots</h2>{images}
 </body></html>"""

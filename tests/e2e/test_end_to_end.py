@@ -70,6 +70,8 @@ def test_evaluation_has_the_promised_shape(trained):
     )
     low, high = evaluation["model"]["intervals_95"]["average_precision"]
     assert low <= evaluation["model"]["average_precision"] <= high
+    paired = evaluation["logistic_regression"]["model_minus_this_95"]["average_precision"]
+    assert paired[0] <= paired[1] and "model_minus_this_95" not in evaluation["model"]
     assert {"retail"} <= set(evaluation["by_segment"])
     on_disk = json.loads(trained["result"].evaluation_path.read_text())
     assert on_disk["version"] == evaluation["version"]

@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 
 from radar.config import EvaluationConfig
-from training.evaluate import daily_capacity, expected_calibration_error, lift, score_metrics
+from training.evaluate import (
+    bootstrap_intervals,
+    daily_capacity,
+    expected_calibration_error,
+    lift,
+    paired_differences,
+    score_metrics,
+)
 
 
 def test_daily_capacity_rounds_up_and_respects_an_absolute_k():
@@ -53,3 +60,21 @@ def test_lift_of_a_perfect_ranking():
     label = np.array([1, 1, 0, 0, 0, 0, 0, 0, 0, 0])
     assert lift(label, np.arange(10)[::-1].astype(float), 0.2) == pytest.approx(5.0)
     assert lift(label, np.arange(10).astype(float), 0.2) == 0.0
+
+
+def test_paired_intervals_compare_scorers_on_the_same_resampled_days():
+    rng = np.random.default_rng(0)
+    n_days, per_day = 20, 200
+    day = np.repeat(np.arange(n_days), per_day)
+    signal = rng.normal(size=day.size)
+    label = (rng.random(day.size) < 1 / (1 + np.exp(-(signal * 2 - 4)))).astype(int)
+    scores = {"model": signal, "same": signal.copy(), "noise": rng.normal(size=day.size)}
+    ev = EvaluationConfig(bootstrap_samples=50)
+    intervals, differences = bootstrap_intervals(day, label, scores, ev, seed=1)
+    assert set(intervals) == set(scores)
+    assert differences["same"]["average_precision"] == [0.0, 0.0]
+    assert differences["noise"]["average_precision"][0] > 0  # clearly better than noise
+    assert intervals["noise"]["average_precision"][1] < intervals["model"]["average_precision"][0]
+    evaluation = {"model": {}, "logistic_regression": {"model_minus_this_95": differences["noise"]}}
+    verdicts = {m: v for _, m, _, _, v in paired_differences(evaluation)}
+    assert verdicts["average_precision"] == "model better"
