@@ -184,6 +184,7 @@ class World:
         start: pd.Timestamp,
         truth_paths: int = 16,
         horizon_hours: int = 48,
+        truth_days: int | None = None,
     ) -> None:
         self.params = params
         self.n = customers
@@ -196,6 +197,9 @@ class World:
         )
         self.truth_paths = truth_paths
         self.horizon_hours = horizon_hours
+        # The true risk is the costly part (paths x horizon steps per day); evaluation only
+        # needs it on the test period, so it can be limited to the last ``truth_days`` days.
+        self.first_truth_day = 0 if truth_days is None else max(0, days - truth_days)
         self.n_regions = len(params.regions)
         self.decay = 0.5 ** (1.0 / params.frustration_half_life_hours)
         hours = np.arange(HOURS_PER_DAY)
@@ -438,7 +442,7 @@ class World:
                 day = hour // HOURS_PER_DAY
                 if progress and day % 30 == 0:
                     log.info("simulating day %d/%d", day, self.days)
-                if self.truth_paths:
+                if self.truth_paths and day >= self.first_truth_day:
                     rec["risk"].append((day, self._true_risk(pop_paths, state, hour, truth_rng)))
             step = self._step(pop, state, hour, rng, record=True)
             self._record(pop, state, step, hour, rng, rec)
@@ -661,10 +665,16 @@ def simulate_world(
     truth_paths: int = 16,
     params: WorldParams | None = None,
     horizon_hours: int = 48,
+    truth_days: int | None = None,
 ) -> dict[str, object]:
-    """Simulate a world and write it to ``out`` (replaced atomically); return the manifest."""
+    """Simulate a world and write it to ``out`` (replaced atomically); return the manifest.
+
+    ``truth_days`` limits the true risk to the last that many daily cutoffs (None: all).
+    """
     params = params or WorldParams()
-    world = World(params, customers, days, seed, pd.Timestamp(start), truth_paths, horizon_hours)
+    world = World(
+        params, customers, days, seed, pd.Timestamp(start), truth_paths, horizon_hours, truth_days
+    )
     tables = world.run()
     for name, schema in SCHEMAS.items():
         _, report = validate_table(tables[name], schema)
@@ -681,6 +691,7 @@ def simulate_world(
         "start": world.start.isoformat(),
         "observed_until": end.isoformat(),
         "truth_paths": truth_paths,
+        "truth_days": truth_days,
         "horizon_hours": horizon_hours,
         "rows": {k: len(v) for k, v in tables.items()},
         "params": asdict(params),

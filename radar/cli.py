@@ -55,6 +55,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         seed=sim.seed if args.seed is None else args.seed,
         start=str(sim.start),
         truth_paths=args.truth_paths or sim.truth_paths,
+        truth_days=sim.truth_days,
     )
     print(
         json.dumps(

@@ -58,12 +58,17 @@ class WorkspaceConfig(_Frozen):
 
 
 class SimulationConfig(_Frozen):
-    customers: int = Field(3000, ge=10)
+    customers: int = Field(12000, ge=10)
     days: int = Field(150, ge=14)
     seed: int = 7
     start: date = date(2026, 1, 1)
     truth_paths: int = Field(
         16, ge=1, description="Monte Carlo paths per customer-day for the true risk."
+    )
+    truth_days: int | None = Field(
+        35,
+        ge=1,
+        description="True risk only for the last N daily cutoffs (the test period); null: every day.",
     )
 
 
@@ -188,6 +193,17 @@ class RadarConfig(_Frozen):
     evaluation: EvaluationConfig = EvaluationConfig()
     registry: RegistryConfig = RegistryConfig()
     serving: ServingConfig = ServingConfig()
+
+    @model_validator(mode="after")
+    def _truth_covers_test(self) -> RadarConfig:
+        needed = self.split.test_days + -(-self.labels.horizon_hours // 24)
+        truth = self.simulation.truth_days
+        if truth is not None and truth < needed:
+            raise ValueError(
+                f"simulation.truth_days ({truth}) must cover the test period and the horizon "
+                f"(at least {needed} days), or the evaluation has no true-risk ceiling"
+            )
+        return self
 
     @model_validator(mode="after")
     def _gap_covers_horizon(self) -> RadarConfig:

@@ -61,6 +61,7 @@ def run_demo(config: RadarConfig, args: argparse.Namespace, service_env: dict[st
             str(sim.start),
             sim.truth_paths,
             horizon_hours=config.labels.horizon_hours,
+            truth_days=sim.truth_days,
         )
     print(f"world: {world}")
 

@@ -6,9 +6,11 @@ import json
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from data.load import load_history
 from data.simulate import simulate_world
+from radar.config import ConfigError, load_config
 
 
 def test_same_seed_same_files(tmp_path):
@@ -51,3 +53,21 @@ def test_true_risk_is_informative_about_complaints(small_world):
     top = risk["true_risk"].to_numpy() >= np.quantile(risk["true_risk"], 0.9)
     y = labels["label"].to_numpy()
     assert y[top].mean() > 3 * y[~top].mean()
+
+
+def test_truth_days_limits_the_true_risk_and_leaves_the_world_unchanged(tmp_path):
+    simulate_world(tmp_path / "all", customers=60, days=20, seed=5, truth_paths=2)
+    simulate_world(tmp_path / "last", customers=60, days=20, seed=5, truth_paths=2, truth_days=5)
+    for name in ("customers", "contacts", "complaints", "events", "incidents"):
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(tmp_path / "all" / f"{name}.parquet"),
+            pd.read_parquet(tmp_path / "last" / f"{name}.parquet"),
+        )
+    days = pd.read_parquet(tmp_path / "last" / "true_risk.parquet")["cutoff_at"].unique()
+    all_days = pd.read_parquet(tmp_path / "all" / "true_risk.parquet")["cutoff_at"].unique()
+    assert sorted(days) == sorted(all_days)[-5:]
+
+
+def test_config_refuses_a_truth_window_shorter_than_the_test_period():
+    with pytest.raises(ConfigError, match="truth_days"):
+        load_config(simulation={"truth_days": 10}, split={"test_days": 28})
