@@ -200,6 +200,9 @@ class TableReport:
     n_valid: int
     rejected: pd.DataFrame
     issues: list[Issue] = field(default_factory=list)
+    # Per input row: the warnings that changed it ("" for none), so a batch of many
+    # customers' rows validated at once can tell each customer what happened to theirs.
+    row_warnings: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=object))
 
     @property
     def n_rejected(self) -> int:
@@ -239,6 +242,7 @@ def validate_table(raw: pd.DataFrame, schema: TableSchema) -> tuple[pd.DataFrame
     raw = raw.reset_index(drop=True)
     n = len(raw)
     reasons = np.full(n, "", dtype=object)
+    row_warnings = np.full(n, "", dtype=object)
     issues: list[Issue] = []
 
     def flag(mask: np.ndarray, column: str, problem: str, values: pd.Series | pd.DataFrame) -> None:
@@ -277,6 +281,14 @@ def validate_table(raw: pd.DataFrame, schema: TableSchema) -> tuple[pd.DataFrame
                         severity="warning",
                     )
                 )
+                note = f"{schema.name}.{col.name}: unknown value mapped to '{FALLBACK_CATEGORY}'"
+                row_warnings[~known] = (
+                    row_warnings[~known]
+                    + note
+                    + " ("
+                    + values[~known].astype(str).to_numpy()
+                    + ")\n"
+                )
                 coerced = coerced.where(known, FALLBACK_CATEGORY)
         if col.min is not None or col.max is not None:
             num = coerced.astype("float64")
@@ -301,7 +313,7 @@ def validate_table(raw: pd.DataFrame, schema: TableSchema) -> tuple[pd.DataFrame
     rejected = raw.loc[~ok].copy()
     rejected["_reason"] = reasons[~ok]
     valid = frame.loc[ok].reset_index(drop=True)
-    report = TableReport(schema.name, n, int(ok.sum()), rejected, issues)
+    report = TableReport(schema.name, n, int(ok.sum()), rejected, issues, row_warnings)
     return valid, report
 
 

@@ -154,9 +154,9 @@ class ComplaintRadar:
                 413, f"batch of {n} customers exceeds the limit of {self.config.serving.max_batch}"
             )
         k = self.config.serving.top_reasons if request.top_reasons is None else request.top_reasons
-        results = self._score_ids(state, request.customer_ids, k) + [
-            self._score_history(state, h, request.as_of, k) for h in request.histories
-        ]
+        results = self._score_ids(state, request.customer_ids, k)
+        if request.histories:
+            results += self._score_histories(state, request.histories, request.as_of, k)
         for item in results:
             if item.probability is not None:
                 SCORES.observe(item.probability)
@@ -279,26 +279,38 @@ class ComplaintRadar:
                 results.append(_item(cid, scores, position[row], state.scorer, common, []))
         return results
 
-    def _score_history(
-        self, state: _Loaded, posted: CustomerHistory, as_of: datetime | None, k: int
-    ) -> CustomerScore:
+    def _score_histories(
+        self,
+        state: _Loaded,
+        histories: list[CustomerHistory],
+        as_of: datetime | None,
+        k: int,
+    ) -> list[CustomerScore]:
+        """All posted histories of a request through one contract pass and one feature build."""
         cutoff = pd.Timestamp(as_of or datetime.now(UTC)).tz_convert("UTC").floor("s")
-        cid = posted.customer.customer_id
         common = {"source": "history", "as_of": cutoff.isoformat()}
-        history, problems, warnings = history_from_request(posted, cutoff, state.snapshot.incidents)
-        if problems:
-            return CustomerScore(
-                customer_id=cid,
-                status="error",
-                error="invalid history: " + "; ".join(problems),
-                warnings=warnings,
-                **common,
-            )
-        table = state.scorer.table(
-            build_features(history, pd.DataFrame({"customer_id": [cid], "cutoff_at": [cutoff]}))
+        history, problems, warnings = histories_from_request(
+            histories, cutoff, state.snapshot.incidents
         )
-        scores = state.scorer.score_table(table, top_reasons=k, with_reasons=k > 0)
-        return _item(cid, scores, 0, state.scorer, common, warnings)
+        ok = [i for i, p in enumerate(problems) if not p]
+        results: list[CustomerScore | None] = [None] * len(histories)
+        for i, p in enumerate(problems):
+            if p:
+                results[i] = CustomerScore(
+                    customer_id=histories[i].customer.customer_id,
+                    status="error",
+                    error="invalid history: " + "; ".join(p),
+                    warnings=warnings[i],
+                    **common,
+                )
+        if ok:
+            ids = [histories[i].customer.customer_id for i in ok]
+            cutoffs = pd.DataFrame({"customer_id": ids, "cutoff_at": [cutoff] * len(ids)})
+            table = state.scorer.table(build_features(history, cutoffs))
+            scores = state.scorer.score_table(table, top_reasons=k, with_reasons=k > 0)
+            for row, i in enumerate(ok):
+                results[i] = _item(ids[row], scores, row, state.scorer, common, warnings[i])
+        return results
 
 
 def _item(
@@ -320,34 +332,51 @@ def _item(
 ComplaintRadar.add_asgi_middleware(BearerAuth)
 
 
-def history_from_request(
-    posted: CustomerHistory, cutoff: pd.Timestamp, incidents: pd.DataFrame | None = None
-) -> tuple[History, list[str], list[str]]:
-    """Posted history -> validated :class:`History` through the data contract.
+def histories_from_request(
+    posted: list[CustomerHistory], cutoff: pd.Timestamp, incidents: pd.DataFrame | None = None
+) -> tuple[History, list[list[str]], list[list[str]]]:
+    """Posted histories -> one validated :class:`History` (one contract pass per table).
 
-    Returns (history, problems that reject the item, warnings such as remapped categories).
+    Returns (history, each item's problems that reject it, each item's warnings such as
+    remapped categories). Messages name the table, column and problem, never a posted value
+    other than an unknown category. A customer posted twice in one request is an error.
     """
-    cid = posted.customer.customer_id
-    tables = {
-        CUSTOMERS: pd.DataFrame([posted.customer.model_dump()]),
-        CONTACTS: pd.DataFrame(
-            [{**c.model_dump(), "customer_id": cid} for c in posted.contacts],
-            columns=CONTACTS.column_names,
-        ),
-        COMPLAINTS: pd.DataFrame(
-            [{**c.model_dump(), "customer_id": cid} for c in posted.complaints],
-            columns=COMPLAINTS.column_names,
-        ),
-        EVENTS: pd.DataFrame(
-            [{**e.model_dump(), "customer_id": cid} for e in posted.events],
-            columns=EVENTS.column_names,
-        ),
-    }
-    frames, problems, warnings = {}, [], []
-    for schema, raw in tables.items():
+    ids = [h.customer.customer_id for h in posted]
+    first = {}
+    for i, cid in enumerate(ids):
+        first.setdefault(cid, i)
+    keep = [i for i, cid in enumerate(ids) if first[cid] == i]
+    rows: dict = {CUSTOMERS: [], CONTACTS: [], COMPLAINTS: [], EVENTS: []}
+    for i in keep:
+        h, cid = posted[i], ids[i]
+        rows[CUSTOMERS].append(h.customer.model_dump())
+        for schema, items in (
+            (CONTACTS, h.contacts),
+            (COMPLAINTS, h.complaints),
+            (EVENTS, h.events),
+        ):
+            rows[schema].extend({**x.model_dump(), "customer_id": cid} for x in items)
+    # Ids are unique per customer here, not across the request: one item's ids must not
+    # collide with another's (no feature reads them).
+    for schema, column in ((CONTACTS, "contact_id"), (COMPLAINTS, "complaint_id")):
+        for row in rows[schema]:
+            row[column] = f"{row['customer_id']}/{row[column]}"
+    problems: dict[str, list[str]] = {cid: [] for cid in ids}
+    warnings: dict[str, set[str]] = {cid: set() for cid in ids}
+    frames = {}
+    for schema, records in rows.items():
+        raw = pd.DataFrame(records, columns=schema.column_names)
         valid, report = validate_table(raw, schema)
         frames[schema.name] = valid
-        for issue in report.issues:
-            (warnings if issue.severity == "warning" else problems).append(str(issue))
+        for cid, reason in report.rejected.groupby("customer_id")["_reason"]:
+            for text, count in reason.value_counts().items():
+                problems[str(cid)].append(f"{schema.name}.{text} ({count} row(s))")
+        noted = report.row_warnings != ""
+        for cid, note in zip(raw["customer_id"][noted], report.row_warnings[noted], strict=True):
+            warnings[str(cid)].update(n for n in note.split("\n") if n)
+    item_problems = [
+        problems[cid] if first[cid] == i else ["customer_id posted more than once in this request"]
+        for i, cid in enumerate(ids)
+    ]
     history = History.from_frames(**frames, incidents=incidents, observed_until=cutoff)
-    return history, problems, warnings
+    return history, item_problems, [sorted(warnings[cid]) for cid in ids]

@@ -124,3 +124,23 @@ def test_openapi_documents_the_score_route(client):
     assert "/score" in spec["paths"]
     schemas = spec["components"]["schemas"]
     assert any("CustomerScore" in name for name in schemas)
+
+
+def test_a_batch_of_histories_keeps_each_items_errors_and_warnings_its_own(client, trained):
+    listed = trained["risk_list"]
+    cutoff = listed["cutoff_at"].iloc[0]
+    a, b, c = (
+        history_payload(trained["history"], cid, cutoff) for cid in listed["customer_id"][:3]
+    )
+    with_contact(b, started_at="2026-01-05T10:00:00Z", closed_at="2026-01-05T09:00:00Z")
+    with_contact(c, channel="fax")
+    body = {"histories": [a, b, a, c], "as_of": cutoff.isoformat()}
+    items = client.post("/score", json=body).json()["results"]
+
+    assert [i["status"] for i in items] == ["ok", "error", "error", "ok"]
+    assert "contacts.closed_at" in items[1]["error"] and "before started_at" in items[1]["error"]
+    assert "more than once" in items[2]["error"]
+    assert items[0]["warnings"] == [] and any("fax" in w for w in items[3]["warnings"])
+    alone = client.post("/score", json={"histories": [a], "as_of": cutoff.isoformat()}).json()
+    assert items[0]["probability"] == pytest.approx(alone["results"][0]["probability"], abs=1e-12)
+    assert items[0]["reasons"] == alone["results"][0]["reasons"]
