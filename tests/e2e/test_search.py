@@ -48,3 +48,25 @@ def test_search_logs_one_nested_run_per_trial_and_picks_the_best_on_validation(
     assert not any(k.startswith("test") for r in children for k in r.data.metrics)
     saved = json.loads((config.workspace.root / SEARCH_FILE).read_text())
     assert saved["best_params"] == result.best_params
+
+
+def test_train_with_search_trains_the_best_trial_and_links_the_runs(tmp_path, small_world):
+    from training.train import train
+
+    config = with_section(
+        small_config(tmp_path), "search", enabled=True, grid={"num_leaves": [3, 7]}
+    )
+    result = train(config, small_world)
+
+    search_run = result.evaluation["search_run_id"]
+    client = mlflow.MlflowClient(config.workspace.mlflow_uri)
+    trials = client.search_runs(
+        [client.get_run(search_run).info.experiment_id],
+        f"tags.mlflow.parentRunId = '{search_run}'",
+    )
+    scores = {
+        r.data.params["num_leaves"]: r.data.metrics["validation.average_precision"] for r in trials
+    }
+    trained = client.get_run(result.run_id)
+    assert trained.data.tags["radar.search_run"] == search_run
+    assert trained.data.params["model.num_leaves"] == max(scores, key=scores.get)
