@@ -379,4 +379,5 @@ def histories_from_request(
         for i, cid in enumerate(ids)
     ]
     history = History.from_frames(**frames, incidents=incidents, observed_until=cutoff)
-    return history, item_problems, [sorted(warnings[cid]) for cid in ids]
+    item_warnings = [sorted(warnings[cid]) if first[cid] == i else [] for i, cid in enumerate(ids)]
+    return history, item_problems, item_warnings

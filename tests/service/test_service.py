@@ -141,6 +141,7 @@ def test_a_batch_of_histories_keeps_each_items_errors_and_warnings_its_own(clien
     assert "contacts.closed_at" in items[1]["error"] and "before started_at" in items[1]["error"]
     assert "more than once" in items[2]["error"]
     assert items[0]["warnings"] == [] and any("fax" in w for w in items[3]["warnings"])
+    assert items[2]["warnings"] == []
     alone = client.post("/score", json={"histories": [a], "as_of": cutoff.isoformat()}).json()
     assert items[0]["probability"] == pytest.approx(alone["results"][0]["probability"], abs=1e-12)
     assert items[0]["reasons"] == alone["results"][0]["reasons"]
