@@ -45,6 +45,14 @@ FALLBACK_CATEGORY = "other"
 EARLIEST_TIME = pd.Timestamp("1950-01-01", tz="UTC")
 LATEST_TIME = pd.Timestamp("2200-01-01", tz="UTC")
 EXAMPLES_PER_ISSUE = 3
+# Words an export writes for "no value". They mean missing only in typed columns (times,
+# numbers, flags); in ids and text they are data (a region may be called "NA").
+NULL_TOKENS = frozenset({"na", "n/a", "nan", "null", "none", "nat", "-"})
+# Plausible bounds: a queue or a handling time over 30 days, or an amount beyond a billion,
+# is a unit or export error, and would otherwise dominate every sum it enters.
+MAX_DURATION_SECONDS = 30 * 86_400
+MAX_AMOUNT = 1e9
+MAX_ID_LENGTH = 128
 
 
 class ContractError(ValueError):
@@ -117,8 +125,8 @@ CONTACTS = TableSchema(
         Column("closed_at", "time", nullable=True),
         Column("channel", "category", categories=CHANNELS),
         Column("reason", "category", categories=REASONS),
-        Column("wait_seconds", "float", nullable=True, min=0),
-        Column("handle_seconds", "float", nullable=True, min=0),
+        Column("wait_seconds", "float", nullable=True, min=0, max=MAX_DURATION_SECONDS),
+        Column("handle_seconds", "float", nullable=True, min=0, max=MAX_DURATION_SECONDS),
         Column("transferred", "bool", nullable=True),
         Column("resolved", "bool", nullable=True),
         Column("sentiment", "float", nullable=True, min=-100, max=100),
@@ -148,7 +156,7 @@ EVENTS = TableSchema(
         Column("customer_id", "id"),
         Column("occurred_at", "time"),
         Column("event_type", "category", categories=EVENT_TYPES),
-        Column("amount", "float", nullable=True, required=False),
+        Column("amount", "float", nullable=True, required=False, min=-MAX_AMOUNT, max=MAX_AMOUNT),
     ),
     key=("customer_id", "occurred_at", "event_type"),
     optional=True,
@@ -259,11 +267,10 @@ def validate_table(raw: pd.DataFrame, schema: TableSchema) -> tuple[pd.DataFrame
     out: dict[str, pd.Series] = {}
     for col in schema.columns:
         values = raw[col.name] if col.name in raw.columns else pd.Series([None] * n)
+        values = _null_tokens_as_missing(values.reset_index(drop=True), col)
         coerced, unparsable = _coerce(values, col)
         present = values.notna().to_numpy()
-        problem = f"not a valid {col.kind}"
-        if col.kind == "time":
-            problem += f" (unparsable, or outside {EARLIEST_TIME.year}..{LATEST_TIME.year})"
+        problem = f"not a valid {col.kind}" + _PROBLEM_DETAIL.get(col.kind, "")
         flag(unparsable & present, col.name, problem, values)
         if not col.nullable:
             flag(coerced.isna().to_numpy() & ~(unparsable & present), col.name, "missing", values)
@@ -334,6 +341,22 @@ def reject_rows(
     return valid.loc[~mask].reset_index(drop=True)
 
 
+_PROBLEM_DETAIL = {
+    "time": f" (unparsable, or outside {EARLIEST_TIME.year}..{LATEST_TIME.year})",
+    "float": " (not a finite number)",
+    "int": " (not a whole number)",
+    "id": f" (longer than {MAX_ID_LENGTH} characters)",
+}
+
+
+def _null_tokens_as_missing(values: pd.Series, col: Column) -> pd.Series:
+    """In typed columns read as text, words such as 'NA' or 'null' mean missing."""
+    if col.kind not in ("time", "float", "int", "bool") or values.dtype != object:
+        return values
+    words = values.astype("str").str.strip().str.lower()
+    return values.mask(words.isin(NULL_TOKENS) | (words == ""))
+
+
 def _coerce(values: pd.Series, col: Column) -> tuple[pd.Series, np.ndarray]:
     """Convert one column to its declared dtype; also return which values failed to parse."""
     values = values.reset_index(drop=True)
@@ -351,6 +374,7 @@ def _coerce(values: pd.Series, col: Column) -> tuple[pd.Series, np.ndarray]:
         if pd.api.types.is_bool_dtype(values.dtype):
             values = values.astype("float64")
         num = pd.to_numeric(values, errors="coerce").astype("float64")
+        num = num.where(np.isfinite(num))  # inf is not a measurement
         if col.kind == "int":
             frac = (num % 1 != 0).fillna(False).to_numpy()
             num = num.mask(frac)
@@ -367,6 +391,9 @@ def _coerce(values: pd.Series, col: Column) -> tuple[pd.Series, np.ndarray]:
     # id, category, text: strings with surrounding whitespace removed; empty means missing.
     text = values.astype("str").str.strip()
     text = text.where(values.notna() & (text != ""), None)
+    if col.kind == "id":  # absurdly long ids are an export error, and bloat every index
+        too_long = (text.str.len() > MAX_ID_LENGTH).fillna(False).to_numpy()
+        return text.mask(too_long).astype("str"), too_long
     if col.kind == "category":
         text = text.str.lower()
     parsed = text.astype("str")

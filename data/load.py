@@ -1,4 +1,10 @@
-"""Load a folder of contract tables (Parquet or CSV), validate them, set bad rows aside."""
+"""Load a folder of contract tables (Parquet or CSV), validate them, set bad rows aside.
+
+A run stops with a :class:`DataQualityError` naming the table when a table keeps fewer
+valid rows than ``data.min_rows`` asks, or loses more than ``data.max_reject_fraction`` of
+its rows to validation: a header-only export or a column in the wrong format must never
+produce a model or a risk list.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +15,28 @@ from pathlib import Path
 
 import pandas as pd
 
-from data.contract import SCHEMAS, ContractError, TableReport, reject_rows, validate_table
+from data.contract import (
+    SCHEMAS,
+    ContractError,
+    TableReport,
+    reject_rows,
+    validate_table,
+)
+from data.fileio import atomic_directory, write_frame, write_json
 from data.history import History, latest_timestamp
-from radar.fileio import write_frame, write_json
+from experiments.config import DataConfig
 
 log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
 SUFFIXES = (".parquet", ".csv", ".csv.gz")
+LOAD_REPORT = "load_report.json"
+# The simulator's true 48 h risk per customer-day, beside its tables (synthetic data only).
+TRUE_RISK_FILE = "true_risk.parquet"
+
+
+class DataQualityError(ContractError):
+    """A table is empty or mostly rejected: the run stops rather than learn from scraps."""
 
 
 @dataclass
@@ -38,11 +58,13 @@ class LoadReport:
         }
 
     def write(self, rejects_dir: Path) -> None:
-        """Write the rejected rows (one CSV per table) and a JSON report."""
-        for name, report in self.tables.items():
-            if report.n_rejected:
-                write_frame(rejects_dir / f"{name}_rejected.csv", report.rejected)
-        write_json(rejects_dir / "load_report.json", self.summary())
+        """Replace ``rejects_dir`` with this load's rejected rows (one CSV per table) and a
+        JSON report, so no file of an earlier load is left beside it."""
+        with atomic_directory(rejects_dir) as staging:
+            for name, report in self.tables.items():
+                if report.n_rejected:
+                    write_frame(staging / f"{name}_rejected.csv", report.rejected)
+            write_json(staging / LOAD_REPORT, self.summary())
 
 
 def find_table_file(directory: Path, name: str) -> Path | None:
@@ -54,25 +76,44 @@ def find_table_file(directory: Path, name: str) -> Path | None:
 
 
 def read_table_file(path: Path) -> pd.DataFrame:
-    if path.name.endswith(".parquet"):
-        return pd.read_parquet(path)
-    # Read as text: the contract decides the types, so nothing is guessed here.
-    return pd.read_csv(path, dtype=str, keep_default_na=True)
+    """Read one table file; any failure is a one-line error naming the file."""
+    try:
+        if path.name.endswith(".parquet"):
+            return pd.read_parquet(path)
+        # All text, and only an empty field is missing: the contract decides types and
+        # which words mean "missing" in typed columns, so a region called "NA" survives.
+        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    except pd.errors.EmptyDataError:
+        raise ContractError(f"{path}: the file is empty (not even a header row)") from None
+    except UnicodeDecodeError as exc:
+        raise ContractError(
+            f"{path}: not UTF-8 text (byte {exc.start}: {exc.reason}); re-export it as UTF-8"
+        ) from None
+    except (OSError, ValueError) as exc:
+        raise ContractError(f"{path}: cannot be read: {exc}") from None
 
 
 def load_history(
-    directory: Path | str, rejects_dir: Path | None = None
+    directory: Path | str, rejects_dir: Path | None = None, limits: DataConfig | None = None
 ) -> tuple[History, LoadReport]:
     """Read, validate and cross-check every table in ``directory``.
 
     Invalid rows are reported (table, column, count, examples) and, when ``rejects_dir``
-    is given, written there; they never reach the features.
+    is given, written there; they never reach the features. Tables that break ``limits``
+    (default: :class:`DataConfig` defaults) stop the load after the report is written.
     """
     directory = Path(directory)
+    limits = limits or DataConfig()
     if not directory.is_dir():
         raise ContractError(f"data folder {directory} does not exist")
+    unknown = sorted(set(limits.min_rows) - set(SCHEMAS))
+    if unknown:
+        raise ContractError(
+            f"data.min_rows names unknown table(s) {unknown}; tables: {list(SCHEMAS)}"
+        )
     frames: dict[str, pd.DataFrame] = {}
     reports: dict[str, TableReport] = {}
+    sources: dict[str, Path] = {}
     for name, schema in SCHEMAS.items():
         path = find_table_file(directory, name)
         if path is None:
@@ -83,8 +124,11 @@ def load_history(
                 )
             frames[name] = schema.empty()
             continue
-        raw = read_table_file(path)
-        frames[name], reports[name] = validate_table(raw, schema)
+        try:
+            frames[name], reports[name] = validate_table(read_table_file(path), schema)
+        except ContractError as exc:
+            raise ContractError(f"{path}: {exc}") from None
+        sources[name] = path
 
     known = set(frames["customers"]["customer_id"])
     for name in ("contacts", "complaints", "events"):
@@ -98,13 +142,14 @@ def load_history(
                 "unknown customer (not in customers)",
             )
 
-    observed_until = _observed_until(directory, frames)
     report = LoadReport(directory, reports)
     for table in reports.values():
         for issue in table.issues:
             log.warning("%s", issue)
     if rejects_dir is not None:
         report.write(Path(rejects_dir))
+    check_limits(reports, sources, limits, rejects_dir)
+    observed_until = _observed_until(directory, frames)
     log.info(
         "loaded %s: %s; %d rows set aside; observed until %s",
         directory,
@@ -115,10 +160,60 @@ def load_history(
     return History(**frames, observed_until=observed_until), report
 
 
+def check_limits(
+    reports: dict[str, TableReport],
+    sources: dict[str, Path],
+    limits: DataConfig,
+    rejects_dir: Path | None,
+) -> None:
+    """Raise :class:`DataQualityError` for the first table that is too small or too rejected."""
+    where = f"; rejected rows in {rejects_dir}" if rejects_dir is not None else ""
+    for name, report in reports.items():
+        share = report.n_rejected / report.n_input if report.n_input else 0.0
+        if share > limits.max_reject_fraction:
+            worst = max(report.issues, key=lambda i: (i.severity == "rejected", i.count))
+            raise DataQualityError(
+                f"{sources[name]}: table '{name}' had {report.n_rejected:,} of {report.n_input:,} "
+                f"rows ({share:.1%}) set aside, more than data.max_reject_fraction "
+                f"({limits.max_reject_fraction:.0%}); most: {worst}{where}"
+            )
+    for name, fewest in limits.min_rows.items():
+        valid = reports[name].n_valid if name in reports else 0
+        if valid < fewest:
+            source = sources.get(name, f"table '{name}'")
+            raise DataQualityError(
+                f"{source}: table '{name}' has {valid:,} valid row(s), fewer than "
+                f"data.min_rows.{name} ({fewest:,}); is the export empty?"
+            )
+
+
 def _observed_until(directory: Path, frames: dict[str, pd.DataFrame]) -> pd.Timestamp:
     manifest = directory / MANIFEST
-    if manifest.exists():
-        value = json.loads(manifest.read_text()).get("observed_until")
-        if value:
-            return pd.Timestamp(value).tz_convert("UTC")
-    return latest_timestamp(frames)
+    if not manifest.exists():
+        return latest_timestamp(frames)
+    try:
+        value = json.loads(manifest.read_text(encoding="utf-8")).get("observed_until")
+    except (ValueError, AttributeError) as exc:
+        raise ContractError(f"{manifest}: not a JSON object ({exc})") from None
+    if not value:
+        return latest_timestamp(frames)
+    try:
+        parsed = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        raise ContractError(f"{manifest}: observed_until {value!r} is not a time") from None
+    if parsed.tz is None:
+        raise ContractError(
+            f"{manifest}: observed_until {value!r} has no time zone (write e.g. '{value}Z' for UTC)"
+        )
+    return parsed.tz_convert("UTC")
+
+
+def read_true_risk(data_dir: Path | str) -> pd.DataFrame | None:
+    """The simulator's true risk, when the data folder is a synthetic world."""
+    path = Path(data_dir) / TRUE_RISK_FILE
+    if not path.exists():
+        return None
+    risk = pd.read_parquet(path)
+    risk["customer_id"] = risk["customer_id"].astype(str)
+    risk["cutoff_at"] = pd.to_datetime(risk["cutoff_at"], utc=True).dt.as_unit("ns")
+    return risk

@@ -26,8 +26,8 @@ import numpy as np
 import pandas as pd
 
 from data.contract import CHANNELS, SCHEMAS, validate_table
+from data.fileio import atomic_directory, write_json
 from data.load import MANIFEST
-from radar.fileio import atomic_directory, write_json
 
 log = logging.getLogger(__name__)
 

@@ -6,16 +6,14 @@ import argparse
 import json
 import logging
 import os
-import socket
 import sys
 import warnings
 from datetime import date
 from pathlib import Path
 
-from radar.config import (
+from experiments.config import (
     CONFIG_ENV,
     DEFAULT_CONFIG,
-    WORKSPACE_ENV,
     ConfigError,
     RadarConfig,
     load_config,
@@ -71,13 +69,15 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from radar.config import with_section
+    from experiments.config import with_section
     from training.train import train
 
     config = _config(args)
     if args.search:
         config = with_section(config, "search", enabled=True)
     result = train(config, args.data)
+    from radar.console import print_evaluation
+
     print_evaluation(result.evaluation)
     print(f"evaluation: {result.evaluation_path}")
     return 0
@@ -101,9 +101,11 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from training.train import evaluate_version
+    from training.evaluate import evaluate_version
 
     evaluation, report = evaluate_version(_config(args), args.data, args.version)
+    from radar.console import print_evaluation
+
     print_evaluation(evaluation)
     print(f"report: {report}")
     return 0
@@ -137,6 +139,8 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     config = _config(args)
+    from radar.process import service_env
+
     env = service_env(config, args.config)
     host, port = args.host or config.serving.host, args.port or config.serving.port
     bentoml = str(Path(sys.executable).parent / "bentoml")
@@ -148,78 +152,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0  # not reached
 
 
-def service_env(config: RadarConfig, config_path: Path | None = None) -> dict[str, str]:
-    """Environment for a service process: the same config file, workspace and MLflow store.
-
-    The store is set explicitly because MLflow writes ``MLFLOW_TRACKING_URI`` into this
-    process's environment whenever a store is used, whichever store that was.
-    """
-    env = dict(os.environ)
-    env[CONFIG_ENV] = str(
-        Path(config_path or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG).resolve()
-    )
-    env[WORKSPACE_ENV] = str(config.workspace.root.resolve())
-    env["MLFLOW_TRACKING_URI"] = config.workspace.mlflow_uri
-    env.setdefault("BENTOML_DO_NOT_TRACK", "true")
-    return env
-
-
 def cmd_demo(args: argparse.Namespace) -> int:
-    from serving.demo import run_demo
+    from radar.demo import run_demo
+    from radar.process import service_env
 
     config = _config(args)
     return run_demo(config, args, service_env(config, args.config))
-
-
-def print_evaluation(evaluation: dict) -> None:
-    from training.evaluate import SCORERS, paired_differences
-
-    scorers = [k for k in SCORERS if k in evaluation]
-    metrics = (
-        "roc_auc",
-        "average_precision",
-        "precision_at_capacity",
-        "recall_at_capacity",
-        "lift_top_1pct",
-        "brier",
-        "ece",
-    )
-    print(
-        f"\nTest period: {evaluation['n_test_rows']} eligible customer-days over {evaluation['n_test_days']} days, "
-        f"positive rate {evaluation['positive_rate']:.2%}, capacity {evaluation['capacity']['mean_daily_k']:.0f} customers/day"
-    )
-    print(f"{'scorer':<24}" + "".join(f"{m:>22}" for m in metrics))
-    for r in scorers:
-        print(f"{r:<24}" + "".join(f"{evaluation[r][m]:>22.4f}" for m in metrics))
-        ci = evaluation[r].get("intervals_95", {})
-        if ci:
-            cells = (f"[{ci[m][0]:.3f}, {ci[m][1]:.3f}]" if m in ci else "" for m in metrics)
-            print(f"{'':<24}" + "".join(f"{c:>22}" for c in cells))
-    differences = paired_differences(evaluation)
-    if differences:
-        print("\nmodel minus peer, paired 95 % intervals (the same resampled test days):")
-        for peer, metric, low, high, verdict in differences:
-            if metric != "roc_auc":
-                print(f"  {peer:<24}{metric:<24}[{low:+.4f}, {high:+.4f}]  {verdict}")
-    if "champion_comparison" in evaluation:  # a training run, not `radar evaluate`
-        comparison = evaluation["champion_comparison"]["reason"]
-        champion = "this version" if evaluation["promoted_to_champion"] else "unchanged"
-        print(
-            f"registered {evaluation['registered_model']} version {evaluation['version']}; "
-            f"champion: {champion} ({comparison})"
-        )
-
-
-def free_port(preferred: int, host: str = "127.0.0.1") -> int:
-    """``preferred`` if it is free on ``host``, else any free port."""
-    for port in (preferred, 0):
-        with socket.socket() as s:
-            try:
-                s.bind((host, port))
-            except OSError:
-                continue
-            return s.getsockname()[1]
-    raise OSError("no free port")
 
 
 # ---------------------------------------------------------------------- parser

@@ -20,11 +20,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from data.fileio import atomic_directory, write_json
 from data.history import History
+from experiments.config import LabelConfig
 from features.build import build_features
 from features.labels import build_labels
-from radar.config import LabelConfig
-from radar.fileio import atomic_directory, write_json
 from serving.scorer import Scorer
 
 log = logging.getLogger(__name__)

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from experiments.config import RadarConfig, ServingConfig
 from features.catalogue import FEATURES_BY_NAME, REASON_GROUPS
-from radar.config import RadarConfig, ServingConfig
 from training import registry
 from training.model import RiskModel
 

@@ -29,8 +29,8 @@ from starlette.responses import JSONResponse
 
 from data.contract import COMPLAINTS, CONTACTS, CUSTOMERS, EVENTS, validate_table
 from data.history import History
+from experiments.config import RadarConfig, load_config
 from features.build import build_features
-from radar.config import RadarConfig, load_config
 from serving.risk_list import LATEST, Snapshot, load_snapshot
 from serving.schemas import (
     CustomerHistory,

@@ -12,7 +12,7 @@ import pytest
 
 from data.contract import COMPLAINTS, CONTACTS, CUSTOMERS, EVENTS, INCIDENTS, validate_table
 from data.history import History
-from radar.config import RadarConfig, load_config
+from experiments.config import RadarConfig, load_config
 
 os.environ.setdefault("BENTOML_DO_NOT_TRACK", "true")
 os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")

@@ -10,21 +10,19 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from data.history import History
+from experiments.config import LabelConfig, SplitConfig
 from features.build import build_features
 from features.catalogue import KEY_COLUMNS
 from features.labels import build_labels, daily_cutoffs
-from radar.config import LabelConfig, SplitConfig
 
 log = logging.getLogger(__name__)
 
 SPLITS = ("train", "validation", "test")
-TRUE_RISK_FILE = "true_risk.parquet"
 
 
 class NotEnoughData(ValueError):
@@ -120,14 +118,3 @@ def assemble(
             100 * part["label"].mean() if len(part) else 0.0,
         )
     return frame, periods
-
-
-def read_true_risk(data_dir: Path) -> pd.DataFrame | None:
-    """The simulator's true risk, when the data folder is a synthetic world."""
-    path = Path(data_dir) / TRUE_RISK_FILE
-    if not path.exists():
-        return None
-    risk = pd.read_parquet(path)
-    risk["customer_id"] = risk["customer_id"].astype(str)
-    risk["cutoff_at"] = pd.to_datetime(risk["cutoff_at"], utc=True).dt.as_unit("ns")
-    return risk

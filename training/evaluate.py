@@ -1,243 +1,28 @@
-"""Evaluation on the out-of-time test period, over all eligible customer-days.
+"""Evaluation on the out-of-time test period, over all eligible customer-days, beside the
+peers; and ``radar evaluate``, the job that judges any registered version that way.
 
-Every scorer is judged the same way: ranking (ROC-AUC, average precision, lift), what the
-outreach team gets (daily precision and recall at capacity: the top k eligible customers
-of each test day, averaged over days) and probability quality (Brier score, log loss,
-expected calibration error). Beside the model: the frequent-contact rule used today, a
-prior-complaints rule, a logistic regression on the same features and, on synthetic data,
-the simulator's true risk (the ceiling). Confidence intervals resample whole test days.
+Beside the model: the frequent-contact rule used today, a prior-complaints rule, a
+logistic regression on the same features and, on synthetic data, the simulator's true
+risk (the ceiling).
 """
 
 from __future__ import annotations
 
-import math
+from pathlib import Path
 
+import mlflow
 import numpy as np
 import pandas as pd
-from sklearn.compose import ColumnTransformer
-from sklearn.impute import SimpleImputer
-from sklearn.isotonic import IsotonicRegression
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
-from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from features.catalogue import CATEGORICAL, FEATURE_NAMES
-from radar.config import EvaluationConfig
+from data.load import load_history, read_true_risk
+from experiments.config import EvaluationConfig, RadarConfig
+from features.catalogue import FEATURE_NAMES
+from training import registry, tracking
+from training.dataset import assemble
+from training.metrics import bootstrap_intervals, daily_capacity, score_metrics
+from training.peers import FrequentContactRule, PriorComplaintsRule, logistic_regression
 
-SCORERS = (
-    "model",
-    "logistic_regression",
-    "rule_frequent_contact",
-    "rule_prior_complaints",
-    "oracle",
-)
-CALIBRATION_BINS = 10
-LIFT_SHARES = {"lift_top_1pct": 0.01, "lift_top_5pct": 0.05, "lift_top_10pct": 0.10}
-INTERVAL_METRICS = ("average_precision", "precision_at_capacity", "roc_auc")
 SEGMENT_COLUMN = "segment"
-
-
-def daily_capacity(n_eligible: int, capacity_fraction: float, capacity_k: int | None) -> int:
-    """How many customers the outreach team can call on a day with ``n_eligible``."""
-    if capacity_k is not None:
-        return min(capacity_k, n_eligible)
-    return max(1, math.ceil(capacity_fraction * n_eligible))
-
-
-def _daily_hits(
-    day: np.ndarray, label: np.ndarray, score: np.ndarray, ev: EvaluationConfig, seed: int = 0
-) -> pd.DataFrame:
-    """Per test day: capacity k, hits in the top k, positives. Ties break at random (seeded),
-    so a coarse score such as a contact count is not flattered by the order of the rows."""
-    rng = np.random.default_rng(seed)
-    frame = pd.DataFrame({"day": day, "y": label, "s": score, "tie": rng.random(len(label))})
-    frame = frame.sort_values(["day", "s", "tie"], ascending=[True, False, True])
-    frame["rank"] = frame.groupby("day").cumcount()
-    n = frame.groupby("day")["y"].transform("size")
-    k = n.map(lambda m: daily_capacity(int(m), ev.capacity_fraction, ev.capacity_k))
-    top = frame[frame["rank"] < k]
-    return pd.DataFrame(
-        {
-            "hits": top.groupby("day")["y"].sum(),
-            "k": top.groupby("day").size(),
-            "pos": frame.groupby("day")["y"].sum(),
-        }
-    )
-
-
-def _precision_recall(per_day: pd.DataFrame) -> tuple[float, float]:
-    precision = float((per_day["hits"] / per_day["k"]).mean())
-    with_pos = per_day[per_day["pos"] > 0]
-    recall = float((with_pos["hits"] / with_pos["pos"]).mean()) if len(with_pos) else float("nan")
-    return precision, recall
-
-
-def expected_calibration_error(
-    label: np.ndarray, probability: np.ndarray, bins: int = CALIBRATION_BINS
-) -> float:
-    """Mean |observed rate - predicted probability| over equal-count bins, weighted by size."""
-    order = np.argsort(probability, kind="stable")
-    error = 0.0
-    for part in np.array_split(order, bins):
-        if len(part):
-            error += len(part) * abs(label[part].mean() - probability[part].mean())
-    return float(error / len(label))
-
-
-def lift(label: np.ndarray, score: np.ndarray, share: float) -> float:
-    """Positive rate among the top ``share`` of rows by score over the overall positive rate."""
-    k = max(1, round(share * len(label)))
-    top = np.argsort(-score, kind="stable")[:k]
-    base = label.mean()
-    return float(label[top].mean() / base) if base > 0 else float("nan")
-
-
-def score_metrics(
-    day: np.ndarray,
-    label: np.ndarray,
-    score: np.ndarray,
-    probability: np.ndarray,
-    ev: EvaluationConfig,
-) -> dict[str, float]:
-    """All metrics of one scorer; ``score`` ranks, ``probability`` is judged for calibration."""
-    precision, recall = _precision_recall(_daily_hits(day, label, score, ev))
-    both = len(np.unique(label)) == 2
-    p = np.clip(probability, 1e-7, 1 - 1e-7)
-    return {
-        "roc_auc": float(roc_auc_score(label, score)) if both else float("nan"),
-        "average_precision": float(average_precision_score(label, score)) if both else float("nan"),
-        "precision_at_capacity": precision,
-        "recall_at_capacity": recall,
-        "brier": float(brier_score_loss(label, p)),
-        "log_loss": float(log_loss(label, p, labels=[0, 1])),
-        "ece": expected_calibration_error(label, p),
-        **{name: lift(label, score, share) for name, share in LIFT_SHARES.items()},
-    }
-
-
-def bootstrap_intervals(
-    day: np.ndarray,
-    label: np.ndarray,
-    scores: dict[str, np.ndarray],
-    ev: EvaluationConfig,
-    seed: int,
-) -> tuple[dict[str, dict[str, list[float]]], dict[str, dict[str, list[float]]]]:
-    """95 % intervals of the headline metrics, resampling whole test days with replacement.
-
-    Every scorer is judged on the same resampled days, so besides each scorer's own
-    interval this gives a *paired* interval of ``model - scorer``: the honest test of
-    "clearly better", since the day-to-day luck both share cancels out.
-    Returns ``(intervals by scorer, paired differences model - scorer)``.
-    """
-    days = np.unique(day)
-    rows_of = {d: np.flatnonzero(day == d) for d in days}
-    per_day = {name: _daily_hits(day, label, s, ev) for name, s in scores.items()}
-    rng = np.random.default_rng(seed)
-    samples = {name: {m: [] for m in INTERVAL_METRICS} for name in scores}
-    for _ in range(ev.bootstrap_samples):
-        pick = rng.choice(days, size=len(days), replace=True)
-        rows = np.concatenate([rows_of[d] for d in pick])
-        y = label[rows]
-        if len(np.unique(y)) < 2:
-            continue
-        for name, s in scores.items():
-            hits = per_day[name]
-            samples[name]["average_precision"].append(average_precision_score(y, s[rows]))
-            samples[name]["roc_auc"].append(roc_auc_score(y, s[rows]))
-            samples[name]["precision_at_capacity"].append(
-                float((hits.loc[pick, "hits"] / hits.loc[pick, "k"]).mean())
-            )
-
-    def interval(values: np.ndarray) -> list[float]:
-        return [float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5))]
-
-    intervals = {
-        name: {m: interval(np.array(v)) for m, v in by_metric.items() if v}
-        for name, by_metric in samples.items()
-    }
-    differences = {}
-    if "model" in samples:
-        for name in scores:
-            if name != "model":
-                differences[name] = {
-                    m: interval(np.array(samples["model"][m]) - np.array(samples[name][m]))
-                    for m in INTERVAL_METRICS
-                    if samples["model"][m]
-                }
-    return intervals, differences
-
-
-def paired_differences(evaluation: dict) -> list[tuple[str, str, float, float, str]]:
-    """(peer, metric, low, high, verdict) rows of the paired model-minus-peer intervals."""
-    rows = []
-    for name in SCORERS:
-        for metric, (low, high) in evaluation.get(name, {}).get("model_minus_this_95", {}).items():
-            verdict = (
-                "model better" if low > 0 else "peer better" if high < 0 else "no clear difference"
-            )
-            rows.append((name, metric, low, high, verdict))
-    return rows
-
-
-class FrequentContactRule:
-    """The baseline outreach teams use today: rank by contacts in the last 7 days.
-
-    Ties break on contacts in the last 30 days. For a fair Brier score, its score is
-    mapped to a probability by isotonic regression fitted on the validation period.
-    """
-
-    def score(self, features: pd.DataFrame) -> np.ndarray:
-        return features["contacts_7d"].to_numpy(dtype=float) + 1e-3 * features[
-            "contacts_30d"
-        ].to_numpy(dtype=float)
-
-    def fit(self, features: pd.DataFrame, label: np.ndarray) -> FrequentContactRule:
-        self.isotonic_ = IsotonicRegression(out_of_bounds="clip", y_min=0, y_max=1).fit(
-            self.score(features), label
-        )
-        return self
-
-    def predict_proba(self, features: pd.DataFrame) -> np.ndarray:
-        return self.isotonic_.predict(self.score(features))
-
-
-class PriorComplaintsRule(FrequentContactRule):
-    """Rank by complaints in the past year (ties: the past 90 days, then recency)."""
-
-    def score(self, features: pd.DataFrame) -> np.ndarray:
-        recency = 1.0 / (
-            1.0 + features["days_since_last_complaint"].fillna(1e6).to_numpy(dtype=float)
-        )
-        return (
-            features["complaints_365d"].to_numpy(dtype=float)
-            + 1e-2 * features["complaints_90d"].to_numpy(dtype=float)
-            + 1e-4 * recency
-        )
-
-
-def logistic_regression(seed: int) -> Pipeline:
-    """A scikit-learn logistic regression on the same features: the linear peer."""
-    numeric = [n for n in FEATURE_NAMES if n not in CATEGORICAL]
-    prepare = ColumnTransformer(
-        [
-            (
-                "numeric",
-                make_pipeline(
-                    SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
-                    StandardScaler(),
-                ),
-                numeric,
-            ),
-            ("categorical", OneHotEncoder(handle_unknown="ignore"), list(CATEGORICAL)),
-        ]
-    )
-    return Pipeline(
-        [
-            ("prepare", prepare),
-            ("model", LogisticRegression(C=0.1, max_iter=2000, random_state=seed)),
-        ]
-    )
 
 
 def evaluate(
@@ -310,3 +95,35 @@ def evaluate(
         by_segment=segments,
     )
     return result, ranking
+
+
+def evaluate_version(
+    config: RadarConfig, data_dir: Path | str, version: int | None = None
+) -> tuple[dict, Path]:
+    """``radar evaluate``: judge a registered version (default: the champion) on the test
+    period of ``data_dir``, beside the same peers as training; log it as an MLflow run."""
+    data_dir = Path(data_dir)
+    client = registry.connect(config)
+    name = config.registry.model_name
+    version = registry.resolve_version(client, name, version)
+    model = registry.load_version(config, version)
+    history, _ = load_history(data_dir, config.workspace.rejects_dir, config.data)
+    frame, periods = assemble(history, config.labels, config.split, read_true_risk(data_dir))
+    test = frame[frame["split"] == "test"]
+    evaluation, ranking = evaluate(
+        frame, model.predict_proba(test), config.evaluation, config.model.seed
+    )
+    out_dir = config.workspace.root / "evaluations" / f"v{version}"
+    with mlflow.start_run(
+        run_name=f"evaluate v{version}", tags={"radar.evaluation_of": f"{name}/{version}"}
+    ) as run:
+        mlflow.log_params({"data_dir": str(data_dir), "model_version": version})
+        tracking.log_scorer_metrics(evaluation, ranking)
+        evaluation.update(
+            registered_model=name,
+            version=str(version),
+            run_id=run.info.run_id,
+            periods=periods.as_dict(),
+        )
+        report = tracking.log_evaluation(evaluation, test, ranking, model, config, out_dir)
+    return evaluation, report

@@ -1,7 +1,8 @@
 """``RiskModel``: LightGBM on the catalogue's features, a calibration step, exact TreeSHAP.
 
-scikit-learn habits: the constructor only stores, ``fit`` returns self, fitted state ends
-in ``_``, randomness comes from ``seed``. The served probability is
+scikit-learn habits: the constructor only stores (the feature list and the validated
+``model:`` settings, whose defaults are declared once in ``ModelConfig``), ``fit`` returns
+self, fitted state ends in ``_``, randomness comes from ``settings.seed``. The served probability is
 ``sigmoid(a * raw + b)`` where ``raw`` is the booster's log-odds and ``(a, b)`` is a
 logistic (Platt) calibration fitted on the validation period; being monotone, it keeps
 the ranking, and explanations stay exact and additive in the raw log-odds.
@@ -18,6 +19,7 @@ import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
 
+from experiments.config import ModelConfig
 from features.catalogue import FEATURES_BY_NAME
 
 MODEL_FILE = "booster.txt"
@@ -31,53 +33,30 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 class RiskModel:
     """Calibrated complaint-risk classifier over a fixed, ordered feature list."""
 
-    def __init__(
-        self,
-        feature_names: Sequence[str],
-        num_leaves: int = 7,
-        max_depth: int = 4,
-        learning_rate: float = 0.03,
-        n_estimators: int = 1500,
-        early_stopping_rounds: int = 100,
-        min_child_samples: int = 200,
-        subsample: float = 0.8,
-        colsample_bytree: float = 0.8,
-        reg_lambda: float = 1.0,
-        monotone_constraints: bool = True,
-        seed: int = 42,
-    ) -> None:
+    def __init__(self, feature_names: Sequence[str], settings: ModelConfig | None = None) -> None:
         self.feature_names = list(feature_names)
-        self.num_leaves = num_leaves
-        self.max_depth = max_depth
-        self.learning_rate = learning_rate
-        self.n_estimators = n_estimators
-        self.early_stopping_rounds = early_stopping_rounds
-        self.min_child_samples = min_child_samples
-        self.subsample = subsample
-        self.colsample_bytree = colsample_bytree
-        self.reg_lambda = reg_lambda
-        self.monotone_constraints = monotone_constraints
-        self.seed = seed
+        self.settings = settings if settings is not None else ModelConfig()
 
     # ------------------------------------------------------------------ fitting
     def lgb_params(self) -> dict[str, object]:
+        s = self.settings
         monotone = [
-            FEATURES_BY_NAME[n].monotone if self.monotone_constraints else 0
+            FEATURES_BY_NAME[n].monotone if s.monotone_constraints else 0
             for n in self.feature_names
         ]
         return {
             "objective": "binary",
-            "learning_rate": self.learning_rate,
-            "num_leaves": self.num_leaves,
-            "max_depth": self.max_depth,
-            "min_data_in_leaf": self.min_child_samples,
-            "bagging_fraction": self.subsample,
-            "bagging_freq": 1 if self.subsample < 1 else 0,
-            "feature_fraction": self.colsample_bytree,
-            "lambda_l2": self.reg_lambda,
+            "learning_rate": s.learning_rate,
+            "num_leaves": s.num_leaves,
+            "max_depth": s.max_depth,
+            "min_data_in_leaf": s.min_child_samples,
+            "bagging_fraction": s.subsample,
+            "bagging_freq": 1 if s.subsample < 1 else 0,
+            "feature_fraction": s.colsample_bytree,
+            "lambda_l2": s.reg_lambda,
             "monotone_constraints": monotone,
             "monotone_constraints_method": "advanced",
-            "seed": self.seed,
+            "seed": s.seed,
             "deterministic": True,
             "force_row_wise": True,
             "num_threads": 2,
@@ -118,15 +97,15 @@ class RiskModel:
         self.booster_ = lgb.train(
             self.lgb_params(),
             train,
-            num_boost_round=self.n_estimators,
+            num_boost_round=self.settings.n_estimators,
             valid_sets=[valid],
             valid_names=["validation"],
             callbacks=[
-                lgb.early_stopping(self.early_stopping_rounds, verbose=False),
+                lgb.early_stopping(self.settings.early_stopping_rounds, verbose=False),
                 lgb.record_evaluation(evals),
             ],
         )
-        self.best_iteration_ = int(self.booster_.best_iteration or self.n_estimators)
+        self.best_iteration_ = int(self.booster_.best_iteration or self.settings.n_estimators)
         self.validation_logloss_ = evals["validation"]["binary_logloss"]
         raw_val = self.raw_score(X_val)
         platt = LogisticRegression(C=1e6, max_iter=1000).fit(raw_val.reshape(-1, 1), y_val)
@@ -189,9 +168,7 @@ class RiskModel:
         directory.mkdir(parents=True, exist_ok=True)
         self.booster_.save_model(str(directory / MODEL_FILE), num_iteration=self.best_iteration_)
         meta = {
-            "params": {
-                k: v for k, v in vars(self).items() if not k.endswith("_") and k != "feature_names"
-            },
+            "settings": self.settings.model_dump(mode="json"),
             "feature_names": self.feature_names,
             "categories": self.categories_,
             "calibration": list(self.calibration_),
@@ -203,7 +180,7 @@ class RiskModel:
     def load(cls, directory: Path) -> RiskModel:
         directory = Path(directory)
         meta = json.loads((directory / META_FILE).read_text())
-        model = cls(meta["feature_names"], **meta["params"])
+        model = cls(meta["feature_names"], ModelConfig.model_validate(meta["settings"]))
         model.booster_ = lgb.Booster(model_file=str(directory / MODEL_FILE))
         model.categories_ = meta["categories"]
         model.calibration_ = tuple(meta["calibration"])

@@ -16,20 +16,9 @@ import pandas as pd
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import precision_recall_curve
 
-from training.evaluate import SCORERS, daily_capacity, paired_differences
+from training.metrics import REPORT_METRICS, SCORERS, daily_capacity, paired_differences
 
 SHAP_SAMPLE_ROWS = 5000
-REPORT_METRICS = (
-    "roc_auc",
-    "average_precision",
-    "precision_at_capacity",
-    "recall_at_capacity",
-    "lift_top_1pct",
-    "lift_top_5pct",
-    "brier",
-    "ece",
-    "log_loss",
-)
 
 
 def write_plots(

@@ -5,6 +5,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import tempfile
 import warnings
 from pathlib import Path
@@ -12,11 +14,10 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 from mlflow.entities.model_registry import ModelVersion
-from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 
-from radar.config import RadarConfig
+from experiments.config import RadarConfig
 from training.model import RiskModel
 from training.pyfunc_model import MODEL_ARTIFACT
 
@@ -24,6 +25,8 @@ log = logging.getLogger(__name__)
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
+HOST_TAG = "radar.host"
+PID_TAG = "radar.pid"
 PYFUNC_CODE = Path(__file__).with_name("pyfunc_model.py")
 
 
@@ -45,8 +48,11 @@ def connect(config: RadarConfig) -> MlflowClient:
     return client
 
 
-def log_risk_model(model: RiskModel, example: pd.DataFrame, name: str) -> ModelVersion:
-    """Log ``model`` to the active run as a pyfunc (signature + input example) and register it."""
+def log_risk_model(model: RiskModel, example: pd.DataFrame) -> str:
+    """Log ``model`` to the active run as a pyfunc (signature + input example); return its URI.
+
+    It is registered separately (:func:`register`), once the run's evaluation is written.
+    """
     example = example[model.feature_names].head(5).reset_index(drop=True)
     signature = infer_signature(
         example, pd.DataFrame({"probability": model.predict_proba(example)})
@@ -62,9 +68,17 @@ def log_risk_model(model: RiskModel, example: pd.DataFrame, name: str) -> ModelV
                 signature=signature,
                 input_example=example,
                 pip_requirements=_requirements(),
-                registered_model_name=name,
             )
-    return MlflowClient().get_model_version(name, str(info.registered_model_version))
+    return info.model_uri
+
+
+def register(client: MlflowClient, model_uri: str, name: str) -> ModelVersion:
+    """Register a logged model as a new version of ``name`` and mark it ``challenger``."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        version = mlflow.register_model(model_uri, name)
+    set_alias(client, name, CHALLENGER, version.version)
+    return version
 
 
 def _requirements() -> list[str]:
@@ -77,10 +91,17 @@ def _requirements() -> list[str]:
 
 
 def alias_version(client: MlflowClient, name: str, alias: str) -> ModelVersion | None:
-    try:
-        return client.get_model_version_by_alias(name, alias)
-    except MlflowException:
+    """The version ``alias`` names; None only when the model or the alias does not exist.
+
+    Any other failure (a locked or unreachable store) raises: "cannot tell" must never be
+    read as "no champion yet".
+    """
+    if not client.search_registered_models(filter_string=f"name = '{name}'"):
         return None
+    aliases = client.get_registered_model(name).aliases
+    if alias not in aliases:
+        return None
+    return client.get_model_version(name, str(aliases[alias]))
 
 
 def set_alias(client: MlflowClient, name: str, alias: str, version: str | int) -> None:
@@ -106,3 +127,41 @@ def resolve_version(client: MlflowClient, name: str, pinned: int | None) -> str:
             f"registered model '{name}' has no '{CHAMPION}' alias yet: run `radar train` first"
         )
     return str(champion.version)
+
+
+def fail_dead_runs(client: MlflowClient, experiment: str) -> list[str]:
+    """Mark FAILED the runs of ``experiment`` left RUNNING by a process of this host that
+    no longer exists (killed mid-run); return their ids."""
+    found = client.get_experiment_by_name(experiment)
+    if found is None:
+        return []
+    runs = client.search_runs(
+        [found.experiment_id],
+        filter_string=f"attributes.status = 'RUNNING' and tags.`{HOST_TAG}` = '{socket.gethostname()}'",
+    )
+    dead = [r for r in runs if not _alive(int(r.data.tags.get(PID_TAG, "0")))]
+    for run in dead:
+        client.set_terminated(run.info.run_id, status="FAILED")
+        log.warning(
+            "run %s was left running by process %s, which has died: marked FAILED",
+            run.info.run_id,
+            run.data.tags.get(PID_TAG),
+        )
+    return [r.info.run_id for r in dead]
+
+
+def owner_tags() -> dict[str, str]:
+    """Tags that let a later run tell whether this run's process is still alive."""
+    return {HOST_TAG: socket.gethostname(), PID_TAG: str(os.getpid())}
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return pid != os.getpid()  # our own pid on a RUNNING run: a dead predecessor's, reused

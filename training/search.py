@@ -17,9 +17,13 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 
-from radar.config import RadarConfig, with_section
-from radar.fileio import write_json
-from training.evaluate import score_metrics
+from data.fileio import write_json
+from data.load import load_history
+from experiments.config import RadarConfig, with_section
+from training import registry
+from training.dataset import assemble
+from training.fit import fit_model
+from training.metrics import score_metrics
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +45,6 @@ def grid_trials(grid: dict[str, list]) -> list[dict[str, object]]:
 
 def search_frame(frame: pd.DataFrame, config: RadarConfig) -> SearchResult:
     """Run the grid on an assembled frame; log a parent run with one nested run per trial."""
-    from training.train import fit_model  # train imports this module, so import late
-
     trials = grid_trials(config.search.grid)
     metric = config.search.metric
     val = frame[frame["split"] == "validation"]
@@ -87,11 +89,7 @@ def search_frame(frame: pd.DataFrame, config: RadarConfig) -> SearchResult:
 
 def search(config: RadarConfig, data_dir: Path | str) -> SearchResult:
     """``radar search``: load, assemble, run the grid; write ``search.json`` to the workspace."""
-    from data.load import load_history
-    from training import registry
-    from training.dataset import assemble
-
-    history, _ = load_history(Path(data_dir), config.workspace.rejects_dir)
+    history, _ = load_history(Path(data_dir), config.workspace.rejects_dir, config.data)
     frame, _ = assemble(history, config.labels, config.split)
     registry.connect(config)
     result = search_frame(frame, config)

@@ -10,7 +10,7 @@ import pytest
 
 from data.load import load_history
 from data.simulate import simulate_world
-from radar.config import ConfigError, load_config
+from experiments.config import ConfigError, load_config
 
 
 def test_same_seed_same_files(tmp_path):

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 import yaml
 
+from data.fileio import atomic_directory
 from radar.cli import main
-from radar.fileio import atomic_directory
 
 pytestmark = pytest.mark.slow
 

@@ -10,8 +10,7 @@ import bentoml
 import httpx
 import pytest
 
-from radar.cli import free_port, service_env
-from serving.demo import stop, wait_ready
+from radar.process import free_port, service_env, stop, wait_ready
 
 pytestmark = pytest.mark.slow
 

@@ -7,7 +7,7 @@ import json
 import mlflow
 import pytest
 
-from radar.config import ConfigError, load_config, with_section
+from experiments.config import ConfigError, load_config, with_section
 from tests.conftest import small_config
 from training.search import SEARCH_FILE, grid_trials, search
 

@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 import yaml
 
-from radar.config import load_config
+from experiments.config import load_config
 from serving.risk_list import score_day
 from serving.scorer import Scorer
 from tests.service.conftest import make_client

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from radar.config import EvaluationConfig
-from training.evaluate import (
+from experiments.config import EvaluationConfig
+from training.metrics import (
     bootstrap_intervals,
     daily_capacity,
     expected_calibration_error,

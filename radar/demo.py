@@ -12,15 +12,21 @@ import logging
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import httpx
 
-from radar.config import RadarConfig
+from data.load import MANIFEST, load_history
+from data.simulate import simulate_world
+from experiments.config import RadarConfig
+from radar.console import print_evaluation
+from radar.process import free_port, stop, wait_ready
+from serving.payload import history_payload
+from serving.risk_list import preview, score_day
+from serving.scorer import Scorer
+from training.train import train
 
 log = logging.getLogger("radar.demo")
 
-READY_TIMEOUT_SECONDS = 180
 UNKNOWN_ID = "NO-SUCH-CUSTOMER"
 PARITY_TOLERANCE = 1e-9
 
@@ -30,14 +36,6 @@ def _step(n: int, text: str) -> None:
 
 
 def run_demo(config: RadarConfig, args: argparse.Namespace, service_env: dict[str, str]) -> int:
-    from data.load import MANIFEST, load_history
-    from data.simulate import simulate_world
-    from radar.cli import free_port, print_evaluation
-    from serving.payload import history_payload
-    from serving.risk_list import preview, score_day
-    from serving.scorer import Scorer
-    from training.train import train
-
     started = time.perf_counter()
     sim = config.simulation
     customers, days = args.customers or sim.customers, args.days or sim.days
@@ -124,32 +122,6 @@ risk list                 {list_dir / "risk_list.html"} (and .csv, .parquet)
 service                   radar serve  ->  POST {base.rsplit(":", 1)[0]}:{config.serving.port}/score
 service check             {"PASSED" if ok else "FAILED"}""")
     return 0 if ok else 1
-
-
-def stop(proc: subprocess.Popen, timeout: float = 30) -> None:
-    """Ask a server to stop; kill it if it has not within ``timeout`` seconds."""
-    proc.terminate()
-    try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-
-
-def wait_ready(
-    url: str, proc: subprocess.Popen, log_path: Path, timeout: float = READY_TIMEOUT_SECONDS
-) -> None:
-    """Poll ``url`` until it answers 200; fail early if ``proc`` dies (its log says why)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with code {proc.returncode}; see {log_path}")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise TimeoutError(f"server not ready after {timeout:.0f} s; see {log_path}")
 
 
 def _check_service(base: str, risk_list, payload: dict, as_of: str) -> bool:

@@ -14,7 +14,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-EXPERIMENTS_DIR = Path(__file__).resolve().parent.parent / "experiments"
+EXPERIMENTS_DIR = Path(__file__).resolve().parent
 DEFAULT_CONFIG = EXPERIMENTS_DIR / "default.yaml"
 # The user's tracking URI, read once at import: mlflow.set_tracking_uri() writes this same
 # variable into os.environ, so reading it later would return whatever store was used last.
@@ -55,6 +55,21 @@ class WorkspaceConfig(_Frozen):
     @property
     def rejects_dir(self) -> Path:
         return self.root / "rejects"
+
+
+class DataConfig(_Frozen):
+    """Limits that stop `train` and `score` when input data is empty or mostly rejected."""
+
+    min_rows: dict[str, int] = Field(
+        default_factory=lambda: {"customers": 1, "contacts": 1},
+        description="Fewest valid rows a table must keep after validation (table -> rows).",
+    )
+    max_reject_fraction: float = Field(
+        0.2,
+        ge=0,
+        le=1,
+        description="Largest share of a table's rows that may be set aside before the run stops.",
+    )
 
 
 class SimulationConfig(_Frozen):
@@ -185,6 +200,7 @@ class ServingConfig(_Frozen):
 
 class RadarConfig(_Frozen):
     workspace: WorkspaceConfig = WorkspaceConfig()
+    data: DataConfig = DataConfig()
     simulation: SimulationConfig = SimulationConfig()
     labels: LabelConfig = LabelConfig()
     split: SplitConfig = SplitConfig()

@@ -1,0 +1,70 @@
+"""Helpers for the processes the commands start: the service's environment, a free port,
+waiting for readiness, stopping."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+
+from experiments.config import CONFIG_ENV, DEFAULT_CONFIG, WORKSPACE_ENV, RadarConfig
+
+READY_TIMEOUT_SECONDS = 180
+
+
+def service_env(config: RadarConfig, config_path: Path | None = None) -> dict[str, str]:
+    """Environment for a service process: the same config file, workspace and MLflow store.
+
+    The store is set explicitly because MLflow writes ``MLFLOW_TRACKING_URI`` into this
+    process's environment whenever a store is used, whichever store that was.
+    """
+    env = dict(os.environ)
+    env[CONFIG_ENV] = str(
+        Path(config_path or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG).resolve()
+    )
+    env[WORKSPACE_ENV] = str(config.workspace.root.resolve())
+    env["MLFLOW_TRACKING_URI"] = config.workspace.mlflow_uri
+    env.setdefault("BENTOML_DO_NOT_TRACK", "true")
+    return env
+
+
+def free_port(preferred: int, host: str = "127.0.0.1") -> int:
+    """``preferred`` if it is free on ``host``, else any free port."""
+    for port in (preferred, 0):
+        with socket.socket() as s:
+            try:
+                s.bind((host, port))
+            except OSError:
+                continue
+            return s.getsockname()[1]
+    raise OSError("no free port")
+
+
+def stop(proc: subprocess.Popen, timeout: float = 30) -> None:
+    """Ask a server to stop; kill it if it has not within ``timeout`` seconds."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def wait_ready(
+    url: str, proc: subprocess.Popen, log_path: Path, timeout: float = READY_TIMEOUT_SECONDS
+) -> None:
+    """Poll ``url`` until it answers 200; fail early if ``proc`` dies (its log says why)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with code {proc.returncode}; see {log_path}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise TimeoutError(f"server not ready after {timeout:.0f} s; see {log_path}")

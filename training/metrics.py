@@ -1,0 +1,183 @@
+"""Metrics of one scorer on the test period, and day-bootstrap intervals.
+
+Ranking (ROC-AUC, average precision, lift), what the outreach team gets (daily precision
+and recall at capacity: the top k eligible customers of each test day, averaged over days)
+and probability quality (Brier score, log loss, expected calibration error). Confidence
+intervals resample whole test days, the same days for every scorer, so that model-minus-
+peer intervals are paired.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
+
+from experiments.config import EvaluationConfig
+
+SCORERS = (
+    "model",
+    "logistic_regression",
+    "rule_frequent_contact",
+    "rule_prior_complaints",
+    "oracle",
+)
+CALIBRATION_BINS = 10
+LIFT_SHARES = {"lift_top_1pct": 0.01, "lift_top_5pct": 0.05, "lift_top_10pct": 0.10}
+INTERVAL_METRICS = ("average_precision", "precision_at_capacity", "roc_auc")
+# The metrics every table shows (CLI, HTML report), in this order.
+REPORT_METRICS = (
+    "roc_auc",
+    "average_precision",
+    "precision_at_capacity",
+    "recall_at_capacity",
+    "lift_top_1pct",
+    "lift_top_5pct",
+    "brier",
+    "ece",
+    "log_loss",
+)
+
+
+def daily_capacity(n_eligible: int, capacity_fraction: float, capacity_k: int | None) -> int:
+    """How many customers the outreach team can call on a day with ``n_eligible``."""
+    if capacity_k is not None:
+        return min(capacity_k, n_eligible)
+    return max(1, math.ceil(capacity_fraction * n_eligible))
+
+
+def _daily_hits(
+    day: np.ndarray, label: np.ndarray, score: np.ndarray, ev: EvaluationConfig, seed: int = 0
+) -> pd.DataFrame:
+    """Per test day: capacity k, hits in the top k, positives. Ties break at random (seeded),
+    so a coarse score such as a contact count is not flattered by the order of the rows."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({"day": day, "y": label, "s": score, "tie": rng.random(len(label))})
+    frame = frame.sort_values(["day", "s", "tie"], ascending=[True, False, True])
+    frame["rank"] = frame.groupby("day").cumcount()
+    n = frame.groupby("day")["y"].transform("size")
+    k = n.map(lambda m: daily_capacity(int(m), ev.capacity_fraction, ev.capacity_k))
+    top = frame[frame["rank"] < k]
+    return pd.DataFrame(
+        {
+            "hits": top.groupby("day")["y"].sum(),
+            "k": top.groupby("day").size(),
+            "pos": frame.groupby("day")["y"].sum(),
+        }
+    )
+
+
+def _precision_recall(per_day: pd.DataFrame) -> tuple[float, float]:
+    precision = float((per_day["hits"] / per_day["k"]).mean())
+    with_pos = per_day[per_day["pos"] > 0]
+    recall = float((with_pos["hits"] / with_pos["pos"]).mean()) if len(with_pos) else float("nan")
+    return precision, recall
+
+
+def expected_calibration_error(
+    label: np.ndarray, probability: np.ndarray, bins: int = CALIBRATION_BINS
+) -> float:
+    """Mean |observed rate - predicted probability| over equal-count bins, weighted by size."""
+    order = np.argsort(probability, kind="stable")
+    error = 0.0
+    for part in np.array_split(order, bins):
+        if len(part):
+            error += len(part) * abs(label[part].mean() - probability[part].mean())
+    return float(error / len(label))
+
+
+def lift(label: np.ndarray, score: np.ndarray, share: float) -> float:
+    """Positive rate among the top ``share`` of rows by score over the overall positive rate."""
+    k = max(1, round(share * len(label)))
+    top = np.argsort(-score, kind="stable")[:k]
+    base = label.mean()
+    return float(label[top].mean() / base) if base > 0 else float("nan")
+
+
+def score_metrics(
+    day: np.ndarray,
+    label: np.ndarray,
+    score: np.ndarray,
+    probability: np.ndarray,
+    ev: EvaluationConfig,
+) -> dict[str, float]:
+    """All metrics of one scorer; ``score`` ranks, ``probability`` is judged for calibration."""
+    precision, recall = _precision_recall(_daily_hits(day, label, score, ev))
+    both = len(np.unique(label)) == 2
+    p = np.clip(probability, 1e-7, 1 - 1e-7)
+    return {
+        "roc_auc": float(roc_auc_score(label, score)) if both else float("nan"),
+        "average_precision": float(average_precision_score(label, score)) if both else float("nan"),
+        "precision_at_capacity": precision,
+        "recall_at_capacity": recall,
+        "brier": float(brier_score_loss(label, p)),
+        "log_loss": float(log_loss(label, p, labels=[0, 1])),
+        "ece": expected_calibration_error(label, p),
+        **{name: lift(label, score, share) for name, share in LIFT_SHARES.items()},
+    }
+
+
+def bootstrap_intervals(
+    day: np.ndarray,
+    label: np.ndarray,
+    scores: dict[str, np.ndarray],
+    ev: EvaluationConfig,
+    seed: int,
+) -> tuple[dict[str, dict[str, list[float]]], dict[str, dict[str, list[float]]]]:
+    """95 % intervals of the headline metrics, resampling whole test days with replacement.
+
+    Every scorer is judged on the same resampled days, so besides each scorer's own
+    interval this gives a *paired* interval of ``model - scorer``: the honest test of
+    "clearly better", since the day-to-day luck both share cancels out.
+    Returns ``(intervals by scorer, paired differences model - scorer)``.
+    """
+    days = np.unique(day)
+    rows_of = {d: np.flatnonzero(day == d) for d in days}
+    per_day = {name: _daily_hits(day, label, s, ev) for name, s in scores.items()}
+    rng = np.random.default_rng(seed)
+    samples = {name: {m: [] for m in INTERVAL_METRICS} for name in scores}
+    for _ in range(ev.bootstrap_samples):
+        pick = rng.choice(days, size=len(days), replace=True)
+        rows = np.concatenate([rows_of[d] for d in pick])
+        y = label[rows]
+        if len(np.unique(y)) < 2:
+            continue
+        for name, s in scores.items():
+            hits = per_day[name]
+            samples[name]["average_precision"].append(average_precision_score(y, s[rows]))
+            samples[name]["roc_auc"].append(roc_auc_score(y, s[rows]))
+            samples[name]["precision_at_capacity"].append(
+                float((hits.loc[pick, "hits"] / hits.loc[pick, "k"]).mean())
+            )
+
+    def interval(values: np.ndarray) -> list[float]:
+        return [float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5))]
+
+    intervals = {
+        name: {m: interval(np.array(v)) for m, v in by_metric.items() if v}
+        for name, by_metric in samples.items()
+    }
+    differences = {}
+    if "model" in samples:
+        for name in scores:
+            if name != "model":
+                differences[name] = {
+                    m: interval(np.array(samples["model"][m]) - np.array(samples[name][m]))
+                    for m in INTERVAL_METRICS
+                    if samples["model"][m]
+                }
+    return intervals, differences
+
+
+def paired_differences(evaluation: dict) -> list[tuple[str, str, float, float, str]]:
+    """(peer, metric, low, high, verdict) rows of the paired model-minus-peer intervals."""
+    rows = []
+    for name in SCORERS:
+        for metric, (low, high) in evaluation.get(name, {}).get("model_minus_this_95", {}).items():
+            verdict = (
+                "model better" if low > 0 else "peer better" if high < 0 else "no clear difference"
+            )
+            rows.append((name, metric, low, high, verdict))
+    return rows
