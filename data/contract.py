@@ -351,7 +351,8 @@ _PROBLEM_DETAIL = {
 
 def _null_tokens_as_missing(values: pd.Series, col: Column) -> pd.Series:
     """In typed columns read as text, words such as 'NA' or 'null' mean missing."""
-    if col.kind not in ("time", "float", "int", "bool") or values.dtype != object:
+    textual = values.dtype == object or pd.api.types.is_string_dtype(values.dtype)
+    if col.kind not in ("time", "float", "int", "bool") or not textual:
         return values
     words = values.astype("str").str.strip().str.lower()
     return values.mask(words.isin(NULL_TOKENS) | (words == ""))

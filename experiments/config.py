@@ -186,6 +186,16 @@ class ServingConfig(_Frozen):
         ge=0,
         description="How often to look for a new champion or snapshot (0: only POST /reload).",
     )
+    allow_unauthenticated: bool = Field(
+        False,
+        description="Serve beyond loopback without a token (only behind a gateway that authenticates).",
+    )
+    max_body_bytes: int = Field(
+        8 * 1024 * 1024, ge=1024, description="Largest request body accepted (else 413)."
+    )
+    history_timeout_seconds: float = Field(
+        10.0, gt=0, description="Longest a request may spend scoring posted histories (else 503)."
+    )
     token_file: Path | None = Field(
         None,
         description="File with the bearer token for /score and /reload (else $RADAR_API_TOKEN; neither: open).",

@@ -138,11 +138,15 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    config = _config(args)
-    from radar.process import service_env
+    from radar.process import port_is_free, service_env
+    from serving.auth import check_exposure
 
-    env = service_env(config, args.config)
+    config = _config(args)
     host, port = args.host or config.serving.host, args.port or config.serving.port
+    check_exposure(config, host)
+    if not port_is_free(port, host):
+        raise OSError(f"port {port} on {host} is in use: stop the other server or pass --port")
+    env = service_env(config, args.config)
     bentoml = str(Path(sys.executable).parent / "bentoml")
     os.execve(
         bentoml,
@@ -237,9 +241,22 @@ def main(argv: list[str] | None = None) -> int:
     _setup_logging(args.verbose)
     try:
         return args.func(args)
-    except (ConfigError, FileNotFoundError, LookupError, ValueError) as exc:
-        log.error("%s", exc)
+    except KeyboardInterrupt:
+        log.error("interrupted")
+        return 130
+    except Exception as exc:  # every failure is one line; -v shows where it came from
+        if args.verbose:
+            log.exception("%s failed", args.command)
+        else:
+            log.error("%s (run with -v for the traceback)", _one_line(exc))
         return 2
+
+
+def _one_line(exc: BaseException) -> str:
+    """The error for a terminal: its message, with the kind for anything but our own checks."""
+    ours = (ConfigError, FileNotFoundError, LookupError, ValueError, OSError)
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if isinstance(exc, ours) else f"{type(exc).__name__}: {text}"
 
 
 if __name__ == "__main__":

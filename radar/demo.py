@@ -20,6 +20,7 @@ from data.simulate import simulate_world
 from experiments.config import RadarConfig
 from radar.console import print_evaluation
 from radar.process import free_port, stop, wait_ready
+from serving.auth import load_token
 from serving.payload import history_payload
 from serving.risk_list import preview, score_day
 from serving.scorer import Scorer
@@ -77,6 +78,7 @@ def run_demo(config: RadarConfig, args: argparse.Namespace, service_env: dict[st
     print(preview(risk_list, 5))
 
     _step(4, "scoring service over HTTP")
+    token = load_token(config)  # a misconfigured token fails here, before a server starts
     port = free_port(args.port or config.serving.port, config.serving.host)
     base = f"http://{config.serving.host}:{port}"
     service_log = config.workspace.root / "service.log"
@@ -107,6 +109,7 @@ def run_demo(config: RadarConfig, args: argparse.Namespace, service_env: dict[st
                     history, risk_list["customer_id"].iloc[0], risk_list["cutoff_at"].iloc[0]
                 ),
                 risk_list["cutoff_at"].iloc[0].isoformat(),
+                token,
             )
         finally:
             stop(proc)
@@ -124,12 +127,16 @@ service check             {"PASSED" if ok else "FAILED"}""")
     return 0 if ok else 1
 
 
-def _check_service(base: str, risk_list, payload: dict, as_of: str) -> bool:
+def _check_service(
+    base: str, risk_list, payload: dict, as_of: str, token: bytes | None = None
+) -> bool:
     """Score the list's top customers by id and one by posted history; compare with the list."""
     ids = [*risk_list["customer_id"].head(3), UNKNOWN_ID]
+    headers = {"Authorization": f"Bearer {token.decode()}"} if token else {}
     response = httpx.post(
         f"{base}/score",
         json={"customer_ids": ids, "histories": [payload], "as_of": as_of},
+        headers=headers,
         timeout=60,
     )
     response.raise_for_status()

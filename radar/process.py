@@ -44,6 +44,15 @@ def free_port(preferred: int, host: str = "127.0.0.1") -> int:
     raise OSError("no free port")
 
 
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
 def stop(proc: subprocess.Popen, timeout: float = 30) -> None:
     """Ask a server to stop; kill it if it has not within ``timeout`` seconds."""
     proc.terminate()

@@ -14,16 +14,19 @@ from __future__ import annotations
 import html
 import json
 import logging
+import uuid
 from dataclasses import dataclass
 from datetime import date as Date
 from pathlib import Path
 
 import pandas as pd
 
+from data.contract import check_columns
 from data.fileio import atomic_directory, write_json
 from data.history import History
 from experiments.config import LabelConfig
 from features.build import build_features
+from features.catalogue import FEATURE_NAMES, KEY_COLUMNS
 from features.labels import build_labels
 from serving.scorer import Scorer
 
@@ -34,6 +37,7 @@ SNAPSHOT_FEATURES = "features_snapshot.parquet"
 SNAPSHOT_META = "snapshot.json"
 SNAPSHOT_INCIDENTS = "incidents.parquet"
 HTML_ROWS = 200
+SNAPSHOT_COLUMNS = (*KEY_COLUMNS, *FEATURE_NAMES, "eligible")
 
 
 @dataclass(frozen=True)
@@ -108,13 +112,34 @@ def publish(
     target = Path(out_dir) / day.isoformat()
     with atomic_directory(target) as staging:
         risk_list.to_parquet(staging / "risk_list.parquet", index=False)
-        risk_list.drop(columns=["reasons_json"]).to_csv(staging / "risk_list.csv", index=False)
+        spreadsheet_safe(risk_list.drop(columns=["reasons_json"])).to_csv(
+            staging / "risk_list.csv", index=False
+        )
         (staging / "risk_list.html").write_text(render_html(risk_list, meta))
         snapshot.to_parquet(staging / SNAPSHOT_FEATURES, index=False)
         incidents.to_parquet(staging / SNAPSHOT_INCIDENTS, index=False)
         write_json(staging / SNAPSHOT_META, meta)
-    write_json(Path(out_dir) / LATEST, {"date": day.isoformat(), "path": str(target.resolve())})
+    # A publication id, so that re-scoring a date the service already holds still changes the
+    # pointer, and the service reloads.
+    pointer = {
+        "date": day.isoformat(),
+        "path": target.name,  # relative: a workspace may be moved or copied whole
+        "publication": uuid.uuid4().hex,
+    }
+    write_json(Path(out_dir) / LATEST, pointer)
     return target
+
+
+def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text cells that a spreadsheet would run as a formula (=, +, -, @, tab, CR first) get a
+    leading apostrophe: a customer id must never become a formula in the outreach team's Excel."""
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+            text = out[column].astype("str")
+            risky = text.str.match(r"^[=+\-@\t\r]").fillna(False)
+            out[column] = text.where(~risky, "'" + text)
+    return out
 
 
 def load_snapshot(risk_lists_dir: Path) -> Snapshot:
@@ -125,8 +150,10 @@ def load_snapshot(risk_lists_dir: Path) -> Snapshot:
             f"no published snapshot: {pointer} is missing (run `radar score` first)"
         )
     latest = json.loads(pointer.read_text())
-    path = Path(latest["path"])
-    features = pd.read_parquet(path / SNAPSHOT_FEATURES).set_index("customer_id", drop=False)
+    path = Path(risk_lists_dir) / latest["path"]
+    features = pd.read_parquet(path / SNAPSHOT_FEATURES)
+    check_columns(features, SNAPSHOT_COLUMNS, f"snapshot {path / SNAPSHOT_FEATURES}")
+    features = features.set_index("customer_id", drop=False)
     meta = json.loads((path / SNAPSHOT_META).read_text())
     incidents = pd.read_parquet(path / SNAPSHOT_INCIDENTS)
     return Snapshot(latest["date"], pd.Timestamp(meta["cutoff_at"]), features, incidents, path)

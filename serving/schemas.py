@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from data.contract import MAX_AMOUNT, MAX_DURATION_SECONDS, MAX_ID_LENGTH
 
 EXAMPLE_TIME = "2026-05-30T09:15:00Z"
 CLOCK_SKEW = timedelta(seconds=300)
@@ -26,51 +28,53 @@ def _not_in_future(value: datetime) -> datetime:
 
 # A timezone-aware time that has already happened (a few minutes of clock skew allowed).
 KnownTime = Annotated[AwareDatetime, AfterValidator(_not_in_future)]
+MAX_TEXT_LENGTH = 64  # channels, reasons, segments, regions: short codes, not prose
+Id = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID_LENGTH)]
+Code = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT_LENGTH)]
 
 
 class _Strict(BaseModel):
     # Posted histories are customer data: error messages name the field, never echo the value.
-    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+    # Infinity and NaN are not measurements (JSON has neither; Python's parser accepts both).
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True, allow_inf_nan=False)
 
 
 class CustomerProfile(_Strict):
-    customer_id: str = Field(
-        min_length=1, max_length=64, description="Customer id as in the CRM.", examples=["C000042"]
-    )
+    customer_id: Id = Field(description="Customer id as in the CRM.", examples=["C000042"])
     signup_at: KnownTime = Field(
         description="When the customer signed up (UTC).", examples=["2024-03-01T10:00:00Z"]
     )
-    segment: str = Field(
+    segment: Code = Field(
         description="retail, institutional or high_net_worth; others map to 'other'.",
         examples=["retail"],
     )
-    region: str = Field(min_length=1, description="Service region.", examples=["north"])
-    age_band: str = Field(description="18-29, 30-44, 45-64 or 65+.", examples=["30-44"])
-    plan: str = Field(description="basic, standard or premium.", examples=["standard"])
+    region: Code = Field(description="Service region.", examples=["north"])
+    age_band: Code = Field(description="18-29, 30-44, 45-64 or 65+.", examples=["30-44"])
+    plan: Code = Field(description="basic, standard or premium.", examples=["standard"])
     bill_day: int = Field(
         ge=1, le=28, description="Day of month the bill is issued.", examples=[12]
     )
 
 
 class ContactIn(_Strict):
-    contact_id: str = Field(min_length=1, description="Unique contact id.", examples=["K1"])
+    contact_id: Id = Field(description="Unique contact id.", examples=["K1"])
     started_at: KnownTime = Field(
         description="When the contact started.", examples=["2026-05-28T14:02:00Z"]
     )
     closed_at: KnownTime | None = Field(None, description="When it closed; null while open.")
-    channel: str = Field(
+    channel: Code = Field(
         description="phone, chat, email, app, social, branch or other (unknown values map to other).",
         examples=["phone"],
     )
-    reason: str = Field(
+    reason: Code = Field(
         description="billing, payment, delivery, product_quality, account_access, technical_fault, service_attitude or other.",
         examples=["payment"],
     )
     wait_seconds: float | None = Field(
-        None, ge=0, description="Seconds in the queue.", examples=[2400]
+        None, ge=0, le=MAX_DURATION_SECONDS, description="Seconds in the queue.", examples=[2400]
     )
     handle_seconds: float | None = Field(
-        None, ge=0, description="Seconds of handling.", examples=[420]
+        None, ge=0, le=MAX_DURATION_SECONDS, description="Seconds of handling.", examples=[420]
     )
     transferred: bool | None = Field(None, description="Whether the contact was transferred.")
     resolved: bool | None = Field(
@@ -86,21 +90,21 @@ class ContactIn(_Strict):
 
 
 class ComplaintIn(_Strict):
-    complaint_id: str = Field(min_length=1, examples=["Q1"])
+    complaint_id: Id = Field(examples=["Q1"])
     filed_at: KnownTime
     resolved_at: KnownTime | None = None
-    category: str = Field(examples=["billing"])
+    category: Code = Field(examples=["billing"])
     severity: int = Field(ge=1, le=3, description="1 critical, 2 standard, 3 minor.")
-    channel: str = Field(examples=["email"])
+    channel: Code = Field(examples=["email"])
 
 
 class EventIn(_Strict):
     occurred_at: KnownTime = Field(examples=["2026-05-29T06:00:00Z"])
-    event_type: str = Field(
+    event_type: Code = Field(
         description="payment_failed, deduction_delayed, order_delayed, app_error, bill_issued, refund or other.",
         examples=["payment_failed"],
     )
-    amount: float | None = Field(None, examples=[49.9])
+    amount: float | None = Field(None, ge=-MAX_AMOUNT, le=MAX_AMOUNT, examples=[49.9])
 
 
 class CustomerHistory(_Strict):
@@ -115,14 +119,16 @@ class CustomerHistory(_Strict):
 class ScoreRequest(_Strict):
     """Score customers by id (from the latest daily snapshot) and/or from posted histories."""
 
-    customer_ids: list[str] = Field(
+    customer_ids: list[Id] = Field(
         default_factory=list,
-        max_length=1000,
+        max_length=MAX_IDS,
         description="Ids to look up in the latest snapshot.",
         examples=[["C000042", "C000007"]],
     )
     histories: list[CustomerHistory] = Field(
-        default_factory=list, max_length=100, description="Histories to score as of `as_of`."
+        default_factory=list,
+        max_length=MAX_HISTORIES,
+        description="Histories to score as of `as_of`.",
     )
     as_of: KnownTime | None = Field(
         None,

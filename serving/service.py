@@ -12,13 +12,10 @@ assignment, so in-flight requests finish on the state they started with.
 
 from __future__ import annotations
 
-import hmac
 import logging
-import os
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import anyio
@@ -29,8 +26,11 @@ from starlette.responses import JSONResponse
 
 from data.contract import COMPLAINTS, CONTACTS, CUSTOMERS, EVENTS, validate_table
 from data.history import History
-from experiments.config import RadarConfig, load_config
+from experiments.config import load_config
 from features.build import build_features
+from serving.auth import BearerAuth
+from serving.limits import BodyLimit
+from serving.logs import quiet_client_errors
 from serving.risk_list import LATEST, Snapshot, load_snapshot
 from serving.schemas import (
     CustomerHistory,
@@ -45,8 +45,10 @@ from training import registry
 
 log = logging.getLogger("complaint_radar.service")
 
-TOKEN_ENV = "RADAR_API_TOKEN"
-PROTECTED_PATHS = ("/score", "/reload")
+# Id requests up to this many customers are scored on the event loop (a thread hop would
+# cost more than the work); larger ones, and every posted history, go to a worker thread
+# so that health checks and small requests never queue behind them.
+INLINE_IDS = 20
 
 SCORES = bentoml.metrics.Histogram(
     name="complaint_radar_probability",
@@ -58,38 +60,6 @@ TIERS = bentoml.metrics.Counter(
     documentation="Customers scored, by risk tier",
     labelnames=["tier"],
 )
-
-
-def load_token(config: RadarConfig) -> bytes | None:
-    """The bearer token from ``serving.token_file`` or ``$RADAR_API_TOKEN``; None: no auth."""
-    path = config.serving.token_file
-    token = Path(path).read_text().strip() if path else os.environ.get(TOKEN_ENV, "").strip()
-    return token.encode() if token else None
-
-
-class BearerAuth:
-    """ASGI middleware: scoring routes need ``Authorization: Bearer <token>`` when one is set.
-
-    Health, readiness, metrics and docs stay open. The comparison is constant-time.
-    """
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-        self.token = load_token(load_config())
-
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if self.token and scope["type"] == "http" and scope["path"] in PROTECTED_PATHS:
-            header = dict(scope["headers"]).get(b"authorization", b"")
-            scheme, _, supplied = header.partition(b" ")
-            if scheme.lower() != b"bearer" or not hmac.compare_digest(supplied.strip(), self.token):
-                response = JSONResponse(
-                    {"error": "missing or invalid bearer token"},
-                    status_code=401,
-                    headers={"WWW-Authenticate": "Bearer"},
-                )
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -139,6 +109,19 @@ class ComplaintRadar:
         """
         request = ScoreRequest.model_construct(**fields)
         if request.histories:
+            try:
+                with anyio.fail_after(self.config.serving.history_timeout_seconds):
+                    return await anyio.to_thread.run_sync(
+                        self._score_request, request, abandon_on_cancel=True
+                    )
+            except TimeoutError:
+                return _error(
+                    503,
+                    f"scoring the posted histories took longer than "
+                    f"{self.config.serving.history_timeout_seconds:g} s "
+                    "(serving.history_timeout_seconds); send fewer or shorter histories",
+                )
+        if len(request.customer_ids) > INLINE_IDS:
             return await anyio.to_thread.run_sync(self._score_request, request)
         return self._score_request(request)
 
@@ -175,42 +158,20 @@ class ComplaintRadar:
 
     # ----------------------------------------------------------------- loading
     def reload_now(self) -> ReloadResponse:
-        """Build a new state aside and swap it in; on failure keep serving the old one."""
+        """Build a new state aside and swap it in; on any failure keep serving the old one
+        (or stay not ready), log why, and never raise: a bad snapshot must not crash-loop."""
         with self._lock:
             before = self.state
-            problems: list[str] = []
             try:
-                scorer = Scorer.from_registry(self.config)
+                self.state = self._load(before)
+                problems = []
             except Exception as exc:
-                problems.append(f"model not loaded: {exc}")
-            try:
-                pointer = self._pointer()
-                snapshot = load_snapshot(self.config.workspace.risk_lists_dir)
-            except Exception as exc:
-                problems.append(f"snapshot not loaded: {exc}")
-            if not problems:
-                unchanged = before is not None and (
-                    before.scorer.model_version,
-                    before.pointer,
-                ) == (scorer.model_version, pointer)
-                if not unchanged:
-                    table = scorer.table(snapshot.features)
-                    self.state = _Loaded(
-                        scorer,
-                        snapshot,
-                        table,
-                        snapshot.features["eligible"].to_numpy(dtype=bool),
-                        pointer,
-                    )
-                    log.info(
-                        "serving %s v%s with snapshot %s (%d customers)",
-                        scorer.model_name,
-                        scorer.model_version,
-                        snapshot.date,
-                        len(table),
-                    )
-            for problem in problems:
-                log.error("%s", problem)
+                problems = [f"{type(exc).__name__}: {exc}"]
+                log.error(
+                    "reload failed, %s: %s",
+                    "still serving the previous state" if before else "not ready",
+                    problems[0],
+                )
             self.problems = problems
             now = self.state
             return ReloadResponse(
@@ -220,6 +181,27 @@ class ComplaintRadar:
                 reloaded=now is not before,
                 problems=problems,
             )
+
+    def _load(self, before: _Loaded | None) -> _Loaded | None:
+        """The state to serve: ``before`` if neither the model nor the snapshot changed."""
+        scorer = Scorer.from_registry(self.config)
+        pointer = self._pointer()
+        if before is not None and (before.scorer.model_version, before.pointer) == (
+            scorer.model_version,
+            pointer,
+        ):
+            return before
+        snapshot = load_snapshot(self.config.workspace.risk_lists_dir)
+        table = scorer.table(snapshot.features)
+        log.info(
+            "serving %s v%s with snapshot %s (%d customers)",
+            scorer.model_name,
+            scorer.model_version,
+            snapshot.date,
+            len(table),
+        )
+        eligible = snapshot.features["eligible"].to_numpy(dtype=bool)
+        return _Loaded(scorer, snapshot, table, eligible, pointer)
 
     def _pointer(self) -> str:
         path = self.config.workspace.risk_lists_dir / LATEST
@@ -330,6 +312,8 @@ def _item(
 
 
 ComplaintRadar.add_asgi_middleware(BearerAuth)
+ComplaintRadar.add_asgi_middleware(BodyLimit)
+quiet_client_errors()
 
 
 def histories_from_request(

@@ -118,7 +118,7 @@ def test_cli_pipeline_and_champion_only_moves_when_beaten(tmp_path, small_world)
     out = tmp_path / "lists"
     assert main([*base, "score", "--data", str(small_world), "--out", str(out)]) == 0
     latest = json.loads((out / "latest.json").read_text())
-    scored = pd.read_parquet(f"{latest['path']}/risk_list.parquet")
+    scored = pd.read_parquet(out / latest["path"] / "risk_list.parquet")
     assert (scored["model_version"] == "1").all()  # the champion, not the newest version
 
 

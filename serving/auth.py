@@ -1,0 +1,106 @@
+"""Bearer-token auth for the scoring routes, and the rule that an unauthenticated service
+stays on loopback.
+
+A token that is configured but blank is a mistake, never "no auth": the protected routes
+then answer 503 until it is fixed (fail closed), and ``radar serve`` refuses to start.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from starlette.responses import JSONResponse
+
+from experiments.config import RadarConfig, load_config
+
+log = logging.getLogger("complaint_radar.auth")
+
+TOKEN_ENV = "RADAR_API_TOKEN"
+PROTECTED_PATHS = ("/score", "/reload")
+
+
+class AuthConfigError(ValueError):
+    """The token is configured but unusable, or the service would be exposed without one."""
+
+
+def load_token(config: RadarConfig) -> bytes | None:
+    """The bearer token from ``serving.token_file`` or ``$RADAR_API_TOKEN``; None: no auth."""
+    path = config.serving.token_file
+    if path is not None:
+        try:
+            token = Path(path).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise AuthConfigError(f"serving.token_file {path} cannot be read: {exc}") from None
+        if not token:
+            raise AuthConfigError(f"serving.token_file {path} is empty")
+        return token.encode()
+    if TOKEN_ENV not in os.environ:
+        return None
+    token = os.environ[TOKEN_ENV].strip()
+    if not token:
+        raise AuthConfigError(
+            f"${TOKEN_ENV} is set but blank: set a token, or unset it to serve without auth on loopback"
+        )
+    return token.encode()
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_exposure(config: RadarConfig, host: str) -> None:
+    """Refuse to serve beyond loopback without a token, unless explicitly allowed."""
+    token = load_token(config)
+    if token is None and not is_loopback(host) and not config.serving.allow_unauthenticated:
+        raise AuthConfigError(
+            f"refusing to serve on {host} without a token: set ${TOKEN_ENV} or serving.token_file, "
+            "or set serving.allow_unauthenticated: true if a gateway in front authenticates"
+        )
+
+
+class BearerAuth:
+    """ASGI middleware: scoring routes need ``Authorization: Bearer <token>`` when one is set.
+
+    Health, readiness, metrics and docs stay open. The comparison is constant-time.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.problem: str | None = None
+        try:
+            self.token = load_token(load_config())
+        except AuthConfigError as exc:
+            self.token, self.problem = None, str(exc)
+            log.error("scoring routes closed: %s", exc)
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"] in PROTECTED_PATHS:
+            refusal = self._refusal(dict(scope["headers"]).get(b"authorization", b""))
+            if refusal is not None:
+                await refusal(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+    def _refusal(self, header: bytes) -> JSONResponse | None:
+        if self.problem is not None:
+            return JSONResponse({"error": f"auth misconfigured: {self.problem}"}, status_code=503)
+        if self.token is None:
+            return None
+        scheme, _, supplied = header.partition(b" ")
+        if scheme.lower() == b"bearer" and hmac.compare_digest(supplied.strip(), self.token):
+            return None
+        return JSONResponse(
+            {"error": "missing or invalid bearer token"},
+            status_code=401,
+            headers={"WWW-Authenticate": "Bearer"},
+        )
