@@ -43,7 +43,7 @@ def _config(args: argparse.Namespace) -> RadarConfig:
 
 # ---------------------------------------------------------------------- commands
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from data.simulate import simulate_world
+    from data.simulator import simulate_world
 
     sim = _config(args).simulation
     manifest = simulate_world(

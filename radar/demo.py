@@ -16,7 +16,7 @@ import time
 import httpx
 
 from data.load import MANIFEST, load_history
-from data.simulate import simulate_world
+from data.simulator import simulate_world
 from experiments.config import RadarConfig
 from radar.console import print_evaluation
 from radar.process import free_port, stop, wait_ready

@@ -102,7 +102,7 @@ def small_config(root: Path) -> RadarConfig:
 
 @pytest.fixture(scope="session")
 def small_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from data.simulate import simulate_world
+    from data.simulator import simulate_world
 
     out = tmp_path_factory.mktemp("world") / "world"
     sim = small_config(out).simulation

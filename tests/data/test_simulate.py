@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from data.load import load_history
-from data.simulate import simulate_world
+from data.simulator import simulate_world
 from experiments.config import ConfigError, load_config
 
 

@@ -76,8 +76,7 @@ def test_only_the_roof_imports_the_simulator():
         f"{m} imports {d}"
         for m, deps in graph().items()
         for d in deps
-        if d.startswith(ONLY_FOR_THE_ROOF)
-        and not m.startswith(("radar", *ONLY_FOR_THE_ROOF))
+        if d.startswith(ONLY_FOR_THE_ROOF) and not m.startswith(("radar", *ONLY_FOR_THE_ROOF))
     ]
     assert wrong == []
 
