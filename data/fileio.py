@@ -107,7 +107,7 @@ def _remove_leftovers(target: Path) -> None:
         if match is None:
             continue
         kind, pid = match.group(1), int(match.group(2))
-        if kind != "old" and (entry.name in _IN_PROGRESS or _alive(pid)):
+        if kind != "old" and (entry.name in _IN_PROGRESS or process_alive(pid)):
             continue  # a live writer's work in progress
         if entry.is_dir() and not entry.is_symlink():
             shutil.rmtree(entry, ignore_errors=True)
@@ -119,7 +119,7 @@ def glob_escape(name: str) -> str:
     return re.sub(r"([*?\[])", r"[\1]", name)
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
     """Whether another process ``pid`` runs; our own pid on a leftover is a dead predecessor's
     (pids repeat, in containers always), since our own work in progress is listed."""
     if pid == os.getpid():

@@ -70,6 +70,12 @@ def build_features(history: History, cutoffs: pd.DataFrame) -> pd.DataFrame:
     _incident_features(out, history.incidents, customers, row, t)
     _profile_features(out, customers, row, keys["cutoff_at"], t)
 
+    if set(out) != set(FEATURE_NAMES):  # the catalogue is the one list of features
+        raise AssertionError(
+            f"build_features and the catalogue disagree: built but not catalogued "
+            f"{sorted(set(out) - set(FEATURE_NAMES))}, catalogued but not built "
+            f"{sorted(set(FEATURE_NAMES) - set(out))}"
+        )
     frame = pd.DataFrame({"customer_id": keys["customer_id"], "cutoff_at": keys["cutoff_at"]})
     features = pd.DataFrame({name: out[name] for name in FEATURE_NAMES})
     return pd.concat([frame, features], axis=1)

@@ -111,6 +111,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_config(args: argparse.Namespace) -> int:
+    from experiments.config import render_yaml
+
+    print(render_yaml(_config(args)), end="")
+    return 0
+
+
 def cmd_promote(args: argparse.Namespace) -> int:
     from training import registry
 
@@ -211,6 +218,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", type=Path, required=True)
     p.add_argument("--version", type=int, help="registered version (default: the champion)")
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser(
+        "config", help="print the effective configuration as YAML (copy it to start an experiment)"
+    )
+    p.set_defaults(func=cmd_config)
 
     p = sub.add_parser("promote", help="make a registered version the champion")
     p.add_argument("--version", type=int, required=True)

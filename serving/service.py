@@ -12,6 +12,7 @@ assignment, so in-flight requests finish on the state they started with.
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from dataclasses import dataclass
@@ -28,9 +29,9 @@ from data.contract import COMPLAINTS, CONTACTS, CUSTOMERS, EVENTS, validate_tabl
 from data.history import History
 from experiments.config import load_config
 from features.build import build_features
+from serving import bentoml_fixes
 from serving.auth import BearerAuth
 from serving.limits import BodyLimit
-from serving.logs import quiet_client_errors
 from serving.risk_list import LATEST, Snapshot, load_snapshot
 from serving.schemas import (
     CustomerHistory,
@@ -91,6 +92,11 @@ class ComplaintRadar:
         self.reload_now()
         if self.config.serving.reload_seconds > 0:
             threading.Thread(target=self._watch, name="radar-reload", daemon=True).start()
+        # Start-up leaves a heap of a million objects (MLflow, pandas, LightGBM, BentoML);
+        # moved out of the collector's view, a full collection walks only what requests
+        # create: a millisecond instead of a pause of ~100 ms every few thousand requests.
+        gc.collect()
+        gc.freeze()
 
     def __is_ready__(self) -> bool:
         return self.state is not None
@@ -313,7 +319,7 @@ def _item(
 
 ComplaintRadar.add_asgi_middleware(BearerAuth)
 ComplaintRadar.add_asgi_middleware(BodyLimit)
-quiet_client_errors()
+bentoml_fixes.install()
 
 
 def histories_from_request(

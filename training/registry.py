@@ -17,6 +17,7 @@ from mlflow.entities.model_registry import ModelVersion
 from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 
+from data.fileio import process_alive
 from experiments.config import RadarConfig
 from training.model import RiskModel
 from training.pyfunc_model import MODEL_ARTIFACT
@@ -139,7 +140,7 @@ def fail_dead_runs(client: MlflowClient, experiment: str) -> list[str]:
         [found.experiment_id],
         filter_string=f"attributes.status = 'RUNNING' and tags.`{HOST_TAG}` = '{socket.gethostname()}'",
     )
-    dead = [r for r in runs if not _alive(int(r.data.tags.get(PID_TAG, "0")))]
+    dead = [r for r in runs if not process_alive(int(r.data.tags.get(PID_TAG, "0")))]
     for run in dead:
         client.set_terminated(run.info.run_id, status="FAILED")
         log.warning(
@@ -153,15 +154,3 @@ def fail_dead_runs(client: MlflowClient, experiment: str) -> list[str]:
 def owner_tags() -> dict[str, str]:
     """Tags that let a later run tell whether this run's process is still alive."""
     return {HOST_TAG: socket.gethostname(), PID_TAG: str(os.getpid())}
-
-
-def _alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return pid != os.getpid()  # our own pid on a RUNNING run: a dead predecessor's, reused

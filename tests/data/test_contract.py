@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import pytest
 
-from data.contract import CONTACTS, CUSTOMERS, ContractError, validate_table
+from data.contract import COMPLAINTS, CONTACTS, CUSTOMERS, ContractError, validate_table
 from data.load import load_history
 from experiments.config import DataConfig
 
@@ -106,17 +106,7 @@ def test_loader_writes_rejects_and_a_report(tmp_path):
     contacts({}, {"customer_id": "GHOST"}, {"sentiment": "-101"}).to_csv(
         data / "contacts.csv", index=False
     )
-    pd.DataFrame(
-        columns=[
-            "complaint_id",
-            "customer_id",
-            "filed_at",
-            "resolved_at",
-            "category",
-            "severity",
-            "channel",
-        ]
-    ).to_csv(data / "complaints.csv", index=False)
+    pd.DataFrame(columns=COMPLAINTS.column_names).to_csv(data / "complaints.csv", index=False)
     history, _ = load_history(data, rejects, DataConfig(max_reject_fraction=1.0))
     assert len(history.contacts) == 1 and history.events.empty and history.incidents.empty
     rejected = pd.read_csv(rejects / "contacts_rejected.csv")

@@ -9,20 +9,12 @@ import json
 import pandas as pd
 import pytest
 
-from data.contract import CONTACTS, ContractError, validate_table
+from data.contract import COMPLAINTS, CONTACTS, ContractError, validate_table
 from data.load import DataQualityError, load_history
 from experiments.config import DataConfig
 from tests.data.test_contract import CUSTOMER, GOOD_CONTACT, contacts
 
-COMPLAINT_COLUMNS = [
-    "complaint_id",
-    "customer_id",
-    "filed_at",
-    "resolved_at",
-    "category",
-    "severity",
-    "channel",
-]
+COMPLAINT_COLUMNS = COMPLAINTS.column_names
 
 
 def export(folder, customers=None, contact_rows=None) -> None:

@@ -1,0 +1,178 @@
+"""Latency tails of the scoring service under sustained load, measured with wrk.
+
+Two servers on the same workspace, in the same run: ours as shipped, and the same service
+with BentoML's stock timeout middleware (``RADAR_BENTOML_TIMEOUT=stock``), the peer that
+shows what the fix in ``serving/bentoml_fixes.py`` is worth. For each, ``--seconds`` per
+phase:
+
+  1. ``/livez`` from one keep-alive connection (the HTTP layer alone);
+  2. ``/score`` of one customer with three reasons from one connection;
+  3. the same from 8 connections (throughput);
+  4. ``/livez`` from one connection while ``--load-connections`` post batches of
+     ``--batch`` ids with reasons (does heavy scoring starve the event loop?).
+
+wrk's latency percentiles account for coordinated omission (a stall delays every request
+a steady client would have sent meanwhile), so a 300 ms pause every few thousand requests
+shows up in p99, as a CRM calling at a steady rate would feel it.
+
+Usage (after ``make demo``; needs Debian's wrk):
+    .venv/bin/python benchmarks/http_tail.py [--workspace workspace] [--seconds 60]
+        [--batch 1000] [--append]
+
+Traffic stays on 127.0.0.1; every phase is bounded by ``--seconds``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from experiments.config import load_config  # noqa: E402
+from radar.process import free_port, service_env, stop, wait_ready  # noqa: E402
+from serving.risk_list import load_snapshot  # noqa: E402
+
+UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}
+POST_SCRIPT = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = [[{body}]]
+"""
+
+
+def parse_wrk(text: str) -> dict[str, float]:
+    """p50, p99 and max latency (ms) and requests/s from ``wrk --latency`` output."""
+
+    def ms(value: str) -> float:
+        number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", value).groups()
+        return float(number) * UNITS[unit]
+
+    found = {
+        f"p{q}_ms": ms(v) for q, v in re.findall(r"^\s+(50|99)(?:\.000)?%\s+(\S+)", text, re.M)
+    }
+    found["max_ms"] = ms(re.search(r"Latency\s+\S+\s+\S+\s+(\S+)", text).group(1))
+    found["req_per_s"] = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+    return found
+
+
+def wrk(url: str, seconds: int, connections: int, script: Path | None = None) -> subprocess.Popen:
+    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
+    if script is not None:
+        cmd += ["-s", str(script)]
+    return subprocess.Popen([*cmd, url], stdout=subprocess.PIPE, text=True)
+
+
+def serve(config, port: int, log: Path, stock: bool) -> subprocess.Popen:
+    env = service_env(config)
+    if stock:
+        env["RADAR_BENTOML_TIMEOUT"] = "stock"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "radar.cli", "serve", "--port", str(port)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    wait_ready(f"http://127.0.0.1:{port}/readyz", proc, log)
+    return proc
+
+
+def phases(base: str, args: argparse.Namespace, one: Path, batch: Path) -> dict[str, dict]:
+    def run(path: str, connections: int, script: Path | None = None) -> subprocess.Popen:
+        return wrk(f"{base}{path}", args.seconds, connections, script)
+
+    result = {
+        "livez": parse_wrk(run("/livez", 1).communicate()[0]),
+        "score_1": parse_wrk(run("/score", 1, one).communicate()[0]),
+        "score_8": parse_wrk(run("/score", 8, one).communicate()[0]),
+    }
+    load = run("/score", args.load_connections, batch)
+    result["livez_loaded"] = parse_wrk(run("/livez", 1).communicate()[0])
+    result["batches"] = parse_wrk(load.communicate()[0])
+    return result
+
+
+def table(results: dict[str, dict], args: argparse.Namespace) -> str:
+    rows = [
+        ("/livez, 1 connection", "livez"),
+        ("/score 1 customer + 3 reasons, 1 connection", "score_1"),
+        ("/score 1 customer + 3 reasons, 8 connections", "score_8"),
+        (
+            f"/livez while {args.load_connections} connections post {args.batch}-id batches",
+            "livez_loaded",
+        ),
+    ]
+    lines = [
+        "| phase | server | p50 ms | p99 ms | max ms | req/s | p99 stock / ours |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for label, key in rows:
+        ours, stock = results["ours"][key], results["stock"][key]
+        for name, r in (("ours", ours), ("stock BentoML timeout", stock)):
+            ratio = f"{stock['p99_ms'] / ours['p99_ms']:.1f}x" if name == "ours" else ""
+            lines.append(
+                f"| {label} | {name} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | "
+                f"{r['max_ms']:.1f} | {r['req_per_s']:.0f} | {ratio} |"
+            )
+    lines.append("")
+    for name in ("ours", "stock"):
+        b = results[name]["batches"]
+        lines.append(
+            f"{name}: {b['req_per_s']:.1f} batches/s during the last phase (p50 {b['p50_ms']:.0f} ms)  "
+        )
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workspace", type=Path, default=Path("workspace"))
+    parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--load-connections", type=int, default=2)
+    parser.add_argument("--append", action="store_true", help="add the table to RESULTS.md")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed (Debian: apt-get install wrk)")
+    config = load_config(workspace={"root": str(args.workspace)})
+    snapshot = load_snapshot(config.workspace.risk_lists_dir)
+    ids = snapshot.features.loc[snapshot.features["eligible"], "customer_id"].tolist()
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        one, batch = Path(tmp) / "one.lua", Path(tmp) / "batch.lua"
+        for path, n in ((one, 1), (batch, args.batch)):
+            body = json.dumps({"customer_ids": ids[:n], "top_reasons": 3})
+            path.write_text(POST_SCRIPT.format(body=body))
+        for name in ("ours", "stock"):
+            port = free_port(0)
+            proc = serve(config, port, Path(tmp) / f"{name}.log", stock=name == "stock")
+            try:
+                results[name] = phases(f"http://127.0.0.1:{port}", args, one, batch)
+            finally:
+                stop(proc)
+            print(f"{name}: {json.dumps(results[name])}", flush=True)
+    text = table(results, args)
+    print(text)
+    if args.append:
+        stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        command = " ".join(["benchmarks/http_tail.py", *sys.argv[1:]])
+        with (ROOT / "benchmarks" / "RESULTS.md").open("a") as fh:
+            fh.write(
+                f"\n### HTTP tails under sustained load, {stamp}, "
+                f"{len(snapshot.features)} customers in the snapshot\n\n"
+                f"Command: `.venv/bin/python {command}` (wrk -t1, {args.seconds} s per phase)\n\n"
+                f"{text}\n"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
