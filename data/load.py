@@ -68,9 +68,11 @@ class LoadReport:
 
 
 def find_table_file(directory: Path, name: str) -> Path | None:
-    for suffix in SUFFIXES:
-        path = directory / f"{name}{suffix}"
-        if path.exists():
+    """``<name>.parquet``, ``.csv`` or ``.csv.gz``, or a folder ``<name>/`` (or
+    ``<name>.parquet/``, as Spark writes it) of Parquet files, partitioned or not."""
+    for candidate in (*(f"{name}{suffix}" for suffix in SUFFIXES), name):
+        path = directory / candidate
+        if path.is_file() or (path.is_dir() and any(path.rglob("*.parquet"))):
             return path
     return None
 
@@ -78,6 +80,8 @@ def find_table_file(directory: Path, name: str) -> Path | None:
 def read_table_file(path: Path) -> pd.DataFrame:
     """Read one table file; any failure is a one-line error naming the file."""
     try:
+        if path.is_dir():  # a dataset: every Parquet file below, partition columns included
+            return pd.read_parquet(path)
         if path.name.endswith(".parquet"):
             return pd.read_parquet(path)
         # All text, and only an empty field is missing: the contract decides types and
@@ -118,7 +122,7 @@ def load_history(
         path = find_table_file(directory, name)
         if path is None:
             if not schema.optional:
-                expected = ", ".join(f"{name}{s}" for s in SUFFIXES)
+                expected = ", ".join([*(f"{name}{s}" for s in SUFFIXES), f"{name}/*.parquet"])
                 raise ContractError(
                     f"required table '{name}' not found in {directory} (looked for {expected})"
                 )

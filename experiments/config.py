@@ -132,10 +132,27 @@ class ModelConfig(_Frozen):
     monotone_constraints: bool = Field(
         True, description="Use the catalogue's known risk directions."
     )
-    negative_sample_rate: float = Field(
-        1.0, gt=0, le=1, description="Train on this share of negatives, reweighted."
-    )
     seed: int = Field(42, description="Seed of the booster, sampling and peers.")
+
+
+class SamplingConfig(_Frozen):
+    """Which eligible customer-days become rows, chosen before any feature is built.
+
+    Negatives of the train and validation periods may be sampled; each kept negative
+    carries the weight 1/rate, so training, early stopping and calibration still see the
+    natural class prior. The test period is never sampled: its metrics are exact.
+    """
+
+    train_negative_rate: float = Field(
+        1.0, gt=0, le=1, description="Share of train-period negatives kept (weighted 1/rate)."
+    )
+    validation_negative_rate: float = Field(
+        1.0,
+        gt=0,
+        le=1,
+        description="Share of validation-period negatives kept (weighted 1/rate).",
+    )
+    seed: int = Field(0, description="Seed of the sampling (recorded with the run).")
 
 
 class SearchConfig(_Frozen):
@@ -243,6 +260,7 @@ class RadarConfig(_Frozen):
     simulation: SimulationConfig = SimulationConfig()
     labels: LabelConfig = LabelConfig()
     split: SplitConfig = SplitConfig()
+    sampling: SamplingConfig = SamplingConfig()
     model: ModelConfig = ModelConfig()
     search: SearchConfig = SearchConfig()
     evaluation: EvaluationConfig = EvaluationConfig()

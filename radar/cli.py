@@ -52,7 +52,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         days=args.days or sim.days,
         seed=sim.seed if args.seed is None else args.seed,
         start=str(sim.start),
-        truth_paths=args.truth_paths or sim.truth_paths,
+        truth_paths=0 if args.no_truth else args.truth_paths or sim.truth_paths,
         truth_days=sim.truth_days,
     )
     print(
@@ -193,6 +193,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--days", type=int)
     p.add_argument("--seed", type=int)
     p.add_argument("--truth-paths", type=int, help="Monte Carlo paths for the true risk")
+    p.add_argument(
+        "--no-truth",
+        action="store_true",
+        help="skip the Monte Carlo true risk (most of the cost; for scale work)",
+    )
     p.set_defaults(func=cmd_simulate)
 
     p = sub.add_parser("train", help="train, evaluate, log to MLflow, register, maybe promote")

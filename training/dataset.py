@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from data.history import History
-from experiments.config import LabelConfig, SplitConfig
+from experiments.config import LabelConfig, SamplingConfig, SplitConfig
 from features.build import build_features
 from features.catalogue import KEY_COLUMNS
 from features.labels import build_labels, daily_cutoffs
@@ -78,13 +78,29 @@ def split_periods(history: History, labels: LabelConfig, split: SplitConfig) -> 
     return Periods((train_first, train_last), (val_first, val_last), (test_first, last_cutoff))
 
 
+def sample_rows(
+    label: np.ndarray, which: np.ndarray, sampling: SamplingConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """(rows to keep, their weights): all positives and test rows, a seeded ``rate`` share of
+    train and validation negatives weighted ``1 / rate`` (so weighted sums stay unbiased)."""
+    rng = np.random.default_rng(sampling.seed)
+    rate = np.ones(len(label))
+    rate[which == "train"] = sampling.train_negative_rate
+    rate[which == "validation"] = sampling.validation_negative_rate
+    rate[label == 1] = 1.0
+    keep = rng.random(len(label)) < rate
+    return keep, 1.0 / rate[keep]
+
+
 def assemble(
     history: History,
     labels: LabelConfig,
     split: SplitConfig,
     true_risk: pd.DataFrame | None = None,
+    sampling: SamplingConfig | None = None,
 ) -> tuple[pd.DataFrame, Periods]:
-    """Features, label and split for every eligible, uncensored customer-day of the periods."""
+    """Features, label, weight and split for the eligible, uncensored customer-days of the
+    periods (train and validation negatives sampled first when ``sampling`` says so)."""
     periods = split_periods(history, labels, split)
     cutoffs = daily_cutoffs(history.customers, periods.train[0], periods.test[1])
     day = cutoffs["cutoff_at"]
@@ -99,9 +115,20 @@ def assemble(
         lab[keep].reset_index(drop=True),
         which[keep],
     )
-    log.info("building features for %d eligible customer-days", len(cutoffs))
+    sampled, weight = sample_rows(lab["label"].to_numpy(), which, sampling or SamplingConfig())
+    log.info(
+        "building features for %d of %d eligible customer-days (negatives sampled)",
+        int(sampled.sum()),
+        len(cutoffs),
+    )
+    cutoffs, lab, which = (
+        cutoffs[sampled].reset_index(drop=True),
+        lab[sampled].reset_index(drop=True),
+        which[sampled],
+    )
     frame = build_features(history, cutoffs)
     frame["label"] = lab["label"].to_numpy()
+    frame["weight"] = weight
     frame["split"] = which
     if true_risk is not None:
         frame = frame.merge(
@@ -109,12 +136,14 @@ def assemble(
         )
     for name in SPLITS:
         part = frame[frame["split"] == name]
+        w = part["weight"]
         log.info(
-            "%-10s %s..%s: %d rows, %d positives (%.2f%%)",
+            "%-10s %s..%s: %d rows (%.0f weighted), %d positives (%.2f%% weighted)",
             name,
             *[d.date() for d in getattr(periods, name)],
             len(part),
+            w.sum(),
             part["label"].sum(),
-            100 * part["label"].mean() if len(part) else 0.0,
+            100 * (w * part["label"]).sum() / w.sum() if len(part) else 0.0,
         )
     return frame, periods

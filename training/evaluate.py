@@ -35,9 +35,14 @@ def evaluate(
     """
     train, val, test = (frame[frame["split"] == s] for s in ("train", "validation", "test"))
     y, day = test["label"].to_numpy(), test["cutoff_at"].dt.date.to_numpy()
-    freq = FrequentContactRule().fit(val, val["label"].to_numpy())
-    prior = PriorComplaintsRule().fit(val, val["label"].to_numpy())
-    linear = logistic_regression(seed).fit(train[list(FEATURE_NAMES)], train["label"].to_numpy())
+    y_val, w_val = val["label"].to_numpy(), val["weight"].to_numpy()
+    freq = FrequentContactRule().fit(val, y_val, w_val)
+    prior = PriorComplaintsRule().fit(val, y_val, w_val)
+    linear = logistic_regression(seed).fit(
+        train[list(FEATURE_NAMES)],
+        train["label"].to_numpy(),
+        model__sample_weight=train["weight"].to_numpy(),
+    )
     probability = {
         "model": model_proba,
         "rule_frequent_contact": freq.predict_proba(test),
@@ -108,7 +113,9 @@ def evaluate_version(
     version = registry.resolve_version(client, name, version)
     model = registry.load_version(config, version)
     history, _ = load_history(data_dir, config.workspace.rejects_dir, config.data)
-    frame, periods = assemble(history, config.labels, config.split, read_true_risk(data_dir))
+    frame, periods = assemble(
+        history, config.labels, config.split, read_true_risk(data_dir), config.sampling
+    )
     test = frame[frame["split"] == "test"]
     evaluation, ranking = evaluate(
         frame, model.predict_proba(test), config.evaluation, config.model.seed

@@ -70,8 +70,13 @@ class RiskModel:
         X_val: pd.DataFrame,
         y_val: np.ndarray,
         sample_weight: np.ndarray | None = None,
+        validation_weight: np.ndarray | None = None,
     ) -> RiskModel:
-        """Train with early stopping on the validation period, then calibrate on it."""
+        """Train with early stopping on the validation period, then calibrate on it.
+
+        Weights undo negative sampling: the loss, early stopping and calibration all see
+        the natural class prior.
+        """
         if int(np.sum(y)) == 0 or int(np.sum(y_val)) == 0:
             raise ValueError(
                 f"need positives in both periods to train (train {int(np.sum(y))}, validation {int(np.sum(y_val))}); "
@@ -92,7 +97,9 @@ class RiskModel:
             categorical_feature=list(self.categories_),
             free_raw_data=True,
         )
-        valid = lgb.Dataset(self._matrix(X_val), label=y_val, reference=train)
+        valid = lgb.Dataset(
+            self._matrix(X_val), label=y_val, weight=validation_weight, reference=train
+        )
         evals: dict[str, dict[str, list[float]]] = {}
         self.booster_ = lgb.train(
             self.lgb_params(),
@@ -108,7 +115,9 @@ class RiskModel:
         self.best_iteration_ = int(self.booster_.best_iteration or self.settings.n_estimators)
         self.validation_logloss_ = evals["validation"]["binary_logloss"]
         raw_val = self.raw_score(X_val)
-        platt = LogisticRegression(C=1e6, max_iter=1000).fit(raw_val.reshape(-1, 1), y_val)
+        platt = LogisticRegression(C=1e6, max_iter=1000).fit(
+            raw_val.reshape(-1, 1), y_val, sample_weight=validation_weight
+        )
         self.calibration_ = (float(platt.coef_[0, 0]), float(platt.intercept_[0]))
         return self
 

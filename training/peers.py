@@ -27,9 +27,11 @@ class FrequentContactRule:
             "contacts_30d"
         ].to_numpy(dtype=float)
 
-    def fit(self, features: pd.DataFrame, label: np.ndarray) -> FrequentContactRule:
+    def fit(
+        self, features: pd.DataFrame, label: np.ndarray, sample_weight: np.ndarray | None = None
+    ) -> FrequentContactRule:
         self.isotonic_ = IsotonicRegression(out_of_bounds="clip", y_min=0, y_max=1).fit(
-            self.score(features), label
+            self.score(features), label, sample_weight=sample_weight
         )
         return self
 

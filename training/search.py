@@ -90,7 +90,7 @@ def search_frame(frame: pd.DataFrame, config: RadarConfig) -> SearchResult:
 def search(config: RadarConfig, data_dir: Path | str) -> SearchResult:
     """``radar search``: load, assemble, run the grid; write ``search.json`` to the workspace."""
     history, _ = load_history(Path(data_dir), config.workspace.rejects_dir, config.data)
-    frame, _ = assemble(history, config.labels, config.split)
+    frame, _ = assemble(history, config.labels, config.split, sampling=config.sampling)
     registry.connect(config)
     result = search_frame(frame, config)
     write_json(

@@ -78,7 +78,7 @@ def dataset_record(part: pd.DataFrame, data_dir: Path, split: str) -> MetaDatase
 def flat_params(config: RadarConfig, data_dir: Path, periods: Periods) -> dict[str, object]:
     """The run's parameters: data folder, every setting that shapes the model, the periods."""
     params: dict[str, object] = {"data_dir": str(data_dir)}
-    for section in ("labels", "split", "model", "evaluation"):
+    for section in ("labels", "split", "sampling", "model", "evaluation"):
         for key, value in getattr(config, section).model_dump().items():
             params[f"{section}.{key}"] = value
     for split, (first, last) in periods.as_dict().items():

@@ -41,7 +41,9 @@ def train(config: RadarConfig, data_dir: Path | str) -> TrainResult:
     started = time.perf_counter()
     data_dir = Path(data_dir)
     history, load_report = load_history(data_dir, config.workspace.rejects_dir, config.data)
-    frame, periods = assemble(history, config.labels, config.split, read_true_risk(data_dir))
+    frame, periods = assemble(
+        history, config.labels, config.split, read_true_risk(data_dir), config.sampling
+    )
     client = registry.connect(config)
     registry.fail_dead_runs(client, config.registry.experiment)
     search_run = None

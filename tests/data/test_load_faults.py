@@ -122,3 +122,19 @@ def test_rejects_of_an_earlier_load_do_not_linger(tmp_path):
     export(tmp_path / "clean")
     load_history(tmp_path / "clean", rejects)
     assert sorted(p.name for p in rejects.iterdir()) == ["load_report.json"]
+
+
+def test_a_table_may_be_a_folder_of_parquet_files(tmp_path):
+    """Partitioned exports (one folder per table, Hive-style partitions) load like one file."""
+    data = tmp_path / "d"
+    export(data)
+    rows = contacts(*({"contact_id": f"K{i}"} for i in range(6)))
+    rows["month"] = ["2026-02", "2026-03"] * 3
+    for month, part in rows.groupby("month"):
+        folder = data / "contacts" / f"month={month}"
+        folder.mkdir(parents=True)
+        part.drop(columns="month").to_parquet(folder / "part-0.parquet")
+    (data / "contacts.csv").unlink()
+    history, report = load_history(data)
+    assert sorted(history.contacts["contact_id"]) == [f"K{i}" for i in range(6)]
+    assert report.n_rejected == 0

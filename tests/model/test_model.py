@@ -82,3 +82,30 @@ def test_top_features_are_not_trivially_leaky(model):
     gain = pd.Series(model.booster_.feature_importance("gain"), index=model.feature_names)
     share = gain / gain.sum()
     assert share.max() < 0.6, share.sort_values().tail(3)
+
+
+def test_sampled_negatives_keep_probabilities_calibrated(trained, small_world, tmp_path):
+    """Training on 20 % of train and 50 % of validation negatives, weighted back, still
+    gives probabilities whose mean matches the test period's positive rate; the run
+    records the sampling."""
+    import mlflow
+
+    from experiments.config import with_section
+    from tests.conftest import small_config
+    from training.train import train
+
+    config = with_section(
+        small_config(tmp_path / "ws"),
+        "sampling",
+        train_negative_rate=0.2,
+        validation_negative_rate=0.5,
+        seed=5,
+    )
+    result = train(config, small_world)
+    evaluation = result.evaluation
+    baseline = trained["result"].evaluation
+    assert evaluation["n_test_rows"] == baseline["n_test_rows"]  # the test period is whole
+    assert evaluation["model"]["ece"] < 0.5 * evaluation["positive_rate"]
+    assert evaluation["model"]["roc_auc"] > baseline["model"]["roc_auc"] - 0.05
+    params = mlflow.get_run(result.run_id).data.params
+    assert params["sampling.train_negative_rate"] == "0.2"
