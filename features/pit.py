@@ -102,13 +102,22 @@ class EventStream:
         key = (name, half_life)
         if key not in self._decayed:
             rate = np.log(2.0) / half_life
-            # codes are sorted, so each entity's last event closes its run
-            last_of_entity = pd.Series(self.seconds).groupby(self.codes).transform("max").to_numpy()
+            # Codes are sorted, so each entity's events form one run, closed by its last event.
+            starts = np.flatnonzero(np.r_[True, self.codes[1:] != self.codes[:-1]])
+            lengths = np.diff(np.r_[starts, self.codes.size])
+            last_of_entity = np.repeat(self.seconds[starts + lengths - 1], lengths)
             weights = np.exp(rate * (self.seconds - last_of_entity).astype(float))
             values = (
                 np.nan_to_num(self.values[name]) if name is not None else np.ones(self.keys.size)
             )
-            within = pd.Series(values * weights).groupby(self.codes).cumsum().to_numpy()
+            weighted = values * weights
+            # One entity (a customer scored on its own): a plain running sum, the same
+            # sequential sum the grouped one does, without its fixed cost.
+            within = (
+                np.cumsum(weighted)
+                if starts.size == 1
+                else pd.Series(weighted).groupby(self.codes).cumsum().to_numpy()
+            )
             self._decayed[key] = (rate, within, last_of_entity)
         rate, within, last_of_entity = self._decayed[key]
         hi = self.position(codes, end)

@@ -135,10 +135,12 @@ def cmd_score(args: argparse.Namespace) -> int:
     from serving.scorer import Scorer
 
     config = _config(args)
-    history, _ = load_history(args.data, config.workspace.rejects_dir)
+    history, _ = load_history(args.data, config.workspace.rejects_dir, config.data)
     day = date.fromisoformat(args.date) if args.date else history.observed_until.date()
     out = Path(args.out) if args.out else config.workspace.risk_lists_dir
-    path, risk_list = score_day(history, Scorer.from_registry(config), day, out, config.labels)
+    path, risk_list = score_day(
+        history, Scorer.from_registry(config), day, out, config.labels, config.evaluation
+    )
     print(preview(risk_list, 10))
     print(f"risk list: {path / 'risk_list.html'} (also .csv, .parquet)")
     return 0

@@ -69,11 +69,11 @@ def run_demo(config: RadarConfig, args: argparse.Namespace, service_env: dict[st
     print_evaluation(result.evaluation)
 
     _step(3, "daily risk list")
-    history, _ = load_history(world, config.workspace.rejects_dir)
+    history, _ = load_history(world, config.workspace.rejects_dir, config.data)
     day = history.observed_until.date()
     scorer = Scorer.from_registry(config)
     list_dir, risk_list = score_day(
-        history, scorer, day, config.workspace.risk_lists_dir, config.labels
+        history, scorer, day, config.workspace.risk_lists_dir, config.labels, config.evaluation
     )
     print(preview(risk_list, 5))
 

@@ -24,11 +24,12 @@ import pandas as pd
 from data.contract import check_columns
 from data.fileio import atomic_directory, write_json
 from data.history import History
-from experiments.config import LabelConfig
+from experiments.config import EvaluationConfig, LabelConfig
 from features.build import build_features
 from features.catalogue import FEATURE_NAMES, KEY_COLUMNS
 from features.labels import build_labels
 from serving.scorer import Scorer
+from training.metrics import daily_capacity
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +53,18 @@ class Snapshot:
 
 
 def build_risk_list(
-    history: History, scorer: Scorer, day: Date, horizon_hours: int, exclude_open: bool
+    history: History,
+    scorer: Scorer,
+    day: Date,
+    horizon_hours: int,
+    exclude_open: bool,
+    capacity: EvaluationConfig | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(ranked risk list of eligible customers, feature snapshot of all signed-up customers)."""
+    """(ranked risk list of eligible customers, feature snapshot of all signed-up customers).
+
+    With ``capacity``, reasons are computed for the day's outreach capacity and everyone
+    at or above the medium tier (everyone else is listed with a probability and no reasons).
+    """
     cutoff = pd.Timestamp(day).tz_localize("UTC")
     stale = cutoff - history.observed_until
     if stale > pd.Timedelta(days=1):
@@ -73,7 +83,12 @@ def build_risk_list(
     eligible = build_labels(history, cutoffs, horizon_hours, exclude_open)["eligible"].to_numpy()
     snapshot = build_features(history, cutoffs)
     snapshot["eligible"] = eligible
-    scored = scorer.score(snapshot[eligible])
+    explain_top = (
+        None
+        if capacity is None
+        else daily_capacity(int(eligible.sum()), capacity.capacity_fraction, capacity.capacity_k)
+    )
+    scored = scorer.score(snapshot[eligible], explain_top=explain_top)
     scored = scored.sort_values(
         ["probability", "customer_id"], ascending=[False, True], kind="stable"
     ).reset_index(drop=True)
@@ -201,11 +216,20 @@ def preview(risk_list: pd.DataFrame, rows: int) -> str:
 
 
 def score_day(
-    history: History, scorer: Scorer, day: Date, out_dir: Path, labels: LabelConfig
+    history: History,
+    scorer: Scorer,
+    day: Date,
+    out_dir: Path,
+    labels: LabelConfig,
+    capacity: EvaluationConfig | None = None,
 ) -> tuple[Path, pd.DataFrame]:
-    """Build and publish the risk list of ``day``; return its folder and the list."""
+    """Build and publish the risk list of ``day``; return its folder and the list.
+
+    ``capacity``: explain only the day's capacity and the medium tier and above (see
+    :func:`build_risk_list`); None explains everyone.
+    """
     risk_list, snapshot = build_risk_list(
-        history, scorer, day, labels.horizon_hours, labels.exclude_open_complaints
+        history, scorer, day, labels.horizon_hours, labels.exclude_open_complaints, capacity
     )
     meta = {
         "scored_for": day.isoformat(),

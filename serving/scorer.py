@@ -147,15 +147,26 @@ class Scorer:
         return Scores(rows, probability, raw, base, self.tier(probability), reasons)
 
     def score(
-        self, features: pd.DataFrame, top_reasons: int | None = None, with_reasons: bool = True
+        self,
+        features: pd.DataFrame,
+        top_reasons: int | None = None,
+        with_reasons: bool = True,
+        explain_top: int | None = None,
     ) -> pd.DataFrame:
         """Probability, tier and (optionally) reasons for each row of a feature frame.
+
+        ``explain_top``: reasons only for the ``explain_top`` highest-risk rows and every
+        row at or above the medium tier (the rest get none). Explanations cost far more
+        than scores, and a million-customer list needs them only where someone will act.
 
         Columns: customer_id, cutoff_at, probability, risk_tier, raw_score, base_value,
         reasons (list of :class:`Reason`), model_name, model_version.
         """
         table = self.table(features)
-        s = self.score_table(table, top_reasons=top_reasons, with_reasons=with_reasons)
+        if explain_top is None or not with_reasons:
+            s = self.score_table(table, top_reasons=top_reasons, with_reasons=with_reasons)
+        else:
+            s = self._score_explaining_top(table, top_reasons, explain_top)
         return pd.DataFrame(
             {
                 "customer_id": table.customer_id,
@@ -169,6 +180,24 @@ class Scorer:
                 "model_version": self.model_version,
             }
         )
+
+    def _score_explaining_top(
+        self, table: FeatureTable, top_reasons: int | None, explain_top: int
+    ) -> Scores:
+        plain = self.score_table(table, with_reasons=False)
+        wanted = plain.probability >= self.serving.medium_tier
+        wanted[np.argsort(-plain.probability, kind="stable")[:explain_top]] = True
+        rows = np.flatnonzero(wanted)
+        explained = self.score_table(table, rows, top_reasons=top_reasons)
+        reasons: list[list[Reason]] = [[] for _ in range(len(table))]
+        for i, row in enumerate(rows):
+            reasons[row] = explained.reasons[i]
+        probability, raw, base = plain.probability.copy(), plain.raw_score.copy(), plain.base_value
+        # Explained rows take the explanation's own sum, as the service's answers do.
+        probability[rows], raw[rows] = explained.probability, explained.raw_score
+        base = base.copy()
+        base[rows] = explained.base_value
+        return Scores(plain.rows, probability, raw, base, self.tier(probability), reasons)
 
     def group_contributions(self, features: pd.DataFrame) -> pd.DataFrame:
         """SHAP contributions summed per reason group, plus ``base_value``; rows sum to the raw score."""

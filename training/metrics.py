@@ -119,6 +119,36 @@ def score_metrics(
     }
 
 
+class RankedScores:
+    """One scorer's test rows sorted once, so that average precision and ROC-AUC of any
+    resample of whole days cost two weighted running sums instead of a sort.
+
+    A resample that draws a day ``m`` times is the original rows with that day's rows
+    weighted ``m``; the metrics equal scikit-learn's on the concatenated resample (ties
+    in score are grouped as there).
+    """
+
+    def __init__(self, score: np.ndarray, label: np.ndarray, day_index: np.ndarray) -> None:
+        order = np.argsort(-score, kind="mergesort")
+        ranked = score[order]
+        self.label = label[order].astype(float)
+        self.day = day_index[order]
+        # Last row of each run of equal scores: the thresholds of the curves.
+        self.ends = np.r_[np.flatnonzero(ranked[1:] != ranked[:-1]), ranked.size - 1]
+
+    def metrics(self, day_weight: np.ndarray) -> tuple[float, float]:
+        """(average precision, ROC-AUC) with each row weighted by its day's multiplicity."""
+        w = day_weight[self.day]
+        tp = np.cumsum(w * self.label)[self.ends]
+        fp = np.cumsum(w * (1.0 - self.label))[self.ends]
+        precision = tp / np.maximum(tp + fp, np.finfo(float).tiny)
+        recall, fpr = tp / tp[-1], fp / fp[-1]
+        ap = float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
+        tpr, fpr = np.r_[0.0, recall], np.r_[0.0, fpr]
+        auc = float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))
+        return ap, auc
+
+
 def bootstrap_intervals(
     day: np.ndarray,
     label: np.ndarray,
@@ -133,23 +163,25 @@ def bootstrap_intervals(
     "clearly better", since the day-to-day luck both share cancels out.
     Returns ``(intervals by scorer, paired differences model - scorer)``.
     """
-    days = np.unique(day)
-    rows_of = {d: np.flatnonzero(day == d) for d in days}
+    days, day_index = np.unique(day, return_inverse=True)
     per_day = {name: _daily_hits(day, label, s, ev) for name, s in scores.items()}
+    ranked = {name: RankedScores(s, label, day_index) for name, s in scores.items()}
+    positives_per_day = np.bincount(day_index, weights=label, minlength=len(days))
     rng = np.random.default_rng(seed)
     samples = {name: {m: [] for m in INTERVAL_METRICS} for name in scores}
     for _ in range(ev.bootstrap_samples):
-        pick = rng.choice(days, size=len(days), replace=True)
-        rows = np.concatenate([rows_of[d] for d in pick])
-        y = label[rows]
-        if len(np.unique(y)) < 2:
-            continue
-        for name, s in scores.items():
+        pick = rng.choice(len(days), size=len(days), replace=True)
+        times = np.bincount(pick, minlength=len(days)).astype(float)  # each day's multiplicity
+        positives = times @ positives_per_day
+        if positives == 0 or positives == times @ np.bincount(day_index, minlength=len(days)):
+            continue  # one class only: ranking metrics are undefined
+        for name in scores:
             hits = per_day[name]
-            samples[name]["average_precision"].append(average_precision_score(y, s[rows]))
-            samples[name]["roc_auc"].append(roc_auc_score(y, s[rows]))
+            ap, auc = ranked[name].metrics(times)
+            samples[name]["average_precision"].append(ap)
+            samples[name]["roc_auc"].append(auc)
             samples[name]["precision_at_capacity"].append(
-                float((hits.loc[pick, "hits"] / hits.loc[pick, "k"]).mean())
+                float((hits.loc[days[pick], "hits"] / hits.loc[days[pick], "k"]).mean())
             )
 
     def interval(values: np.ndarray) -> list[float]:

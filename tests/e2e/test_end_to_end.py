@@ -138,3 +138,27 @@ def test_a_failed_run_leaves_the_previous_output(tmp_path):
         raise RuntimeError("scoring crashed")
     assert (target / "list.csv").read_text() == "good"
     assert [p.name for p in tmp_path.iterdir()] == ["out"]  # no staging debris
+
+
+@pytest.mark.slow
+def test_reasons_for_the_capacity_and_the_medium_tier_only(trained, tmp_path):
+    """A large list explains only where someone will act; every probability is unchanged."""
+    from experiments.config import EvaluationConfig
+    from serving.risk_list import score_day
+
+    full = trained["risk_list"]
+    day = pd.Timestamp(full["cutoff_at"].iloc[0]).date()
+    capacity = EvaluationConfig(capacity_k=5)
+    _, lean = score_day(
+        trained["history"], trained["scorer"], day, tmp_path, trained["config"].labels, capacity
+    )
+    # Same customers, same probabilities (rows of equal probability may swap places).
+    both = lean.merge(full, on="customer_id", suffixes=("", "_full"), validate="1:1")
+    assert len(both) == len(full)
+    assert np.allclose(both["probability"], both["probability_full"], atol=1e-9)
+    explained = both["reason_codes"] != ""
+    medium = trained["config"].serving.medium_tier
+    must = (both["rank"] <= 5) | (both["probability"] >= medium)
+    assert (explained <= must).all()  # nobody else is explained
+    assert (explained == (must & (both["reason_codes_full"] != ""))).all()
+    assert (both.loc[explained, "reason_codes"] == both.loc[explained, "reason_codes_full"]).all()

@@ -78,3 +78,24 @@ def test_paired_intervals_compare_scorers_on_the_same_resampled_days():
     evaluation = {"model": {}, "logistic_regression": {"model_minus_this_95": differences["noise"]}}
     verdicts = {m: v for _, m, _, _, v in paired_differences(evaluation)}
     assert verdicts["average_precision"] == "model better"
+
+
+@pytest.mark.parametrize("ties", [False, True])
+def test_resampled_ranking_metrics_equal_scikit_learns_on_the_concatenated_days(ties):
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    from training.metrics import RankedScores
+
+    rng = np.random.default_rng(4)
+    day = rng.integers(0, 20, 5000)
+    label = (rng.random(5000) < 0.05).astype(int)
+    score = rng.random(5000) + 0.4 * label
+    if ties:  # coarse scores, like a contact count
+        score = np.round(score * 4) / 4
+    ranked = RankedScores(score, label, day)
+    for _ in range(5):
+        pick = rng.integers(0, 20, 20)
+        rows = np.concatenate([np.flatnonzero(day == d) for d in pick])
+        ap, auc = ranked.metrics(np.bincount(pick, minlength=20).astype(float))
+        assert ap == pytest.approx(average_precision_score(label[rows], score[rows]), abs=1e-12)
+        assert auc == pytest.approx(roc_auc_score(label[rows], score[rows]), abs=1e-12)
