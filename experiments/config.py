@@ -140,7 +140,8 @@ class SamplingConfig(_Frozen):
 
     Negatives of the train and validation periods may be sampled; each kept negative
     carries the weight 1/rate, so training, early stopping and calibration still see the
-    natural class prior. The test period is never sampled: its metrics are exact.
+    natural class prior. The test period is judged on every eligible day of a uniform
+    sample of customers (all of them by default).
     """
 
     train_negative_rate: float = Field(
@@ -151,6 +152,13 @@ class SamplingConfig(_Frozen):
         gt=0,
         le=1,
         description="Share of validation-period negatives kept (weighted 1/rate).",
+    )
+    test_customer_fraction: float = Field(
+        1.0,
+        gt=0,
+        le=1,
+        description="Uniform share of customers whose test-period days are evaluated "
+        "(the intervals then resample customers as well as days).",
     )
     seed: int = Field(0, description="Seed of the sampling (recorded with the run).")
 

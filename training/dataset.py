@@ -18,7 +18,7 @@ from data.history import History
 from experiments.config import LabelConfig, SamplingConfig, SplitConfig
 from features.build import build_features
 from features.catalogue import KEY_COLUMNS
-from features.labels import build_labels, daily_cutoffs
+from features.labels import build_labels
 
 log = logging.getLogger(__name__)
 
@@ -79,17 +79,17 @@ def split_periods(history: History, labels: LabelConfig, split: SplitConfig) -> 
 
 
 def sample_rows(
-    label: np.ndarray, which: np.ndarray, sampling: SamplingConfig
+    label: np.ndarray, split: str, sampling: SamplingConfig, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(rows to keep, their weights): all positives and test rows, a seeded ``rate`` share of
-    train and validation negatives weighted ``1 / rate`` (so weighted sums stay unbiased)."""
-    rng = np.random.default_rng(sampling.seed)
-    rate = np.ones(len(label))
-    rate[which == "train"] = sampling.train_negative_rate
-    rate[which == "validation"] = sampling.validation_negative_rate
-    rate[label == 1] = 1.0
-    keep = rng.random(len(label)) < rate
-    return keep, 1.0 / rate[keep]
+    """(rows to keep, their weights) for one day of ``split``: all positives, a ``rate``
+    share of negatives weighted ``1 / rate`` (so weighted sums stay unbiased)."""
+    rate = {
+        "train": sampling.train_negative_rate,
+        "validation": sampling.validation_negative_rate,
+    }.get(split, 1.0)
+    rates = np.where(label == 1, 1.0, rate)
+    keep = rng.random(len(label)) < rates
+    return keep, 1.0 / rates[keep]
 
 
 def assemble(
@@ -100,36 +100,44 @@ def assemble(
     sampling: SamplingConfig | None = None,
 ) -> tuple[pd.DataFrame, Periods]:
     """Features, label, weight and split for the eligible, uncensored customer-days of the
-    periods (train and validation negatives sampled first when ``sampling`` says so)."""
+    periods.
+
+    Labels are built one day at a time and rows are sampled (``sampling``) before any
+    feature is built, so memory grows with the rows kept, not with customers x days.
+    """
     periods = split_periods(history, labels, split)
-    cutoffs = daily_cutoffs(history.customers, periods.train[0], periods.test[1])
-    day = cutoffs["cutoff_at"]
-    which = np.full(len(cutoffs), "", dtype=object)
+    sampling = sampling or SamplingConfig()
+    rng = np.random.default_rng(sampling.seed)
+    ids = history.customers["customer_id"].to_numpy()
+    # A uniform sample of customers carries the test period (all of them by default).
+    test_ids = ids[rng.random(len(ids)) < sampling.test_customer_fraction]
+    parts: list[pd.DataFrame] = []
+    eligible_rows = 0
     for name in SPLITS:
         first, last = getattr(periods, name)
-        which[((day >= first) & (day <= last)).to_numpy()] = name
-    lab = build_labels(history, cutoffs, labels.horizon_hours, labels.exclude_open_complaints)
-    keep = (which != "") & lab["eligible"].to_numpy() & ~lab["censored"].to_numpy()
-    cutoffs, lab, which = (
-        cutoffs[keep].reset_index(drop=True),
-        lab[keep].reset_index(drop=True),
-        which[keep],
-    )
-    sampled, weight = sample_rows(lab["label"].to_numpy(), which, sampling or SamplingConfig())
+        for day in pd.date_range(first, last, freq="D"):
+            who = test_ids if name == "test" else ids
+            day_rows = pd.DataFrame({"customer_id": who, "cutoff_at": day.as_unit("ns")})
+            lab = build_labels(
+                history, day_rows, labels.horizon_hours, labels.exclude_open_complaints
+            )
+            lab = lab[lab["eligible"].to_numpy() & ~lab["censored"].to_numpy()]
+            eligible_rows += len(lab)
+            keep, weight = sample_rows(lab["label"].to_numpy(), name, sampling, rng)
+            parts.append(
+                lab.loc[keep, ["customer_id", "cutoff_at", "label"]].assign(
+                    weight=weight, split=name
+                )
+            )
+    rows = pd.concat(parts, ignore_index=True)
     log.info(
-        "building features for %d of %d eligible customer-days (negatives sampled)",
-        int(sampled.sum()),
-        len(cutoffs),
+        "building features for %d of %d eligible customer-days (sampled before features)",
+        len(rows),
+        eligible_rows,
     )
-    cutoffs, lab, which = (
-        cutoffs[sampled].reset_index(drop=True),
-        lab[sampled].reset_index(drop=True),
-        which[sampled],
-    )
-    frame = build_features(history, cutoffs)
-    frame["label"] = lab["label"].to_numpy()
-    frame["weight"] = weight
-    frame["split"] = which
+    frame = build_features_in_chunks(history, rows[list(KEY_COLUMNS)])
+    for column in ("label", "weight", "split"):
+        frame[column] = rows[column].to_numpy()
     if true_risk is not None:
         frame = frame.merge(
             true_risk[[*KEY_COLUMNS, "true_risk"]], on=list(KEY_COLUMNS), how="left"
@@ -147,3 +155,17 @@ def assemble(
             100 * (w * part["label"]).sum() / w.sum() if len(part) else 0.0,
         )
     return frame, periods
+
+
+FEATURE_CHUNK_ROWS = 1_000_000
+
+
+def build_features_in_chunks(history: History, cutoffs: pd.DataFrame) -> pd.DataFrame:
+    """``build_features`` over chunks of cutoffs, so its intermediate arrays stay small."""
+    if len(cutoffs) <= FEATURE_CHUNK_ROWS:
+        return build_features(history, cutoffs)
+    chunks = [
+        build_features(history, cutoffs.iloc[i : i + FEATURE_CHUNK_ROWS])
+        for i in range(0, len(cutoffs), FEATURE_CHUNK_ROWS)
+    ]
+    return pd.concat(chunks, ignore_index=True)

@@ -26,13 +26,23 @@ SEGMENT_COLUMN = "segment"
 
 
 def evaluate(
-    frame: pd.DataFrame, model_proba: np.ndarray, ev: EvaluationConfig, seed: int
+    frame: pd.DataFrame,
+    model_proba: np.ndarray,
+    ev: EvaluationConfig,
+    seed: int,
+    test_customer_fraction: float = 1.0,
 ) -> tuple[dict, dict[str, np.ndarray]]:
     """The evaluation block of ``evaluation.json`` and the ranking score of each scorer.
 
     ``frame`` holds train, validation and test rows (column ``split``); ``model_proba`` is
-    the model's probability for the test rows, in order.
+    the model's probability for the test rows, in order. When the test rows are a uniform
+    sample of customers (``test_customer_fraction`` < 1), an absolute daily capacity is
+    scaled to the sample and the intervals resample customers as well as days.
     """
+    sampled = test_customer_fraction < 1
+    if sampled and ev.capacity_k is not None:
+        scaled = max(1, round(ev.capacity_k * test_customer_fraction))
+        ev = ev.model_copy(update={"capacity_k": scaled})
     train, val, test = (frame[frame["split"] == s] for s in ("train", "validation", "test"))
     y, day = test["label"].to_numpy(), test["cutoff_at"].dt.date.to_numpy()
     y_val, w_val = val["label"].to_numpy(), val["weight"].to_numpy()
@@ -58,7 +68,11 @@ def evaluate(
         probability["oracle"] = ranking["oracle"] = test["true_risk"].to_numpy()
 
     intervals, differences = (
-        bootstrap_intervals(day, y, ranking, ev, seed) if ev.bootstrap_samples else ({}, {})
+        bootstrap_intervals(
+            day, y, ranking, ev, seed, test["customer_id"].to_numpy() if sampled else None
+        )
+        if ev.bootstrap_samples
+        else ({}, {})
     )
     result: dict[str, object] = {}
     for name in ranking:
@@ -95,6 +109,7 @@ def evaluate(
             ),
         },
         positive_rate=float(y.mean()),
+        test_customer_fraction=test_customer_fraction,
         n_test_rows=len(test),
         n_test_days=len(per_day),
         by_segment=segments,
@@ -118,7 +133,11 @@ def evaluate_version(
     )
     test = frame[frame["split"] == "test"]
     evaluation, ranking = evaluate(
-        frame, model.predict_proba(test), config.evaluation, config.model.seed
+        frame,
+        model.predict_proba(test),
+        config.evaluation,
+        config.model.seed,
+        config.sampling.test_customer_fraction,
     )
     out_dir = config.workspace.root / "evaluations" / f"v{version}"
     with mlflow.start_run(

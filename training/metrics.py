@@ -48,22 +48,31 @@ def daily_capacity(n_eligible: int, capacity_fraction: float, capacity_k: int | 
     return max(1, math.ceil(capacity_fraction * n_eligible))
 
 
+def top_rows(day: np.ndarray, score: np.ndarray, ev: EvaluationConfig, seed: int = 0) -> np.ndarray:
+    """Whether each row is within its day's capacity (the top k by score). Ties break at
+    random (seeded), so a coarse score such as a contact count is not flattered by the
+    order of the rows."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({"day": day, "s": score, "tie": rng.random(len(score))})
+    frame = frame.sort_values(["day", "s", "tie"], ascending=[True, False, True])
+    rank = frame.groupby("day").cumcount()
+    n = frame.groupby("day")["s"].transform("size")
+    k = n.map(lambda m: daily_capacity(int(m), ev.capacity_fraction, ev.capacity_k))
+    top = np.zeros(len(score), dtype=bool)
+    top[frame.index.to_numpy()] = (rank < k).to_numpy()
+    return top
+
+
 def _daily_hits(
     day: np.ndarray, label: np.ndarray, score: np.ndarray, ev: EvaluationConfig, seed: int = 0
 ) -> pd.DataFrame:
-    """Per test day: capacity k, hits in the top k, positives. Ties break at random (seeded),
-    so a coarse score such as a contact count is not flattered by the order of the rows."""
-    rng = np.random.default_rng(seed)
-    frame = pd.DataFrame({"day": day, "y": label, "s": score, "tie": rng.random(len(label))})
-    frame = frame.sort_values(["day", "s", "tie"], ascending=[True, False, True])
-    frame["rank"] = frame.groupby("day").cumcount()
-    n = frame.groupby("day")["y"].transform("size")
-    k = n.map(lambda m: daily_capacity(int(m), ev.capacity_fraction, ev.capacity_k))
-    top = frame[frame["rank"] < k]
+    """Per test day: capacity k, hits in the top k, positives."""
+    top = top_rows(day, score, ev, seed)
+    frame = pd.DataFrame({"day": day, "y": label, "top": top})
     return pd.DataFrame(
         {
-            "hits": top.groupby("day")["y"].sum(),
-            "k": top.groupby("day").size(),
+            "hits": frame[top].groupby("day")["y"].sum(),
+            "k": frame[top].groupby("day").size(),
             "pos": frame.groupby("day")["y"].sum(),
         }
     )
@@ -123,22 +132,21 @@ class RankedScores:
     """One scorer's test rows sorted once, so that average precision and ROC-AUC of any
     resample of whole days cost two weighted running sums instead of a sort.
 
-    A resample that draws a day ``m`` times is the original rows with that day's rows
-    weighted ``m``; the metrics equal scikit-learn's on the concatenated resample (ties
-    in score are grouped as there).
+    A resample that draws a day ``m`` times (and a customer ``c`` times) is the original
+    rows weighted ``m * c``; the metrics equal scikit-learn's on the concatenated resample
+    (ties in score are grouped as there).
     """
 
-    def __init__(self, score: np.ndarray, label: np.ndarray, day_index: np.ndarray) -> None:
-        order = np.argsort(-score, kind="mergesort")
-        ranked = score[order]
-        self.label = label[order].astype(float)
-        self.day = day_index[order]
+    def __init__(self, score: np.ndarray, label: np.ndarray) -> None:
+        self.order = np.argsort(-score, kind="mergesort")
+        ranked = score[self.order]
+        self.label = label[self.order].astype(float)
         # Last row of each run of equal scores: the thresholds of the curves.
         self.ends = np.r_[np.flatnonzero(ranked[1:] != ranked[:-1]), ranked.size - 1]
 
-    def metrics(self, day_weight: np.ndarray) -> tuple[float, float]:
-        """(average precision, ROC-AUC) with each row weighted by its day's multiplicity."""
-        w = day_weight[self.day]
+    def metrics(self, row_weight: np.ndarray) -> tuple[float, float]:
+        """(average precision, ROC-AUC) with each row weighted by its multiplicity."""
+        w = row_weight[self.order]
         tp = np.cumsum(w * self.label)[self.ends]
         fp = np.cumsum(w * (1.0 - self.label))[self.ends]
         precision = tp / np.maximum(tp + fp, np.finfo(float).tiny)
@@ -155,33 +163,42 @@ def bootstrap_intervals(
     scores: dict[str, np.ndarray],
     ev: EvaluationConfig,
     seed: int,
+    customer: np.ndarray | None = None,
 ) -> tuple[dict[str, dict[str, list[float]]], dict[str, dict[str, list[float]]]]:
-    """95 % intervals of the headline metrics, resampling whole test days with replacement.
+    """95 % intervals of the headline metrics, resampling whole test days with replacement
+    (and, when ``customer`` is given because the test customers are a sample, customers
+    too: each resample weighs a row by its day's and its customer's multiplicity).
 
-    Every scorer is judged on the same resampled days, so besides each scorer's own
-    interval this gives a *paired* interval of ``model - scorer``: the honest test of
-    "clearly better", since the day-to-day luck both share cancels out.
+    Every scorer is judged on the same resamples, so besides each scorer's own interval
+    this gives a *paired* interval of ``model - scorer``: the honest test of "clearly
+    better", since the luck both share cancels out. Precision at capacity keeps each
+    day's top k of the full sample and weighs its hits by the multiplicities.
     Returns ``(intervals by scorer, paired differences model - scorer)``.
     """
     days, day_index = np.unique(day, return_inverse=True)
-    per_day = {name: _daily_hits(day, label, s, ev) for name, s in scores.items()}
-    ranked = {name: RankedScores(s, label, day_index) for name, s in scores.items()}
-    positives_per_day = np.bincount(day_index, weights=label, minlength=len(days))
+    customers, customer_index = (
+        np.unique(customer, return_inverse=True) if customer is not None else (None, None)
+    )
+    label = np.asarray(label, dtype=float)
+    ranked = {name: RankedScores(s, label) for name, s in scores.items()}
+    top = {name: top_rows(day, s, ev).astype(float) for name, s in scores.items()}
     rng = np.random.default_rng(seed)
     samples = {name: {m: [] for m in INTERVAL_METRICS} for name in scores}
     for _ in range(ev.bootstrap_samples):
         pick = rng.choice(len(days), size=len(days), replace=True)
-        times = np.bincount(pick, minlength=len(days)).astype(float)  # each day's multiplicity
-        positives = times @ positives_per_day
-        if positives == 0 or positives == times @ np.bincount(day_index, minlength=len(days)):
+        weight = np.bincount(pick, minlength=len(days)).astype(float)[day_index]
+        if customers is not None:
+            drawn = rng.choice(len(customers), size=len(customers), replace=True)
+            weight = weight * np.bincount(drawn, minlength=len(customers))[customer_index]
+        positives = weight @ label
+        if positives == 0 or positives == weight.sum():
             continue  # one class only: ranking metrics are undefined
         for name in scores:
-            hits = per_day[name]
-            ap, auc = ranked[name].metrics(times)
+            ap, auc = ranked[name].metrics(weight)
             samples[name]["average_precision"].append(ap)
             samples[name]["roc_auc"].append(auc)
             samples[name]["precision_at_capacity"].append(
-                float((hits.loc[days[pick], "hits"] / hits.loc[days[pick], "k"]).mean())
+                _resampled_precision(day_index, pick, label, top[name], weight)
             )
 
     def interval(values: np.ndarray) -> list[float]:
@@ -201,6 +218,19 @@ def bootstrap_intervals(
                     if samples["model"][m]
                 }
     return intervals, differences
+
+
+def _resampled_precision(
+    day_index: np.ndarray, pick: np.ndarray, label: np.ndarray, top: np.ndarray, weight: np.ndarray
+) -> float:
+    """Mean over the drawn days of the weighted hit rate in each day's top k."""
+    n_days = int(day_index.max()) + 1
+    unit = weight / np.maximum(np.bincount(pick, minlength=n_days)[day_index], 1)
+    hits = np.bincount(day_index, weights=top * unit * label, minlength=n_days)
+    k = np.bincount(day_index, weights=top * unit, minlength=n_days)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        daily = hits / k
+    return float(np.nanmean(daily[pick]))
 
 
 def paired_differences(evaluation: dict) -> list[tuple[str, str, float, float, str]]:

@@ -63,7 +63,11 @@ def train(config: RadarConfig, data_dir: Path | str) -> TrainResult:
     )
     test = frame[frame["split"] == "test"]
     evaluation, ranking = evaluate(
-        frame, model.predict_proba(test), config.evaluation, config.model.seed
+        frame,
+        model.predict_proba(test),
+        config.evaluation,
+        config.model.seed,
+        config.sampling.test_customer_fraction,
     )
     decision = promote.judge(client, config, test, evaluation)
 

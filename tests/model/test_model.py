@@ -85,9 +85,9 @@ def test_top_features_are_not_trivially_leaky(model):
 
 
 def test_sampled_negatives_keep_probabilities_calibrated(trained, small_world, tmp_path):
-    """Training on 20 % of train and 50 % of validation negatives, weighted back, still
-    gives probabilities whose mean matches the test period's positive rate; the run
-    records the sampling."""
+    """Training on 20 % of train and 50 % of validation negatives, weighted back, and
+    judging on half of the customers still gives calibrated probabilities, intervals that
+    resample customers too, and a run that records the sampling."""
     import mlflow
 
     from experiments.config import with_section
@@ -99,12 +99,17 @@ def test_sampled_negatives_keep_probabilities_calibrated(trained, small_world, t
         "sampling",
         train_negative_rate=0.2,
         validation_negative_rate=0.5,
+        test_customer_fraction=0.5,
         seed=5,
     )
     result = train(config, small_world)
     evaluation = result.evaluation
     baseline = trained["result"].evaluation
-    assert evaluation["n_test_rows"] == baseline["n_test_rows"]  # the test period is whole
+    assert evaluation["test_customer_fraction"] == 0.5
+    share = evaluation["n_test_rows"] / baseline["n_test_rows"]
+    assert 0.4 < share < 0.6  # every eligible day of about half of the customers
+    low, high = evaluation["model"]["intervals_95"]["average_precision"]
+    assert low < evaluation["model"]["average_precision"] < high
     assert evaluation["model"]["ece"] < 0.5 * evaluation["positive_rate"]
     assert evaluation["model"]["roc_auc"] > baseline["model"]["roc_auc"] - 0.05
     params = mlflow.get_run(result.run_id).data.params

@@ -92,10 +92,10 @@ def test_resampled_ranking_metrics_equal_scikit_learns_on_the_concatenated_days(
     score = rng.random(5000) + 0.4 * label
     if ties:  # coarse scores, like a contact count
         score = np.round(score * 4) / 4
-    ranked = RankedScores(score, label, day)
+    ranked = RankedScores(score, label)
     for _ in range(5):
         pick = rng.integers(0, 20, 20)
         rows = np.concatenate([np.flatnonzero(day == d) for d in pick])
-        ap, auc = ranked.metrics(np.bincount(pick, minlength=20).astype(float))
+        ap, auc = ranked.metrics(np.bincount(pick, minlength=20).astype(float)[day])
         assert ap == pytest.approx(average_precision_score(label[rows], score[rows]), abs=1e-12)
         assert auc == pytest.approx(roc_auc_score(label[rows], score[rows]), abs=1e-12)
