@@ -5,6 +5,7 @@ with BentoML's stock timeout middleware (``RADAR_BENTOML_TIMEOUT=stock``), the p
 shows what the fix in ``serving/bentoml_fixes.py`` is worth. For each, ``--seconds`` per
 phase:
 
+  0. ``/events`` of one new contact per request from one connection (a durable write);
   1. ``/livez`` from one keep-alive connection (the HTTP layer alone);
   2. ``/score`` of one customer with three reasons from one connection;
   3. the same from 8 connections (throughput);
@@ -42,6 +43,18 @@ from radar.process import free_port, service_env, stop, wait_ready  # noqa: E402
 from serving.risk_list import load_snapshot  # noqa: E402
 
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}
+# A new contact on every request (a counter in the id), so each one is a durable write.
+EVENT_SCRIPT = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+counter = 0
+request = function()
+    counter = counter + 1
+    local body = string.format([[{{"contacts": [{{"contact_id": "BENCH-%d-%d", "customer_id": "{customer}",
+        "started_at": "{started}", "channel": "phone", "reason": "billing"}}]}}]], os.time(), counter)
+    return wrk.format(nil, nil, nil, body)
+end
+"""
 POST_SCRIPT = """
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
@@ -86,11 +99,14 @@ def serve(config, port: int, log: Path, stock: bool) -> subprocess.Popen:
     return proc
 
 
-def phases(base: str, args: argparse.Namespace, one: Path, batch: Path) -> dict[str, dict]:
+def phases(
+    base: str, args: argparse.Namespace, one: Path, batch: Path, events: Path
+) -> dict[str, dict]:
     def run(path: str, connections: int, script: Path | None = None) -> subprocess.Popen:
         return wrk(f"{base}{path}", args.seconds, connections, script)
 
     result = {
+        "events_1": parse_wrk(run("/events", 1, events).communicate()[0]),
         "livez": parse_wrk(run("/livez", 1).communicate()[0]),
         "score_1": parse_wrk(run("/score", 1, one).communicate()[0]),
         "score_8": parse_wrk(run("/score", 8, one).communicate()[0]),
@@ -103,6 +119,7 @@ def phases(base: str, args: argparse.Namespace, one: Path, batch: Path) -> dict[
 
 def table(results: dict[str, dict], args: argparse.Namespace) -> str:
     rows = [
+        ("/events of one new contact (a durable write), 1 connection", "events_1"),
         ("/livez, 1 connection", "livez"),
         ("/score 1 customer + 3 reasons, 1 connection", "score_1"),
         ("/score 1 customer + 3 reasons, 8 connections", "score_8"),
@@ -142,20 +159,29 @@ def main() -> int:
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed (Debian: apt-get install wrk)")
-    config = load_config(workspace={"root": str(args.workspace)})
-    snapshot = load_snapshot(config.workspace.risk_lists_dir)
+    snapshot = load_snapshot(args.workspace / "risk_lists")
     ids = snapshot.features.loc[snapshot.features["eligible"], "customer_id"].tolist()
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
+        # The servers run on a copy of the registry and the lists, so the contacts the
+        # benchmark posts land in a throw-away journal, never in the workspace's.
+        workspace = Path(tmp) / "workspace"
+        workspace.mkdir()
+        shutil.copy2(args.workspace / "mlflow.db", workspace / "mlflow.db")
+        shutil.copytree(args.workspace / "risk_lists", workspace / "risk_lists")
+        config = load_config(workspace={"root": str(workspace)})
         one, batch = Path(tmp) / "one.lua", Path(tmp) / "batch.lua"
         for path, n in ((one, 1), (batch, args.batch)):
             body = json.dumps({"customer_ids": ids[:n], "top_reasons": 3})
             path.write_text(POST_SCRIPT.format(body=body))
+        events = Path(tmp) / "events.lua"
+        started = snapshot.cutoff_at.isoformat().replace("+00:00", "Z")
+        events.write_text(EVENT_SCRIPT.format(customer=ids[0], started=started))
         for name in ("ours", "stock"):
             port = free_port(0)
             proc = serve(config, port, Path(tmp) / f"{name}.log", stock=name == "stock")
             try:
-                results[name] = phases(f"http://127.0.0.1:{port}", args, one, batch)
+                results[name] = phases(f"http://127.0.0.1:{port}", args, one, batch, events)
             finally:
                 stop(proc)
             print(f"{name}: {json.dumps(results[name])}", flush=True)

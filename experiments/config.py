@@ -59,6 +59,11 @@ class WorkspaceConfig(_Frozen):
     def rejects_dir(self) -> Path:
         return self.root / "rejects"
 
+    @property
+    def journal_path(self) -> Path:
+        """Events posted to the service, folded into the next `radar score`."""
+        return self.root / "events.db"
+
 
 class DataConfig(_Frozen):
     """Limits that stop `train` and `score` when input data is empty or mostly rejected."""

@@ -130,12 +130,15 @@ def cmd_promote(args: argparse.Namespace) -> int:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
+    from data.journal import EventJournal
     from data.load import load_history
     from serving.risk_list import preview, score_day
     from serving.scorer import Scorer
 
     config = _config(args)
     history, _ = load_history(args.data, config.workspace.rejects_dir, config.data)
+    if config.workspace.journal_path.exists():  # events posted to the service since
+        history = EventJournal(config.workspace.journal_path).fold_into(history)
     day = date.fromisoformat(args.date) if args.date else history.observed_until.date()
     out = Path(args.out) if args.out else config.workspace.risk_lists_dir
     path, risk_list = score_day(

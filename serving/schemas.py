@@ -13,6 +13,7 @@ EXAMPLE_TIME = "2026-05-30T09:15:00Z"
 CLOCK_SKEW = timedelta(seconds=300)
 MAX_IDS = 1000
 MAX_HISTORIES = 100
+MAX_EVENTS = 1000
 
 
 EARLIEST = datetime(1950, 1, 1, tzinfo=UTC)  # same bound as the data contract
@@ -194,6 +195,43 @@ class ScoreResponse(BaseModel):
     model_name: str = Field(examples=["complaint-risk"])
     model_version: str = Field(description="Registered version that answered.", examples=["3"])
     snapshot_date: str | None = Field(None, examples=["2026-05-30"])
+
+
+class ContactEvent(ContactIn):
+    """A contact as it happens: post it when it opens, and again with its outcome."""
+
+    customer_id: Id = Field(description="A customer of the latest snapshot.", examples=["C000042"])
+
+
+class ComplaintEvent(ComplaintIn):
+    customer_id: Id = Field(description="A customer of the latest snapshot.", examples=["C000042"])
+
+
+class OperationalEvent(EventIn):
+    customer_id: Id = Field(description="A customer of the latest snapshot.", examples=["C000042"])
+
+
+class EventsRequest(_Strict):
+    """Contacts, complaints and operational events of known customers, as they happen."""
+
+    contacts: list[ContactEvent] = Field(default_factory=list, max_length=MAX_EVENTS)
+    complaints: list[ComplaintEvent] = Field(default_factory=list, max_length=MAX_EVENTS)
+    events: list[OperationalEvent] = Field(default_factory=list, max_length=MAX_EVENTS)
+
+
+class EventOutcome(BaseModel):
+    table: Literal["contacts", "complaints", "events"]
+    index: int = Field(description="Position of the item in its list in the request.")
+    status: Literal["accepted", "updated", "duplicate", "error"] = Field(
+        description="'duplicate': already recorded as is (posting again is safe); "
+        "'updated': a recorded contact or complaint got its outcome."
+    )
+    error: str | None = Field(None, description="Why the item was refused (table.column: problem).")
+
+
+class EventsResponse(BaseModel):
+    results: list[EventOutcome]
+    recorded: int = Field(description="Items accepted or updated (kept across restarts).")
 
 
 class ReloadResponse(BaseModel):

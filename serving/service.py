@@ -27,6 +27,7 @@ from starlette.responses import JSONResponse
 
 from data.contract import COMPLAINTS, CONTACTS, CUSTOMERS, EVENTS, validate_table
 from data.history import History
+from data.journal import EventJournal
 from experiments.config import load_config
 from features.build import build_features
 from serving import bentoml_fixes
@@ -36,6 +37,9 @@ from serving.risk_list import LATEST, Snapshot, load_snapshot
 from serving.schemas import (
     CustomerHistory,
     CustomerScore,
+    EventOutcome,
+    EventsRequest,
+    EventsResponse,
     ReasonOut,
     ReloadResponse,
     ScoreRequest,
@@ -55,6 +59,11 @@ SCORES = bentoml.metrics.Histogram(
     name="complaint_radar_probability",
     documentation="Calibrated 48 h complaint probabilities served",
     buckets=(0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0),
+)
+POSTED = bentoml.metrics.Counter(
+    name="complaint_radar_events",
+    documentation="Items posted to /events, by table and outcome",
+    labelnames=["table", "status"],
 )
 TIERS = bentoml.metrics.Counter(
     name="complaint_radar_scored",
@@ -85,6 +94,7 @@ class ComplaintRadar:
 
     def __init__(self) -> None:
         self.config = load_config()
+        self.journal = EventJournal(self.config.workspace.journal_path)
         self.state: _Loaded | None = None
         self.problems: list[str] = []
         self._lock = threading.Lock()
@@ -156,6 +166,43 @@ class ComplaintRadar:
             model_version=state.scorer.model_version,
             snapshot_date=state.snapshot.date,
         )
+
+    @bentoml.api(route="/events", input_spec=EventsRequest, output_spec=EventsResponse)
+    async def events(self, **fields: Any) -> EventsResponse | JSONResponse:
+        """Record contacts, complaints and events as they happen (idempotent by id, kept
+        across restarts, folded into the next daily list); each item succeeds or fails alone."""
+        request = EventsRequest.model_construct(**fields)
+        return await anyio.to_thread.run_sync(self._record_events, request)
+
+    def _record_events(self, request: EventsRequest) -> EventsResponse | JSONResponse:
+        state = self.state
+        if state is None:
+            return _error(503, "service not ready: " + "; ".join(self.problems))
+        results: list[EventOutcome] = []
+        for table, items in (
+            ("contacts", request.contacts),
+            ("complaints", request.complaints),
+            ("events", request.events),
+        ):
+            if not items:
+                continue
+            known = [i for i, item in enumerate(items) if item.customer_id in state.table.row_of]
+            outcomes = dict.fromkeys(range(len(items)))
+            if known:
+                rows = pd.DataFrame([items[i].model_dump() for i in known])
+                outcomes.update(zip(known, self.journal.record(table, rows), strict=True))
+            for i, outcome in outcomes.items():
+                status, error = (
+                    (outcome.status, outcome.error)
+                    if outcome is not None
+                    else ("error", "unknown customer id (not in the latest snapshot)")
+                )
+                POSTED.labels(table=table, status=status).inc()
+                results.append(EventOutcome(table=table, index=i, status=status, error=error))
+        if not results:
+            return _error(400, "nothing to record: give contacts, complaints and/or events")
+        recorded = sum(r.status in ("accepted", "updated") for r in results)
+        return EventsResponse(results=results, recorded=recorded)
 
     @bentoml.api(route="/reload", output_spec=ReloadResponse)
     def reload(self) -> ReloadResponse:

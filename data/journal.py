@@ -1,0 +1,174 @@
+"""The event journal: contacts, complaints and operational events that arrive between daily
+exports (posted to the service's ``/events``), kept in a SQLite file so a restart loses
+nothing, and folded into the next daily build.
+
+Rows enter through the contract (:func:`validate_table`), so the journal holds only valid
+rows. Writes are idempotent by the contract's keys: the same row again is a duplicate; a
+contact posted open and later again with its close time and outcome is an update; a row
+that contradicts the recorded one (another customer, another start) is refused.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from data.contract import COMPLAINTS, CONTACTS, EVENTS, TableSchema, validate_table
+from data.history import History
+
+JOURNALED = {s.name: s for s in (CONTACTS, COMPLAINTS, EVENTS)}
+# Columns a later post may fill in (a contact closes; a complaint is resolved).
+OUTCOME_COLUMNS = {
+    "contacts": (
+        "closed_at",
+        "wait_seconds",
+        "handle_seconds",
+        "transferred",
+        "resolved",
+        "sentiment",
+    ),
+    "complaints": ("resolved_at",),
+    "events": (),
+}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one posted row."""
+
+    status: str  # "accepted", "updated", "duplicate" or "error"
+    error: str | None = None
+
+
+class EventJournal:
+    """An append-mostly SQLite store of contract rows (one table per contract table)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        # One connection, used under the lock: writes are small and the service's workers
+        # are threads of one process.
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")  # a write acknowledged is a write kept
+        for schema in JOURNALED.values():
+            columns = ", ".join(f'"{c}" TEXT' for c in schema.column_names)
+            keys = ", ".join(f'"{k}"' for k in schema.key)
+            self._db.execute(
+                f'CREATE TABLE IF NOT EXISTS "{schema.name}" ({columns}, PRIMARY KEY ({keys}))'
+            )
+
+    def close(self) -> None:
+        self._db.close()
+
+    def record(self, table: str, rows: pd.DataFrame) -> list[Outcome]:
+        """Validate ``rows`` (raw values; absent optional fields are null) against the
+        contract and store the valid ones; one outcome per row, in order."""
+        schema = JOURNALED[table]
+        rows = rows.reset_index(drop=True).reindex(columns=schema.column_names)
+        valid, report = validate_table(rows, schema)
+        outcomes = [Outcome("error", reason) for reason in _reasons(report.rejected, len(rows))]
+        positions = [i for i, o in enumerate(outcomes) if o.error is None]
+        with self._transaction():
+            for position, (_, row) in zip(positions, valid.iterrows(), strict=True):
+                outcomes[position] = self._upsert(schema, row)
+        return outcomes
+
+    def frames(self) -> dict[str, pd.DataFrame]:
+        """Every journaled row, per table, typed by the contract."""
+        with self._lock:
+            raw = {
+                name: pd.read_sql_query(f'SELECT * FROM "{name}"', self._db, dtype=str)
+                for name in JOURNALED
+            }
+        return {name: validate_table(frame, JOURNALED[name])[0] for name, frame in raw.items()}
+
+    def fold_into(self, history: History) -> History:
+        """``history`` with the journal's rows added where the export does not have them
+        (the export is the system of record for a row it holds)."""
+        tables = {}
+        for name, extra in self.frames().items():
+            base = getattr(history, name)
+            key = list(JOURNALED[name].key)
+            known = base[key].astype(str).agg("|".join, axis=1) if len(base) else pd.Series()
+            new = extra[~extra[key].astype(str).agg("|".join, axis=1).isin(set(known))]
+            tables[name] = pd.concat([base, new], ignore_index=True) if len(new) else base
+        return History(
+            customers=history.customers,
+            incidents=history.incidents,
+            observed_until=history.observed_until,
+            **tables,
+        )
+
+    # ------------------------------------------------------------------ internals
+    def _upsert(self, schema: TableSchema, row: pd.Series) -> Outcome:
+        values = {c: _text(row[c]) for c in schema.column_names}
+        where = " AND ".join(f'"{k}" = ?' for k in schema.key)
+        found = self._db.execute(
+            f'SELECT * FROM "{schema.name}" WHERE {where}', [values[k] for k in schema.key]
+        ).fetchone()
+        if found is None:
+            names = ", ".join(f'"{c}"' for c in values)
+            marks = ", ".join("?" for _ in values)
+            self._db.execute(
+                f'INSERT INTO "{schema.name}" ({names}) VALUES ({marks})', list(values.values())
+            )
+            return Outcome("accepted")
+        recorded = dict(zip(schema.column_names, found, strict=True))
+        if recorded == values:
+            return Outcome("duplicate")
+        fixed = [c for c in schema.column_names if c not in OUTCOME_COLUMNS[schema.name]]
+        clash = [c for c in fixed if recorded[c] != values[c]]
+        if clash:
+            return Outcome(
+                "error", f"{schema.name} {'+'.join(schema.key)} already recorded with other {clash}"
+            )
+        changes = {c: v for c, v in values.items() if v is not None and recorded[c] != v}
+        sets = ", ".join(f'"{c}" = ?' for c in changes)
+        self._db.execute(
+            f'UPDATE "{schema.name}" SET {sets} WHERE {where}',
+            [*changes.values(), *[values[k] for k in schema.key]],
+        )
+        return Outcome("updated")
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+
+def _text(value: object) -> str | None:
+    """A validated value as the text the contract reads back (ISO times, plain numbers)."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    if isinstance(value, (bool, np.bool_)):
+        return "true" if value else "false"
+    if isinstance(value, (float, np.floating)):
+        return repr(float(value))
+    return str(value)
+
+
+def _reasons(rejected: pd.DataFrame, n: int) -> list[str | None]:
+    """Each input row's rejection reason (None for valid rows), from a contract report."""
+    out: list[str | None] = [None] * n
+    for index, reason in rejected["_reason"].items():
+        out[int(index)] = reason
+    return out

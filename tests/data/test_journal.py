@@ -1,0 +1,72 @@
+"""The event journal: contract-checked, idempotent by key, durable, folded into a build."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from data.journal import EventJournal
+from tests.conftest import make_history, ts
+
+OPEN = {
+    "contact_id": "N1",
+    "customer_id": "A",
+    "started_at": "2026-03-10T08:00:00Z",
+    "channel": "phone",
+    "reason": "billing",
+}
+CLOSED = {**OPEN, "closed_at": "2026-03-10T08:20:00Z", "resolved": "false", "sentiment": "-90"}
+
+
+def post(journal: EventJournal, table: str, *rows: dict) -> list[str]:
+    return [o.status for o in journal.record(table, pd.DataFrame(list(rows)))]
+
+
+def test_a_contact_opens_then_closes_and_repeats_are_duplicates(tmp_path):
+    journal = EventJournal(tmp_path / "events.db")
+    assert post(journal, "contacts", OPEN) == ["accepted"]
+    assert post(journal, "contacts", OPEN) == ["duplicate"]
+    assert post(journal, "contacts", CLOSED) == ["updated"]
+    assert post(journal, "contacts", CLOSED) == ["duplicate"]
+    stored = journal.frames()["contacts"]
+    assert len(stored) == 1 and stored["resolved"].tolist() == [False]
+    assert stored["sentiment"].tolist() == [-90.0]
+
+
+def test_contradictions_and_contract_breaches_are_per_row_errors(tmp_path):
+    journal = EventJournal(tmp_path / "events.db")
+    post(journal, "contacts", OPEN)
+    outcomes = journal.record(
+        "contacts",
+        pd.DataFrame(
+            [
+                {**OPEN, "customer_id": "B"},  # the same contact id, another customer
+                {**OPEN, "contact_id": "N2", "wait_seconds": "inf"},
+                {**OPEN, "contact_id": "N3"},
+            ]
+        ),
+    )
+    assert [o.status for o in outcomes] == ["error", "error", "accepted"]
+    assert "customer_id" in outcomes[0].error and "wait_seconds" in outcomes[1].error
+
+
+def test_the_journal_survives_a_restart(tmp_path):
+    post(EventJournal(tmp_path / "events.db"), "events", {
+        "customer_id": "A", "occurred_at": "2026-03-10T07:00:00Z", "event_type": "payment_failed",
+        "amount": "12.5",
+    })  # fmt: skip
+    reopened = EventJournal(tmp_path / "events.db")
+    assert reopened.frames()["events"]["amount"].tolist() == [12.5]
+
+
+def test_folding_adds_what_the_export_lacks_and_keeps_what_it_has(tmp_path):
+    history = make_history(
+        contacts=[{"started_at": ts("-2D"), "closed_at": ts("-2D") + pd.Timedelta("5min")}]
+    )
+    journal = EventJournal(tmp_path / "events.db")
+    exported = history.contacts.iloc[0]
+    same_id = {**OPEN, "contact_id": exported["contact_id"], "started_at": "2026-03-09T00:00:00Z"}
+    post(journal, "contacts", same_id, CLOSED)
+    folded = journal.fold_into(history)
+    assert sorted(folded.contacts["contact_id"]) == sorted([exported["contact_id"], "N1"])
+    kept = folded.contacts.set_index("contact_id").loc[exported["contact_id"]]
+    assert kept["started_at"] == exported["started_at"]  # the export wins for its own rows
