@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -26,6 +25,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.results import append_result  # noqa: E402
 from data.load import load_history  # noqa: E402
 from training.dataset import build_features_in_chunks  # noqa: E402
 
@@ -165,13 +165,7 @@ def main() -> int:
     text = "\n".join(lines)
     print(text)
     if args.append:
-        stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-        command = " ".join(["benchmarks/feature_peer.py", *map(str, sys.argv[1:])])
-        with (ROOT / "benchmarks" / "RESULTS.md").open("a") as fh:
-            fh.write(
-                f"\n### Feature engine vs DuckDB SQL, {stamp}\n\n"
-                f"Command: `.venv/bin/python {command}`\n\n{text}\n"
-            )
+        append_result("Feature engine vs DuckDB SQL", text)
     return 0
 
 

@@ -32,14 +32,15 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.results import append_result  # noqa: E402
 from experiments.config import load_config  # noqa: E402
-from radar.process import free_port, service_env, stop, wait_ready  # noqa: E402
+from radar.process import free_port, service_env, start_service, stop  # noqa: E402
+from serving.bentoml_fixes import STOCK_TIMEOUT_ENV  # noqa: E402
 from serving.risk_list import load_snapshot  # noqa: E402
 
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}
@@ -87,16 +88,8 @@ def wrk(url: str, seconds: int, connections: int, script: Path | None = None) ->
 def serve(config, port: int, log: Path, stock: bool) -> subprocess.Popen:
     env = service_env(config)
     if stock:
-        env["RADAR_BENTOML_TIMEOUT"] = "stock"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "radar.cli", "serve", "--port", str(port)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    wait_ready(f"http://127.0.0.1:{port}/readyz", proc, log)
-    return proc
+        env[STOCK_TIMEOUT_ENV] = "stock"
+    return start_service(config, port, log, env)
 
 
 def phases(
@@ -188,15 +181,11 @@ def main() -> int:
     text = table(results, args)
     print(text)
     if args.append:
-        stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-        command = " ".join(["benchmarks/http_tail.py", *sys.argv[1:]])
-        with (ROOT / "benchmarks" / "RESULTS.md").open("a") as fh:
-            fh.write(
-                f"\n### HTTP tails under sustained load, {stamp}, "
-                f"{len(snapshot.features)} customers in the snapshot\n\n"
-                f"Command: `.venv/bin/python {command}` (wrk -t1, {args.seconds} s per phase)\n\n"
-                f"{text}\n"
-            )
+        append_result(
+            f"HTTP tails under sustained load, {len(snapshot.features)} customers in the snapshot",
+            text,
+            f"wrk -t1, {args.seconds} s per phase",
+        )
     return 0
 
 

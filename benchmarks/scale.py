@@ -21,10 +21,13 @@ import re
 import shutil
 import subprocess
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.results import append_result  # noqa: E402
+
 RADAR = [sys.executable, "-m", "radar.cli"]
 
 
@@ -99,14 +102,9 @@ def main() -> int:
     text = table(results, args)
     print(text)
     if args.append:
-        stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-        command = " ".join(["benchmarks/scale.py", *sys.argv[1:]])
-        with (ROOT / "benchmarks" / "RESULTS.md").open("a") as fh:
-            fh.write(
-                f"\n### Scale, {stamp}, {args.days}-day worlds\n\n"
-                f"Command: `.venv/bin/python {command}` (each stage a process under /usr/bin/time -v)\n\n"
-                f"{text}\n"
-            )
+        append_result(
+            f"Scale, {args.days}-day worlds", text, "each stage a process under /usr/bin/time -v"
+        )
     return 0
 
 

@@ -17,32 +17,41 @@ from features.build import normalise_cutoffs
 from features.pit import EventStream, to_seconds
 
 
-def label_window(history: History, cutoffs: pd.DataFrame, horizon_hours: int) -> np.ndarray:
-    """1 where a complaint is filed in ``(t, t + horizon]``, else 0."""
-    keys = normalise_cutoffs(cutoffs)
-    index = pd.Index(history.customers["customer_id"])
-    codes = index.get_indexer(keys["customer_id"])
-    filed = EventStream(
-        index.get_indexer(history.complaints["customer_id"]),
-        history.complaints["filed_at"],
-        rounding="ceil",
-    )
-    t = to_seconds(keys["cutoff_at"], "floor")
-    return (filed.count_after(codes, t, horizon_hours * 3600) > 0).astype(np.int8)
+class LabelEngine:
+    """Label, eligibility and censoring of any customer at any cutoff, with the complaint
+    streams sorted once (a training grid asks for every customer at every day).
 
+    Customers are addressed by their position in ``history.customers``; cutoffs are whole
+    seconds as :func:`features.pit.to_seconds` gives them.
+    """
 
-def open_complaints(history: History, cutoffs: pd.DataFrame) -> np.ndarray:
-    """Complaints filed before ``t`` and not resolved before ``t``."""
-    keys = normalise_cutoffs(cutoffs)
-    index = pd.Index(history.customers["customer_id"])
-    codes = index.get_indexer(keys["customer_id"])
-    t = to_seconds(keys["cutoff_at"], "floor")
-    cp = history.complaints
-    filed = EventStream(index.get_indexer(cp["customer_id"]), cp["filed_at"])
-    resolved = EventStream(
-        index.get_indexer(cp["customer_id"]), cp["resolved_at"]
-    )  # NaT: still open
-    return filed.count(codes, t) - resolved.count(codes, t)
+    def __init__(
+        self, history: History, horizon_hours: int, exclude_open_complaints: bool = True
+    ) -> None:
+        self.index = pd.Index(history.customers["customer_id"])
+        cp = history.complaints
+        codes = self.index.get_indexer(cp["customer_id"])
+        # Labels look at (t, t + h]: complaint times are ceiled so a sub-second time at a
+        # boundary never falls into a cutoff's past. Open complaints look before t.
+        self.filed_ahead = EventStream(codes, cp["filed_at"], rounding="ceil")
+        self.filed = EventStream(codes, cp["filed_at"])
+        self.resolved = EventStream(codes, cp["resolved_at"])  # NaT: still open
+        self.signup = to_seconds(history.customers["signup_at"], "floor")
+        self.horizon = horizon_hours * 3600
+        self.exclude_open_complaints = exclude_open_complaints
+        self.last_labelled = to_seconds([history.observed_until], "floor")[0] - self.horizon
+
+    def at(self, codes: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(label, eligible, censored) of customers ``codes`` (-1: unknown) at cutoffs ``t``."""
+        known = codes >= 0
+        safe = np.where(known, codes, 0)
+        label = (self.filed_ahead.count_after(safe, t, self.horizon) > 0) & known
+        eligible = known & (self.signup[safe] < t)
+        if self.exclude_open_complaints:
+            eligible &= self.filed.count(safe, t) - self.resolved.count(safe, t) == 0
+        # t + horizon past the end of observation (integer seconds: exact).
+        censored = t > self.last_labelled
+        return label.astype(np.int8), eligible, censored
 
 
 def build_labels(
@@ -51,20 +60,18 @@ def build_labels(
     horizon_hours: int,
     exclude_open_complaints: bool = True,
 ) -> pd.DataFrame:
-    """``customer_id, cutoff_at, label, eligible, censored`` for each cutoff, in order."""
+    """``customer_id, cutoff_at, label, eligible, censored`` for each cutoff, in order.
+
+    - label: 1 when a complaint is filed in ``(t, t + horizon]``;
+    - eligible: signed up before ``t`` and (by default) no complaint open at ``t``;
+    - censored: ``t + horizon`` runs past the end of observation.
+    """
     keys = normalise_cutoffs(cutoffs)
-    signup = history.customers.set_index("customer_id")["signup_at"]
-    signed_up = signup.reindex(keys["customer_id"]).to_numpy() < keys["cutoff_at"].to_numpy()
-    eligible = signed_up.copy()
-    if exclude_open_complaints:
-        eligible &= open_complaints(history, keys) == 0
-    horizon = pd.Timedelta(hours=horizon_hours)
-    censored = (keys["cutoff_at"] + horizon > history.observed_until).to_numpy()
-    return keys.assign(
-        label=label_window(history, keys, horizon_hours),
-        eligible=eligible,
-        censored=censored,
+    engine = LabelEngine(history, horizon_hours, exclude_open_complaints)
+    label, eligible, censored = engine.at(
+        engine.index.get_indexer(keys["customer_id"]), to_seconds(keys["cutoff_at"], "floor")
     )
+    return keys.assign(label=label, eligible=eligible, censored=censored)
 
 
 def daily_cutoffs(customers: pd.DataFrame, first: pd.Timestamp, last: pd.Timestamp) -> pd.DataFrame:

@@ -9,8 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import subprocess
-import sys
 import time
 
 import httpx
@@ -19,7 +17,7 @@ from data.load import MANIFEST, load_history
 from data.simulator import simulate_world
 from experiments.config import RadarConfig
 from radar.console import print_evaluation
-from radar.process import free_port, stop, wait_ready
+from radar.process import free_port, start_service, stop
 from serving.auth import load_token
 from serving.payload import history_payload
 from serving.risk_list import preview, score_day
@@ -82,38 +80,21 @@ def run_demo(config: RadarConfig, args: argparse.Namespace, service_env: dict[st
     port = free_port(args.port or config.serving.port, config.serving.host)
     base = f"http://{config.serving.host}:{port}"
     service_log = config.workspace.root / "service.log"
-    ok = False
-    with service_log.open("w") as log_file:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "radar.cli",
-                "serve",
-                "--port",
-                str(port),
-                "--host",
-                config.serving.host,
-            ],
-            env=service_env,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
+    proc = start_service(config, port, service_log, service_env)
+    try:
+        print(f"service ready at {base}")
+        ok = _check_service(
+            base,
+            risk_list,
+            history_payload(
+                history, risk_list["customer_id"].iloc[0], risk_list["cutoff_at"].iloc[0]
+            ),
+            risk_list["cutoff_at"].iloc[0].isoformat(),
+            token,
         )
-        try:
-            wait_ready(f"{base}/readyz", proc, service_log)
-            print(f"service ready at {base}")
-            ok = _check_service(
-                base,
-                risk_list,
-                history_payload(
-                    history, risk_list["customer_id"].iloc[0], risk_list["cutoff_at"].iloc[0]
-                ),
-                risk_list["cutoff_at"].iloc[0].isoformat(),
-                token,
-            )
-        finally:
-            stop(proc)
-            print(f"service stopped (log: {service_log})")
+    finally:
+        stop(proc)
+        print(f"service stopped (log: {service_log})")
 
     _step(5, f"done in {time.perf_counter() - started:.0f} s")
     ws = config.workspace

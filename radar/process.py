@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -42,6 +43,31 @@ def free_port(preferred: int, host: str = "127.0.0.1") -> int:
                 continue
             return s.getsockname()[1]
     raise OSError("no free port")
+
+
+def start_service(
+    config: RadarConfig,
+    port: int,
+    log_path: Path,
+    env: dict[str, str] | None = None,
+    timeout: float = READY_TIMEOUT_SECONDS,
+) -> subprocess.Popen:
+    """``radar serve`` on ``port`` of the configured host, output to ``log_path``; returns
+    once it is ready (the process is stopped if it never gets there)."""
+    host = config.serving.host
+    with log_path.open("w") as log_file:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "radar.cli", "serve", "--port", str(port), "--host", host],
+            env=env or service_env(config),
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_ready(f"http://{host}:{port}/readyz", proc, log_path, timeout)
+    except BaseException:
+        stop(proc)
+        raise
+    return proc
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:

@@ -18,7 +18,8 @@ from data.history import History
 from experiments.config import LabelConfig, SamplingConfig, SplitConfig
 from features.build import build_features
 from features.catalogue import KEY_COLUMNS
-from features.labels import build_labels
+from features.labels import LabelEngine
+from features.pit import EPOCH_OFFSET, to_seconds
 
 log = logging.getLogger(__name__)
 
@@ -108,36 +109,44 @@ def assemble(
     periods = split_periods(history, labels, split)
     sampling = sampling or SamplingConfig()
     rng = np.random.default_rng(sampling.seed)
-    ids = history.customers["customer_id"].to_numpy()
+    engine = LabelEngine(history, labels.horizon_hours, labels.exclude_open_complaints)
+    everyone = np.arange(len(engine.index))
     # A uniform sample of customers carries the test period (all of them by default).
-    test_ids = ids[rng.random(len(ids)) < sampling.test_customer_fraction]
-    parts: list[pd.DataFrame] = []
+    tested = everyone[rng.random(everyone.size) < sampling.test_customer_fraction]
+    kept: dict[str, list[np.ndarray]] = {k: [] for k in ("code", "t", "label", "weight", "split")}
     eligible_rows = 0
     for name in SPLITS:
         first, last = getattr(periods, name)
         for day in pd.date_range(first, last, freq="D"):
-            who = test_ids if name == "test" else ids
-            day_rows = pd.DataFrame({"customer_id": who, "cutoff_at": day.as_unit("ns")})
-            lab = build_labels(
-                history, day_rows, labels.horizon_hours, labels.exclude_open_complaints
-            )
-            lab = lab[lab["eligible"].to_numpy() & ~lab["censored"].to_numpy()]
-            eligible_rows += len(lab)
-            keep, weight = sample_rows(lab["label"].to_numpy(), name, sampling, rng)
-            parts.append(
-                lab.loc[keep, ["customer_id", "cutoff_at", "label"]].assign(
-                    weight=weight, split=name
-                )
-            )
-    rows = pd.concat(parts, ignore_index=True)
+            codes = tested if name == "test" else everyone
+            t = np.full(codes.size, to_seconds([day], "floor")[0])
+            label, eligible, censored = engine.at(codes, t)
+            usable = eligible & ~censored
+            eligible_rows += int(usable.sum())
+            keep, weight = sample_rows(label[usable], name, sampling, rng)
+            for key, values in (
+                ("code", codes[usable][keep]),
+                ("t", t[usable][keep]),
+                ("label", label[usable][keep]),
+                ("weight", weight),
+                ("split", np.full(int(keep.sum()), name, dtype=object)),
+            ):
+                kept[key].append(values)
+    rows = {key: np.concatenate(parts) for key, parts in kept.items()}
     log.info(
         "building features for %d of %d eligible customer-days (sampled before features)",
-        len(rows),
+        rows["code"].size,
         eligible_rows,
     )
-    frame = build_features_in_chunks(history, rows[list(KEY_COLUMNS)])
+    cutoffs = pd.DataFrame(
+        {
+            "customer_id": engine.index.to_numpy()[rows["code"]],
+            "cutoff_at": pd.to_datetime(rows["t"] - EPOCH_OFFSET, unit="s", utc=True).as_unit("ns"),
+        }
+    )
+    frame = build_features_in_chunks(history, cutoffs)
     for column in ("label", "weight", "split"):
-        frame[column] = rows[column].to_numpy()
+        frame[column] = rows[column]
     if true_risk is not None:
         frame = frame.merge(
             true_risk[[*KEY_COLUMNS, "true_risk"]], on=list(KEY_COLUMNS), how="left"

@@ -20,6 +20,7 @@ from features.catalogue import FEATURE_NAMES
 from training import registry, tracking
 from training.dataset import assemble
 from training.metrics import bootstrap_intervals, daily_capacity, score_metrics
+from training.model import RiskModel
 from training.peers import FrequentContactRule, PriorComplaintsRule, logistic_regression
 
 SEGMENT_COLUMN = "segment"
@@ -117,6 +118,21 @@ def evaluate(
     return result, ranking
 
 
+def evaluate_model(
+    frame: pd.DataFrame, model: RiskModel, config: RadarConfig
+) -> tuple[pd.DataFrame, dict, dict[str, np.ndarray]]:
+    """(test rows, evaluation, ranking scores) of ``model`` on the frame's test period."""
+    test = frame[frame["split"] == "test"]
+    evaluation, ranking = evaluate(
+        frame,
+        model.predict_proba(test),
+        config.evaluation,
+        config.model.seed,
+        config.sampling.test_customer_fraction,
+    )
+    return test, evaluation, ranking
+
+
 def evaluate_version(
     config: RadarConfig, data_dir: Path | str, version: int | None = None
 ) -> tuple[dict, Path]:
@@ -131,14 +147,7 @@ def evaluate_version(
     frame, periods = assemble(
         history, config.labels, config.split, read_true_risk(data_dir), config.sampling
     )
-    test = frame[frame["split"] == "test"]
-    evaluation, ranking = evaluate(
-        frame,
-        model.predict_proba(test),
-        config.evaluation,
-        config.model.seed,
-        config.sampling.test_customer_fraction,
-    )
+    test, evaluation, ranking = evaluate_model(frame, model, config)
     out_dir = config.workspace.root / "evaluations" / f"v{version}"
     with mlflow.start_run(
         run_name=f"evaluate v{version}", tags={"radar.evaluation_of": f"{name}/{version}"}

@@ -20,7 +20,7 @@ from experiments.config import RadarConfig, with_section
 from features.catalogue import FEATURE_NAMES, catalogue_frame
 from training import promote, registry, tracking
 from training.dataset import assemble
-from training.evaluate import evaluate
+from training.evaluate import evaluate_model
 from training.fit import fit_model
 from training.search import search_frame
 
@@ -61,14 +61,7 @@ def train(config: RadarConfig, data_dir: Path | str) -> TrainResult:
     log.info(
         "stopped at %d trees; calibration a=%.3f b=%.3f", model.best_iteration_, *model.calibration_
     )
-    test = frame[frame["split"] == "test"]
-    evaluation, ranking = evaluate(
-        frame,
-        model.predict_proba(test),
-        config.evaluation,
-        config.model.seed,
-        config.sampling.test_customer_fraction,
-    )
+    test, evaluation, ranking = evaluate_model(frame, model, config)
     decision = promote.judge(client, config, test, evaluation)
 
     name = config.registry.model_name

@@ -3,14 +3,11 @@ BentoML client, then its Prometheus metrics."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import bentoml
 import httpx
 import pytest
 
-from radar.process import free_port, service_env, stop, wait_ready
+from radar.process import free_port, start_service, stop
 
 pytestmark = pytest.mark.slow
 
@@ -19,18 +16,9 @@ pytestmark = pytest.mark.slow
 def server(trained, tmp_path_factory):
     port = free_port(0)
     log = tmp_path_factory.mktemp("server") / "service.log"
-    env = service_env(trained["config"])
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "radar.cli", "serve", "--port", str(port)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
+    proc = start_service(trained["config"], port, log, timeout=120)
     try:
-        wait_ready(f"{url}/readyz", proc, log, timeout=120)
-        yield url
+        yield f"http://127.0.0.1:{port}"
     finally:
         stop(proc)
 
