@@ -170,11 +170,23 @@ FEATURE_CHUNK_ROWS = 1_000_000
 
 
 def build_features_in_chunks(history: History, cutoffs: pd.DataFrame) -> pd.DataFrame:
-    """``build_features`` over chunks of cutoffs, so its intermediate arrays stay small."""
-    if len(cutoffs) <= FEATURE_CHUNK_ROWS:
+    """``build_features`` per partition of customers, each on its own customers' history.
+
+    Features are per customer (plus the regional incidents every partition keeps), so each
+    partition sorts only its own events, and the intermediate arrays stay the size of one
+    partition. Rows come back in the order of ``cutoffs``.
+    """
+    n_parts = -(-len(cutoffs) // FEATURE_CHUNK_ROWS)
+    if n_parts <= 1:
         return build_features(history, cutoffs)
-    chunks = [
-        build_features(history, cutoffs.iloc[i : i + FEATURE_CHUNK_ROWS])
-        for i in range(0, len(cutoffs), FEATURE_CHUNK_ROWS)
-    ]
-    return pd.concat(chunks, ignore_index=True)
+    ids = history.customers["customer_id"].to_numpy()
+    codes = pd.Index(ids).get_indexer(cutoffs["customer_id"].astype(str))
+    part = codes % n_parts  # customers spread evenly over the partitions
+    frames, order = [], []
+    for p in range(n_parts):
+        rows = np.flatnonzero(part == p)
+        mine = history.for_customers(ids[np.unique(codes[rows])].tolist())
+        frames.append(build_features(mine, cutoffs.iloc[rows]))
+        order.append(rows)
+    frame = pd.concat(frames, ignore_index=True)
+    return frame.iloc[np.argsort(np.concatenate(order), kind="stable")].reset_index(drop=True)

@@ -249,3 +249,35 @@ def test_problems_since_the_latest_resolved_contact():
     assert out["problems_since_resolved_contact"] == 2
     assert out["hours_since_problem"] == 3
     assert out["problems_fast"] == pytest.approx(0.5 ** (10 / 24) + 0.5 ** (3 / 24) + 0.5**2)
+
+
+def test_features_by_customer_partition_equal_the_whole_build(monkeypatch):
+    """Partitions of customers, each on its own history, give the same features in the
+    same order as one build over everyone."""
+    import training.dataset as dataset
+
+    customers = [
+        {"customer_id": c, "region": r} for c, r in (("A", "north"), ("B", "south"), ("C", "north"))
+    ]
+    contacts = [
+        {"customer_id": c, "started_at": ts(f"-{d}D"), "closed_at": ts(f"-{d}D") + pd.Timedelta("9min"),
+         "resolved": d % 2 == 0, "sentiment": -10.0 * d}
+        for c in ("A", "B", "C") for d in range(1, 6)
+    ]  # fmt: skip
+    history = make_history(
+        contacts=contacts,
+        customers=customers,
+        incidents=[{"started_at": ts("-3D"), "ended_at": ts("-2D")}],
+        events=[{"customer_id": "B", "occurred_at": ts("-1D"), "event_type": "payment_failed"}],
+    )
+    cutoffs = pd.DataFrame(
+        {
+            "customer_id": ["C", "A", "B", "A", "C", "B"],
+            "cutoff_at": [ts(x) for x in ("0h", "0h", "-2D", "-4D", "-1D", "0h")],
+        }
+    )
+    monkeypatch.setattr(dataset, "FEATURE_CHUNK_ROWS", 2)
+    parted = dataset.build_features_in_chunks(history, cutoffs)
+    whole = build_features(history, cutoffs)
+    assert parted["customer_id"].tolist() == whole["customer_id"].tolist()
+    pd.testing.assert_frame_equal(parted, whole, check_exact=False, rtol=1e-12, atol=1e-12)
