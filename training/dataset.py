@@ -16,7 +16,7 @@ import pandas as pd
 
 from data.history import History
 from experiments.config import LabelConfig, SamplingConfig, SplitConfig
-from features.build import build_features
+from features.build import build_features, normalise_cutoffs
 from features.catalogue import KEY_COLUMNS
 from features.labels import LabelEngine
 from features.pit import EPOCH_OFFSET, to_seconds
@@ -182,11 +182,23 @@ def build_features_in_chunks(history: History, cutoffs: pd.DataFrame) -> pd.Data
     ids = history.customers["customer_id"].to_numpy()
     codes = pd.Index(ids).get_indexer(cutoffs["customer_id"].astype(str))
     part = codes % n_parts  # customers spread evenly over the partitions
-    frames, order = [], []
+    # Each partition's rows are written straight into their places in preallocated
+    # columns: no concatenation, no reordering, no second copy of the grid.
+    columns: dict[str, np.ndarray] = {}
+    dtypes: dict[str, object] = {}
     for p in range(n_parts):
         rows = np.flatnonzero(part == p)
         mine = history.for_customers(ids[np.unique(codes[rows])].tolist())
-        frames.append(build_features(mine, cutoffs.iloc[rows]))
-        order.append(rows)
-    frame = pd.concat(frames, ignore_index=True)
-    return frame.iloc[np.argsort(np.concatenate(order), kind="stable")].reset_index(drop=True)
+        features = build_features(mine, cutoffs.iloc[rows]).drop(columns="cutoff_at")
+        for name in features.columns:
+            values = features[name].to_numpy()
+            if name not in columns:
+                columns[name] = np.empty(len(cutoffs), dtype=values.dtype)
+                dtypes[name] = features[name].dtype
+            columns[name][rows] = values
+        del features, mine
+    frame = pd.DataFrame(
+        {n: pd.Series(v, dtype=dtypes[n], copy=False) for n, v in columns.items()}, copy=False
+    )
+    frame.insert(1, "cutoff_at", normalise_cutoffs(cutoffs)["cutoff_at"].to_numpy())
+    return frame
