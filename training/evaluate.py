@@ -24,6 +24,7 @@ from training.model import RiskModel
 from training.peers import FrequentContactRule, PriorComplaintsRule, logistic_regression
 
 SEGMENT_COLUMN = "segment"
+LINEAR_PEER_ROWS = 300_000
 
 
 def evaluate(
@@ -49,10 +50,14 @@ def evaluate(
     y_val, w_val = val["label"].to_numpy(), val["weight"].to_numpy()
     freq = FrequentContactRule().fit(val, y_val, w_val)
     prior = PriorComplaintsRule().fit(val, y_val, w_val)
+    # The linear peer learns from a seeded uniform sample of at most LINEAR_PEER_ROWS train
+    # rows: its preprocessing copies the matrix several times, and past a few hundred
+    # thousand rows a linear model gains nothing from more.
+    learn = train.sample(n=min(len(train), LINEAR_PEER_ROWS), random_state=seed)
     linear = logistic_regression(seed).fit(
-        train[list(FEATURE_NAMES)],
-        train["label"].to_numpy(),
-        model__sample_weight=train["weight"].to_numpy(),
+        learn[list(FEATURE_NAMES)],
+        learn["label"].to_numpy(),
+        model__sample_weight=learn["weight"].to_numpy(),
     )
     probability = {
         "model": model_proba,
