@@ -94,7 +94,12 @@ class ComplaintRadar:
 
     def __init__(self) -> None:
         self.config = load_config()
-        self.journal = EventJournal(self.config.workspace.journal_path)
+        self.journal: EventJournal | None = None
+        try:
+            self.journal = EventJournal(self.config.workspace.journal_path)
+        except Exception as exc:  # scoring still works; /events answers 503 and says why
+            self.journal_problem = f"event journal unavailable: {type(exc).__name__}: {exc}"
+            log.error("%s", self.journal_problem)
         self.state: _Loaded | None = None
         self.problems: list[str] = []
         self._lock = threading.Lock()
@@ -178,6 +183,8 @@ class ComplaintRadar:
         state = self.state
         if state is None:
             return _error(503, "service not ready: " + "; ".join(self.problems))
+        if self.journal is None:
+            return _error(503, self.journal_problem)
         results: list[EventOutcome] = []
         for table, items in (
             ("contacts", request.contacts),
