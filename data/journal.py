@@ -98,8 +98,8 @@ class EventJournal:
         for name, extra in self.frames().items():
             base = getattr(history, name)
             key = list(JOURNALED[name].key)
-            known = base[key].astype(str).agg("|".join, axis=1) if len(base) else pd.Series()
-            new = extra[~extra[key].astype(str).agg("|".join, axis=1).isin(set(known))]
+            exported = pd.MultiIndex.from_frame(base[key].astype(str))
+            new = extra[~pd.MultiIndex.from_frame(extra[key].astype(str)).isin(exported)]
             tables[name] = pd.concat([base, new], ignore_index=True) if len(new) else base
         return History(
             customers=history.customers,
