@@ -54,15 +54,13 @@ class EventStream:
         self.codes = codes[order]
         self.seconds = seconds[order]
         self.keys = self.codes * SPAN + self.seconds
-        self.cumsums = {
-            name: np.concatenate(
-                [[0.0], np.cumsum(np.nan_to_num(np.asarray(v, dtype=float)[keep][order]))]
-            )
-            for name, v in (values or {}).items()
-        }
         self.values = {
             name: np.asarray(v, dtype=float)[keep][order] for name, v in (values or {}).items()
         }
+        # Each entity's events form one run (codes are sorted); sums restart per run.
+        self._run_starts = np.flatnonzero(np.r_[True, self.codes[1:] != self.codes[:-1]])
+        self._run_lengths = np.diff(np.r_[self._run_starts, self.codes.size])
+        self._within: dict[str, np.ndarray] = {}
         self._decayed: dict[tuple[str | None, float], tuple[float, np.ndarray, np.ndarray]] = {}
 
     def __len__(self) -> int:
@@ -82,10 +80,33 @@ class EventStream:
     def total(
         self, name: str, codes: np.ndarray, end: np.ndarray, window: int | None
     ) -> np.ndarray:
-        """Sum of value ``name`` over events in ``[end - window, end)`` (all before when None)."""
-        cs = self.cumsums[name]
+        """Sum of value ``name`` over events in ``[end - window, end)`` (all before when None).
+
+        The difference of two running sums *of this entity alone*: a running total over all
+        entities would lose the window's digits to cancellation as the stream grows.
+        """
+        within = self._within_sum(name)
         start = end - window if window is not None else np.zeros_like(end)
-        return cs[self.position(codes, end)] - cs[self.position(codes, start)]
+        return self._before(within, codes, self.position(codes, end)) - self._before(
+            within, codes, self.position(codes, start)
+        )
+
+    def _within_sum(self, name: str) -> np.ndarray:
+        """Running sum of ``name`` (missing as 0) that restarts at each entity's first event."""
+        if name not in self._within:
+            values = np.nan_to_num(self.values[name])
+            self._within[name] = (
+                np.cumsum(values)
+                if self._run_starts.size <= 1
+                else pd.Series(values).groupby(self.codes).cumsum().to_numpy()
+            )
+        return self._within[name]
+
+    def _before(self, within: np.ndarray, codes: np.ndarray, position: np.ndarray) -> np.ndarray:
+        """The entity's running sum just before ``position`` (0 at its first event)."""
+        previous = np.maximum(position - 1, 0)
+        same = (position > 0) & (self.codes[previous] == codes) if self.keys.size else position > 0
+        return np.where(same, within[previous] if self.keys.size else 0.0, 0.0)
 
     def decayed_sum(
         self, name: str | None, codes: np.ndarray, end: np.ndarray, half_life: float
@@ -102,9 +123,8 @@ class EventStream:
         key = (name, half_life)
         if key not in self._decayed:
             rate = np.log(2.0) / half_life
-            # Codes are sorted, so each entity's events form one run, closed by its last event.
-            starts = np.flatnonzero(np.r_[True, self.codes[1:] != self.codes[:-1]])
-            lengths = np.diff(np.r_[starts, self.codes.size])
+            # Each entity's run is closed by its last event.
+            starts, lengths = self._run_starts, self._run_lengths
             last_of_entity = np.repeat(self.seconds[starts + lengths - 1], lengths)
             weights = np.exp(rate * (self.seconds - last_of_entity).astype(float))
             values = (

@@ -101,38 +101,10 @@ def assemble(
     sampling: SamplingConfig | None = None,
 ) -> tuple[pd.DataFrame, Periods]:
     """Features, label, weight and split for the eligible, uncensored customer-days of the
-    periods.
-
-    Labels are built one day at a time and rows are sampled (``sampling``) before any
-    feature is built, so memory grows with the rows kept, not with customers x days.
-    """
+    periods, sampled (``sampling``) before any feature is built."""
     periods = split_periods(history, labels, split)
-    sampling = sampling or SamplingConfig()
-    rng = np.random.default_rng(sampling.seed)
     engine = LabelEngine(history, labels.horizon_hours, labels.exclude_open_complaints)
-    everyone = np.arange(len(engine.index))
-    # A uniform sample of customers carries the test period (all of them by default).
-    tested = everyone[rng.random(everyone.size) < sampling.test_customer_fraction]
-    kept: dict[str, list[np.ndarray]] = {k: [] for k in ("code", "t", "label", "weight", "split")}
-    eligible_rows = 0
-    for name in SPLITS:
-        first, last = getattr(periods, name)
-        for day in pd.date_range(first, last, freq="D"):
-            codes = tested if name == "test" else everyone
-            t = np.full(codes.size, to_seconds([day], "floor")[0])
-            label, eligible, censored = engine.at(codes, t)
-            usable = eligible & ~censored
-            eligible_rows += int(usable.sum())
-            keep, weight = sample_rows(label[usable], name, sampling, rng)
-            for key, values in (
-                ("code", codes[usable][keep]),
-                ("t", t[usable][keep]),
-                ("label", label[usable][keep]),
-                ("weight", weight),
-                ("split", np.full(int(keep.sum()), name, dtype=object)),
-            ):
-                kept[key].append(values)
-    rows = {key: np.concatenate(parts) for key, parts in kept.items()}
+    rows, eligible_rows = sample_grid(engine, periods, sampling or SamplingConfig())
     log.info(
         "building features for %d of %d eligible customer-days (sampled before features)",
         rows["code"].size,
@@ -151,6 +123,40 @@ def assemble(
         frame = frame.merge(
             true_risk[[*KEY_COLUMNS, "true_risk"]], on=list(KEY_COLUMNS), how="left"
         )
+    _log_periods(frame, periods)
+    return frame, periods
+
+
+def sample_grid(
+    engine: LabelEngine, periods: Periods, sampling: SamplingConfig
+) -> tuple[dict[str, np.ndarray], int]:
+    """The kept customer-days of every period (customer position, cutoff second, label,
+    weight, split) and how many were eligible. Labelled one day at a time, so memory grows
+    with the rows kept, not with customers x days."""
+    rng = np.random.default_rng(sampling.seed)
+    everyone = np.arange(len(engine.index))
+    # A uniform sample of customers carries the test period (all of them by default).
+    tested = everyone[rng.random(everyone.size) < sampling.test_customer_fraction]
+    kept: dict[str, list[np.ndarray]] = {k: [] for k in ("code", "t", "label", "weight", "split")}
+    eligible_rows = 0
+    for name in SPLITS:
+        first, last = getattr(periods, name)
+        for day in pd.date_range(first, last, freq="D"):
+            codes = tested if name == "test" else everyone
+            t = np.full(codes.size, to_seconds([day], "floor")[0])
+            label, eligible, censored = engine.at(codes, t)
+            usable = eligible & ~censored
+            eligible_rows += int(usable.sum())
+            keep, weight = sample_rows(label[usable], name, sampling, rng)
+            kept["code"].append(codes[usable][keep])
+            kept["t"].append(t[usable][keep])
+            kept["label"].append(label[usable][keep])
+            kept["weight"].append(weight)
+            kept["split"].append(np.full(int(keep.sum()), name, dtype=object))
+    return {key: np.concatenate(parts) for key, parts in kept.items()}, eligible_rows
+
+
+def _log_periods(frame: pd.DataFrame, periods: Periods) -> None:
     for name in SPLITS:
         part = frame[frame["split"] == name]
         w = part["weight"]
@@ -163,7 +169,6 @@ def assemble(
             part["label"].sum(),
             100 * (w * part["label"]).sum() / w.sum() if len(part) else 0.0,
         )
-    return frame, periods
 
 
 FEATURE_CHUNK_ROWS = 1_000_000

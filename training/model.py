@@ -189,9 +189,21 @@ class RiskModel:
     def load(cls, directory: Path) -> RiskModel:
         directory = Path(directory)
         meta = json.loads((directory / META_FILE).read_text())
-        model = cls(meta["feature_names"], ModelConfig.model_validate(meta["settings"]))
+        model = cls(meta["feature_names"], _saved_settings(meta))
         model.booster_ = lgb.Booster(model_file=str(directory / MODEL_FILE))
         model.categories_ = meta["categories"]
         model.calibration_ = tuple(meta["calibration"])
         model.best_iteration_ = meta["best_iteration"]
         return model
+
+
+def _saved_settings(meta: dict) -> ModelConfig:
+    """The settings a model was trained with, from any version of the saved format.
+
+    Versions registered before the settings were one object saved them as ``params``, and
+    settings that no longer exist (``negative_sample_rate``, now ``sampling:``) say nothing
+    about prediction: a registered model must stay loadable after an upgrade.
+    """
+    saved = meta.get("settings", meta.get("params", {}))
+    known = {k: v for k, v in saved.items() if k in ModelConfig.model_fields}
+    return ModelConfig.model_validate(known)

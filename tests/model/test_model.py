@@ -114,3 +114,19 @@ def test_sampled_negatives_keep_probabilities_calibrated(trained, small_world, t
     assert evaluation["model"]["roc_auc"] > baseline["model"]["roc_auc"] - 0.05
     params = mlflow.get_run(result.run_id).data.params
     assert params["sampling.train_negative_rate"] == "0.2"
+
+
+def test_a_model_saved_by_an_earlier_version_still_loads(model, tmp_path):
+    """Registered versions outlive upgrades: the old ``params`` format, with a setting
+    that has since moved (negative_sample_rate), loads and predicts the same."""
+    import json
+
+    from training.model import META_FILE, RiskModel
+
+    model.save(tmp_path)
+    meta = json.loads((tmp_path / META_FILE).read_text())
+    meta["params"] = {**meta.pop("settings"), "negative_sample_rate": 1.0}
+    (tmp_path / META_FILE).write_text(json.dumps(meta))
+    again = RiskModel.load(tmp_path)
+    frame = pd.DataFrame(np.zeros((3, len(model.feature_names))), columns=model.feature_names)
+    assert np.allclose(again.predict_proba(frame), model.predict_proba(frame))
