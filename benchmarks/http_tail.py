@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -38,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.results import append_result  # noqa: E402
-from experiments.config import load_config  # noqa: E402
+from benchmarks.scratch import require_wrk, scratch_config  # noqa: E402
 from radar.process import free_port, service_env, start_service, stop  # noqa: E402
 from serving.bentoml_fixes import STOCK_TIMEOUT_ENV  # noqa: E402
 from serving.risk_list import load_snapshot  # noqa: E402
@@ -150,19 +149,12 @@ def main() -> int:
     parser.add_argument("--load-connections", type=int, default=2)
     parser.add_argument("--append", action="store_true", help="add the table to RESULTS.md")
     args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        sys.exit("wrk is not installed (Debian: apt-get install wrk)")
+    require_wrk()
     snapshot = load_snapshot(args.workspace / "risk_lists")
     ids = snapshot.features.loc[snapshot.features["eligible"], "customer_id"].tolist()
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
-        # The servers run on a copy of the registry and the lists, so the contacts the
-        # benchmark posts land in a throw-away journal, never in the workspace's.
-        workspace = Path(tmp) / "workspace"
-        workspace.mkdir()
-        shutil.copy2(args.workspace / "mlflow.db", workspace / "mlflow.db")
-        shutil.copytree(args.workspace / "risk_lists", workspace / "risk_lists")
-        config = load_config(workspace={"root": str(workspace)})
+        config = scratch_config(args.workspace, Path(tmp))  # posted contacts land there
         one, batch = Path(tmp) / "one.lua", Path(tmp) / "batch.lua"
         for path, n in ((one, 1), (batch, args.batch)):
             body = json.dumps({"customer_ids": ids[:n], "top_reasons": 3})

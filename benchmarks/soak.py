@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -29,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.http_tail import POST_SCRIPT, parse_wrk  # noqa: E402
 from benchmarks.results import append_result  # noqa: E402
-from experiments.config import load_config  # noqa: E402
+from benchmarks.scratch import require_wrk, scratch_config  # noqa: E402
 from radar.process import free_port, start_service, stop  # noqa: E402
 from serving.risk_list import load_snapshot  # noqa: E402
 
@@ -51,17 +50,12 @@ def main() -> int:
     parser.add_argument("--every", type=float, default=10)
     parser.add_argument("--append", action="store_true")
     args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        sys.exit("wrk is not installed (Debian: apt-get install wrk)")
+    require_wrk()
     snapshot = load_snapshot(args.workspace / "risk_lists")
     customer = snapshot.features.loc[snapshot.features["eligible"], "customer_id"].iloc[0]
     seconds = int(args.minutes * 60)
     with tempfile.TemporaryDirectory() as tmp:
-        workspace = Path(tmp) / "workspace"
-        workspace.mkdir()
-        shutil.copy2(args.workspace / "mlflow.db", workspace / "mlflow.db")
-        shutil.copytree(args.workspace / "risk_lists", workspace / "risk_lists")
-        config = load_config(workspace={"root": str(workspace)})
+        config = scratch_config(args.workspace, Path(tmp))
         script = Path(tmp) / "one.lua"
         body = json.dumps({"customer_ids": [customer], "top_reasons": 3})
         script.write_text(POST_SCRIPT.format(body=body))
