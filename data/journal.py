@@ -14,7 +14,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +37,8 @@ OUTCOME_COLUMNS = {
     "complaints": ("resolved_at",),
     "events": (),
 }
+# The column whose arrival marks a row's outcome as known.
+CLOSING_COLUMN = {"contacts": "closed_at", "complaints": "resolved_at"}
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,11 @@ class EventJournal:
             self._db.execute(
                 f'CREATE TABLE IF NOT EXISTS "{schema.name}" ({columns}, PRIMARY KEY ({keys}))'
             )
+            # The service reads one customer's rows when its feature state changes.
+            self._db.execute(
+                f'CREATE INDEX IF NOT EXISTS "{schema.name}_customer" '
+                f'ON "{schema.name}" (customer_id)'
+            )
 
     def close(self) -> None:
         self._db.close()
@@ -85,31 +92,23 @@ class EventJournal:
                 outcomes[position] = self._upsert(schema, row)
         return outcomes
 
-    def frames(self) -> dict[str, pd.DataFrame]:
-        """Every journaled row, per table, typed by the contract."""
+    def frames(self, customer_id: str | None = None) -> dict[str, pd.DataFrame]:
+        """Every journaled row (of one customer when given), per table, typed by the contract."""
+        where, args = (
+            ("WHERE customer_id = ?", [customer_id]) if customer_id is not None else ("", [])
+        )
         with self._lock:
             raw = {
-                name: pd.read_sql_query(f'SELECT * FROM "{name}"', self._db, dtype=str)
+                name: pd.read_sql_query(
+                    f'SELECT * FROM "{name}" {where}', self._db, params=args, dtype=str
+                )
                 for name in JOURNALED
             }
         return {name: validate_table(frame, JOURNALED[name])[0] for name, frame in raw.items()}
 
     def fold_into(self, history: History) -> History:
-        """``history`` with the journal's rows added where the export does not have them
-        (the export is the system of record for a row it holds)."""
-        tables = {}
-        for name, extra in self.frames().items():
-            base = getattr(history, name)
-            key = list(JOURNALED[name].key)
-            exported = pd.MultiIndex.from_frame(base[key].astype(str))
-            new = extra[~pd.MultiIndex.from_frame(extra[key].astype(str)).isin(exported)]
-            tables[name] = pd.concat([base, new], ignore_index=True) if len(new) else base
-        return History(
-            customers=history.customers,
-            incidents=history.incidents,
-            observed_until=history.observed_until,
-            **tables,
-        )
+        """``history`` with the journal's rows merged in by :func:`merge_rows`."""
+        return fold(history, self.frames())
 
     # ------------------------------------------------------------------ internals
     def _upsert(self, schema: TableSchema, row: pd.Series) -> Outcome:
@@ -152,6 +151,55 @@ class EventJournal:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
+
+
+def fold(history: History, posted: dict[str, pd.DataFrame]) -> History:
+    """``history`` with posted rows merged into its contacts, complaints and events."""
+    tables = {
+        name: merge_rows(getattr(history, name), posted[name], name)
+        for name in JOURNALED
+        if name in posted
+    }
+    return replace(history, **tables)
+
+
+def merge_rows(exported: pd.DataFrame, posted: pd.DataFrame, table: str) -> pd.DataFrame:
+    """Exported rows with posted rows merged in by the contract's key.
+
+    The export is the system of record for the rows it holds, with one exception: a posted
+    row that carries an outcome the exported one still lacks (a contact the export has open
+    and the CRM has since closed, a complaint since resolved) replaces it. Posted rows the
+    export lacks are added. Nightly builds and the service's online state both merge here.
+    """
+    if posted.empty:
+        return exported
+    key = list(JOURNALED[table].key)
+    exported_keys, posted_keys = _keys(exported, key), _keys(posted, key)
+    known = posted_keys.isin(exported_keys)
+    drop = np.zeros(len(exported), dtype=bool)
+    closes = CLOSING_COLUMN.get(table)
+    if closes is not None and known.any():
+        newer = posted[known]
+        position = exported_keys.get_indexer(posted_keys[known])
+        fills = exported[closes].isna().to_numpy()[position] & newer[closes].notna().to_numpy()
+        drop[position[fills]] = True
+        known[np.flatnonzero(known)[fills]] = False
+    added = posted[~known]
+    if not drop.any() and added.empty:
+        return exported
+    return pd.concat([exported[~drop], added], ignore_index=True)
+
+
+def _keys(frame: pd.DataFrame, key: list[str]) -> pd.MultiIndex:
+    """Row keys comparable across frames: times as integer nanoseconds (their text depends
+    on the precision of the rest of the column), everything else as text."""
+    columns = {
+        c: frame[c].dt.tz_convert("UTC").dt.as_unit("ns").astype("int64")
+        if isinstance(frame[c].dtype, pd.DatetimeTZDtype)
+        else frame[c].astype(str)
+        for c in key
+    }
+    return pd.MultiIndex.from_frame(pd.DataFrame(columns))
 
 
 def _text(value: object) -> str | None:

@@ -259,6 +259,17 @@ class ServingConfig(_Frozen):
         None,
         description="File with the bearer token for /score and /reload (else $RADAR_API_TOKEN; neither: open).",
     )
+    consistency_sample: int = Field(
+        5000,
+        ge=0,
+        description="Customers whose online features are checked against each new snapshot's "
+        "(0: no check).",
+    )
+    stale_data_hours: float = Field(
+        36.0,
+        gt=0,
+        description="Warn when a score's as_of lies this long after the last data of its customer.",
+    )
 
     @model_validator(mode="after")
     def _tiers_ordered(self) -> ServingConfig:

@@ -9,6 +9,8 @@ wait, transfer, handling time, sentiment) only once it closed before ``t``; wind
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -47,38 +49,113 @@ def normalise_cutoffs(cutoffs: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def build_features(history: History, cutoffs: pd.DataFrame) -> pd.DataFrame:
-    """One row per (customer_id, cutoff_at) of ``cutoffs``, in the same order.
+@dataclass(frozen=True)
+class PreparedHistory:
+    """A history with every event stream sorted and indexed, ready to be evaluated at any
+    cutoffs: the expensive half of :func:`build_features`, done once.
 
-    Columns: ``customer_id``, ``cutoff_at`` and every feature of the catalogue.
+    Training and the daily list prepare a history and evaluate it at their cutoffs in one
+    go; the service prepares once and evaluates each request's customers as of the moment
+    asked for. Customers are addressed by their position in ``index``.
     """
-    keys = normalise_cutoffs(cutoffs)
+
+    index: pd.Index  # customer ids; a customer's code is its position
+    region: np.ndarray  # region code of each customer (into the incident streams)
+    profile: dict[str, np.ndarray]  # segment, region, age_band, plan, signup seconds, bill_day
+    contacts: dict[str, EventStream]
+    complaints: EventStream
+    events: dict[str, EventStream]
+    incidents: dict[str, EventStream]
+
+    def codes(self, customer_ids: np.ndarray | pd.Series) -> np.ndarray:
+        """Codes of these customers; an unknown id is a :class:`ContractError`."""
+        code = self.index.get_indexer(pd.Index(customer_ids).astype(str))
+        if (code < 0).any():
+            unknown = pd.unique(np.asarray(customer_ids)[code < 0])
+            raise ContractError(
+                f"cutoffs name {len(unknown)} customer(s) missing from customers, "
+                f"e.g. {list(unknown[:3])}"
+            )
+        return code
+
+
+def prepare_history(history: History) -> PreparedHistory:
+    """Sort and index every stream of ``history`` (pure; the history is not modified)."""
     customers = history.customers.reset_index(drop=True)
-    index = pd.Index(customers["customer_id"])
-    row = index.get_indexer(keys["customer_id"])
-    if (row < 0).any():
-        unknown = keys.loc[row < 0, "customer_id"].unique()
-        raise ContractError(
-            f"cutoffs name {len(unknown)} customer(s) missing from customers, e.g. {list(unknown[:3])}"
-        )
-    t = to_seconds(keys["cutoff_at"], "floor")
+    index = pd.Index(customers["customer_id"].astype(str))
+    incidents = history.incidents
+    regions = pd.Index(pd.concat([customers["region"], incidents["region"]]).astype(str).unique())
+    severity = incidents["severity"].to_numpy(dtype=float)
+    incident_codes = regions.get_indexer(incidents["region"].astype(str))
+    return PreparedHistory(
+        index=index,
+        region=regions.get_indexer(customers["region"].astype(str)),
+        profile={
+            **{col: customers[col].to_numpy() for col in ("segment", "region", "age_band", "plan")},
+            "signup": to_seconds(customers["signup_at"], "floor"),
+            "bill_day": customers["bill_day"].to_numpy(dtype=np.int64),
+        },
+        contacts=_contact_streams(history.contacts, index),
+        complaints=EventStream(
+            _codes(history.complaints["customer_id"], index), history.complaints["filed_at"]
+        ),
+        events=_event_streams(history.events, index),
+        incidents={
+            "started": EventStream(incident_codes, incidents["started_at"], {"severity": severity}),
+            # NaT: still running
+            "ended": EventStream(incident_codes, incidents["ended_at"], {"severity": severity}),
+        },
+    )
+
+
+def evaluate_features(
+    prepared: PreparedHistory, codes: np.ndarray, cutoff_at: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Every catalogue feature of customers ``codes`` at ``cutoff_at`` (UTC, whole seconds).
+
+    Only array operations: a handful of binary searches per feature and cutoff.
+    """
+    c = np.asarray(codes, dtype=np.int64)
+    cutoff_at = np.asarray(cutoff_at, dtype="datetime64[ns]")
+    t = to_seconds(cutoff_at, "floor")
     out: dict[str, np.ndarray] = {}
-
-    since_resolved = _contact_features(out, history.contacts, index, row, t)
-    _complaint_features(out, history.complaints, index, row, t)
-    _event_features(out, history.events, index, row, t, since_resolved)
-    _incident_features(out, history.incidents, customers, row, t)
-    _profile_features(out, customers, row, keys["cutoff_at"], t)
-
+    since_resolved = _contact_features(out, prepared.contacts, c, t)
+    _complaint_features(out, prepared.complaints, c, t)
+    _event_features(out, prepared.events, c, t, since_resolved)
+    _incident_features(out, prepared.incidents, prepared.region[c], t)
+    _profile_features(out, prepared.profile, c, cutoff_at, t)
     if set(out) != set(FEATURE_NAMES):  # the catalogue is the one list of features
         raise AssertionError(
             f"build_features and the catalogue disagree: built but not catalogued "
             f"{sorted(set(out) - set(FEATURE_NAMES))}, catalogued but not built "
             f"{sorted(set(FEATURE_NAMES) - set(out))}"
         )
+    return out
+
+
+def build_features(history: History, cutoffs: pd.DataFrame) -> pd.DataFrame:
+    """One row per (customer_id, cutoff_at) of ``cutoffs``, in the same order.
+
+    Columns: ``customer_id``, ``cutoff_at`` and every feature of the catalogue.
+    """
+    keys = normalise_cutoffs(cutoffs)
+    prepared = prepare_history(history)
+    out = evaluate_features(
+        prepared, prepared.codes(keys["customer_id"]), utc_datetime64(keys["cutoff_at"])
+    )
+    return feature_frame(keys, out)
+
+
+def utc_datetime64(times: pd.Series) -> np.ndarray:
+    """UTC timestamps as plain ``datetime64[ns]`` (what :func:`evaluate_features` takes)."""
+    return times.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
+
+
+def feature_frame(keys: pd.DataFrame, features: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Keys and features as one frame, in catalogue order."""
     frame = pd.DataFrame({"customer_id": keys["customer_id"], "cutoff_at": keys["cutoff_at"]})
-    features = pd.DataFrame({name: out[name] for name in FEATURE_NAMES})
-    return pd.concat([frame, features], axis=1)
+    values = pd.DataFrame({name: features[name] for name in FEATURE_NAMES})
+    return pd.concat([frame.reset_index(drop=True), values], axis=1)
 
 
 def _codes(ids: pd.Series, index: pd.Index) -> np.ndarray:
@@ -90,28 +167,18 @@ def _mean(total: np.ndarray, count: np.ndarray) -> np.ndarray:
         return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
 
-def _contact_features(
-    out: dict, contacts: pd.DataFrame, index: pd.Index, c: np.ndarray, t: np.ndarray
-) -> np.ndarray:
-    """Contact features into ``out``; returns seconds since the latest resolved contact."""
-    codes = _codes(contacts["customer_id"], index)
+def _contact_streams(contacts: pd.DataFrame, index: pd.Index) -> dict[str, EventStream]:
+    """Contacts by start (``started``) and, for those that closed, by close (``closed``,
+    carrying the outcome values), plus the unresolved and resolved closes."""
     channel, reason = contacts["channel"].to_numpy(), contacts["reason"].to_numpy()
     started = EventStream(
-        codes,
+        _codes(contacts["customer_id"], index),
         contacts["started_at"],
         {
             **{f"ch_{x}": channel == x for x in CHANNELS},
             **{f"re_{x}": reason == x for x in REASONS},
         },
     )
-    for w in WINDOWS_DAYS:
-        out[f"contacts_{w}d"] = started.count(c, t, w * DAY)
-    for x in CHANNELS:
-        out[f"contacts_{x}_30d"] = started.total(f"ch_{x}", c, t, 30 * DAY)
-    for x in REASONS:
-        out[f"contacts_reason_{x}_30d"] = started.total(f"re_{x}", c, t, 30 * DAY)
-    out["hours_since_last_contact"] = started.seconds_since_last(c, t) / HOUR
-
     # Outcome fields exist only for contacts that closed before the cutoff.
     closed = contacts[contacts["closed_at"].notna()]
     resolved = closed["resolved"].astype("float64").to_numpy()  # 1, 0 or NaN (unknown)
@@ -127,27 +194,48 @@ def _contact_features(
         + cost["long_wait"] * long_wait
         + cost["transferred"] * transferred
     )
-    cs = EventStream(
-        _codes(closed["customer_id"], index),
-        closed["closed_at"],
-        {
-            "unresolved": resolved == 0,
-            "resolved": resolved == 1,
-            "known_resolution": ~np.isnan(resolved),
-            "resolved_flag": resolved,
-            "long_wait": long_wait,
-            "wait_minutes": wait / 60,
-            "has_wait": ~np.isnan(wait),
-            "handle_minutes": handle / 60,
-            "has_handle": ~np.isnan(handle),
-            "transferred": transferred,
-            "sentiment": sentiment,
-            "adjusted": adjusted,
-            "has_sentiment": ~np.isnan(sentiment),
-            "very_negative": sentiment < VERY_NEGATIVE_SENTIMENT,
-            "negativity": np.clip(-sentiment, 0, None) / 100,
-        },
-    )
+    closed_codes = _codes(closed["customer_id"], index)
+    closed_at = closed["closed_at"]
+    return {
+        "started": started,
+        "closed": EventStream(
+            closed_codes,
+            closed_at,
+            {
+                "unresolved": resolved == 0,
+                "resolved": resolved == 1,
+                "known_resolution": ~np.isnan(resolved),
+                "resolved_flag": resolved,
+                "long_wait": long_wait,
+                "wait_minutes": wait / 60,
+                "has_wait": ~np.isnan(wait),
+                "handle_minutes": handle / 60,
+                "has_handle": ~np.isnan(handle),
+                "transferred": transferred,
+                "sentiment": sentiment,
+                "adjusted": adjusted,
+                "has_sentiment": ~np.isnan(sentiment),
+                "very_negative": sentiment < VERY_NEGATIVE_SENTIMENT,
+                "negativity": np.clip(-sentiment, 0, None) / 100,
+            },
+        ),
+        "unresolved": EventStream(closed_codes[resolved == 0], closed_at[resolved == 0]),
+        "resolved": EventStream(closed_codes[resolved == 1], closed_at[resolved == 1]),
+    }
+
+
+def _contact_features(
+    out: dict, streams: dict[str, EventStream], c: np.ndarray, t: np.ndarray
+) -> np.ndarray:
+    """Contact features into ``out``; returns seconds since the latest resolved contact."""
+    started, cs = streams["started"], streams["closed"]
+    for w in WINDOWS_DAYS:
+        out[f"contacts_{w}d"] = started.count(c, t, w * DAY)
+    for x in CHANNELS:
+        out[f"contacts_{x}_30d"] = started.total(f"ch_{x}", c, t, 30 * DAY)
+    for x in REASONS:
+        out[f"contacts_reason_{x}_30d"] = started.total(f"re_{x}", c, t, 30 * DAY)
+    out["hours_since_last_contact"] = started.seconds_since_last(c, t) / HOUR
     out["open_contacts"] = started.count(c, t) - cs.count(c, t)
     for w in (7, 30):
         out[f"unresolved_{w}d"] = cs.total("unresolved", c, t, w * DAY)
@@ -157,13 +245,7 @@ def _contact_features(
         cs.total("resolved", c, t, 30 * DAY), cs.total("known_resolution", c, t, 30 * DAY)
     )
     out["last_contact_resolved"] = cs.last_value("resolved_flag", c, t)
-    unresolved = closed[resolved == 0]
-    out["hours_since_last_unresolved"] = (
-        EventStream(
-            _codes(unresolved["customer_id"], index), unresolved["closed_at"]
-        ).seconds_since_last(c, t)
-        / HOUR
-    )
+    out["hours_since_last_unresolved"] = streams["unresolved"].seconds_since_last(c, t) / HOUR
     out["mean_wait_minutes_30d"] = _mean(
         cs.total("wait_minutes", c, t, 30 * DAY), cs.total("has_wait", c, t, 30 * DAY)
     )
@@ -195,37 +277,36 @@ def _contact_features(
     out["very_negative_fast"] = cs.decayed_sum("very_negative", c, t, FAST_HALF_LIFE_DAYS * DAY)
     out["unresolved_fast"] = cs.decayed_sum("unresolved", c, t, FAST_HALF_LIFE_DAYS * DAY)
     # For the problem features: seconds since the latest contact that fixed things.
-    return EventStream(
-        _codes(closed["customer_id"][resolved == 1], index), closed["closed_at"][resolved == 1]
-    ).seconds_since_last(c, t)
+    return streams["resolved"].seconds_since_last(c, t)
 
 
-def _complaint_features(
-    out: dict, complaints: pd.DataFrame, index: pd.Index, c: np.ndarray, t: np.ndarray
-) -> None:
-    filed = EventStream(_codes(complaints["customer_id"], index), complaints["filed_at"])
+def _complaint_features(out: dict, filed: EventStream, c: np.ndarray, t: np.ndarray) -> None:
     out["complaints_90d"] = filed.count(c, t, 90 * DAY)
     out["complaints_365d"] = filed.count(c, t, 365 * DAY)
     out["days_since_last_complaint"] = filed.seconds_since_last(c, t) / DAY
 
 
-def _event_features(
-    out: dict,
-    events: pd.DataFrame,
-    index: pd.Index,
-    c: np.ndarray,
-    t: np.ndarray,
-    since_resolved: np.ndarray,
-) -> None:
+def _event_streams(events: pd.DataFrame, index: pd.Index) -> dict[str, EventStream]:
+    """One stream per event type a feature reads, and one of every operational problem."""
     codes = _codes(events["customer_id"], index)
     kind = events["event_type"].to_numpy()
     amount = events["amount"].to_numpy(dtype=float)
 
-    def stream(event_type: str) -> EventStream:
-        mask = kind == event_type
+    def stream(mask: np.ndarray) -> EventStream:
         return EventStream(codes[mask], events["occurred_at"][mask], {"amount": amount[mask]})
 
-    streams = {k: stream(k) for k in (*PROBLEM_EVENTS, "refund", "bill_issued")}
+    streams = {k: stream(kind == k) for k in (*PROBLEM_EVENTS, "refund", "bill_issued")}
+    streams["problems"] = stream(np.isin(kind, PROBLEM_EVENTS))
+    return streams
+
+
+def _event_features(
+    out: dict,
+    streams: dict[str, EventStream],
+    c: np.ndarray,
+    t: np.ndarray,
+    since_resolved: np.ndarray,
+) -> None:
     for k in PROBLEM_EVENTS:
         out[f"{k}_7d"] = streams[k].count(c, t, 7 * DAY)
         out[f"{k}_30d"] = streams[k].count(c, t, 30 * DAY)
@@ -240,8 +321,7 @@ def _event_features(
     out["order_delayed_decayed"] = streams["order_delayed"].decayed_sum(None, c, t, half_life)
     out["app_error_decayed"] = streams["app_error"].decayed_sum(None, c, t, half_life)
     out["hours_since_bill_issued"] = streams["bill_issued"].seconds_since_last(c, t) / HOUR
-    problem = np.isin(kind, PROBLEM_EVENTS)
-    problems = EventStream(codes[problem], events["occurred_at"][problem])
+    problems = streams["problems"]
     out["problems_fast"] = problems.decayed_sum(None, c, t, FAST_HALF_LIFE_DAYS * DAY)
     out["problems_slow"] = problems.decayed_sum(None, c, t, SLOW_HALF_LIFE_DAYS * DAY)
     window = np.where(np.isnan(since_resolved), 30 * DAY, np.minimum(since_resolved, 30 * DAY))
@@ -250,14 +330,9 @@ def _event_features(
 
 
 def _incident_features(
-    out: dict, incidents: pd.DataFrame, customers: pd.DataFrame, row: np.ndarray, t: np.ndarray
+    out: dict, streams: dict[str, EventStream], r: np.ndarray, t: np.ndarray
 ) -> None:
-    regions = pd.Index(pd.concat([customers["region"], incidents["region"]]).astype(str).unique())
-    r = regions.get_indexer(customers["region"].astype(str))[row]
-    codes = regions.get_indexer(incidents["region"].astype(str))
-    severity = incidents["severity"].to_numpy(dtype=float)
-    started = EventStream(codes, incidents["started_at"], {"severity": severity})
-    ended = EventStream(codes, incidents["ended_at"], {"severity": severity})  # NaT: still running
+    started, ended = streams["started"], streams["ended"]
     out["region_incident_active"] = started.count(r, t) - ended.count(r, t)
     out["region_incident_severity"] = started.total("severity", r, t, None) - ended.total(
         "severity", r, t, None
@@ -294,17 +369,19 @@ def _incident_exposure(
 
 
 def _profile_features(
-    out: dict, customers: pd.DataFrame, row: np.ndarray, cutoff_at: pd.Series, t: np.ndarray
+    out: dict, profile: dict[str, np.ndarray], c: np.ndarray, cutoff_at: np.ndarray, t: np.ndarray
 ) -> None:
     for col in ("segment", "region", "age_band", "plan"):
-        out[col] = customers[col].to_numpy()[row]
-    signup = to_seconds(customers["signup_at"], "floor")[row]
-    out["tenure_days"] = (t - signup) / DAY
-    bill_day = customers["bill_day"].to_numpy(dtype=np.int64)[row]
-    dates = pd.DatetimeIndex(cutoff_at)
-    day = dates.day.to_numpy()
-    days_in_month = dates.days_in_month.to_numpy()
-    previous_month_days = (dates - pd.to_timedelta(day, unit="D")).day.to_numpy()
+        out[col] = profile[col][c]
+    out["tenure_days"] = (t - profile["signup"][c]) / DAY
+    bill_day = profile["bill_day"][c]
+    # Calendar arithmetic on numpy days (no pandas per call: the service evaluates one row).
+    today = cutoff_at.astype("datetime64[D]")
+    month = today.astype("datetime64[M]")
+    first = month.astype("datetime64[D]")
+    day = (today - first).astype(np.int64) + 1
+    days_in_month = ((month + 1).astype("datetime64[D]") - first).astype(np.int64)
+    previous_month_days = (first - (month - 1).astype("datetime64[D]")).astype(np.int64)
     out["days_since_bill"] = np.where(
         day >= bill_day, day - bill_day, previous_month_days + day - bill_day
     ).astype(float)
@@ -312,4 +389,5 @@ def _profile_features(
         day < bill_day, bill_day - day, days_in_month - day + bill_day
     ).astype(float)
     out["bill_day"] = bill_day.astype(float)
-    out["day_of_week"] = dates.dayofweek.to_numpy().astype(float)
+    # 1970-01-01 was a Thursday (Monday = 0).
+    out["day_of_week"] = ((today.astype(np.int64) + 3) % 7).astype(float)

@@ -6,6 +6,8 @@ Output, replaced atomically (a failed run leaves the previous list in place)::
     OUT/YYYY-MM-DD/risk_list.{parquet,csv,html}   ranked eligible customers with reasons
     OUT/YYYY-MM-DD/features_snapshot.parquet      features of every customer at the cutoff
     OUT/YYYY-MM-DD/snapshot.json                  what produced it
+    OUT/YYYY-MM-DD/history/<table>.parquet        the validated history it was built from
+                                                  (the service's online feature state)
     OUT/latest.json                               which date the service should load
 """
 
@@ -21,7 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from data.contract import check_columns
+from data.contract import SCHEMAS, check_columns
 from data.fileio import atomic_directory, write_json
 from data.history import History
 from experiments.config import EvaluationConfig, LabelConfig
@@ -36,7 +38,8 @@ log = logging.getLogger(__name__)
 LATEST = "latest.json"
 SNAPSHOT_FEATURES = "features_snapshot.parquet"
 SNAPSHOT_META = "snapshot.json"
-SNAPSHOT_INCIDENTS = "incidents.parquet"
+SNAPSHOT_HISTORY = "history"
+HISTORY_TABLES = ("customers", "contacts", "complaints", "events", "incidents")
 HTML_ROWS = 200
 SNAPSHOT_COLUMNS = (*KEY_COLUMNS, *FEATURE_NAMES, "eligible")
 
@@ -48,8 +51,18 @@ class Snapshot:
     date: str
     cutoff_at: pd.Timestamp
     features: pd.DataFrame  # indexed by customer_id, with an ``eligible`` column
-    incidents: pd.DataFrame  # regional incidents known at publication (for posted histories)
     path: Path
+
+    def history(self) -> History:
+        """The validated history the snapshot was built from (every table, all of it)."""
+        folder = self.path / SNAPSHOT_HISTORY
+        tables = {}
+        for name in HISTORY_TABLES:
+            frame = pd.read_parquet(folder / f"{name}.parquet")
+            check_columns(frame, SCHEMAS[name].column_names, f"snapshot {folder / name}.parquet")
+            tables[name] = frame
+        meta = json.loads((self.path / SNAPSHOT_META).read_text())
+        return History(**tables, observed_until=pd.Timestamp(meta["data_observed_until"]))
 
 
 def build_risk_list(
@@ -118,7 +131,7 @@ def build_risk_list(
 def publish(
     risk_list: pd.DataFrame,
     snapshot: pd.DataFrame,
-    incidents: pd.DataFrame,
+    history: History,
     out_dir: Path,
     day: Date,
     meta: dict,
@@ -132,7 +145,11 @@ def publish(
         )
         (staging / "risk_list.html").write_text(render_html(risk_list, meta))
         snapshot.to_parquet(staging / SNAPSHOT_FEATURES, index=False)
-        incidents.to_parquet(staging / SNAPSHOT_INCIDENTS, index=False)
+        (staging / SNAPSHOT_HISTORY).mkdir()
+        for name in HISTORY_TABLES:
+            getattr(history, name).to_parquet(
+                staging / SNAPSHOT_HISTORY / f"{name}.parquet", index=False
+            )
         write_json(staging / SNAPSHOT_META, meta)
     # A publication id, so that re-scoring a date the service already holds still changes the
     # pointer, and the service reloads.
@@ -170,8 +187,7 @@ def load_snapshot(risk_lists_dir: Path) -> Snapshot:
     check_columns(features, SNAPSHOT_COLUMNS, f"snapshot {path / SNAPSHOT_FEATURES}")
     features = features.set_index("customer_id", drop=False)
     meta = json.loads((path / SNAPSHOT_META).read_text())
-    incidents = pd.read_parquet(path / SNAPSHOT_INCIDENTS)
-    return Snapshot(latest["date"], pd.Timestamp(meta["cutoff_at"]), features, incidents, path)
+    return Snapshot(latest["date"], pd.Timestamp(meta["cutoff_at"]), features, path)
 
 
 def render_html(risk_list: pd.DataFrame, meta: dict) -> str:
@@ -241,10 +257,7 @@ def score_day(
         "n_eligible": int(snapshot["eligible"].sum()),
         "tiers": risk_list["risk_tier"].value_counts().to_dict(),
     }
-    known_incidents = history.incidents[
-        history.incidents["started_at"] < pd.Timestamp(day).tz_localize("UTC")
-    ]
-    path = publish(risk_list, snapshot, known_incidents, out_dir, day, meta)
+    path = publish(risk_list, snapshot, history, out_dir, day, meta)
     log.info(
         "risk list for %s: %d eligible customers, written to %s", day, meta["n_eligible"], path
     )

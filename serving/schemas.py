@@ -118,12 +118,14 @@ class CustomerHistory(_Strict):
 
 
 class ScoreRequest(_Strict):
-    """Score customers by id (from the latest daily snapshot) and/or from posted histories."""
+    """Score customers by id (their history as the service knows it) and/or from posted
+    histories, as of now or of `as_of`."""
 
     customer_ids: list[Id] = Field(
         default_factory=list,
         max_length=MAX_IDS,
-        description="Ids to look up in the latest snapshot.",
+        description="Customers of the latest snapshot, scored on their published history plus "
+        "everything posted to /events since.",
         examples=[["C000042", "C000007"]],
     )
     histories: list[CustomerHistory] = Field(
@@ -133,7 +135,8 @@ class ScoreRequest(_Strict):
     )
     as_of: KnownTime | None = Field(
         None,
-        description="Cutoff for histories (default: now). Only data before it is used.",
+        description="The moment to score at (default: now): only data before it is used, "
+        "for ids and histories alike.",
         examples=[EXAMPLE_TIME],
     )
     top_reasons: int | None = Field(
@@ -170,7 +173,10 @@ class CustomerScore(BaseModel):
     )
     risk_tier: Literal["high", "medium", "low"] | None = Field(None, examples=["high"])
     reasons: list[ReasonOut] = Field(default_factory=list)
-    source: Literal["snapshot", "history"] = Field(description="Where the features came from.")
+    source: Literal["online", "history"] = Field(
+        description="'online': the service's state of the customer (published history and "
+        "posted events); 'history': the history posted in the request."
+    )
     as_of: str | None = Field(
         None,
         description="Cutoff of the features (ISO 8601).",

@@ -41,12 +41,13 @@ class FeatureTable:
     a few rows is array indexing rather than DataFrame work.
     """
 
-    def __init__(self, model: RiskModel, features: pd.DataFrame) -> None:
-        features = features.reset_index(drop=True)
-        self.customer_id = features["customer_id"].to_numpy()
-        self.cutoff_at = features["cutoff_at"].to_numpy()
+    def __init__(self, model: RiskModel, features: pd.DataFrame | Mapping[str, np.ndarray]) -> None:
+        if isinstance(features, pd.DataFrame):
+            features = features.reset_index(drop=True)
+        self.customer_id = np.asarray(features["customer_id"])
+        self.cutoff_at = np.asarray(features["cutoff_at"])
         self.matrix = model.encode(features)
-        self.columns = {name: features[name].to_numpy() for name in model.feature_names}
+        self.columns = {name: np.asarray(features[name]) for name in model.feature_names}
         self.row_of = {cid: i for i, cid in enumerate(self.customer_id)}
 
     def __len__(self) -> int:
@@ -122,7 +123,7 @@ class Scorer:
             np.where(probability >= s.medium_tier, "medium", "low"),
         )
 
-    def table(self, features: pd.DataFrame) -> FeatureTable:
+    def table(self, features: pd.DataFrame | Mapping[str, np.ndarray]) -> FeatureTable:
         return FeatureTable(self.model, features)
 
     def score_table(

@@ -1,8 +1,9 @@
 """The BentoML scoring service: ``POST /score`` for one or many customers.
 
-Customers are scored by id (features from the latest daily snapshot published by
-``radar score``, encoded once at load) or from a posted history (features computed by the
-same ``build_features`` as training). Every item succeeds or fails on its own.
+Customers are scored by id, as of now or of a given ``as_of``: features come from the
+online state (:mod:`serving.online`), the history of the latest published snapshot kept
+current by ``POST /events``, evaluated by the same feature code as training. Or from a
+posted history (``build_features`` itself). Every item succeeds or fails on its own.
 
 The model is the registered version the ``champion`` alias named when it was loaded (or
 a pinned one); every answer names it. A watcher (and ``POST /reload``) picks up a new
@@ -30,9 +31,11 @@ from data.history import History
 from data.journal import EventJournal
 from experiments.config import load_config
 from features.build import build_features
+from features.catalogue import FEATURE_NAMES
 from serving import bentoml_fixes
 from serving.auth import BearerAuth
 from serving.limits import BodyLimit
+from serving.online import OnlineFeatures
 from serving.risk_list import LATEST, Snapshot, load_snapshot
 from serving.schemas import (
     CustomerHistory,
@@ -45,7 +48,7 @@ from serving.schemas import (
     ScoreRequest,
     ScoreResponse,
 )
-from serving.scorer import FeatureTable, Scorer, Scores
+from serving.scorer import Scorer, Scores
 from training import registry
 
 log = logging.getLogger("complaint_radar.service")
@@ -70,6 +73,18 @@ TIERS = bentoml.metrics.Counter(
     documentation="Customers scored, by risk tier",
     labelnames=["tier"],
 )
+CHECKED = bentoml.metrics.Counter(
+    name="complaint_radar_online_offline_checked",
+    documentation="Feature values of the online state compared with a snapshot built offline",
+    labelnames=["check"],
+)
+DISAGREEMENTS = bentoml.metrics.Counter(
+    name="complaint_radar_online_offline_disagreements",
+    documentation="Online feature values that differ (beyond 1e-9) from the snapshot built "
+    "offline at the same cutoff; check=previous: the state that served the day against the "
+    "next nightly build, check=loaded: a freshly loaded state against its own snapshot",
+    labelnames=["check", "feature"],
+)
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -82,9 +97,9 @@ class _Loaded:
     """Everything one request needs, swapped as a whole on reload."""
 
     scorer: Scorer
-    snapshot: Snapshot
-    table: FeatureTable  # the snapshot, encoded once
-    eligible: np.ndarray
+    snapshot_date: str
+    snapshot_cutoff: pd.Timestamp
+    online: OnlineFeatures  # every customer's history, kept current by /events
     pointer: str  # content of latest.json when loaded
 
 
@@ -103,6 +118,10 @@ class ComplaintRadar:
         self.state: _Loaded | None = None
         self.problems: list[str] = []
         self._lock = threading.Lock()
+        # Customers with rows posted while a reload builds its state aside: marked changed in
+        # the new state at the swap, so nothing posted during a reload is missed.
+        self._posted_lock = threading.Lock()
+        self._posted_since_reload: set[str] = set()
         self._stop = threading.Event()
         self.reload_now()
         if self.config.serving.reload_seconds > 0:
@@ -158,9 +177,10 @@ class ComplaintRadar:
                 413, f"batch of {n} customers exceeds the limit of {self.config.serving.max_batch}"
             )
         k = self.config.serving.top_reasons if request.top_reasons is None else request.top_reasons
-        results = self._score_ids(state, request.customer_ids, k)
+        as_of = pd.Timestamp(request.as_of or datetime.now(UTC)).tz_convert("UTC").floor("s")
+        results = self._score_ids(state, request.customer_ids, as_of, k)
         if request.histories:
-            results += self._score_histories(state, request.histories, request.as_of, k)
+            results += self._score_histories(state, request.histories, as_of, k)
         for item in results:
             if item.probability is not None:
                 SCORES.observe(item.probability)
@@ -169,7 +189,7 @@ class ComplaintRadar:
             results=results,
             model_name=state.scorer.model_name,
             model_version=state.scorer.model_version,
-            snapshot_date=state.snapshot.date,
+            snapshot_date=state.snapshot_date,
         )
 
     @bentoml.api(route="/events", input_spec=EventsRequest, output_spec=EventsResponse)
@@ -193,11 +213,18 @@ class ComplaintRadar:
         ):
             if not items:
                 continue
-            known = [i for i, item in enumerate(items) if item.customer_id in state.table.row_of]
+            known = [i for i, item in enumerate(items) if item.customer_id in state.online]
             outcomes = dict.fromkeys(range(len(items)))
             if known:
                 rows = pd.DataFrame([items[i].model_dump() for i in known])
                 outcomes.update(zip(known, self.journal.record(table, rows), strict=True))
+                self._changed(
+                    {
+                        items[i].customer_id
+                        for i in known
+                        if outcomes[i].status in ("accepted", "updated")
+                    }
+                )
             for i, outcome in outcomes.items():
                 status, error = (
                     (outcome.status, outcome.error)
@@ -211,6 +238,15 @@ class ComplaintRadar:
         recorded = sum(r.status in ("accepted", "updated") for r in results)
         return EventsResponse(results=results, recorded=recorded)
 
+    def _changed(self, customer_ids: set[str]) -> None:
+        """New journal rows for these customers: their online state rebuilds when next asked."""
+        if not customer_ids:
+            return
+        with self._posted_lock:
+            self._posted_since_reload.update(customer_ids)
+            if self.state is not None:
+                self.state.online.changed(customer_ids)
+
     @bentoml.api(route="/reload", output_spec=ReloadResponse)
     def reload(self) -> ReloadResponse:
         """Load the current champion and latest snapshot now (the watcher also does this)."""
@@ -222,8 +258,14 @@ class ComplaintRadar:
         (or stay not ready), log why, and never raise: a bad snapshot must not crash-loop."""
         with self._lock:
             before = self.state
+            with self._posted_lock:
+                self._posted_since_reload = set()
             try:
-                self.state = self._load(before)
+                loaded = self._load(before)
+                with self._posted_lock:  # rows posted while the new state was being built
+                    if loaded is not before:
+                        loaded.online.changed(self._posted_since_reload)
+                    self.state = loaded
                 problems = []
             except Exception as exc:
                 problems = [f"{type(exc).__name__}: {exc}"]
@@ -237,31 +279,65 @@ class ComplaintRadar:
             return ReloadResponse(
                 model_name=now.scorer.model_name if now else None,
                 model_version=now.scorer.model_version if now else None,
-                snapshot_date=now.snapshot.date if now else None,
+                snapshot_date=now.snapshot_date if now else None,
                 reloaded=now is not before,
                 problems=problems,
             )
 
-    def _load(self, before: _Loaded | None) -> _Loaded | None:
-        """The state to serve: ``before`` if neither the model nor the snapshot changed."""
+    def _load(self, before: _Loaded | None) -> _Loaded:
+        """The state to serve: ``before`` if neither the model nor the snapshot changed; the
+        online state is rebuilt only for a new snapshot."""
         scorer = Scorer.from_registry(self.config)
         pointer = self._pointer()
-        if before is not None and (before.scorer.model_version, before.pointer) == (
-            scorer.model_version,
-            pointer,
-        ):
-            return before
+        if before is not None and before.pointer == pointer:
+            if before.scorer.model_version == scorer.model_version:
+                return before
+            log.info("serving %s v%s", scorer.model_name, scorer.model_version)
+            return _Loaded(
+                scorer, before.snapshot_date, before.snapshot_cutoff, before.online, pointer
+            )
         snapshot = load_snapshot(self.config.workspace.risk_lists_dir)
-        table = scorer.table(snapshot.features)
+        missing = [n for n in scorer.model.feature_names if n not in FEATURE_NAMES]
+        if missing:
+            raise ValueError(f"the model needs features the catalogue lacks: {missing[:5]}")
+        labels = self.config.labels
+        online = OnlineFeatures(
+            snapshot.history(), self.journal, labels.horizon_hours, labels.exclude_open_complaints
+        )
+        self._check_consistency("loaded", online, snapshot)
+        if before is not None:
+            self._check_consistency("previous", before.online, snapshot)
         log.info(
-            "serving %s v%s with snapshot %s (%d customers)",
+            "serving %s v%s with snapshot %s (%d customers, data until %s)",
             scorer.model_name,
             scorer.model_version,
             snapshot.date,
-            len(table),
+            len(online.index),
+            online.observed_until,
         )
-        eligible = snapshot.features["eligible"].to_numpy(dtype=bool)
-        return _Loaded(scorer, snapshot, table, eligible, pointer)
+        return _Loaded(scorer, snapshot.date, snapshot.cutoff_at, online, pointer)
+
+    def _check_consistency(self, check: str, online: OnlineFeatures, snapshot: Snapshot) -> None:
+        """Count online feature values that differ from the snapshot built offline."""
+        sample = self.config.serving.consistency_sample
+        if sample == 0:
+            return
+        customers, differing = online.disagreements(
+            snapshot.features, snapshot.cutoff_at, sample, seed=0
+        )
+        CHECKED.labels(check=check).inc(customers * len(FEATURE_NAMES))
+        for feature, count in differing.items():
+            DISAGREEMENTS.labels(check=check, feature=feature).inc(count)
+        if differing:
+            log.warning(
+                "online features (%s state) differ from the %s snapshot for %d of %d values "
+                "checked, e.g. %s",
+                check,
+                snapshot.date,
+                sum(differing.values()),
+                customers * len(FEATURE_NAMES),
+                dict(list(differing.items())[:5]),
+            )
 
     def _pointer(self) -> str:
         path = self.config.workspace.risk_lists_dir / LATEST
@@ -287,19 +363,35 @@ class ComplaintRadar:
                 log.warning("reload check failed: %s", exc)
 
     # ----------------------------------------------------------------- scoring
-    def _score_ids(self, state: _Loaded, ids: list[str], k: int) -> list[CustomerScore]:
-        rows = [state.table.row_of.get(cid) for cid in ids]
-        wanted = np.array([r for r in rows if r is not None and state.eligible[r]], dtype=np.int64)
-        scores = state.scorer.score_table(state.table, wanted, top_reasons=k, with_reasons=k > 0)
-        position = {int(r): i for i, r in enumerate(wanted)}
+    def _score_ids(
+        self, state: _Loaded, ids: list[str], as_of: pd.Timestamp, k: int
+    ) -> list[CustomerScore]:
+        """Customers by id, from the online state at ``as_of``."""
         common = {
-            "source": "snapshot",
-            "snapshot_date": state.snapshot.date,
-            "as_of": state.snapshot.cutoff_at.isoformat(),
+            "source": "online",
+            "snapshot_date": state.snapshot_date,
+            "as_of": as_of.isoformat(),
         }
-        results = []
-        for cid, row in zip(ids, rows, strict=True):
-            if row is None:
+        known = [cid for cid in dict.fromkeys(ids) if cid in state.online]
+        results: list[CustomerScore] = []
+        reason: dict[str, str] = {}
+        stale = None
+        if known:
+            online = state.online.at(known, as_of)
+            table = state.scorer.table(online.features)
+            ok = np.flatnonzero(online.eligible)
+            scores = state.scorer.score_table(table, ok, top_reasons=k, with_reasons=k > 0)
+            position = {known[row]: i for i, row in enumerate(ok)}
+            reason = {
+                cid: "not a customer yet at as_of (signed up later)"
+                if not online.signed_up[row]
+                else "not eligible at as_of: a complaint is open"
+                for row, cid in enumerate(known)
+                if not online.eligible[row]
+            }
+            stale = self._stale_warning(state, as_of)
+        for cid in ids:
+            if cid not in state.online:
                 results.append(
                     CustomerScore(
                         customer_id=cid,
@@ -308,31 +400,37 @@ class ComplaintRadar:
                         **common,
                     )
                 )
-            elif not state.eligible[row]:
+            elif cid in reason:
                 results.append(
-                    CustomerScore(
-                        customer_id=cid,
-                        status="error",
-                        error="not eligible at the snapshot: a complaint is already open",
-                        **common,
-                    )
+                    CustomerScore(customer_id=cid, status="error", error=reason[cid], **common)
                 )
             else:
-                results.append(_item(cid, scores, position[row], state.scorer, common, []))
+                warnings = [stale] if stale and not state.online.has_posted(cid) else []
+                results.append(_item(cid, scores, position[cid], state.scorer, common, warnings))
         return results
+
+    def _stale_warning(self, state: _Loaded, as_of: pd.Timestamp) -> str | None:
+        """A warning when as_of lies well after the published data ends."""
+        gap = as_of - state.online.observed_until
+        if gap <= pd.Timedelta(hours=self.config.serving.stale_data_hours):
+            return None
+        return (
+            f"the published data ends {state.online.observed_until.isoformat()}, "
+            f"{gap.total_seconds() / 3600:.0f} h before as_of, and nothing was posted for this "
+            "customer since: activity after it is unknown"
+        )
 
     def _score_histories(
         self,
         state: _Loaded,
         histories: list[CustomerHistory],
-        as_of: datetime | None,
+        cutoff: pd.Timestamp,
         k: int,
     ) -> list[CustomerScore]:
         """All posted histories of a request through one contract pass and one feature build."""
-        cutoff = pd.Timestamp(as_of or datetime.now(UTC)).tz_convert("UTC").floor("s")
         common = {"source": "history", "as_of": cutoff.isoformat()}
         history, problems, warnings = histories_from_request(
-            histories, cutoff, state.snapshot.incidents
+            histories, cutoff, state.online.history.incidents
         )
         ok = [i for i, p in enumerate(problems) if not p]
         results: list[CustomerScore | None] = [None] * len(histories)

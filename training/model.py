@@ -11,7 +11,7 @@ the ranking, and explanations stay exact and additive in the raw log-odds.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import lightgbm as lgb
@@ -122,13 +122,14 @@ class RiskModel:
         return self
 
     # --------------------------------------------------------------- prediction
-    def encode(self, X: pd.DataFrame) -> np.ndarray:
-        """Feature frame -> float matrix in training order; categories -> codes, unseen -> NaN.
+    def encode(self, X: pd.DataFrame | Mapping[str, np.ndarray]) -> np.ndarray:
+        """Feature frame (or name -> array mapping) -> float matrix in training order;
+        categories -> codes, unseen -> NaN.
 
         Every prediction method accepts either a feature frame or this matrix, so callers
         that score the same rows repeatedly (the service's snapshot) encode them once.
         """
-        missing = [n for n in self.feature_names if n not in X.columns]
+        missing = [n for n in self.feature_names if n not in X]
         if missing:
             raise ValueError(
                 f"feature frame is missing {len(missing)} feature(s), e.g. {missing[:5]}"
@@ -137,13 +138,15 @@ class RiskModel:
         for name in self.feature_names:
             values = X[name]
             if name in getattr(self, "categories_", {}):
-                codes = pd.Categorical(
-                    values.astype("str"), categories=self.categories_[name]
-                ).codes
+                text = values.astype("str") if isinstance(values, pd.Series) else values.astype(str)
+                codes = pd.Categorical(text, categories=self.categories_[name]).codes
                 cols.append(np.where(codes < 0, np.nan, codes).astype(float))
-            else:
+            elif isinstance(values, pd.Series):
                 cols.append(values.to_numpy(dtype=float, na_value=np.nan))
-        return np.column_stack(cols) if cols else np.empty((len(X), 0))
+            else:
+                cols.append(np.asarray(values, dtype=float))
+        n = len(next(iter(X.values()))) if not isinstance(X, pd.DataFrame) and X else len(X)
+        return np.column_stack(cols) if cols else np.empty((n, 0))
 
     def _matrix(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
         return X if isinstance(X, np.ndarray) else self.encode(X)

@@ -27,7 +27,9 @@ def test_bentoml_client_scores_like_the_list(server, trained):
     risk_list = trained["risk_list"]
     ids = risk_list["customer_id"].head(3).tolist()
     with bentoml.SyncHTTPClient(server) as client:
-        body = client.score(customer_ids=[*ids, "NOPE"])
+        body = client.score(
+            customer_ids=[*ids, "NOPE"], as_of=risk_list["cutoff_at"].iloc[0].to_pydatetime()
+        )
     results = body["results"] if isinstance(body, dict) else body.model_dump()["results"]
     assert [r["customer_id"] for r in results] == [*ids, "NOPE"]
     for r, p in zip(results[:3], risk_list["probability"].head(3), strict=True):

@@ -49,13 +49,14 @@ def test_rescoring_the_served_day_is_picked_up(trained, workspace, monkeypatch):
         h.incidents,
         h.observed_until,
     )
+    at_list = {"customer_ids": [cid], "as_of": pd.Timestamp(day).tz_localize("UTC").isoformat()}
     with make_client(ws, monkeypatch) as c:
-        before = c.post("/score", json={"customer_ids": [cid]}).json()["results"][0]
+        before = c.post("/score", json=at_list).json()["results"][0]
         _, relisted = score_day(
             calmer, trained["scorer"], day, config.workspace.risk_lists_dir, config.labels
         )
         assert c.post("/reload").json()["reloaded"]
-        after = c.post("/score", json={"customer_ids": [cid]}).json()["results"][0]
+        after = c.post("/score", json=at_list).json()["results"][0]
     new = relisted.set_index("customer_id").loc[cid, "probability"]
     assert after["probability"] == pytest.approx(new, abs=1e-6)
     assert abs(after["probability"] - before["probability"]) > 1e-3

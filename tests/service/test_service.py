@@ -47,11 +47,12 @@ def test_not_ready_without_a_model(tmp_path, monkeypatch):
 def test_score_by_id_matches_the_daily_list(client, trained):
     risk_list = trained["risk_list"]
     ids = risk_list["customer_id"].head(5).tolist()
-    body = client.post("/score", json={"customer_ids": ids}).json()
+    as_of = risk_list["cutoff_at"].iloc[0].isoformat()
+    body = client.post("/score", json={"customer_ids": ids, "as_of": as_of}).json()
     assert body["model_version"] == trained["result"].version
     assert [r["customer_id"] for r in body["results"]] == ids
     for item, (_, row) in zip(body["results"], risk_list.head(5).iterrows(), strict=True):
-        assert item["status"] == "ok" and item["source"] == "snapshot"
+        assert item["status"] == "ok" and item["source"] == "online"
         assert item["probability"] == pytest.approx(row["probability"], abs=1e-6)
         assert item["risk_tier"] == row["risk_tier"]
         assert [r["code"] for r in item["reasons"]] == [

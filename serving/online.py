@@ -1,0 +1,197 @@
+"""The service's per-customer feature state: scores as of any moment, not as of midnight.
+
+The published history is prepared once (every event stream sorted and indexed, see
+:func:`features.build.prepare_history`). A customer with events posted since gets an
+overlay: its own rows with the journal's merged in (:func:`data.journal.merge_rows`, the
+rule of the nightly build), prepared alone, rebuilt only when something new is posted.
+Either way a request is answered by :func:`features.build.evaluate_features`, the code
+that training and the daily list run, so the numbers are the ones ``build_features``
+gives on the full history at that moment: the replay tests check it to 1e-9.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+from data.history import History
+from data.journal import JOURNALED, EventJournal, fold, merge_rows
+from features.build import PreparedHistory, evaluate_features, prepare_history
+from features.catalogue import FEATURE_NAMES
+from features.labels import LabelEngine
+from features.pit import to_seconds
+
+# Relative tolerance of the online/offline consistency check (the replay tests' bound).
+TOLERANCE = 1e-9
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    features: PreparedHistory
+    labels: LabelEngine
+
+
+@dataclass(frozen=True)
+class OnlineScores:
+    """Features of some customers at one moment, and whether each may be scored."""
+
+    features: dict[str, np.ndarray]  # customer_id, cutoff_at and every catalogue feature
+    eligible: np.ndarray
+    signed_up: np.ndarray
+
+
+class OnlineFeatures:
+    """Feature state of every customer of a published history, kept current by posted events.
+
+    ``journal``: posted rows are merged in at start (the journal may hold rows the
+    publication predates) and, per customer, whenever :meth:`changed` says so.
+    """
+
+    def __init__(
+        self,
+        history: History,
+        journal: EventJournal | None,
+        horizon_hours: int,
+        exclude_open_complaints: bool,
+    ) -> None:
+        posted = journal.frames() if journal is not None else {}
+        history = fold(history, posted)
+        self._posted = {cid for frame in posted.values() for cid in frame["customer_id"]}
+        self.history = history
+        self.journal = journal
+        self._label_settings = (horizon_hours, exclude_open_complaints)
+        self.base = self._prepare(history)
+        self.index = self.base.features.index
+        self.observed_until = history.observed_until
+        # Each customer's rows of each table, for rebuilding one customer alone.
+        self._rows = {
+            name: _rows_by_customer(getattr(history, name), self.index) for name in JOURNALED
+        }
+        self._overlays: dict[str, _Prepared] = {}
+        self._changed: set[str] = set()
+        self._lock = threading.Lock()
+
+    def __contains__(self, customer_id: object) -> bool:
+        return customer_id in self.index
+
+    def changed(self, customer_ids: set[str] | list[str]) -> None:
+        """These customers have new rows in the journal: rebuild their state when next asked."""
+        with self._lock:
+            self._changed.update(customer_ids)
+
+    def has_posted(self, customer_id: str) -> bool:
+        """Whether the journal holds rows of this customer (posted after the export)."""
+        return customer_id in self._posted or customer_id in self._overlays
+
+    @property
+    def overlays(self) -> int:
+        """Customers whose state was rebuilt from posted events."""
+        return len(self._overlays)
+
+    def at(self, customer_ids: list[str], as_of: pd.Timestamp) -> OnlineScores:
+        """Features, eligibility and sign-up of known customers at ``as_of`` (UTC)."""
+        when = np.datetime64(
+            pd.Timestamp(as_of).tz_convert("UTC").floor("s").tz_localize(None), "ns"
+        )
+        t = to_seconds(np.array([when]), "floor")
+        parts: list[tuple[np.ndarray, dict[str, np.ndarray], np.ndarray, np.ndarray]] = []
+        overlays = self._current_overlays(customer_ids)
+        plain = [i for i, cid in enumerate(customer_ids) if cid not in overlays]
+        if plain:
+            codes = self.index.get_indexer([customer_ids[i] for i in plain])
+            parts.append((np.array(plain), *self._evaluate(self.base, codes, when, t)))
+        for i, cid in enumerate(customer_ids):
+            if cid in overlays:
+                parts.append(
+                    (np.array([i]), *self._evaluate(overlays[cid], np.zeros(1, np.int64), when, t))
+                )
+        order = np.argsort(np.concatenate([p[0] for p in parts]), kind="stable")
+        features = {
+            name: np.concatenate([p[1][name] for p in parts])[order] for name in FEATURE_NAMES
+        }
+        features["customer_id"] = np.asarray(customer_ids, dtype=object)
+        features["cutoff_at"] = np.repeat(when, len(customer_ids))
+        eligible = np.concatenate([p[2] for p in parts])[order]
+        signed_up = np.concatenate([p[3] for p in parts])[order]
+        return OnlineScores(features, eligible, signed_up)
+
+    def disagreements(
+        self, offline: pd.DataFrame, cutoff: pd.Timestamp, sample: int, seed: int
+    ) -> tuple[int, dict[str, int]]:
+        """(customers checked, features that differ per name) between this state at ``cutoff``
+        and features computed offline at the same cutoff (a published snapshot).
+
+        A uniform sample of at most ``sample`` customers known to both; numbers differ when
+        they are off by more than 1e-9 relative, or one is missing and the other not.
+        """
+        ids = offline["customer_id"].astype(str)
+        ids = ids[ids.isin(self.index)].to_numpy()
+        if len(ids) > sample:
+            ids = np.random.default_rng(seed).choice(ids, sample, replace=False)
+        if not len(ids):
+            return 0, {}
+        online = self.at(list(ids), cutoff).features
+        reference = offline.set_index(offline["customer_id"].astype(str)).loc[ids]
+        counts = {
+            name: int(differs(online[name], reference[name].to_numpy()).sum())
+            for name in FEATURE_NAMES
+        }
+        return len(ids), {name: n for name, n in counts.items() if n}
+
+    # ------------------------------------------------------------------ internals
+    def _prepare(self, history: History) -> _Prepared:
+        return _Prepared(prepare_history(history), LabelEngine(history, *self._label_settings))
+
+    def _evaluate(
+        self, prepared: _Prepared, codes: np.ndarray, when: np.datetime64, t: np.ndarray
+    ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+        n = len(codes)
+        times = np.repeat(t, n)
+        features = evaluate_features(prepared.features, codes, np.repeat(when, n))
+        _, eligible, _ = prepared.labels.at(codes, times)
+        signed_up = prepared.labels.signup[codes] < times
+        return features, eligible, signed_up
+
+    def _current_overlays(self, customer_ids: list[str]) -> dict[str, _Prepared]:
+        """The overlays these customers need, rebuilding those with newly posted rows."""
+        with self._lock:
+            stale = self._changed.intersection(customer_ids)
+            for cid in stale:
+                self._overlays[cid] = self._prepare(self._history_of(cid))
+                self._changed.discard(cid)
+                self._posted.add(cid)
+            return {cid: self._overlays[cid] for cid in customer_ids if cid in self._overlays}
+
+    def _history_of(self, customer_id: str) -> History:
+        """One customer's published rows with everything the journal holds for it merged in."""
+        code = int(self.index.get_loc(customer_id))
+        posted = self.journal.frames(customer_id) if self.journal is not None else {}
+        tables = {}
+        for name in JOURNALED:
+            frame = getattr(self.history, name)
+            order, starts = self._rows[name]
+            mine = frame.iloc[order[starts[code] : starts[code + 1]]]
+            tables[name] = merge_rows(mine, posted[name], name) if name in posted else mine
+        return replace(self.history, customers=self.history.customers.iloc[[code]], **tables)
+
+
+def _rows_by_customer(frame: pd.DataFrame, index: pd.Index) -> tuple[np.ndarray, np.ndarray]:
+    """(row order grouping ``frame`` by customer, where each customer's rows start)."""
+    codes = index.get_indexer(frame["customer_id"].astype(str))
+    order = np.argsort(codes, kind="stable")
+    starts = np.searchsorted(codes[order], np.arange(len(index) + 1))
+    return order, starts
+
+
+def differs(online: np.ndarray, offline: np.ndarray) -> np.ndarray:
+    """Where two feature columns disagree (missing equals missing; 1e-9 relative)."""
+    if online.dtype == object or offline.dtype == object:  # text: segment, region, ...
+        return pd.Series(online).astype(str).to_numpy() != pd.Series(offline).astype(str).to_numpy()
+    a, b = np.asarray(online, dtype=float), np.asarray(offline, dtype=float)
+    both_missing = np.isnan(a) & np.isnan(b)
+    with np.errstate(invalid="ignore"):
+        close = np.abs(a - b) <= TOLERANCE * np.maximum(1.0, np.abs(b))
+    return ~(both_missing | close)
