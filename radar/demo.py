@@ -142,7 +142,7 @@ def _check_service(
     first = risk_list["customer_id"].iloc[0]
     same = (
         abs(
-            by_source[(first, "snapshot")]["probability"]
+            by_source[(first, "online")]["probability"]
             - by_source[(first, "history")]["probability"]
         )
         < PARITY_TOLERANCE

@@ -28,7 +28,7 @@ def test_bentoml_client_scores_like_the_list(server, trained):
     ids = risk_list["customer_id"].head(3).tolist()
     with bentoml.SyncHTTPClient(server) as client:
         body = client.score(
-            customer_ids=[*ids, "NOPE"], as_of=risk_list["cutoff_at"].iloc[0].to_pydatetime()
+            customer_ids=[*ids, "NOPE"], as_of=risk_list["cutoff_at"].iloc[0].isoformat()
         )
     results = body["results"] if isinstance(body, dict) else body.model_dump()["results"]
     assert [r["customer_id"] for r in results] == [*ids, "NOPE"]
