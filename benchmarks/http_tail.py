@@ -7,9 +7,13 @@ phase:
 
   0. ``/events`` of one new contact per request from one connection (a durable write);
   1. ``/livez`` from one keep-alive connection (the HTTP layer alone);
-  2. ``/score`` of one customer with three reasons from one connection;
+  2. ``/score`` of one customer, by id, as of now, with three reasons, from one
+     connection: each request a random customer of the snapshot (features evaluated on
+     the online state for that moment, not looked up);
   3. the same from 8 connections (throughput);
-  4. ``/livez`` from one connection while ``--load-connections`` post batches of
+  4. ``/score`` of one posted history: the whole history of the customer with the most
+     contacts in the last 30 days;
+  5. ``/livez`` from one connection while ``--load-connections`` post batches of
      ``--batch`` ids with reasons (does heavy scoring starve the event loop?).
 
 wrk's latency percentiles account for coordinated omission (a stall delays every request
@@ -40,6 +44,7 @@ from benchmarks.results import append_result  # noqa: E402
 from benchmarks.scratch import require_wrk, scratch_config  # noqa: E402
 from radar.process import free_port, service_env, start_service, stop  # noqa: E402
 from serving.bentoml_fixes import STOCK_TIMEOUT_ENV  # noqa: E402
+from serving.payload import history_payload  # noqa: E402
 from serving.risk_list import load_snapshot  # noqa: E402
 
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}
@@ -52,6 +57,17 @@ request = function()
     counter = counter + 1
     local body = string.format([[{{"contacts": [{{"contact_id": "BENCH-%d-%d", "customer_id": "{customer}",
         "started_at": "{started}", "channel": "phone", "reason": "billing"}}]}}]], os.time(), counter)
+    return wrk.format(nil, nil, nil, body)
+end
+"""
+# One random customer per request, scored by id as of now.
+RANDOM_ID_SCRIPT = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+ids = {{{ids}}}
+math.randomseed(7)
+request = function()
+    local body = string.format('{{"customer_ids": ["%s"], "top_reasons": 3}}', ids[math.random(#ids)])
     return wrk.format(nil, nil, nil, body)
 end
 """
@@ -92,7 +108,7 @@ def serve(config, port: int, log: Path, stock: bool) -> subprocess.Popen:
 
 
 def phases(
-    base: str, args: argparse.Namespace, one: Path, batch: Path, events: Path
+    base: str, args: argparse.Namespace, one: Path, batch: Path, events: Path, history: Path
 ) -> dict[str, dict]:
     def run(path: str, connections: int, script: Path | None = None) -> subprocess.Popen:
         return wrk(f"{base}{path}", args.seconds, connections, script)
@@ -102,6 +118,7 @@ def phases(
         "livez": parse_wrk(run("/livez", 1).communicate()[0]),
         "score_1": parse_wrk(run("/score", 1, one).communicate()[0]),
         "score_8": parse_wrk(run("/score", 8, one).communicate()[0]),
+        "history_1": parse_wrk(run("/score", 1, history).communicate()[0]),
     }
     load = run("/score", args.load_connections, batch)
     result["livez_loaded"] = parse_wrk(run("/livez", 1).communicate()[0])
@@ -113,8 +130,9 @@ def table(results: dict[str, dict], args: argparse.Namespace) -> str:
     rows = [
         ("/events of one new contact (a durable write), 1 connection", "events_1"),
         ("/livez, 1 connection", "livez"),
-        ("/score 1 customer + 3 reasons, 1 connection", "score_1"),
-        ("/score 1 customer + 3 reasons, 8 connections", "score_8"),
+        ("/score 1 random customer by id as of now + 3 reasons, 1 connection", "score_1"),
+        ("/score 1 random customer by id as of now + 3 reasons, 8 connections", "score_8"),
+        ("/score 1 posted history (busiest customer) + 3 reasons, 1 connection", "history_1"),
         (
             f"/livez while {args.load_connections} connections post {args.batch}-id batches",
             "livez_loaded",
@@ -156,17 +174,25 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         config = scratch_config(args.workspace, Path(tmp))  # posted contacts land there
         one, batch = Path(tmp) / "one.lua", Path(tmp) / "batch.lua"
-        for path, n in ((one, 1), (batch, args.batch)):
-            body = json.dumps({"customer_ids": ids[:n], "top_reasons": 3})
-            path.write_text(POST_SCRIPT.format(body=body))
+        one.write_text(RANDOM_ID_SCRIPT.format(ids=", ".join(f'"{i}"' for i in ids[1:])))
+        body = json.dumps({"customer_ids": ids[1 : args.batch + 1], "top_reasons": 3})
+        batch.write_text(POST_SCRIPT.format(body=body))
+        history = Path(tmp) / "history.lua"
+        top = snapshot.features.sort_values("contacts_30d").index[-1]
+        payload = history_payload(snapshot.history(), top, snapshot.cutoff_at)
+        body = json.dumps({"histories": [payload], "as_of": snapshot.cutoff_at.isoformat()})
+        history.write_text(POST_SCRIPT.format(body=body))
         events = Path(tmp) / "events.lua"
         started = snapshot.cutoff_at.isoformat().replace("+00:00", "Z")
+        # Posted for the first customer only: the scoring phases ask for the others.
         events.write_text(EVENT_SCRIPT.format(customer=ids[0], started=started))
         for name in ("ours", "stock"):
             port = free_port(0)
             proc = serve(config, port, Path(tmp) / f"{name}.log", stock=name == "stock")
             try:
-                results[name] = phases(f"http://127.0.0.1:{port}", args, one, batch, events)
+                results[name] = phases(
+                    f"http://127.0.0.1:{port}", args, one, batch, events, history
+                )
             finally:
                 stop(proc)
             print(f"{name}: {json.dumps(results[name])}", flush=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Literal
 
 import numpy as np
@@ -249,16 +250,20 @@ def validate_table(raw: pd.DataFrame, schema: TableSchema) -> tuple[pd.DataFrame
         )
     raw = raw.reset_index(drop=True)
     n = len(raw)
+    if n <= SMALL_TABLE_ROWS:
+        return _validate_rows(raw, schema)
     reasons = np.full(n, "", dtype=object)
     row_warnings = np.full(n, "", dtype=object)
     issues: list[Issue] = []
 
-    def flag(mask: np.ndarray, column: str, problem: str, values: pd.Series | pd.DataFrame) -> None:
+    def flag(
+        mask: np.ndarray, column: str, problem: str, values: pd.Series | pd.DataFrame | np.ndarray
+    ) -> None:
         mask = np.asarray(mask, dtype=bool) & (reasons == "")  # first reason wins
         if not mask.any():
             return
         reasons[mask] = f"{column}: {problem}"
-        examples = values[mask].head(EXAMPLES_PER_ISSUE)
+        examples = values[mask][:EXAMPLES_PER_ISSUE]
         if isinstance(examples, pd.DataFrame):
             examples = examples.astype(str).agg("|".join, axis=1)
         examples = examples.tolist()
@@ -347,6 +352,193 @@ _PROBLEM_DETAIL = {
     "int": " (not a whole number)",
     "id": f" (longer than {MAX_ID_LENGTH} characters)",
 }
+
+
+# Up to this many rows a table is validated value by value: the same rules as the vectorised
+# path (the contract tests hold the two equal on random messy tables), without pandas' fixed
+# cost per operation, which dominates for the few rows the service validates per request.
+SMALL_TABLE_ROWS = 64
+
+
+def _validate_rows(raw: pd.DataFrame, schema: TableSchema) -> tuple[pd.DataFrame, TableReport]:
+    """:func:`validate_table` for a few rows, one value at a time."""
+    n = len(raw)
+    reasons = [""] * n
+    row_warnings = [""] * n
+    issues: list[Issue] = []
+
+    def flag(bad: list[bool], column: str, problem: str, values: list) -> None:
+        rows = [i for i in range(n) if bad[i] and not reasons[i]]  # first reason wins
+        if not rows:
+            return
+        for i in rows:
+            reasons[i] = f"{column}: {problem}"
+        examples = [values[i] for i in rows[:EXAMPLES_PER_ISSUE]]
+        issues.append(Issue(schema.name, column, problem, len(rows), examples))
+
+    parsed: dict[str, list] = {}
+    for col in schema.columns:
+        column = raw[col.name] if col.name in raw.columns else pd.Series([None] * n, dtype=object)
+        values, coerced, failed = _coerce_values(column, col)
+        problem = f"not a valid {col.kind}" + _PROBLEM_DETAIL.get(col.kind, "")
+        flag(failed, col.name, problem, values)
+        if not col.nullable:
+            flag(
+                [c is None and not f for c, f in zip(coerced, failed, strict=True)],
+                col.name,
+                "missing",
+                values,
+            )
+        if col.kind == "category":
+            unknown = [c is not None and c not in col.categories for c in coerced]
+            if any(unknown):
+                issues.append(
+                    Issue(
+                        schema.name,
+                        col.name,
+                        f"unknown value mapped to '{FALLBACK_CATEGORY}'",
+                        sum(unknown),
+                        sorted({str(v) for v, u in zip(values, unknown, strict=True) if u})[
+                            :EXAMPLES_PER_ISSUE
+                        ],
+                        severity="warning",
+                    )
+                )
+                note = f"{schema.name}.{col.name}: unknown value mapped to '{FALLBACK_CATEGORY}'"
+                for i in np.flatnonzero(unknown):
+                    row_warnings[i] += f"{note} ({values[i]})\n"
+                coerced = [
+                    FALLBACK_CATEGORY if u else c for c, u in zip(coerced, unknown, strict=True)
+                ]
+        if col.min is not None or col.max is not None:
+            bad = [
+                c is not None
+                and ((col.min is not None and c < col.min) or (col.max is not None and c > col.max))
+                for c in coerced
+            ]
+            flag(bad, col.name, f"out of range [{col.min}, {col.max}]", values)
+        parsed[col.name] = coerced
+
+    for earlier, later in schema.ordered:
+        bad = [
+            a is not None and b is not None and b < a
+            for a, b in zip(parsed[earlier], parsed[later], strict=True)
+        ]
+        flag(
+            bad,
+            later,
+            f"before {earlier}",
+            raw[later].tolist() if later in raw.columns else [None] * n,
+        )
+
+    seen: set[tuple] = set()
+    dup = []
+    for i in range(n):
+        key = tuple(parsed[k][i] for k in schema.key)
+        dup.append(key in seen and not reasons[i])
+        seen.add(key)
+    if any(dup):  # rare: the examples written exactly as the vectorised path writes them
+        rows = np.flatnonzero(dup)
+        keys = _typed_frame({k: [parsed[k][i] for i in rows] for k in schema.key}, schema)
+        joined = dict(zip(rows, keys.astype(str).agg("|".join, axis=1), strict=True))
+        flag(dup, "+".join(schema.key), "duplicate key", [joined.get(i) for i in range(n)])
+
+    ok = np.array([not r for r in reasons], dtype=bool)
+    rejected = raw.loc[~ok].copy()
+    rejected["_reason"] = np.array(reasons, dtype=object)[~ok]
+    keep = np.flatnonzero(ok)
+    valid = _typed_frame({name: [v[i] for i in keep] for name, v in parsed.items()}, schema)
+    warnings = np.array(row_warnings, dtype=object)
+    return valid, TableReport(schema.name, n, int(ok.sum()), rejected, issues, warnings)
+
+
+def _typed_frame(columns: dict[str, list], schema: TableSchema) -> pd.DataFrame:
+    """Parsed values (None for missing) as a frame with the contract's dtypes."""
+    kinds = {c.name: c.kind for c in schema.columns}
+    out = {}
+    for name, values in columns.items():
+        kind = kinds[name]
+        if kind == "time":
+            out[name] = pd.Series([pd.NaT if v is None else v for v in values], dtype=_DTYPES[kind])
+        elif kind == "float":
+            out[name] = pd.Series([np.nan if v is None else v for v in values], dtype="float64")
+        elif kind in ("int", "bool"):
+            out[name] = pd.Series(values, dtype=_DTYPES[kind])
+        else:
+            out[name] = pd.Series(values, dtype=object).astype("str")
+    return pd.DataFrame(out)
+
+
+def _coerce_values(column: pd.Series, col: Column) -> tuple[list, list, list[bool]]:
+    """(values with null words as missing, parsed values with None for missing, which
+    present values failed to parse): :func:`_null_tokens_as_missing` and :func:`_coerce`,
+    one value at a time."""
+    textual = column.dtype == object or pd.api.types.is_string_dtype(column.dtype)
+    values = column.tolist()
+    if col.kind in ("time", "float", "int", "bool") and textual:
+        values = [v if _is_missing(v) or not _null_word(v) else np.nan for v in values]
+    coerced: list = []
+    failed: list[bool] = []
+    for v in values:
+        if _is_missing(v):
+            coerced.append(None)
+            failed.append(False)
+            continue
+        c = _coerce_one(v, col)
+        coerced.append(c)
+        if col.kind in ("time", "float", "int", "bool"):
+            failed.append(c is None)
+        else:  # an id too long fails; an empty text is missing, not unparsable
+            failed.append(col.kind == "id" and len(str(v).strip()) > MAX_ID_LENGTH)
+    return values, coerced, failed
+
+
+def _null_word(value: object) -> bool:
+    word = str(value).strip().lower()
+    return word in NULL_TOKENS or word == ""
+
+
+def _is_missing(value: object) -> bool:
+    return (
+        value is None
+        or value is pd.NA
+        or value is pd.NaT
+        or (isinstance(value, float) and np.isnan(value))
+    )
+
+
+def _coerce_one(value: object, col: Column) -> object:
+    """One present value as its column's type, or None when it does not parse."""
+    if col.kind == "time":
+        try:
+            if isinstance(value, str):
+                t = pd.to_datetime(value, utc=True, format="ISO8601")
+            elif isinstance(value, datetime | np.datetime64):  # pd.Timestamp is a datetime
+                t = pd.Timestamp(value)
+                t = t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
+            else:  # a number is not a time (epoch units are a guess the contract never makes)
+                return None
+        except (ValueError, TypeError, OverflowError):
+            return None
+        if pd.isna(t) or not EARLIEST_TIME <= t <= LATEST_TIME:
+            return None
+        return t.as_unit("ns")
+    if col.kind in ("float", "int"):
+        if isinstance(value, bool | np.bool_):
+            value = float(value)
+        number = pd.to_numeric(pd.Series([value], dtype=object), errors="coerce").iloc[0]
+        number = float(number) if not _is_missing(number) else np.nan
+        if not np.isfinite(number) or (col.kind == "int" and number % 1 != 0):
+            return None
+        return number
+    if col.kind == "bool":
+        return _BOOL_WORDS.get(str(value).strip().lower())
+    text = str(value).strip()
+    if text == "":
+        return None
+    if col.kind == "id" and len(text) > MAX_ID_LENGTH:
+        return None
+    return text.lower() if col.kind == "category" else text
 
 
 def _null_tokens_as_missing(values: pd.Series, col: Column) -> pd.Series:

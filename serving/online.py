@@ -101,7 +101,7 @@ class OnlineFeatures:
         overlays = self._current_overlays(customer_ids)
         plain = [i for i, cid in enumerate(customer_ids) if cid not in overlays]
         if plain:
-            codes = self.index.get_indexer([customer_ids[i] for i in plain])
+            codes = np.array([self.index.get_loc(customer_ids[i]) for i in plain], dtype=np.int64)
             parts.append((np.array(plain), *self._evaluate(self.base, codes, when, t)))
         for i, cid in enumerate(customer_ids):
             if cid in overlays:

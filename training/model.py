@@ -30,6 +30,10 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
+# Up to this many rows, categories are encoded by dictionary look-ups rather than pandas.
+SMALL_BATCH = 64
+
+
 class RiskModel:
     """Calibrated complaint-risk classifier over a fixed, ordered feature list."""
 
@@ -138,15 +142,22 @@ class RiskModel:
         for name in self.feature_names:
             values = X[name]
             if name in getattr(self, "categories_", {}):
-                text = values.astype("str") if isinstance(values, pd.Series) else values.astype(str)
-                codes = pd.Categorical(text, categories=self.categories_[name]).codes
-                cols.append(np.where(codes < 0, np.nan, codes).astype(float))
+                cols.append(self._category_codes(name, values))
             elif isinstance(values, pd.Series):
                 cols.append(values.to_numpy(dtype=float, na_value=np.nan))
             else:
                 cols.append(np.asarray(values, dtype=float))
         n = len(next(iter(X.values()))) if not isinstance(X, pd.DataFrame) and X else len(X)
         return np.column_stack(cols) if cols else np.empty((n, 0))
+
+    def _category_codes(self, name: str, values: pd.Series | np.ndarray) -> np.ndarray:
+        """Codes of a categorical feature as floats; unseen values are NaN."""
+        text = values.astype("str") if isinstance(values, pd.Series) else values.astype(str)
+        if len(text) <= SMALL_BATCH:  # the service's few rows: a dict beats pandas' set-up
+            code_of = {c: float(i) for i, c in enumerate(self.categories_[name])}
+            return np.array([code_of.get(v, np.nan) for v in text], dtype=float)
+        codes = pd.Categorical(text, categories=self.categories_[name]).codes
+        return np.where(codes < 0, np.nan, codes).astype(float)
 
     def _matrix(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
         return X if isinstance(X, np.ndarray) else self.encode(X)
