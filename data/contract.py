@@ -8,6 +8,7 @@ and unknown category values are mapped to ``other`` with a warning.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -493,6 +494,10 @@ def _coerce_values(column: pd.Series, col: Column) -> tuple[list, list, list[boo
     return values, coerced, failed
 
 
+# A decimal number as text, which float() and pandas read alike.
+_PLAIN_NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*")
+
+
 def _null_word(value: object) -> bool:
     word = str(value).strip().lower()
     return word in NULL_TOKENS or word == ""
@@ -526,8 +531,13 @@ def _coerce_one(value: object, col: Column) -> object:
     if col.kind in ("float", "int"):
         if isinstance(value, bool | np.bool_):
             value = float(value)
-        number = pd.to_numeric(pd.Series([value], dtype=object), errors="coerce").iloc[0]
-        number = float(number) if not _is_missing(number) else np.nan
+        if isinstance(value, int | float | np.integer | np.floating):
+            number = float(value)
+        elif isinstance(value, str) and _PLAIN_NUMBER.fullmatch(value):
+            number = float(value)  # the common case, without pandas' set-up per value
+        else:
+            number = pd.to_numeric(pd.Series([value], dtype=object), errors="coerce").iloc[0]
+            number = float(number) if not _is_missing(number) else np.nan
         if not np.isfinite(number) or (col.kind == "int" and number % 1 != 0):
             return None
         return number

@@ -62,6 +62,9 @@ class EventStream:
         self._run_lengths = np.diff(np.r_[self._run_starts, self.codes.size])
         self._within: dict[str, np.ndarray] = {}
         self._decayed: dict[tuple[str | None, float], tuple[float, np.ndarray, np.ndarray]] = {}
+        # The bounds of the last query arrays: one feature build asks a stream many questions
+        # about the same (entities, cutoffs) with a handful of windows.
+        self._memo: tuple[np.ndarray, np.ndarray, dict] | None = None
 
     def __len__(self) -> int:
         return self.keys.size
@@ -72,10 +75,36 @@ class EventStream:
         """Index of the first event of ``codes`` at or after (``left``) / after (``right``) ``seconds``."""
         return np.searchsorted(self.keys, codes * SPAN + seconds, side=side)
 
+    def _bound(
+        self, codes: np.ndarray, end: np.ndarray, window: int | np.ndarray | None, at_end: bool
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(position, index of the event just before it, whether that event is the same
+        entity's) of ``end`` (``at_end``) or of the window's start; memoised per query."""
+        memo = self._memo
+        if memo is None or memo[0] is not codes or memo[1] is not end:
+            memo = (codes, end, {})
+            self._memo = memo  # one assignment: a concurrent query keeps its own memo
+        key = "end" if at_end else window
+        found = memo[2].get(key) if not isinstance(key, np.ndarray) else None
+        if found is None:
+            start = end - window if window is not None else np.zeros_like(end)
+            position = self.position(codes, end if at_end else start)
+            previous = np.maximum(position - 1, 0)
+            same = (
+                (position > 0) & (self.codes[previous] == codes)
+                if self.keys.size
+                else np.zeros(position.size, dtype=bool)
+            )
+            found = (position, previous, same)
+            if not isinstance(key, np.ndarray):
+                memo[2][key] = found
+        return found
+
     def count(self, codes: np.ndarray, end: np.ndarray, window: int | None = None) -> np.ndarray:
         """Events in ``[end - window, end)`` (all before ``end`` when window is None)."""
-        start = end - window if window is not None else np.zeros_like(end)
-        return (self.position(codes, end) - self.position(codes, start)).astype(float)
+        hi = self._bound(codes, end, window, at_end=True)[0]
+        lo = self._bound(codes, end, window, at_end=False)[0]
+        return (hi - lo).astype(float)
 
     def total(
         self, name: str, codes: np.ndarray, end: np.ndarray, window: int | None
@@ -86,9 +115,8 @@ class EventStream:
         entities would lose the window's digits to cancellation as the stream grows.
         """
         within = self._within_sum(name)
-        start = end - window if window is not None else np.zeros_like(end)
-        return self._before(within, codes, self.position(codes, end)) - self._before(
-            within, codes, self.position(codes, start)
+        return self._before(within, self._bound(codes, end, window, True)) - self._before(
+            within, self._bound(codes, end, window, False)
         )
 
     def _within_sum(self, name: str) -> np.ndarray:
@@ -102,11 +130,12 @@ class EventStream:
             )
         return self._within[name]
 
-    def _before(self, within: np.ndarray, codes: np.ndarray, position: np.ndarray) -> np.ndarray:
-        """The entity's running sum just before ``position`` (0 at its first event)."""
-        previous = np.maximum(position - 1, 0)
-        same = (position > 0) & (self.codes[previous] == codes) if self.keys.size else position > 0
-        return np.where(same, within[previous] if self.keys.size else 0.0, 0.0)
+    def _before(
+        self, within: np.ndarray, bound: tuple[np.ndarray, np.ndarray, np.ndarray]
+    ) -> np.ndarray:
+        """The entity's running sum just before a bound (0 at its first event)."""
+        _, previous, same = bound
+        return np.where(same, within[previous], 0.0) if self.keys.size else np.zeros(same.size)
 
     def decayed_sum(
         self, name: str | None, codes: np.ndarray, end: np.ndarray, half_life: float
@@ -140,9 +169,7 @@ class EventStream:
             )
             self._decayed[key] = (rate, within, last_of_entity)
         rate, within, last_of_entity = self._decayed[key]
-        hi = self.position(codes, end)
-        has_events = hi > self.position(codes, np.zeros_like(end))
-        idx = np.maximum(hi - 1, 0)
+        _, idx, has_events = self._bound(codes, end, None, at_end=True)
         # exp(709) is float64's limit: beyond ~8 years between a cutoff and an entity's last
         # event the old events' weights have long underflowed to 0 anyway.
         exponent = np.clip(rate * (last_of_entity[idx] - end).astype(float), -745.0, 700.0)
@@ -156,13 +183,7 @@ class EventStream:
 
     def last_before(self, codes: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(index of the latest event before ``end``, whether one exists) per query."""
-        idx = self.position(codes, end) - 1
-        safe = np.maximum(idx, 0)
-        exists = (
-            (idx >= 0) & (self.codes[safe] == codes)
-            if self.keys.size
-            else np.zeros(codes.size, dtype=bool)
-        )
+        _, safe, exists = self._bound(codes, end, None, at_end=True)
         return safe, exists
 
     def seconds_since_last(self, codes: np.ndarray, end: np.ndarray) -> np.ndarray:

@@ -108,14 +108,17 @@ class OnlineFeatures:
                 parts.append(
                     (np.array([i]), *self._evaluate(overlays[cid], np.zeros(1, np.int64), when, t))
                 )
-        order = np.argsort(np.concatenate([p[0] for p in parts]), kind="stable")
-        features = {
-            name: np.concatenate([p[1][name] for p in parts])[order] for name in FEATURE_NAMES
-        }
+        if len(parts) == 1:  # the common case: nothing to put back in order
+            _, features, eligible, signed_up = parts[0]
+        else:
+            order = np.argsort(np.concatenate([p[0] for p in parts]), kind="stable")
+            features = {
+                name: np.concatenate([p[1][name] for p in parts])[order] for name in FEATURE_NAMES
+            }
+            eligible = np.concatenate([p[2] for p in parts])[order]
+            signed_up = np.concatenate([p[3] for p in parts])[order]
         features["customer_id"] = np.asarray(customer_ids, dtype=object)
         features["cutoff_at"] = np.repeat(when, len(customer_ids))
-        eligible = np.concatenate([p[2] for p in parts])[order]
-        signed_up = np.concatenate([p[3] for p in parts])[order]
         return OnlineScores(features, eligible, signed_up)
 
     def disagreements(

@@ -3,7 +3,7 @@
 Customers are scored by id, as of now or of a given ``as_of``: features come from the
 online state (:mod:`serving.online`), the history of the latest published snapshot kept
 current by ``POST /events``, evaluated by the same feature code as training. Or from a
-posted history (``build_features`` itself). Every item succeeds or fails on its own.
+posted history (the same two halves of ``build_features``). Every item succeeds or fails on its own.
 
 The model is the registered version the ``champion`` alias named when it was loaded (or
 a pinned one); every answer names it. A watcher (and ``POST /reload``) picks up a new
@@ -30,7 +30,7 @@ from data.contract import COMPLAINTS, CONTACTS, CUSTOMERS, EVENTS, validate_tabl
 from data.history import History
 from data.journal import EventJournal
 from experiments.config import load_config
-from features.build import build_features
+from features.build import evaluate_features, prepare_history
 from features.catalogue import FEATURE_NAMES
 from serving import bentoml_fixes
 from serving.auth import BearerAuth
@@ -445,8 +445,17 @@ class ComplaintRadar:
                 )
         if ok:
             ids = [histories[i].customer.customer_id for i in ok]
-            cutoffs = pd.DataFrame({"customer_id": ids, "cutoff_at": [cutoff] * len(ids)})
-            table = state.scorer.table(build_features(history, cutoffs))
+            prepared = prepare_history(history)
+            features = evaluate_features(
+                prepared,
+                prepared.codes(ids),
+                np.repeat(np.datetime64(cutoff.tz_localize(None), "ns"), len(ids)),
+            )
+            features |= {
+                "customer_id": np.asarray(ids, dtype=object),
+                "cutoff_at": np.repeat(cutoff, len(ids)),
+            }
+            table = state.scorer.table(features)
             scores = state.scorer.score_table(table, top_reasons=k, with_reasons=k > 0)
             for row, i in enumerate(ok):
                 results[i] = _item(ids[row], scores, row, state.scorer, common, warnings[i])
