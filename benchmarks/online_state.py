@@ -4,8 +4,9 @@ For each world (a data folder, e.g. made by ``benchmarks/scale.py``), two proces
 ``/usr/bin/time -v``: the peer loads the validated history only; the other loads it and
 builds the online state (:class:`serving.online.OnlineFeatures`, as the service does on a
 snapshot), then answers a few hundred single-customer questions as of the data's end.
-The difference of their peak RSS, per customer, is what the state costs beyond the
-history; the total peak is what a service process holds.
+Reported: both peaks (loading validates and copies, so the peak is above what stays), the
+resident set after loading and after the state is built (what a serving process holds from
+then on), per customer, and the time of one customer's features as of the data's end.
 
 Usage:
     .venv/bin/python benchmarks/online_state.py workspace/scale/c30000/world \
@@ -27,18 +28,26 @@ from benchmarks.results import append_result  # noqa: E402
 from benchmarks.scale import timed  # noqa: E402
 
 CHILD = """
-import json, sys, time
+import gc, json, re, sys, time
 import numpy as np
 from data.load import load_history
+
+def rss_gb():
+    gc.collect()
+    text = open("/proc/self/status").read()
+    return int(re.search(r"VmRSS:\\s+(\\d+) kB", text).group(1)) / 1024**2
+
 history, _ = load_history(sys.argv[1])
 out = {"customers": len(history.customers), "contacts": len(history.contacts),
-       "events": len(history.events), "complaints": len(history.complaints)}
+       "events": len(history.events), "complaints": len(history.complaints),
+       "rss_history_gb": rss_gb()}
 if sys.argv[2] == "state":
     from serving.online import OnlineFeatures
     started = time.perf_counter()
     state = OnlineFeatures(history, None, 48, True)
     out["build_seconds"] = time.perf_counter() - started
     del history
+    out["rss_state_gb"] = rss_gb()
     ids = np.random.default_rng(0).choice(np.asarray(state.index), 300, replace=False)
     state.at([str(ids[0])], state.observed_until)  # first call fills lazy caches
     started = time.perf_counter()
@@ -66,19 +75,21 @@ def main() -> int:
         started = time.perf_counter()
         peer = run(world, "history", world.parent / "online-peer.log")
         state = run(world, "state", world.parent / "online-state.log")
-        extra = (state["rss_gb"] - peer["rss_gb"]) * 1024**3
+        n = state["customers"]
         rows.append(
-            f"| {state['customers']:,} | {state['contacts']:,} | {peer['rss_gb']:.2f} | "
-            f"{state['rss_gb']:.2f} | {extra / state['customers']:,.0f} | "
-            f"{state['rss_gb'] * 1024**3 / state['customers']:,.0f} | "
+            f"| {n:,} | {state['contacts']:,} | {state['events']:,} | "
+            f"{peer['rss_gb']:.2f} | {state['rss_gb']:.2f} | "
+            f"{state['rss_history_gb']:.2f} | {state['rss_state_gb']:.2f} | "
+            f"{state['rss_state_gb'] * 1024**3 / n:,.0f} | "
             f"{state['build_seconds']:.1f} | {state['ms_per_customer']:.2f} |"
         )
         print(rows[-1], f"({time.perf_counter() - started:.0f} s)", flush=True)
     table = "\n".join(
         [
-            "| customers | contacts | history only, peak GB | history + online state, peak GB "
-            "| state bytes / customer | process bytes / customer | build s | ms / customer |",
-            "|---|---|---|---|---|---|---|---|",
+            "| customers | contacts | events | peak GB, history only | peak GB, with state "
+            "| resident GB after loading | resident GB, state built (history kept) "
+            "| resident bytes / customer | build s | ms / customer |",
+            "|---|---|---|---|---|---|---|---|---|---|",
             *rows,
         ]
     )

@@ -67,6 +67,20 @@ class PreparedHistory:
     events: dict[str, EventStream]
     incidents: dict[str, EventStream]
 
+    def streams(self) -> list[EventStream]:
+        return [
+            *self.contacts.values(),
+            self.complaints,
+            *self.events.values(),
+            *self.incidents.values(),
+        ]
+
+    def compact(self) -> None:
+        """Free what only fed the running sums already built (see :meth:`EventStream.compact`);
+        for a long-lived state, after one evaluation has built every sum."""
+        for stream in self.streams():
+            stream.compact()
+
     def codes(self, customer_ids: np.ndarray | pd.Series) -> np.ndarray:
         """Codes of these customers; an unknown id is a :class:`ContractError`."""
         code = self.index.get_indexer(pd.Index(customer_ids).astype(str))

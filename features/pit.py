@@ -51,23 +51,49 @@ class EventStream:
         keep = seconds != np.iinfo(np.int64).max  # events with no time never happened yet
         codes, seconds = np.asarray(codes, dtype=np.int64)[keep], seconds[keep]
         order = np.lexsort((seconds, codes))
-        self.codes = codes[order]
-        self.seconds = seconds[order]
-        self.keys = self.codes * SPAN + self.seconds
+        self.keys = codes[order] * SPAN + seconds[order]
+        # Codes are positions in a table of entities: 32 bits hold two billion of them.
+        self.codes = codes[order].astype(
+            np.int32 if codes.size and codes.max() < 2**31 else np.int64
+        )
+        # Flags stay booleans (a byte per event, and exact integer running counts).
         self.values = {
-            name: np.asarray(v, dtype=float)[keep][order] for name, v in (values or {}).items()
+            name: (v if v.dtype == bool else v.astype(float))[keep][order]
+            for name, v in ((n, np.asarray(x)) for n, x in (values or {}).items())
         }
-        # Each entity's events form one run (codes are sorted); sums restart per run.
-        self._run_starts = np.flatnonzero(np.r_[True, self.codes[1:] != self.codes[:-1]])
-        self._run_lengths = np.diff(np.r_[self._run_starts, self.codes.size])
         self._within: dict[str, np.ndarray] = {}
-        self._decayed: dict[tuple[str | None, float], tuple[float, np.ndarray, np.ndarray]] = {}
+        self._decayed: dict[tuple[str | None, float], np.ndarray] = {}
+        self._last_of_entity: np.ndarray | None = None
+        self._read_directly: set[str] = set()  # values that last_value reads (kept by compact)
         # The bounds of the last query arrays: one feature build asks a stream many questions
         # about the same (entities, cutoffs) with a handful of windows.
         self._memo: tuple[np.ndarray, np.ndarray, dict] | None = None
 
     def __len__(self) -> int:
         return self.keys.size
+
+    @property
+    def seconds(self) -> np.ndarray:
+        """Event times in whole (shifted) seconds, in stream order."""
+        return self.keys - self.codes * SPAN
+
+    def _runs(self) -> tuple[np.ndarray, np.ndarray]:
+        """(start, length) of each entity's run of events (codes are sorted)."""
+        starts = np.flatnonzero(np.r_[True, self.codes[1:] != self.codes[:-1]])
+        return starts, np.diff(np.r_[starts, self.codes.size])
+
+    def _value(self, name: str) -> np.ndarray:
+        if name not in self.values:
+            raise KeyError(
+                f"event value {name!r} is not held: it was never given, or compact() freed it "
+                "before any query needed it"
+            )
+        return self.values[name]
+
+    def compact(self) -> None:
+        """Free the value columns that only fed running sums already built, keeping those
+        read directly: a long-lived state (the service's) keeps what its queries use."""
+        self.values = {k: v for k, v in self.values.items() if k in self._read_directly}
 
     def position(
         self, codes: np.ndarray, seconds: np.ndarray, side: Literal["left", "right"] = "left"
@@ -122,11 +148,14 @@ class EventStream:
     def _within_sum(self, name: str) -> np.ndarray:
         """Running sum of ``name`` (missing as 0) that restarts at each entity's first event."""
         if name not in self._within:
-            values = np.nan_to_num(self.values[name])
+            values = self._value(name)
+            # Running counts of a flag are whole numbers: 32-bit integers hold them exactly.
+            dtype = np.int32 if values.dtype == bool else np.float64
+            values = values.astype(dtype) if values.dtype == bool else np.nan_to_num(values)
             self._within[name] = (
-                np.cumsum(values)
-                if self._run_starts.size <= 1
-                else pd.Series(values).groupby(self.codes).cumsum().to_numpy()
+                np.cumsum(values, dtype=dtype)
+                if self.keys.size == 0 or self.codes[0] == self.codes[-1]  # one entity
+                else pd.Series(values).groupby(self.codes).cumsum().to_numpy(dtype=dtype)
             )
         return self._within[name]
 
@@ -135,7 +164,9 @@ class EventStream:
     ) -> np.ndarray:
         """The entity's running sum just before a bound (0 at its first event)."""
         _, previous, same = bound
-        return np.where(same, within[previous], 0.0) if self.keys.size else np.zeros(same.size)
+        if not self.keys.size:
+            return np.zeros(same.size)
+        return np.where(same, within[previous], 0).astype(float, copy=False)
 
     def decayed_sum(
         self, name: str | None, codes: np.ndarray, end: np.ndarray, half_life: float
@@ -150,25 +181,25 @@ class EventStream:
         if not self.keys.size:
             return np.zeros(codes.size)
         key = (name, half_life)
+        rate = np.log(2.0) / half_life
+        if self._last_of_entity is None:  # each entity's run is closed by its last event
+            starts, lengths = self._runs()
+            self._last_of_entity = np.repeat(self.seconds[starts + lengths - 1], lengths)
+        last_of_entity = self._last_of_entity
         if key not in self._decayed:
-            rate = np.log(2.0) / half_life
-            # Each entity's run is closed by its last event.
-            starts, lengths = self._run_starts, self._run_lengths
-            last_of_entity = np.repeat(self.seconds[starts + lengths - 1], lengths)
             weights = np.exp(rate * (self.seconds - last_of_entity).astype(float))
             values = (
-                np.nan_to_num(self.values[name]) if name is not None else np.ones(self.keys.size)
+                np.nan_to_num(self._value(name)) if name is not None else np.ones(self.keys.size)
             )
             weighted = values * weights
             # One entity (a customer scored on its own): a plain running sum, the same
             # sequential sum the grouped one does, without its fixed cost.
-            within = (
+            self._decayed[key] = (
                 np.cumsum(weighted)
-                if starts.size == 1
+                if self.codes[0] == self.codes[-1]
                 else pd.Series(weighted).groupby(self.codes).cumsum().to_numpy()
             )
-            self._decayed[key] = (rate, within, last_of_entity)
-        rate, within, last_of_entity = self._decayed[key]
+        within = self._decayed[key]
         _, idx, has_events = self._bound(codes, end, None, at_end=True)
         # exp(709) is float64's limit: beyond ~8 years between a cutoff and an entity's last
         # event the old events' weights have long underflowed to 0 anyway.
@@ -191,11 +222,13 @@ class EventStream:
         if not self.keys.size:
             return np.full(codes.size, np.nan)
         idx, exists = self.last_before(codes, end)
-        return np.where(exists, (end - self.seconds[idx]).astype(float), np.nan)
+        seconds = self.keys[idx] - self.codes[idx] * SPAN
+        return np.where(exists, (end - seconds).astype(float), np.nan)
 
     def last_value(self, name: str, codes: np.ndarray, end: np.ndarray) -> np.ndarray:
         """Value ``name`` of the latest event before ``end``; NaN when there is none."""
         if not self.keys.size:
             return np.full(codes.size, np.nan)
+        self._read_directly.add(name)
         idx, exists = self.last_before(codes, end)
-        return np.where(exists, self.values[name][idx], np.nan)
+        return np.where(exists, self._value(name)[idx], np.nan)

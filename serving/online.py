@@ -60,12 +60,15 @@ class OnlineFeatures:
         posted = journal.frames() if journal is not None else {}
         history = fold(history, posted)
         self._posted = {cid for frame in posted.values() for cid in frame["customer_id"]}
-        self.history = history
+        self.history = _compact(history)
         self.journal = journal
         self._label_settings = (horizon_hours, exclude_open_complaints)
         self.base = self._prepare(history)
         self.index = self.base.features.index
         self.observed_until = history.observed_until
+        if len(self.index):  # one evaluation builds every running sum; then free their inputs
+            self._evaluate(self.base, np.zeros(1, np.int64), *self._moment(self.observed_until))
+            self.base.features.compact()
         # Each customer's rows of each table, for rebuilding one customer alone.
         self._rows = {
             name: _rows_by_customer(getattr(history, name), self.index) for name in JOURNALED
@@ -93,10 +96,7 @@ class OnlineFeatures:
 
     def at(self, customer_ids: list[str], as_of: pd.Timestamp) -> OnlineScores:
         """Features, eligibility and sign-up of known customers at ``as_of`` (UTC)."""
-        when = np.datetime64(
-            pd.Timestamp(as_of).tz_convert("UTC").floor("s").tz_localize(None), "ns"
-        )
-        t = to_seconds(np.array([when]), "floor")
+        when, t = self._moment(as_of)
         parts: list[tuple[np.ndarray, dict[str, np.ndarray], np.ndarray, np.ndarray]] = []
         overlays = self._current_overlays(customer_ids)
         plain = [i for i, cid in enumerate(customer_ids) if cid not in overlays]
@@ -145,6 +145,14 @@ class OnlineFeatures:
         return len(ids), {name: n for name, n in counts.items() if n}
 
     # ------------------------------------------------------------------ internals
+    @staticmethod
+    def _moment(as_of: pd.Timestamp) -> tuple[np.datetime64, np.ndarray]:
+        """``as_of`` as UTC nanoseconds and as the feature code's whole seconds."""
+        when = np.datetime64(
+            pd.Timestamp(as_of).tz_convert("UTC").floor("s").tz_localize(None), "ns"
+        )
+        return when, to_seconds(np.array([when]), "floor")
+
     def _prepare(self, history: History) -> _Prepared:
         return _Prepared(prepare_history(history), LabelEngine(history, *self._label_settings))
 
@@ -181,12 +189,33 @@ class OnlineFeatures:
         return replace(self.history, customers=self.history.customers.iloc[[code]], **tables)
 
 
+# Text columns with few distinct values, held as categories (a code per row, not a string).
+REPEATED_TEXT = {
+    "contacts": ("customer_id", "channel", "reason"),
+    "complaints": ("customer_id", "category", "channel"),
+    "events": ("customer_id", "event_type"),
+}
+
+
+def _compact(history: History) -> History:
+    """The history with repeated text as categories: the service holds it for as long as it
+    runs, for rebuilding the customers whose events are posted."""
+    return replace(
+        history,
+        **{
+            name: getattr(history, name).astype({c: "category" for c in columns})
+            for name, columns in REPEATED_TEXT.items()
+        },
+    )
+
+
 def _rows_by_customer(frame: pd.DataFrame, index: pd.Index) -> tuple[np.ndarray, np.ndarray]:
     """(row order grouping ``frame`` by customer, where each customer's rows start)."""
     codes = index.get_indexer(frame["customer_id"].astype(str))
     order = np.argsort(codes, kind="stable")
     starts = np.searchsorted(codes[order], np.arange(len(index) + 1))
-    return order, starts
+    small = np.int32 if len(frame) < 2**31 else np.int64
+    return order.astype(small), starts.astype(small)
 
 
 def differs(online: np.ndarray, offline: np.ndarray) -> np.ndarray:
