@@ -42,11 +42,12 @@ out = {"customers": len(history.customers), "contacts": len(history.contacts),
        "events": len(history.events), "complaints": len(history.complaints),
        "rss_history_gb": rss_gb()}
 if sys.argv[2] == "state":
-    from serving.online import OnlineFeatures
+    from serving.online import OnlineFeatures, release_freed_memory
     started = time.perf_counter()
     state = OnlineFeatures(history, None, 48, True)
     out["build_seconds"] = time.perf_counter() - started
     del history
+    release_freed_memory()  # as the service does after each load
     out["rss_state_gb"] = rss_gb()
     ids = np.random.default_rng(0).choice(np.asarray(state.index), 300, replace=False)
     state.at([str(ids[0])], state.observed_until)  # first call fills lazy caches

@@ -11,6 +11,8 @@ gives on the full history at that moment: the replay tests check it to 1e-9.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import threading
 from dataclasses import dataclass, replace
 
@@ -207,6 +209,13 @@ def _compact(history: History) -> History:
             for name, columns in REPEATED_TEXT.items()
         },
     )
+
+
+def release_freed_memory() -> None:
+    """Hand the heap that building a state freed back to the system (glibc keeps it
+    otherwise: half a gigabyte at 300,000 customers); a no-op where there is no glibc."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def _rows_by_customer(frame: pd.DataFrame, index: pd.Index) -> tuple[np.ndarray, np.ndarray]:

@@ -35,7 +35,7 @@ from features.catalogue import FEATURE_NAMES
 from serving import bentoml_fixes
 from serving.auth import BearerAuth
 from serving.limits import BodyLimit
-from serving.online import OnlineFeatures
+from serving.online import OnlineFeatures, release_freed_memory
 from serving.risk_list import LATEST, Snapshot, load_snapshot
 from serving.schemas import (
     CustomerHistory,
@@ -307,15 +307,18 @@ class ComplaintRadar:
         self._check_consistency("loaded", online, snapshot)
         if before is not None:
             self._check_consistency("previous", before.online, snapshot)
+        date, cutoff = snapshot.date, snapshot.cutoff_at
+        del snapshot  # its features were only needed for the check
+        release_freed_memory()
         log.info(
             "serving %s v%s with snapshot %s (%d customers, data until %s)",
             scorer.model_name,
             scorer.model_version,
-            snapshot.date,
+            date,
             len(online.index),
             online.observed_until,
         )
-        return _Loaded(scorer, snapshot.date, snapshot.cutoff_at, online, pointer)
+        return _Loaded(scorer, date, cutoff, online, pointer)
 
     def _check_consistency(self, check: str, online: OnlineFeatures, snapshot: Snapshot) -> None:
         """Count online feature values that differ from the snapshot built offline."""
