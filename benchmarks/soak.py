@@ -1,7 +1,8 @@
 """Soak: the service under steady load for minutes, watching errors and memory.
 
 Starts ``radar serve`` on a throw-away copy of the workspace's registry and lists, warms it
-up, then runs wrk for ``--minutes`` on ``/score`` (one customer, three reasons) from
+up, then runs wrk for ``--minutes`` on ``/score`` (one random customer per request, by id
+as of now, three reasons) from
 ``--connections`` connections, sampling the resident memory of the server's processes every
 ``--every`` seconds. Reports errors (wrk's socket errors and non-2xx answers), the latency
 percentiles, and memory growth from the first sample after warm-up to the last.
@@ -13,7 +14,6 @@ Usage (after ``make demo``; needs Debian's wrk):
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import subprocess
 import sys
@@ -26,7 +26,7 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.http_tail import POST_SCRIPT, parse_wrk  # noqa: E402
+from benchmarks.http_tail import RANDOM_ID_SCRIPT, parse_wrk  # noqa: E402
 from benchmarks.results import append_result  # noqa: E402
 from benchmarks.scratch import require_wrk, scratch_config  # noqa: E402
 from radar.process import free_port, start_service, stop  # noqa: E402
@@ -52,13 +52,12 @@ def main() -> int:
     args = parser.parse_args()
     require_wrk()
     snapshot = load_snapshot(args.workspace / "risk_lists")
-    customer = snapshot.features.loc[snapshot.features["eligible"], "customer_id"].iloc[0]
+    ids = snapshot.features.loc[snapshot.features["eligible"], "customer_id"].tolist()
     seconds = int(args.minutes * 60)
     with tempfile.TemporaryDirectory() as tmp:
         config = scratch_config(args.workspace, Path(tmp))
         script = Path(tmp) / "one.lua"
-        body = json.dumps({"customer_ids": [customer], "top_reasons": 3})
-        script.write_text(POST_SCRIPT.format(body=body))
+        script.write_text(RANDOM_ID_SCRIPT.format(ids=", ".join(f'"{i}"' for i in ids)))
         port = free_port(0)
         proc = start_service(config, port, Path(tmp) / "service.log")
         url = f"http://127.0.0.1:{port}/score"

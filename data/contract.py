@@ -453,14 +453,18 @@ def _validate_rows(raw: pd.DataFrame, schema: TableSchema) -> tuple[pd.DataFrame
     return valid, TableReport(schema.name, n, int(ok.sum()), rejected, issues, warnings)
 
 
+_NAT = np.iinfo(np.int64).min
+
+
 def _typed_frame(columns: dict[str, list], schema: TableSchema) -> pd.DataFrame:
     """Parsed values (None for missing) as a frame with the contract's dtypes."""
     kinds = {c.name: c.kind for c in schema.columns}
     out = {}
     for name, values in columns.items():
         kind = kinds[name]
-        if kind == "time":
-            out[name] = pd.Series([pd.NaT if v is None else v for v in values], dtype=_DTYPES[kind])
+        if kind == "time":  # nanoseconds since the epoch (NaT as its integer), then UTC
+            ns = np.array([_NAT if v is None else v.value for v in values], dtype=np.int64)
+            out[name] = pd.Series(pd.DatetimeIndex(ns.view("M8[ns]"), tz="UTC"))
         elif kind == "float":
             out[name] = pd.Series([np.nan if v is None else v for v in values], dtype="float64")
         elif kind in ("int", "bool"):

@@ -522,12 +522,16 @@ def histories_from_request(
         raw = pd.DataFrame(records, columns=schema.column_names)
         valid, report = validate_table(raw, schema)
         frames[schema.name] = valid
-        for cid, reason in report.rejected.groupby("customer_id")["_reason"]:
-            for text, count in reason.value_counts().items():
-                problems[str(cid)].append(f"{schema.name}.{text} ({count} row(s))")
+        if report.n_rejected:
+            for cid, reason in report.rejected.groupby("customer_id")["_reason"]:
+                for text, count in reason.value_counts().items():
+                    problems[str(cid)].append(f"{schema.name}.{text} ({count} row(s))")
         noted = report.row_warnings != ""
-        for cid, note in zip(raw["customer_id"][noted], report.row_warnings[noted], strict=True):
-            warnings[str(cid)].update(n for n in note.split("\n") if n)
+        if noted.any():
+            for cid, note in zip(
+                raw["customer_id"][noted], report.row_warnings[noted], strict=True
+            ):
+                warnings[str(cid)].update(n for n in note.split("\n") if n)
     item_problems = [
         problems[cid] if first[cid] == i else ["customer_id posted more than once in this request"]
         for i, cid in enumerate(ids)

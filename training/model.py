@@ -34,6 +34,13 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 SMALL_BATCH = 64
 
 
+def _threads(matrix: np.ndarray) -> dict[str, int]:
+    """Prediction settings for a matrix: a few rows on one thread. Waking LightGBM's thread
+    pool for one row costs more than the row, and its threads then spin on the cores that
+    the service's other requests need."""
+    return {"num_threads": 1} if len(matrix) <= SMALL_BATCH else {}
+
+
 class RiskModel:
     """Calibrated complaint-risk classifier over a fixed, ordered feature list."""
 
@@ -164,8 +171,9 @@ class RiskModel:
 
     def raw_score(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
         """Log-odds of the booster (before calibration)."""
+        matrix = self._matrix(X)
         return self.booster_.predict(
-            self._matrix(X), raw_score=True, num_iteration=self.best_iteration_
+            matrix, raw_score=True, num_iteration=self.best_iteration_, **_threads(matrix)
         )
 
     def calibrate(self, raw: np.ndarray) -> np.ndarray:
@@ -181,8 +189,9 @@ class RiskModel:
 
         The last column is the base value; each row sums to ``raw_score``.
         """
+        matrix = self._matrix(X)
         return self.booster_.predict(
-            self._matrix(X), pred_contrib=True, num_iteration=self.best_iteration_
+            matrix, pred_contrib=True, num_iteration=self.best_iteration_, **_threads(matrix)
         )
 
     # ------------------------------------------------------------ persistence
