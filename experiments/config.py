@@ -265,6 +265,12 @@ class ServingConfig(_Frozen):
         description="Customers whose online features are checked against each new snapshot's "
         "(0: no check).",
     )
+    max_online_overlays: int = Field(
+        20_000,
+        ge=1,
+        description="Customers with posted events whose rebuilt feature state is kept; "
+        "the least recently scored beyond it are rebuilt from the journal when asked.",
+    )
     stale_data_hours: float = Field(
         36.0,
         gt=0,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -49,7 +50,9 @@ class OnlineFeatures:
     """Feature state of every customer of a published history, kept current by posted events.
 
     ``journal``: posted rows are merged in at start (the journal may hold rows the
-    publication predates) and, per customer, whenever :meth:`changed` says so.
+    publication predates) and, per customer, whenever :meth:`changed` says so. At most
+    ``max_overlays`` rebuilt customers are held (the least recently asked go first and are
+    rebuilt from the journal when next asked), so a busy day cannot grow memory without end.
     """
 
     def __init__(
@@ -58,6 +61,7 @@ class OnlineFeatures:
         journal: EventJournal | None,
         horizon_hours: int,
         exclude_open_complaints: bool,
+        max_overlays: int = 20_000,
     ) -> None:
         posted = journal.frames() if journal is not None else {}
         history = fold(history, posted)
@@ -75,8 +79,10 @@ class OnlineFeatures:
         self._rows = {
             name: _rows_by_customer(getattr(history, name), self.index) for name in JOURNALED
         }
-        self._overlays: dict[str, _Prepared] = {}
-        self._changed: set[str] = set()
+        self._since_load: set[str] = set()  # customers with rows posted after the build
+        self._changed: set[str] = set()  # ... whose overlay is out of date
+        self._overlays: OrderedDict[str, _Prepared] = OrderedDict()  # least recent first
+        self.max_overlays = max_overlays
         self._lock = threading.Lock()
 
     def __contains__(self, customer_id: object) -> bool:
@@ -86,10 +92,11 @@ class OnlineFeatures:
         """These customers have new rows in the journal: rebuild their state when next asked."""
         with self._lock:
             self._changed.update(customer_ids)
+            self._since_load.update(customer_ids)
 
     def has_posted(self, customer_id: str) -> bool:
         """Whether the journal holds rows of this customer (posted after the export)."""
-        return customer_id in self._posted or customer_id in self._overlays
+        return customer_id in self._posted or customer_id in self._since_load
 
     @property
     def overlays(self) -> int:
@@ -169,14 +176,21 @@ class OnlineFeatures:
         return features, eligible, signed_up
 
     def _current_overlays(self, customer_ids: list[str]) -> dict[str, _Prepared]:
-        """The overlays these customers need, rebuilding those with newly posted rows."""
+        """The overlays these customers need, rebuilt when rows were posted since (or when
+        evicted); the least recently asked beyond ``max_overlays`` are let go."""
         with self._lock:
-            stale = self._changed.intersection(customer_ids)
-            for cid in stale:
-                self._overlays[cid] = self._prepare(self._history_of(cid))
-                self._changed.discard(cid)
-                self._posted.add(cid)
-            return {cid: self._overlays[cid] for cid in customer_ids if cid in self._overlays}
+            wanted = self._since_load.intersection(customer_ids)
+            if not wanted:
+                return {}
+            for cid in wanted:
+                if cid in self._changed or cid not in self._overlays:
+                    self._overlays[cid] = self._prepare(self._history_of(cid))
+                    self._changed.discard(cid)
+                self._overlays.move_to_end(cid)
+            found = {cid: self._overlays[cid] for cid in wanted}
+            while len(self._overlays) > self.max_overlays:
+                self._overlays.popitem(last=False)
+            return found
 
     def _history_of(self, customer_id: str) -> History:
         """One customer's published rows with everything the journal holds for it merged in."""

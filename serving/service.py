@@ -302,7 +302,11 @@ class ComplaintRadar:
             raise ValueError(f"the model needs features the catalogue lacks: {missing[:5]}")
         labels = self.config.labels
         online = OnlineFeatures(
-            snapshot.history(), self.journal, labels.horizon_hours, labels.exclude_open_complaints
+            snapshot.history(),
+            self.journal,
+            labels.horizon_hours,
+            labels.exclude_open_complaints,
+            max_overlays=self.config.serving.max_online_overlays,
         )
         self._check_consistency("loaded", online, snapshot)
         if before is not None:
