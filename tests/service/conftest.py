@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 from prometheus_client import REGISTRY
 from starlette.testclient import TestClient
@@ -21,6 +23,18 @@ def make_client(workspace, monkeypatch) -> TestClient:
     monkeypatch.setenv("RADAR_WORKSPACE", str(workspace))
     _forget_bentoml_metrics()
     return TestClient(ComplaintRadar.to_asgi())
+
+
+@pytest.fixture
+def workspace(trained, tmp_path):
+    """(folder, config) of a private copy of the trained workspace, so a test may post to
+    it, re-score it or break it."""
+    ws = tmp_path / "ws"
+    shutil.copytree(trained["root"], ws)
+    config = trained["config"].model_copy(
+        update={"workspace": trained["config"].workspace.model_copy(update={"root": ws})}
+    )
+    return ws, config
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 
 import pandas as pd
 import pytest
@@ -17,17 +16,6 @@ from tests.service.conftest import make_client
 from tests.service.test_service import top_customer_payload, with_contact
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def workspace(trained, tmp_path):
-    """A private copy of the trained workspace, so a test may break it."""
-    ws = tmp_path / "ws"
-    shutil.copytree(trained["root"], ws)
-    config = trained["config"].model_copy(
-        update={"workspace": trained["config"].workspace.model_copy(update={"root": ws})}
-    )
-    return ws, config
 
 
 def use_settings(tmp_path, monkeypatch, **serving) -> None:

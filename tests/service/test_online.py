@@ -3,8 +3,6 @@ count them, and every new snapshot is checked against the state that served the 
 
 from __future__ import annotations
 
-import shutil
-
 import pandas as pd
 import pytest
 from prometheus_client import REGISTRY
@@ -17,16 +15,6 @@ from serving.risk_list import score_day
 from tests.service.conftest import make_client
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def workspace(trained, tmp_path):
-    ws = tmp_path / "ws"
-    shutil.copytree(trained["root"], ws)
-    config = trained["config"].model_copy(
-        update={"workspace": trained["config"].workspace.model_copy(update={"root": ws})}
-    )
-    return ws, config
 
 
 def angry_morning(cid: str, start: pd.Timestamp) -> list[dict]:

@@ -31,7 +31,7 @@ from data.contract import (
     validate_table,
 )
 from data.history import History
-from data.journal import EventJournal
+from data.journal import OUTCOME_COLUMNS, EventJournal
 from features.build import build_features
 from features.catalogue import FEATURE_NAMES
 from features.labels import build_labels
@@ -145,14 +145,7 @@ def export_and_posts(
     exported = {name: [] for name in ("contacts", "complaints", "events")}
     posts: list[tuple[pd.Timestamp, str, dict]] = []
     late = EXPORT + pd.Timedelta("90min")  # rows the export missed arrive a little later
-    outcome = (
-        "closed_at",
-        "wait_seconds",
-        "handle_seconds",
-        "transferred",
-        "resolved",
-        "sentiment",
-    )
+    outcome = OUTCOME_COLUMNS["contacts"]
     for row in rows["contacts"]:
         start, closed = row["started_at"], row["closed_at"]
         opened = {**row, **dict.fromkeys(outcome)}
