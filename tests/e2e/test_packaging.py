@@ -33,6 +33,18 @@ def test_bentoml_build_succeeds_offline(tmp_path):
         (tmp_path / "bentoml" / "bentos" / "complaint_radar").glob("*/src/serving/service.py")
     )
     assert built, "the service source is packaged"
+    # The packaged source alone imports the service: nothing it needs was left out.
+    src = built[0].parents[1]
+    imported = subprocess.run(
+        [sys.executable, "-c", "import serving.service, sys; print(sys.modules['experiments'])"],
+        cwd=src,
+        env={**env, "PYTHONPATH": str(src)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert imported.returncode == 0, imported.stderr[-2000:]
+    assert str(src) in imported.stdout
 
 
 def test_cli_simulate_writes_a_manifest(tmp_path, capsys):
