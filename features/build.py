@@ -177,8 +177,11 @@ def _codes(ids: pd.Series, index: pd.Index) -> np.ndarray:
 
 
 def _mean(total: np.ndarray, count: np.ndarray) -> np.ndarray:
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+    """total / max(count, 1), missing where there is nothing to average. A recency-weighted
+    count below 1 divides by 1: old evidence shrinks the mean toward 0 (the models learnt it)."""
+    return np.divide(
+        total, np.maximum(count, 1), out=np.full(np.shape(total), np.nan), where=count > 0
+    )
 
 
 def _contact_streams(contacts: pd.DataFrame, index: pd.Index) -> dict[str, EventStream]:

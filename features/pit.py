@@ -203,7 +203,7 @@ class EventStream:
         _, idx, has_events = self._bound(codes, end, None, at_end=True)
         # exp(709) is float64's limit: beyond ~8 years between a cutoff and an entity's last
         # event the old events' weights have long underflowed to 0 anyway.
-        exponent = np.clip(rate * (last_of_entity[idx] - end).astype(float), -745.0, 700.0)
+        exponent = np.minimum(np.maximum(rate * (last_of_entity[idx] - end), -745.0), 700.0)
         return np.where(has_events, within[idx] * np.exp(exponent), 0.0)
 
     def count_after(self, codes: np.ndarray, start: np.ndarray, window: int) -> np.ndarray:

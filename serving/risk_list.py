@@ -56,6 +56,11 @@ class Snapshot:
     def history(self) -> History:
         """The validated history the snapshot was built from (every table, all of it)."""
         folder = self.path / SNAPSHOT_HISTORY
+        if not folder.is_dir():
+            raise FileNotFoundError(
+                f"snapshot {self.path} has no published history ({folder} is missing; an older "
+                "version wrote it): run `radar score` again to publish one"
+            )
         tables = {}
         for name in HISTORY_TABLES:
             frame = pd.read_parquet(folder / f"{name}.parquet")

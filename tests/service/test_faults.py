@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 
 import pandas as pd
 import pytest
 import yaml
 
 from data.history import History
-from serving.risk_list import LATEST, SNAPSHOT_FEATURES, score_day
+from serving.risk_list import LATEST, SNAPSHOT_FEATURES, SNAPSHOT_HISTORY, score_day
 from tests.service.conftest import make_client
 from tests.service.test_service import top_customer_payload, with_contact
 
@@ -55,9 +56,11 @@ def test_a_snapshot_missing_a_column_keeps_the_old_state_and_never_crashes(
 ):
     ws, config = workspace
     cid = trained["risk_list"]["customer_id"].iloc[0]
+    # One moment for both answers: as of now, a second boundary between them moves features.
+    ask = {"customer_ids": [cid], "as_of": trained["risk_list"]["cutoff_at"].iloc[0].isoformat()}
     lists = config.workspace.risk_lists_dir
     with make_client(ws, monkeypatch) as c:
-        served = c.post("/score", json={"customer_ids": [cid]}).json()
+        served = c.post("/score", json=ask).json()
         pointer = json.loads((lists / LATEST).read_text())
         published = lists / pointer["path"] / SNAPSHOT_FEATURES
         pd.read_parquet(published).drop(columns=["contacts_7d"]).to_parquet(published)
@@ -66,13 +69,24 @@ def test_a_snapshot_missing_a_column_keeps_the_old_state_and_never_crashes(
         assert answer.status_code == 200
         body = answer.json()
         assert not body["reloaded"] and "contacts_7d" in body["problems"][0]
-        again = c.post("/score", json={"customer_ids": [cid]}).json()
+        again = c.post("/score", json=ask).json()
         assert again["results"][0]["probability"] == served["results"][0]["probability"]
     # A restart on the broken snapshot: alive, not ready, no crash.
     with make_client(ws, monkeypatch) as c:
         assert c.get("/livez").status_code == 200
         assert c.get("/readyz").status_code == 503
         assert "contacts_7d" in c.post("/score", json={"customer_ids": [cid]}).text
+
+
+def test_a_snapshot_without_its_history_says_how_to_fix_it(trained, workspace, monkeypatch):
+    ws, config = workspace
+    lists = config.workspace.risk_lists_dir
+    pointer = json.loads((lists / LATEST).read_text())
+    shutil.rmtree(lists / pointer["path"] / SNAPSHOT_HISTORY)  # as an older version wrote it
+    with make_client(ws, monkeypatch) as c:
+        assert c.get("/readyz").status_code == 503
+        problem = c.post("/reload").json()["problems"][0]
+    assert "no published history" in problem and "radar score" in problem
 
 
 @pytest.mark.parametrize("blank", ["", "   "])
