@@ -65,6 +65,7 @@ class EventStream:
         self._decayed: dict[tuple[str | None, float], np.ndarray] = {}
         self._last_of_entity: np.ndarray | None = None
         self._read_directly: set[str] = set()  # values that last_value reads (kept by compact)
+        self._summed_directly = False  # compact(): sums over each entity's events, no caches
         # The bounds of the last query arrays: one feature build asks a stream many questions
         # about the same (entities, cutoffs) with a handful of windows.
         self._memo: tuple[np.ndarray, np.ndarray, dict] | None = None
@@ -91,9 +92,18 @@ class EventStream:
         return self.values[name]
 
     def compact(self) -> None:
-        """Free the value columns that only fed running sums already built, keeping those
-        read directly: a long-lived state (the service's) keeps what its queries use."""
-        self.values = {k: v for k, v in self.values.items() if k in self._read_directly}
+        """Keep only what queries of a few entities need: the events and the value columns
+        asked for so far, without the running sums (eight bytes per event and value).
+
+        Sums and decayed sums are then added up over each queried entity's own events,
+        the same quantities in another order of addition (equal to ~1e-15). For a
+        long-lived state queried a few customers at a time, such as the service's; batch
+        queries over many entities keep the running sums.
+        """
+        used = {*self._within, *(name for name, _ in self._decayed), *self._read_directly}
+        self.values = {k: v for k, v in self.values.items() if k in used}
+        self._within, self._decayed, self._last_of_entity = {}, {}, None
+        self._summed_directly = True
 
     def position(
         self, codes: np.ndarray, seconds: np.ndarray, side: Literal["left", "right"] = "left"
@@ -140,10 +150,27 @@ class EventStream:
         The difference of two running sums *of this entity alone*: a running total over all
         entities would lose the window's digits to cancellation as the stream grows.
         """
+        if self._summed_directly:
+            lo = self._bound(codes, end, window, False)[0]
+            hi = self._bound(codes, end, window, True)[0]
+            values = self._value(name)
+            if codes.size == 1:  # one customer: its events are one slice
+                return np.array([np.nansum(values[lo[0] : hi[0]], dtype=float)])
+            rows, events = self._events_between(lo, hi)
+            values = np.nan_to_num(values[events].astype(float))
+            return np.bincount(rows, weights=values, minlength=codes.size)
         within = self._within_sum(name)
         return self._before(within, self._bound(codes, end, window, True)) - self._before(
             within, self._bound(codes, end, window, False)
         )
+
+    @staticmethod
+    def _events_between(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(query row, event index) of every event in each query's ``[lo, hi)``."""
+        lengths = np.maximum(hi - lo, 0)
+        rows = np.repeat(np.arange(lo.size), lengths)
+        offsets = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        return rows, np.repeat(lo, lengths) + offsets
 
     def _within_sum(self, name: str) -> np.ndarray:
         """Running sum of ``name`` (missing as 0) that restarts at each entity's first event."""
@@ -182,6 +209,21 @@ class EventStream:
             return np.zeros(codes.size)
         key = (name, half_life)
         rate = np.log(2.0) / half_life
+        if self._summed_directly:  # weights against each query's own cutoff: never above 1
+            lo = self._bound(codes, end, None, False)[0]
+            hi = self._bound(codes, end, None, True)[0]
+            if codes.size == 1:  # one customer: its events are one slice
+                span = slice(lo[0], hi[0])
+                ages = self.keys[span] - self.codes[span] * SPAN - end[0]
+                weights = np.exp(rate * ages)
+                if name is not None:
+                    return np.array([np.dot(weights, np.nan_to_num(self._value(name)[span]))])
+                return np.array([weights.sum()])
+            rows, events = self._events_between(lo, hi)
+            weights = np.exp(rate * (self.keys[events] - self.codes[events] * SPAN - end[rows]))
+            if name is not None:
+                weights = weights * np.nan_to_num(self._value(name)[events].astype(float))
+            return np.bincount(rows, weights=weights, minlength=codes.size)
         if self._last_of_entity is None:  # each entity's run is closed by its last event
             starts, lengths = self._runs()
             self._last_of_entity = np.repeat(self.seconds[starts + lengths - 1], lengths)

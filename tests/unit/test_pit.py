@@ -84,3 +84,46 @@ def test_decayed_sum_matches_brute_force():
         weight = 0.5 ** ((end[i] - ev[mine]) / half_life)
         assert np.isclose(got[i], (values[mine] * weight).sum(), rtol=1e-9, atol=1e-12)
         assert np.isclose(counted[i], weight.sum(), rtol=1e-9, atol=1e-12)
+
+
+def test_a_compacted_stream_answers_as_the_running_sums_do():
+    """compact() drops the running sums; sums over each entity's own events must agree, for
+    one query (the service's single customer) and for many, flags and numbers, with gaps."""
+    rng = np.random.default_rng(11)
+    n = 400
+    codes = rng.integers(0, 6, n)
+    times = pd.Series(
+        pd.Timestamp("2025-06-01", tz="UTC")
+        + pd.to_timedelta(rng.integers(0, 200 * 86400, n), unit="s")
+    )
+    number = np.where(rng.random(n) < 0.2, np.nan, rng.normal(size=n) * 50)
+    flag = rng.random(n) < 0.3
+    full = EventStream(codes, times, {"x": number, "f": flag})
+    lean = EventStream(codes, times, {"x": number, "f": flag})
+    q_codes = rng.integers(0, 7, 40)  # code 6 has no events
+    end = to_seconds(
+        pd.Series(
+            pd.Timestamp("2025-06-01", tz="UTC")
+            + pd.to_timedelta(rng.integers(0, 210 * 86400, 40), unit="s")
+        ),
+        "floor",
+    )
+
+    def ask(stream: EventStream, c: np.ndarray, t: np.ndarray) -> list[np.ndarray]:
+        return [
+            stream.total("x", c, t, 30 * 86400),
+            stream.total("f", c, t, 7 * 86400),
+            stream.total("x", c, t, None),
+            stream.count(c, t, 30 * 86400),
+            stream.decayed_sum("x", c, t, 3 * 86400),
+            stream.decayed_sum("f", c, t, 86400),
+            stream.decayed_sum(None, c, t, 4 * 86400),
+        ]
+
+    ask(lean, q_codes[:1], end[:1])  # what a query needs is what compact() keeps
+    lean.compact()
+    assert not lean._within and not lean._decayed
+    for c, t in [(q_codes, end), *((q_codes[i : i + 1], end[i : i + 1]) for i in range(40))]:
+        for expected, got in zip(ask(full, c, t), ask(lean, c, t), strict=True):
+            np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-9)
+    assert ask(full, q_codes, end)[1].max() > 0  # the flags did count something
