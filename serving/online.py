@@ -1,7 +1,9 @@
 """The service's per-customer feature state: scores as of any moment, not as of midnight.
 
 The published history is prepared once (every event stream sorted and indexed, see
-:func:`features.build.prepare_history`). A customer with events posted since gets an
+:func:`features.build.prepare_history`) and compacted: the streams keep their events and
+the values queries read, and add up a customer's own events per query rather than holding
+running sums for every event. A customer with events posted since gets an
 overlay: its own rows with the journal's merged in (:func:`data.journal.merge_rows`, the
 rule of the nightly build), prepared alone, rebuilt only when something new is posted.
 Either way a request is answered by :func:`features.build.evaluate_features`, the code
