@@ -76,8 +76,8 @@ class PreparedHistory:
         ]
 
     def compact(self) -> None:
-        """Free what only fed the running sums already built (see :meth:`EventStream.compact`);
-        for a long-lived state, after one evaluation has built every sum."""
+        """Keep only what queries of a few customers need (see :meth:`EventStream.compact`);
+        for a long-lived state, after one evaluation has shown which values queries read."""
         for stream in self.streams():
             stream.compact()
 

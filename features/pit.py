@@ -76,7 +76,11 @@ class EventStream:
     @property
     def seconds(self) -> np.ndarray:
         """Event times in whole (shifted) seconds, in stream order."""
-        return self.keys - self.codes * SPAN
+        return self._seconds_at(slice(None))
+
+    def _seconds_at(self, events: np.ndarray | slice) -> np.ndarray:
+        """Times of some events: their keys less their entity part."""
+        return self.keys[events] - self.codes[events] * SPAN
 
     def _runs(self) -> tuple[np.ndarray, np.ndarray]:
         """(start, length) of each entity's run of events (codes are sorted)."""
@@ -123,8 +127,12 @@ class EventStream:
         key = "end" if at_end else window
         found = memo[2].get(key) if not isinstance(key, np.ndarray) else None
         if found is None:
-            start = end - window if window is not None else np.zeros_like(end)
-            position = self.position(codes, end if at_end else start)
+            if at_end:
+                position = self.position(codes, end)
+            elif window is None:  # from the entity's first event
+                position = self.position(codes, np.zeros_like(end))
+            else:
+                position = self.position(codes, end - window)
             previous = np.maximum(position - 1, 0)
             same = (
                 (position > 0) & (self.codes[previous] == codes)
@@ -148,7 +156,8 @@ class EventStream:
         """Sum of value ``name`` over events in ``[end - window, end)`` (all before when None).
 
         The difference of two running sums *of this entity alone*: a running total over all
-        entities would lose the window's digits to cancellation as the stream grows.
+        entities would lose the window's digits to cancellation as the stream grows. A
+        compacted stream adds up the window's events themselves.
         """
         if self._summed_directly:
             lo = self._bound(codes, end, window, False)[0]
@@ -203,7 +212,8 @@ class EventStream:
         Each entity's events are weighted ``exp(rate * (t_i - t_last))`` against that
         entity's own last event (so weights never exceed 1) and summed with a cumulative
         sum that restarts per entity: no subtraction of large running totals, so no
-        cancellation. The query rescales the sum by ``exp(rate * (t_last - end))``.
+        cancellation. The query rescales the sum by ``exp(rate * (t_last - end))``. A
+        compacted stream weighs the entity's events against the cutoff itself.
         """
         if not self.keys.size:
             return np.zeros(codes.size)
@@ -214,13 +224,12 @@ class EventStream:
             hi = self._bound(codes, end, None, True)[0]
             if codes.size == 1:  # one customer: its events are one slice
                 span = slice(lo[0], hi[0])
-                ages = self.keys[span] - self.codes[span] * SPAN - end[0]
-                weights = np.exp(rate * ages)
+                weights = np.exp(rate * (self._seconds_at(span) - end[0]))
                 if name is not None:
                     return np.array([np.dot(weights, np.nan_to_num(self._value(name)[span]))])
                 return np.array([weights.sum()])
             rows, events = self._events_between(lo, hi)
-            weights = np.exp(rate * (self.keys[events] - self.codes[events] * SPAN - end[rows]))
+            weights = np.exp(rate * (self._seconds_at(events) - end[rows]))
             if name is not None:
                 weights = weights * np.nan_to_num(self._value(name)[events].astype(float))
             return np.bincount(rows, weights=weights, minlength=codes.size)
@@ -264,8 +273,7 @@ class EventStream:
         if not self.keys.size:
             return np.full(codes.size, np.nan)
         idx, exists = self.last_before(codes, end)
-        seconds = self.keys[idx] - self.codes[idx] * SPAN
-        return np.where(exists, (end - seconds).astype(float), np.nan)
+        return np.where(exists, (end - self._seconds_at(idx)).astype(float), np.nan)
 
     def last_value(self, name: str, codes: np.ndarray, end: np.ndarray) -> np.ndarray:
         """Value ``name`` of the latest event before ``end``; NaN when there is none."""

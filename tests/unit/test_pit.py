@@ -8,21 +8,21 @@ import pandas as pd
 from features.pit import EventStream, to_seconds
 
 
+def random_times(rng: np.random.Generator, start: str, days: int, n: int) -> pd.Series:
+    """``n`` random whole-second UTC times in the ``days`` after ``start``."""
+    offsets = pd.to_timedelta(rng.integers(0, days * 86400, n), unit="s")
+    return pd.Series(pd.Timestamp(start, tz="UTC") + offsets)
+
+
 def test_counts_and_sums_match_brute_force():
     rng = np.random.default_rng(3)
     n_events, n_queries = 500, 300
     codes = rng.integers(0, 7, n_events)
-    times = pd.Series(
-        pd.Timestamp("2026-01-01", tz="UTC")
-        + pd.to_timedelta(rng.integers(0, 90 * 86400, n_events), unit="s")
-    )
+    times = random_times(rng, "2026-01-01", 90, n_events)
     values = rng.normal(size=n_events)
     stream = EventStream(codes, times, {"v": values})
     q_codes = rng.integers(0, 8, n_queries)  # code 7 has no events
-    q_times = pd.Series(
-        pd.Timestamp("2026-01-01", tz="UTC")
-        + pd.to_timedelta(rng.integers(0, 100 * 86400, n_queries), unit="s")
-    )
+    q_times = random_times(rng, "2026-01-01", 100, n_queries)
     end = to_seconds(q_times, "floor")
     window = 7 * 86400
     count, total = stream.count(q_codes, end, window), stream.total("v", q_codes, end, window)
@@ -61,18 +61,12 @@ def test_decayed_sum_matches_brute_force():
     rng = np.random.default_rng(5)
     n = 300
     codes = rng.integers(0, 4, n)
-    times = pd.Series(
-        pd.Timestamp("2025-01-01", tz="UTC")
-        + pd.to_timedelta(rng.integers(0, 400 * 86400, n), unit="s")
-    )
+    times = random_times(rng, "2025-01-01", 400, n)
     values = rng.uniform(0, 2, n)
     stream = EventStream(codes, times, {"v": values})
     q_codes = rng.integers(0, 5, 50)
     end = to_seconds(
-        pd.Series(
-            pd.Timestamp("2025-01-01", tz="UTC")
-            + pd.to_timedelta(rng.integers(0, 420 * 86400, 50), unit="s")
-        ),
+        random_times(rng, "2025-01-01", 420, 50),
         "floor",
     )
     half_life = 3 * 86400
@@ -92,20 +86,14 @@ def test_a_compacted_stream_answers_as_the_running_sums_do():
     rng = np.random.default_rng(11)
     n = 400
     codes = rng.integers(0, 6, n)
-    times = pd.Series(
-        pd.Timestamp("2025-06-01", tz="UTC")
-        + pd.to_timedelta(rng.integers(0, 200 * 86400, n), unit="s")
-    )
+    times = random_times(rng, "2025-06-01", 200, n)
     number = np.where(rng.random(n) < 0.2, np.nan, rng.normal(size=n) * 50)
     flag = rng.random(n) < 0.3
     full = EventStream(codes, times, {"x": number, "f": flag})
     lean = EventStream(codes, times, {"x": number, "f": flag})
     q_codes = rng.integers(0, 7, 40)  # code 6 has no events
     end = to_seconds(
-        pd.Series(
-            pd.Timestamp("2025-06-01", tz="UTC")
-            + pd.to_timedelta(rng.integers(0, 210 * 86400, 40), unit="s")
-        ),
+        random_times(rng, "2025-06-01", 210, 40),
         "floor",
     )
 
