@@ -19,7 +19,9 @@ import pandas as pd
 
 NS_PER_SECOND = 1_000_000_000
 # Composite key = entity code * SPAN + seconds; SPAN exceeds 100 years of seconds.
-SPAN = np.int64(1 << 32)
+SPAN_BITS = 32
+SPAN = np.int64(1 << SPAN_BITS)
+SECONDS_MASK = SPAN - 1
 EPOCH_OFFSET = np.int64(1 << 31)  # keeps seconds since 1970 positive for dates back to 1902
 
 
@@ -27,7 +29,15 @@ def to_seconds(
     times: pd.Series | pd.DatetimeIndex | np.ndarray, rounding: Literal["floor", "ceil"]
 ) -> np.ndarray:
     """UTC timestamps -> int64 seconds (shifted to stay positive); NaT -> int64 max."""
-    ns = pd.DatetimeIndex(times).as_unit("ns").asi8
+    dtype = getattr(times, "dtype", None)
+    if isinstance(times, np.ndarray) and dtype == "datetime64[ns]":
+        ns = times.view(np.int64)  # NaT is int64's minimum, as in asi8
+    elif (
+        isinstance(times, pd.Series) and getattr(dtype, "unit", None) == "ns" and dtype.kind == "M"
+    ):
+        ns = times.array.asi8  # the contract's columns: nanoseconds, UTC
+    else:
+        ns = pd.DatetimeIndex(times).as_unit("ns").asi8
     missing = ns == np.iinfo(np.int64).min
     if rounding == "floor":
         sec = np.floor_divide(ns, NS_PER_SECOND)
@@ -51,11 +61,8 @@ class EventStream:
         keep = seconds != np.iinfo(np.int64).max  # events with no time never happened yet
         codes, seconds = np.asarray(codes, dtype=np.int64)[keep], seconds[keep]
         order = np.lexsort((seconds, codes))
+        # One int64 per event holds both: the entity (high 32 bits) and the time (low 32).
         self.keys = codes[order] * SPAN + seconds[order]
-        # Codes are positions in a table of entities: 32 bits hold two billion of them.
-        self.codes = codes[order].astype(
-            np.int32 if codes.size and codes.max() < 2**31 else np.int64
-        )
         # Flags stay booleans (a byte per event, and exact integer running counts).
         self.values = {
             name: (v if v.dtype == bool else v.astype(float))[keep][order]
@@ -79,13 +86,22 @@ class EventStream:
         return self._seconds_at(slice(None))
 
     def _seconds_at(self, events: np.ndarray | slice) -> np.ndarray:
-        """Times of some events: their keys less their entity part."""
-        return self.keys[events] - self.codes[events] * SPAN
+        """Times of some events: the low half of their keys."""
+        return self.keys[events] & SECONDS_MASK
+
+    def _codes_at(self, events: np.ndarray | slice) -> np.ndarray:
+        """Entities of some events: the high half of their keys."""
+        return self.keys[events] >> SPAN_BITS
 
     def _runs(self) -> tuple[np.ndarray, np.ndarray]:
-        """(start, length) of each entity's run of events (codes are sorted)."""
-        starts = np.flatnonzero(np.r_[True, self.codes[1:] != self.codes[:-1]])
-        return starts, np.diff(np.r_[starts, self.codes.size])
+        """(start, length) of each entity's run of events (keys are sorted by entity)."""
+        codes = self._codes_at(slice(None))
+        starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+        return starts, np.diff(np.r_[starts, codes.size])
+
+    def _one_entity(self) -> bool:
+        """Whether every event is one entity's (a customer scored on its own)."""
+        return self.keys.size == 0 or self.keys[0] >> SPAN_BITS == self.keys[-1] >> SPAN_BITS
 
     def _value(self, name: str) -> np.ndarray:
         if name not in self.values:
@@ -110,44 +126,69 @@ class EventStream:
         self._summed_directly = True
 
     def position(
-        self, codes: np.ndarray, seconds: np.ndarray, side: Literal["left", "right"] = "left"
+        self,
+        codes: np.ndarray,
+        seconds: np.ndarray | np.int64,
+        side: Literal["left", "right"] = "left",
     ) -> np.ndarray:
         """Index of the first event of ``codes`` at or after (``left``) / after (``right``) ``seconds``."""
-        return np.searchsorted(self.keys, codes * SPAN + seconds, side=side)
+        return self.keys.searchsorted(codes * SPAN + seconds, side=side)
+
+    def _query_memo(self, codes: np.ndarray, end: np.ndarray) -> dict:
+        """Answers memoised for one query (the same ``codes`` and ``end`` arrays): one feature
+        build asks a stream many questions about the same query with a handful of windows."""
+        memo = self._memo
+        if memo is None or memo[0] is not codes or memo[1] is not end:
+            memo = (codes, end, {})
+            self._memo = memo  # one assignment: a concurrent query keeps its own memo
+        return memo[2]
+
+    def _position(
+        self, codes: np.ndarray, end: np.ndarray, window: int | np.ndarray | None, at_end: bool
+    ) -> np.ndarray:
+        """Position of ``end`` (``at_end``) or of the window's start (the entity's first event
+        when ``window`` is None) among the events; memoised per query for a fixed window."""
+        key = "end" if at_end else window
+        fixed = not isinstance(key, np.ndarray)
+        memo = self._query_memo(codes, end)
+        found = memo.get(key) if fixed else None
+        if found is None:
+            if at_end:
+                found = self.position(codes, end)
+            elif window is None:
+                found = self.position(codes, np.int64(0))
+            else:
+                found = self.position(codes, end - window)
+            if fixed:
+                memo[key] = found
+        return found
 
     def _bound(
         self, codes: np.ndarray, end: np.ndarray, window: int | np.ndarray | None, at_end: bool
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(position, index of the event just before it, whether that event is the same
         entity's) of ``end`` (``at_end``) or of the window's start; memoised per query."""
-        memo = self._memo
-        if memo is None or memo[0] is not codes or memo[1] is not end:
-            memo = (codes, end, {})
-            self._memo = memo  # one assignment: a concurrent query keeps its own memo
-        key = "end" if at_end else window
-        found = memo[2].get(key) if not isinstance(key, np.ndarray) else None
+        key = ("before", "end" if at_end else window)
+        fixed = not isinstance(window, np.ndarray) or at_end
+        memo = self._query_memo(codes, end)
+        found = memo.get(key) if fixed else None
         if found is None:
-            if at_end:
-                position = self.position(codes, end)
-            elif window is None:  # from the entity's first event
-                position = self.position(codes, np.zeros_like(end))
-            else:
-                position = self.position(codes, end - window)
+            position = self._position(codes, end, window, at_end)
             previous = np.maximum(position - 1, 0)
             same = (
-                (position > 0) & (self.codes[previous] == codes)
+                (position > 0) & (self._codes_at(previous) == codes)
                 if self.keys.size
                 else np.zeros(position.size, dtype=bool)
             )
             found = (position, previous, same)
-            if not isinstance(key, np.ndarray):
-                memo[2][key] = found
+            if fixed:
+                memo[key] = found
         return found
 
     def count(self, codes: np.ndarray, end: np.ndarray, window: int | None = None) -> np.ndarray:
         """Events in ``[end - window, end)`` (all before ``end`` when window is None)."""
-        hi = self._bound(codes, end, window, at_end=True)[0]
-        lo = self._bound(codes, end, window, at_end=False)[0]
+        hi = self._position(codes, end, window, at_end=True)
+        lo = self._position(codes, end, window, at_end=False)
         return (hi - lo).astype(float)
 
     def total(
@@ -160,11 +201,11 @@ class EventStream:
         compacted stream adds up the window's events themselves.
         """
         if self._summed_directly:
-            lo = self._bound(codes, end, window, False)[0]
-            hi = self._bound(codes, end, window, True)[0]
+            lo = self._position(codes, end, window, False)
+            hi = self._position(codes, end, window, True)
             values = self._value(name)
             if codes.size == 1:  # one customer: its events are one slice
-                return np.array([np.nansum(values[lo[0] : hi[0]], dtype=float)])
+                return np.array([_sum_of(values[lo[0] : hi[0]])])
             rows, events = self._events_between(lo, hi)
             values = np.nan_to_num(values[events].astype(float))
             return np.bincount(rows, weights=values, minlength=codes.size)
@@ -190,8 +231,11 @@ class EventStream:
             values = values.astype(dtype) if values.dtype == bool else np.nan_to_num(values)
             self._within[name] = (
                 np.cumsum(values, dtype=dtype)
-                if self.keys.size == 0 or self.codes[0] == self.codes[-1]  # one entity
-                else pd.Series(values).groupby(self.codes).cumsum().to_numpy(dtype=dtype)
+                if self._one_entity()
+                else pd.Series(values)
+                .groupby(self._codes_at(slice(None)))
+                .cumsum()
+                .to_numpy(dtype=dtype)
             )
         return self._within[name]
 
@@ -220,14 +264,18 @@ class EventStream:
         key = (name, half_life)
         rate = np.log(2.0) / half_life
         if self._summed_directly:  # weights against each query's own cutoff: never above 1
-            lo = self._bound(codes, end, None, False)[0]
-            hi = self._bound(codes, end, None, True)[0]
+            lo = self._position(codes, end, None, False)
+            hi = self._position(codes, end, None, True)
             if codes.size == 1:  # one customer: its events are one slice
                 span = slice(lo[0], hi[0])
                 weights = np.exp(rate * (self._seconds_at(span) - end[0]))
-                if name is not None:
-                    return np.array([np.dot(weights, np.nan_to_num(self._value(name)[span]))])
-                return np.array([weights.sum()])
+                if name is None:
+                    return np.array([weights.sum()])
+                values = self._value(name)[span]
+                total = np.dot(weights, values)
+                if total != total:  # a missing value among them counts as nothing
+                    total = np.dot(weights, np.nan_to_num(values))
+                return np.array([total])
             rows, events = self._events_between(lo, hi)
             weights = np.exp(rate * (self._seconds_at(events) - end[rows]))
             if name is not None:
@@ -247,8 +295,8 @@ class EventStream:
             # sequential sum the grouped one does, without its fixed cost.
             self._decayed[key] = (
                 np.cumsum(weighted)
-                if self.codes[0] == self.codes[-1]
-                else pd.Series(weighted).groupby(self.codes).cumsum().to_numpy()
+                if self._one_entity()
+                else pd.Series(weighted).groupby(self._codes_at(slice(None))).cumsum().to_numpy()
             )
         within = self._decayed[key]
         _, idx, has_events = self._bound(codes, end, None, at_end=True)
@@ -282,3 +330,12 @@ class EventStream:
         self._read_directly.add(name)
         idx, exists = self.last_before(codes, end)
         return np.where(exists, self._value(name)[idx], np.nan)
+
+
+def _sum_of(values: np.ndarray) -> float:
+    """Sum of a few values, missing ones counting as nothing (``np.nansum`` without its
+    copy when nothing is missing: the same additions)."""
+    if values.dtype == bool:
+        return float(np.count_nonzero(values))
+    total = float(np.add.reduce(values))
+    return total if total == total else float(np.nansum(values))

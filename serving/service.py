@@ -92,6 +92,11 @@ def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
+def _whole_second(moment: datetime) -> pd.Timestamp:
+    """A time-zone-aware moment in UTC, floored to the second (the features' resolution)."""
+    return pd.Timestamp(moment.astimezone(UTC).replace(microsecond=0))
+
+
 @dataclass(frozen=True)
 class _Loaded:
     """Everything one request needs, swapped as a whole on reload."""
@@ -103,7 +108,16 @@ class _Loaded:
     pointer: str  # content of latest.json when loaded
 
 
-@bentoml.service(name="complaint_radar", workers=1, traffic={"timeout": 60})
+# No access-log line per request: at hundreds of requests a second it costs a tenth of each
+# request's CPU, and the Prometheus metrics already count requests by route and status.
+# Operators who want the lines: BENTOML_CONFIG_OVERRIDES=
+# '{"services": {"complaint_radar": {"logging": {"access": {"enabled": true}}}}}'.
+@bentoml.service(
+    name="complaint_radar",
+    workers=1,
+    traffic={"timeout": 60},
+    logging={"access": {"enabled": False}},
+)
 class ComplaintRadar:
     """Complaint risk in the next 48 hours, with reasons, for the CRM."""
 
@@ -177,7 +191,7 @@ class ComplaintRadar:
                 413, f"batch of {n} customers exceeds the limit of {self.config.serving.max_batch}"
             )
         k = self.config.serving.top_reasons if request.top_reasons is None else request.top_reasons
-        as_of = pd.Timestamp(request.as_of or datetime.now(UTC)).tz_convert("UTC").floor("s")
+        as_of = _whole_second(request.as_of or datetime.now(UTC))
         results = self._score_ids(state, request.customer_ids, as_of, k)
         if request.histories:
             results += self._score_histories(state, request.histories, as_of, k)
@@ -419,7 +433,7 @@ class ComplaintRadar:
     def _stale_warning(self, state: _Loaded, as_of: pd.Timestamp) -> str | None:
         """A warning when as_of lies well after the published data ends."""
         gap = as_of - state.online.observed_until
-        if gap <= pd.Timedelta(hours=self.config.serving.stale_data_hours):
+        if gap.value <= self.config.serving.stale_data_hours * 3600 * 10**9:  # nanoseconds
             return None
         return (
             f"the published data ends {state.online.observed_until.isoformat()}, "
@@ -437,7 +451,7 @@ class ComplaintRadar:
         """All posted histories of a request through one contract pass and one feature build."""
         common = {"source": "history", "as_of": cutoff.isoformat()}
         history, problems, warnings = histories_from_request(
-            histories, cutoff, state.online.history.incidents
+            histories, cutoff, state.online.incidents
         )
         ok = [i for i, p in enumerate(problems) if not p]
         results: list[CustomerScore | None] = [None] * len(histories)

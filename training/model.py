@@ -145,17 +145,18 @@ class RiskModel:
             raise ValueError(
                 f"feature frame is missing {len(missing)} feature(s), e.g. {missing[:5]}"
             )
-        cols = []
-        for name in self.feature_names:
+        n = len(X) if isinstance(X, pd.DataFrame) else len(next(iter(X.values()), ()))
+        matrix = np.empty((n, len(self.feature_names)))
+        categories = getattr(self, "categories_", {})
+        for j, name in enumerate(self.feature_names):
             values = X[name]
-            if name in getattr(self, "categories_", {}):
-                cols.append(self._category_codes(name, values))
+            if name in categories:
+                matrix[:, j] = self._category_codes(name, values)
             elif isinstance(values, pd.Series):
-                cols.append(values.to_numpy(dtype=float, na_value=np.nan))
+                matrix[:, j] = values.to_numpy(dtype=float, na_value=np.nan)
             else:
-                cols.append(np.asarray(values, dtype=float))
-        n = len(next(iter(X.values()))) if not isinstance(X, pd.DataFrame) and X else len(X)
-        return np.column_stack(cols) if cols else np.empty((n, 0))
+                matrix[:, j] = values  # numbers, booleans or NaN as float64
+        return matrix
 
     def _category_codes(self, name: str, values: pd.Series | np.ndarray) -> np.ndarray:
         """Codes of a categorical feature as floats; unseen values are NaN."""
