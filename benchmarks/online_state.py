@@ -71,7 +71,7 @@ def main() -> int:
     parser.add_argument("worlds", type=Path, nargs="+", help="data folders, smallest first")
     parser.add_argument("--append", action="store_true", help="append to benchmarks/RESULTS.md")
     args = parser.parse_args()
-    rows = []
+    rows, sizes = [], []
     for world in args.worlds:
         started = time.perf_counter()
         peer = run(world, "history", world.parent / "online-peer.log")
@@ -84,16 +84,25 @@ def main() -> int:
             f"{state['rss_state_gb'] * 1024**3 / n:,.0f} | "
             f"{state['build_seconds']:.1f} | {state['ms_per_customer']:.2f} |"
         )
+        sizes.append((n, state["rss_state_gb"]))
         print(rows[-1], f"({time.perf_counter() - started:.0f} s)", flush=True)
     table = "\n".join(
         [
             "| customers | contacts | events | peak GB, history only | peak GB, with state "
-            "| resident GB after loading | resident GB, state built (history kept) "
+            "| resident GB after loading | resident GB, state built (history freed) "
             "| resident bytes / customer | build s | ms / customer |",
             "|---|---|---|---|---|---|---|---|---|---|",
             *rows,
         ]
     )
+    if len(sizes) > 1:  # the slope between the two largest worlds, and where it leads
+        (n0, gb0), (n1, gb1) = sizes[-2], sizes[-1]
+        per_customer = (gb1 - gb0) * 1024**3 / (n1 - n0)
+        table += (
+            f"\n\nEach customer added between {n0:,} and {n1:,} costs "
+            f"{per_customer:,.0f} bytes of state; at 1,000,000 customers that projects to "
+            f"{gb1 + per_customer * (1_000_000 - n1) / 1024**3:.2f} GB resident."
+        )
     print(table)
     if args.append:
         append_result(

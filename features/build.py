@@ -161,7 +161,14 @@ def build_features(history: History, cutoffs: pd.DataFrame) -> pd.DataFrame:
 
 
 def utc_datetime64(times: pd.Series) -> np.ndarray:
-    """UTC timestamps as plain ``datetime64[ns]`` (what :func:`evaluate_features` takes)."""
+    """UTC timestamps as plain ``datetime64[ns]`` (what :func:`evaluate_features` takes).
+
+    The contract's columns (nanoseconds, UTC) come back as a read-only view of their data.
+    """
+    if isinstance(times.dtype, pd.DatetimeTZDtype) and times.dtype.unit == "ns":
+        view = times.array.asi8.view("M8[ns]")  # UTC nanoseconds whatever the zone shown
+        view.flags.writeable = False
+        return view
     return times.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
 
 
@@ -188,22 +195,29 @@ def _contact_streams(contacts: pd.DataFrame, index: pd.Index) -> dict[str, Event
     """Contacts by start (``started``) and, for those that closed, by close (``closed``,
     carrying the outcome values), plus the unresolved and resolved closes."""
     channel, reason = contacts["channel"].to_numpy(), contacts["reason"].to_numpy()
+    codes = _codes(contacts["customer_id"], index)
     started = EventStream(
-        _codes(contacts["customer_id"], index),
-        contacts["started_at"],
+        codes,
+        utc_datetime64(contacts["started_at"]),
         {
             **{f"ch_{x}": channel == x for x in CHANNELS},
             **{f"re_{x}": reason == x for x in REASONS},
         },
     )
     # Outcome fields exist only for contacts that closed before the cutoff.
-    closed = contacts[contacts["closed_at"].notna()]
-    resolved = closed["resolved"].astype("float64").to_numpy()  # 1, 0 or NaN (unknown)
-    wait = closed["wait_seconds"].to_numpy(dtype=float)
-    handle = closed["handle_seconds"].to_numpy(dtype=float)
-    sentiment = closed["sentiment"].to_numpy(dtype=float)
-    long_wait = (wait > LONG_WAIT_SECONDS) & ~closed["channel"].isin(ASYNC_CHANNELS).to_numpy()
-    transferred = closed["transferred"].astype("float64").to_numpy() == 1
+    closed_at = utc_datetime64(contacts["closed_at"])
+    is_closed = ~np.isnat(closed_at)
+
+    def of_closed(column: str) -> np.ndarray:
+        return contacts[column].to_numpy(dtype="float64", na_value=np.nan)[is_closed]
+
+    resolved = of_closed("resolved")  # 1, 0 or NaN (unknown)
+    wait = of_closed("wait_seconds")
+    handle = of_closed("handle_seconds")
+    sentiment = of_closed("sentiment")
+    queued = ~contacts["channel"].isin(ASYNC_CHANNELS).to_numpy()[is_closed]
+    long_wait = (wait > LONG_WAIT_SECONDS) & queued
+    transferred = of_closed("transferred") == 1
     cost = SENTIMENT_OUTCOME_COST
     adjusted = (
         sentiment
@@ -211,8 +225,8 @@ def _contact_streams(contacts: pd.DataFrame, index: pd.Index) -> dict[str, Event
         + cost["long_wait"] * long_wait
         + cost["transferred"] * transferred
     )
-    closed_codes = _codes(closed["customer_id"], index)
-    closed_at = closed["closed_at"]
+    closed_codes = codes[is_closed]
+    closed_at = closed_at[is_closed]
     return {
         "started": started,
         "closed": EventStream(
@@ -308,9 +322,10 @@ def _event_streams(events: pd.DataFrame, index: pd.Index) -> dict[str, EventStre
     codes = _codes(events["customer_id"], index)
     kind = events["event_type"].to_numpy()
     amount = events["amount"].to_numpy(dtype=float)
+    occurred = utc_datetime64(events["occurred_at"])
 
     def stream(mask: np.ndarray) -> EventStream:
-        return EventStream(codes[mask], events["occurred_at"][mask], {"amount": amount[mask]})
+        return EventStream(codes[mask], occurred[mask], {"amount": amount[mask]})
 
     streams = {k: stream(kind == k) for k in (*PROBLEM_EVENTS, "refund", "bill_issued")}
     streams["problems"] = stream(np.isin(kind, PROBLEM_EVENTS))
