@@ -64,6 +64,11 @@ class WorkspaceConfig(_Frozen):
         """Events posted to the service, folded into the next `radar score`."""
         return self.root / "events.db"
 
+    @property
+    def outcomes_path(self) -> Path:
+        """Outreach outcomes, when ``outreach.outcomes_url`` names no other database."""
+        return self.root / "outcomes.db"
+
 
 class DataConfig(_Frozen):
     """Limits that stop `train` and `score` when input data is empty or mostly rejected."""
@@ -284,6 +289,52 @@ class ServingConfig(_Frozen):
         return self
 
 
+class OutreachConfig(_Frozen):
+    """Whom outreach contacts each day, and the control group that measures its effect."""
+
+    capacity_k: int | None = Field(
+        None, ge=0, description="Customers the team can contact a day (default: evaluation's)."
+    )
+    capacity_fraction: float | None = Field(
+        None, gt=0, le=1, description="Daily capacity as a share of eligible customers."
+    )
+    segment_capacity: dict[str, int] = Field(
+        default_factory=dict,
+        description="Capacity per segment (segments not named get none); replaces the above.",
+    )
+    holdout_fraction: float = Field(
+        0.1,
+        ge=0,
+        lt=1,
+        description="Share of the customers within capacity held out at random (not contacted).",
+    )
+    suppress_days: int = Field(
+        7,
+        ge=0,
+        description="Customers assigned (contact or holdout) on a list of the last N days are "
+        "not assigned again.",
+    )
+    seed: int = Field(0, description="Seed of the daily holdout draw (with the date).")
+    outcomes_url: str | None = Field(
+        None,
+        description="Database of outreach outcomes (SQLAlchemy URL, e.g. "
+        "postgresql+psycopg://user@host/db; $RADAR_OUTCOMES_URL wins); default: "
+        "SQLite workspace/outcomes.db.",
+    )
+
+    @model_validator(mode="after")
+    def _one_capacity(self) -> OutreachConfig:
+        if self.capacity_k is not None and self.capacity_fraction is not None:
+            raise ValueError("give outreach.capacity_k or outreach.capacity_fraction, not both")
+        negative = {s: k for s, k in self.segment_capacity.items() if k < 0}
+        if negative:
+            raise ValueError(f"outreach.segment_capacity must not be negative: {negative}")
+        return self
+
+
+OUTCOMES_URL_ENV = "RADAR_OUTCOMES_URL"  # a URL with a password stays out of the YAML
+
+
 class RadarConfig(_Frozen):
     workspace: WorkspaceConfig = WorkspaceConfig()
     data: DataConfig = DataConfig()
@@ -296,6 +347,16 @@ class RadarConfig(_Frozen):
     evaluation: EvaluationConfig = EvaluationConfig()
     registry: RegistryConfig = RegistryConfig()
     serving: ServingConfig = ServingConfig()
+    outreach: OutreachConfig = OutreachConfig()
+
+    def outcomes_url(self) -> str:
+        """Where outreach outcomes are kept: $RADAR_OUTCOMES_URL, the configured URL, or a
+        SQLite file in the workspace."""
+        return (
+            os.environ.get(OUTCOMES_URL_ENV)
+            or self.outreach.outcomes_url
+            or f"sqlite:///{self.workspace.outcomes_path.resolve()}"
+        )
 
     @model_validator(mode="after")
     def _truth_covers_test(self) -> RadarConfig:
@@ -335,7 +396,7 @@ def render_yaml(config: RadarConfig) -> str:
         for key, info in type(block).model_fields.items():
             value = block.model_dump(mode="json")[key]
             comment = f"  # {info.description}" if info.description else ""
-            if isinstance(value, dict):
+            if isinstance(value, dict) and value:
                 lines.append(f"  {key}:{comment}")
                 lines += [f"    {k}: {_yaml_value(v)}" for k, v in value.items()]
             else:
@@ -347,6 +408,8 @@ def _yaml_value(value: object) -> str:
     """One value as inline YAML (lists in flow style)."""
     if isinstance(value, list):
         return "[" + ", ".join(_yaml_value(v) for v in value) + "]"
+    if value == {}:
+        return "{}"
     return yaml.safe_dump(value).removesuffix("\n...\n").strip()
 
 

@@ -142,10 +142,33 @@ def cmd_score(args: argparse.Namespace) -> int:
     day = date.fromisoformat(args.date) if args.date else history.observed_until.date()
     out = Path(args.out) if args.out else config.workspace.risk_lists_dir
     path, risk_list = score_day(
-        history, Scorer.from_registry(config), day, out, config.labels, config.evaluation
+        history,
+        Scorer.from_registry(config),
+        day,
+        out,
+        config.labels,
+        config.evaluation,
+        config.outreach,
     )
     print(preview(risk_list, 10))
+    drawn = risk_list["assignment"].value_counts()
+    print(
+        f"today: {drawn.get('contact', 0)} to contact, {drawn.get('holdout', 0)} held out "
+        "at random as the control group"
+    )
     print(f"risk list: {path / 'risk_list.html'} (also .csv, .parquet)")
+    return 0
+
+
+def cmd_outcomes_import(args: argparse.Namespace) -> int:
+    from radar.outcomes import import_outcomes
+
+    config = _config(args)
+    counts = import_outcomes(args.file, config.outcomes_url(), config.workspace.rejects_dir)
+    print(
+        f"outcomes from {args.file}: {counts['accepted']} new, {counts['updated']} corrected, "
+        f"{counts['duplicate']} already recorded, {counts['rejected']} set aside"
+    )
     return 0
 
 
@@ -243,6 +266,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--date", help="YYYY-MM-DD (default: the day the data ends)")
     p.add_argument("--out", type=Path, help="default: WORKSPACE/risk_lists")
     p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser(
+        "outcomes", help="outreach outcomes (what happened when customers were contacted)"
+    )
+    outcomes = p.add_subparsers(dest="action", required=True)
+    p = outcomes.add_parser("import", help="record outcomes from a CSV or Parquet file")
+    p.add_argument(
+        "file",
+        type=Path,
+        help="columns customer_id, contacted_at, reached, outcome_code, and optionally "
+        "list_date and note (as POST /outcomes takes them)",
+    )
+    p.set_defaults(func=cmd_outcomes_import)
 
     p = sub.add_parser("serve", help="start the BentoML scoring service")
     p.add_argument("--host")

@@ -71,7 +71,13 @@ def run_demo(config: RadarConfig, args: argparse.Namespace, service_env: dict[st
     day = history.observed_until.date()
     scorer = Scorer.from_registry(config)
     list_dir, risk_list = score_day(
-        history, scorer, day, config.workspace.risk_lists_dir, config.labels, config.evaluation
+        history,
+        scorer,
+        day,
+        config.workspace.risk_lists_dir,
+        config.labels,
+        config.evaluation,
+        config.outreach,
     )
     print(preview(risk_list, 5))
 

@@ -21,7 +21,7 @@ from experiments.config import RadarConfig, load_config
 log = logging.getLogger("complaint_radar.auth")
 
 TOKEN_ENV = "RADAR_API_TOKEN"
-PROTECTED_PATHS = ("/score", "/reload", "/events")
+PROTECTED_PATHS = ("/score", "/reload", "/events", "/outcomes")
 
 
 class AuthConfigError(ValueError):

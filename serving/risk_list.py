@@ -21,15 +21,17 @@ from dataclasses import dataclass
 from datetime import date as Date
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from data.contract import SCHEMAS, check_columns
 from data.fileio import atomic_directory, write_json
 from data.history import History
-from experiments.config import EvaluationConfig, LabelConfig
+from experiments.config import EvaluationConfig, LabelConfig, OutreachConfig
 from features.build import build_features
 from features.catalogue import FEATURE_NAMES, KEY_COLUMNS
 from features.labels import build_labels
+from serving.outreach import ACTIONS, assign_outreach, recently_assigned
 from serving.scorer import Scorer
 from training.metrics import daily_capacity
 
@@ -99,6 +101,12 @@ def build_risk_list(
         {"customer_id": customers["customer_id"].to_numpy(), "cutoff_at": cutoff}
     )
     eligible = build_labels(history, cutoffs, horizon_hours, exclude_open)["eligible"].to_numpy()
+    # Outreach never goes to a customer whose complaint is open (the complaints team has it).
+    open_complaint = (
+        np.zeros(len(cutoffs), dtype=bool)
+        if exclude_open
+        else eligible & ~build_labels(history, cutoffs, horizon_hours, True)["eligible"].to_numpy()
+    )
     snapshot = build_features(history, cutoffs)
     snapshot["eligible"] = eligible
     explain_top = (
@@ -107,6 +115,8 @@ def build_risk_list(
         else daily_capacity(int(eligible.sum()), capacity.capacity_fraction, capacity.capacity_k)
     )
     scored = scorer.score(snapshot[eligible], explain_top=explain_top)
+    scored["segment"] = snapshot.loc[eligible, "segment"].to_numpy()
+    scored["complaint_open"] = open_complaint[eligible]
     scored = scored.sort_values(
         ["probability", "customer_id"], ascending=[False, True], kind="stable"
     ).reset_index(drop=True)
@@ -117,6 +127,8 @@ def build_risk_list(
             "customer_id": scored["customer_id"],
             "probability": scored["probability"].round(6),
             "risk_tier": scored["risk_tier"],
+            "segment": scored["segment"],
+            "complaint_open": scored["complaint_open"],
             **{
                 f"reason_{i + 1}": [r[i].text if len(r) > i else "" for r in top]
                 for i in range(scorer.serving.top_reasons)
@@ -198,8 +210,10 @@ def load_snapshot(risk_lists_dir: Path) -> Snapshot:
 def render_html(risk_list: pd.DataFrame, meta: dict) -> str:
     """A plain page an outreach lead can open from the file system."""
     tiers = risk_list["risk_tier"].value_counts().to_dict()
+    outreach = meta.get("outreach", {})
     head = "".join(
-        f"<th>{h}</th>" for h in ("#", "Customer", "Risk (48 h)", "Tier", "Why", "Suggested action")
+        f"<th>{h}</th>"
+        for h in ("#", "Customer", "Risk (48 h)", "Tier", "Today", "Why", "Suggested action")
     )
     rows = []
     for r in risk_list.head(HTML_ROWS).itertuples():
@@ -210,7 +224,8 @@ def render_html(risk_list: pd.DataFrame, meta: dict) -> str:
         )
         rows.append(
             f"<tr class='{r.risk_tier}'><td>{r.rank}</td><td>{html.escape(r.customer_id)}</td>"
-            f"<td>{r.probability:.1%}</td><td>{r.risk_tier}</td><td>{why}</td><td>{html.escape(r.suggested_action)}</td></tr>"
+            f"<td>{r.probability:.1%}</td><td>{r.risk_tier}</td><td>{r.assignment}</td>"
+            f"<td>{why}</td><td>{html.escape(r.suggested_action)}</td></tr>"
         )
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Complaint risk list {meta["scored_for"]}</title>
@@ -223,6 +238,9 @@ th {{ background: #f4f4f4; }} tr.high td:nth-child(4) {{ color: #b00020; font-we
 <h1>Customers most likely to complain in the next 48 hours</h1>
 <p class="meta">Scored for {meta["scored_for"]} (data before {meta["cutoff_at"]}) by {html.escape(meta["model_name"])} version {meta["model_version"]}.
 {meta["n_eligible"]} eligible customers: {tiers.get("high", 0)} high, {tiers.get("medium", 0)} medium, {tiers.get("low", 0)} low risk.
+Today's capacity: {outreach.get("capacity", "?")} customers, {outreach.get("contact", 0)} to contact and
+{outreach.get("holdout", 0)} held out at random as the control group (not contacted);
+{outreach.get("suppressed_recently_assigned", 0)} skipped as assigned in the last {outreach.get("suppress_days", "?")} days.
 Showing the top {min(HTML_ROWS, len(risk_list))}; the CSV and Parquet files hold all.</p>
 <table><thead><tr>{head}</tr></thead><tbody>
 {"".join(rows)}
@@ -232,7 +250,15 @@ Showing the top {min(HTML_ROWS, len(risk_list))}; the CSV and Parquet files hold
 
 def preview(risk_list: pd.DataFrame, rows: int) -> str:
     """The top of the list as text, for terminals."""
-    columns = ["rank", "customer_id", "probability", "risk_tier", "reason_1", "suggested_action"]
+    columns = [
+        "rank",
+        "customer_id",
+        "probability",
+        "risk_tier",
+        "assignment",
+        "reason_1",
+        "suggested_action",
+    ]
     return risk_list.head(rows)[columns].to_string(index=False)
 
 
@@ -243,15 +269,30 @@ def score_day(
     out_dir: Path,
     labels: LabelConfig,
     capacity: EvaluationConfig | None = None,
+    outreach: OutreachConfig | None = None,
 ) -> tuple[Path, pd.DataFrame]:
     """Build and publish the risk list of ``day``; return its folder and the list.
 
     ``capacity``: explain only the day's capacity and the medium tier and above (see
-    :func:`build_risk_list`); None explains everyone.
+    :func:`build_risk_list`); None explains everyone. ``outreach``: who is contacted and
+    who is held out today (:func:`serving.outreach.assign_outreach`; default settings when
+    None), suppressing customers assigned on the lists of the last days in ``out_dir``.
     """
     risk_list, snapshot = build_risk_list(
         history, scorer, day, labels.horizon_hours, labels.exclude_open_complaints, capacity
     )
+    outreach = outreach or OutreachConfig()
+    drawn = assign_outreach(
+        risk_list,
+        outreach,
+        capacity or EvaluationConfig(),
+        day,
+        recently_assigned(out_dir, day, outreach.suppress_days),
+    )
+    position = risk_list.columns.get_loc("risk_tier") + 1
+    risk_list.insert(position, "assignment", drawn.assignment)
+    for kind, action in ACTIONS.items():
+        risk_list.loc[risk_list["assignment"] == kind, "suggested_action"] = action
     meta = {
         "scored_for": day.isoformat(),
         "cutoff_at": pd.Timestamp(day).tz_localize("UTC").isoformat(),
@@ -261,6 +302,7 @@ def score_day(
         "n_customers": len(snapshot),
         "n_eligible": int(snapshot["eligible"].sum()),
         "tiers": risk_list["risk_tier"].value_counts().to_dict(),
+        "outreach": drawn.summary,
     }
     path = publish(risk_list, snapshot, history, out_dir, day, meta)
     log.info(

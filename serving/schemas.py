@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
@@ -238,6 +238,50 @@ class EventOutcome(BaseModel):
 class EventsResponse(BaseModel):
     results: list[EventOutcome]
     recorded: int = Field(description="Items accepted or updated (kept across restarts).")
+
+
+MAX_NOTE_LENGTH = 2000
+
+
+class OutreachOutcome(_Strict):
+    """What happened when the outreach team contacted (or tried to contact) a customer."""
+
+    customer_id: Id = Field(description="Customer contacted.", examples=["C000123"])
+    contacted_at: KnownTime = Field(
+        description="When the contact (attempt) happened.", examples=[EXAMPLE_TIME]
+    )
+    list_date: date | None = Field(
+        None,
+        description="Date of the risk list the customer was taken from.",
+        examples=["2026-05-30"],
+    )
+    reached: bool = Field(description="Whether the customer was actually reached.")
+    outcome_code: Code = Field(
+        description="What came of it, in the team's own codes.", examples=["issue_resolved"]
+    )
+    note: str | None = Field(
+        None, max_length=MAX_NOTE_LENGTH, description="Free text.", examples=["refund promised"]
+    )
+
+
+class OutcomesRequest(_Strict):
+    """Outreach outcomes to record (idempotent by customer and contact time)."""
+
+    outcomes: list[OutreachOutcome] = Field(min_length=1, max_length=MAX_EVENTS)
+
+
+class OutcomeResult(BaseModel):
+    index: int = Field(description="Position of the item in the request.")
+    status: Literal["accepted", "updated", "duplicate", "error"] = Field(
+        description="'duplicate': already recorded as is; 'updated': a correction of a "
+        "recorded outcome (same customer and time)."
+    )
+    error: str | None = Field(None, description="Why the item was refused.")
+
+
+class OutcomesResponse(BaseModel):
+    results: list[OutcomeResult]
+    recorded: int = Field(description="Items accepted or updated.")
 
 
 class ReloadResponse(BaseModel):

@@ -29,6 +29,7 @@ from starlette.responses import JSONResponse
 from data.contract import COMPLAINTS, CONTACTS, CUSTOMERS, EVENTS, validate_table
 from data.history import History
 from data.journal import EventJournal
+from data.outcomes import OutcomeStore, without_password
 from experiments.config import load_config
 from features.build import evaluate_features, prepare_history
 from features.catalogue import FEATURE_NAMES
@@ -43,6 +44,9 @@ from serving.schemas import (
     EventOutcome,
     EventsRequest,
     EventsResponse,
+    OutcomeResult,
+    OutcomesRequest,
+    OutcomesResponse,
     ReasonOut,
     ReloadResponse,
     ScoreRequest,
@@ -67,6 +71,11 @@ POSTED = bentoml.metrics.Counter(
     name="complaint_radar_events",
     documentation="Items posted to /events, by table and outcome",
     labelnames=["table", "status"],
+)
+OUTCOMES_POSTED = bentoml.metrics.Counter(
+    name="complaint_radar_outcomes",
+    documentation="Outreach outcomes posted to /outcomes, by status",
+    labelnames=["status"],
 )
 TIERS = bentoml.metrics.Counter(
     name="complaint_radar_scored",
@@ -129,6 +138,12 @@ class ComplaintRadar:
         except Exception as exc:  # scoring still works; /events answers 503 and says why
             self.journal_problem = f"event journal unavailable: {type(exc).__name__}: {exc}"
             log.error("%s", self.journal_problem)
+        self.outcome_store: OutcomeStore | None = None
+        try:
+            self.outcome_store = OutcomeStore(self.config.outcomes_url())
+        except Exception as exc:  # scoring still works; /outcomes answers 503 and says why
+            self.outcomes_problem = f"outcome database unavailable: {without_password(exc)}"
+            log.error("%s", self.outcomes_problem)
         self.state: _Loaded | None = None
         self.problems: list[str] = []
         self._lock = threading.Lock()
@@ -251,6 +266,41 @@ class ComplaintRadar:
             return _error(400, "nothing to record: give contacts, complaints and/or events")
         recorded = sum(r.status in ("accepted", "updated") for r in results)
         return EventsResponse(results=results, recorded=recorded)
+
+    @bentoml.api(route="/outcomes", input_spec=OutcomesRequest, output_spec=OutcomesResponse)
+    async def outcomes(self, **fields: Any) -> OutcomesResponse | JSONResponse:
+        """Record what happened when the outreach team contacted customers (idempotent by
+        customer and contact time; a repeat with other values is a correction)."""
+        request = OutcomesRequest.model_construct(**fields)
+        return await anyio.to_thread.run_sync(self._record_outcomes, request)
+
+    def _record_outcomes(self, request: OutcomesRequest) -> OutcomesResponse | JSONResponse:
+        state = self.state
+        if state is None:
+            return _error(503, "service not ready: " + "; ".join(self.problems))
+        if self.outcome_store is None:
+            return _error(503, self.outcomes_problem)
+        items = request.outcomes
+        known = [i for i, item in enumerate(items) if item.customer_id in state.online]
+        statuses = dict(
+            zip(
+                known,
+                self.outcome_store.record([items[i].model_dump() for i in known]),
+                strict=True,
+            )
+        )
+        results = [
+            OutcomeResult(index=i, status=statuses[i])
+            if i in statuses
+            else OutcomeResult(
+                index=i, status="error", error="unknown customer id (not in the latest snapshot)"
+            )
+            for i in range(len(items))
+        ]
+        for result in results:
+            OUTCOMES_POSTED.labels(status=result.status).inc()
+        recorded = sum(r.status in ("accepted", "updated") for r in results)
+        return OutcomesResponse(results=results, recorded=recorded)
 
     def _changed(self, customer_ids: set[str]) -> None:
         """New journal rows for these customers: their online state rebuilds when next asked."""

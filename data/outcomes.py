@@ -1,0 +1,106 @@
+"""What happened when the outreach team contacted a customer, kept in a real database.
+
+SQLite in the workspace by default; any SQLAlchemy URL otherwise (PostgreSQL:
+``postgresql+psycopg://user:password@host/db``). One row per (customer, contacted at):
+posting the same outcome again is a duplicate (retries are safe), posting it with another
+reach, code, note or list date is an update (a correction). Times are stored in UTC.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pandas as pd
+import sqlalchemy as sa
+
+METADATA = sa.MetaData()
+OUTCOMES = sa.Table(
+    "outreach_outcomes",
+    METADATA,
+    sa.Column("customer_id", sa.String(128), primary_key=True),
+    # Naive UTC on every backend: one representation, compared exactly.
+    sa.Column("contacted_at", sa.DateTime(timezone=False), primary_key=True),
+    sa.Column("list_date", sa.Date, nullable=True),
+    sa.Column("reached", sa.Boolean, nullable=False),
+    sa.Column("outcome_code", sa.String(64), nullable=False),
+    sa.Column("note", sa.Text, nullable=True),
+    sa.Column("recorded_at", sa.DateTime(timezone=False), nullable=False),
+)
+VALUES = ("list_date", "reached", "outcome_code", "note")  # what a later post may correct
+COLUMNS = ("customer_id", "contacted_at", *VALUES, "recorded_at")
+
+
+class OutcomeStore:
+    """Outreach outcomes in the database at ``url`` (the table is created when missing)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        database = sa.engine.make_url(url)
+        if database.get_backend_name() == "sqlite" and database.database:
+            Path(database.database).parent.mkdir(parents=True, exist_ok=True)
+        self.engine = sa.create_engine(url)
+        METADATA.create_all(self.engine)
+
+    def record(self, outcomes: list[Mapping[str, object]]) -> list[str]:
+        """Store validated outcomes in one transaction; per outcome ``accepted``,
+        ``updated`` or ``duplicate``."""
+        statuses = []
+        now = datetime.now(UTC).replace(tzinfo=None)
+        with self.engine.begin() as db:
+            for outcome in outcomes:
+                row = _row(outcome)
+                key = (
+                    OUTCOMES.c.customer_id == row["customer_id"],
+                    OUTCOMES.c.contacted_at == row["contacted_at"],
+                )
+                found = db.execute(sa.select(*OUTCOMES.c).where(*key)).mappings().first()
+                if found is None:
+                    db.execute(OUTCOMES.insert().values(**row, recorded_at=now))
+                    statuses.append("accepted")
+                elif all(found[c] == row[c] for c in VALUES):
+                    statuses.append("duplicate")
+                else:
+                    changes = {c: row[c] for c in VALUES}
+                    db.execute(OUTCOMES.update().where(*key).values(**changes, recorded_at=now))
+                    statuses.append("updated")
+        return statuses
+
+    def frame(self) -> pd.DataFrame:
+        """Every recorded outcome, oldest contact first (times as UTC timestamps)."""
+        with self.engine.connect() as db:
+            rows = db.execute(
+                sa.select(*OUTCOMES.c).order_by(OUTCOMES.c.contacted_at, OUTCOMES.c.customer_id)
+            ).all()
+        frame = pd.DataFrame(rows, columns=list(COLUMNS))
+        for column in ("contacted_at", "recorded_at"):
+            frame[column] = pd.to_datetime(frame[column]).dt.tz_localize("UTC")
+        return frame
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def without_password(exc: BaseException) -> str:
+    """An exception as one line, with any database password in it masked."""
+    text = f"{type(exc).__name__}: {exc}"
+    return re.sub(r"(://[^:/@\s]+:)\S+@", r"\1***@", text)
+
+
+def _row(outcome: Mapping[str, object]) -> dict:
+    contacted = outcome["contacted_at"]
+    if not isinstance(contacted, datetime) or contacted.tzinfo is None:
+        raise ValueError("contacted_at must be a time-zone-aware datetime")
+    listed = outcome.get("list_date")
+    if listed is not None and not isinstance(listed, date):
+        raise ValueError("list_date must be a date")
+    return {
+        "customer_id": str(outcome["customer_id"]),
+        "contacted_at": contacted.astimezone(UTC).replace(tzinfo=None),
+        "list_date": listed,
+        "reached": bool(outcome["reached"]),
+        "outcome_code": str(outcome["outcome_code"]),
+        "note": outcome.get("note"),
+    }

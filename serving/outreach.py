@@ -1,0 +1,105 @@
+"""Today's outreach: the top of the risk list within capacity, less the suppressed, split at
+random into the customers to contact and a holdout control group.
+
+The holdout is what lets anyone measure whether calling prevents complaints: the two groups
+are drawn from the same customers by the same rule, so their later complaint rates differ
+only by the outreach (and chance).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date as Date
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from experiments.config import EvaluationConfig, OutreachConfig
+from training.metrics import daily_capacity
+
+CONTACT, HOLDOUT, NONE = "contact", "holdout", "none"
+ASSIGNMENTS = (CONTACT, HOLDOUT, NONE)
+ACTIONS = {
+    HOLDOUT: "Control group today: do not contact",
+    NONE: "Beyond today's capacity: no outreach",
+}
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """Each listed customer's assignment, and how the day's draw went (recorded with the list)."""
+
+    assignment: np.ndarray  # per risk-list row: contact, holdout or none
+    summary: dict
+
+
+def assign_outreach(
+    risk_list: pd.DataFrame,
+    outreach: OutreachConfig,
+    evaluation: EvaluationConfig,
+    day: Date,
+    recently_assigned: set[str],
+) -> Assignment:
+    """Assignments for a ranked risk list (pure: the list is not modified).
+
+    ``risk_list`` needs ``customer_id``, ``segment`` and ``complaint_open``, ranked best
+    first. Customers with a complaint open or assigned in the last days are suppressed; of
+    the rest, the top ``capacity`` (per segment when ``segment_capacity`` is given) are
+    selected and a seeded draw of ``holdout_fraction`` of them is held out.
+    """
+    n = len(risk_list)
+    recent = risk_list["customer_id"].astype(str).isin(recently_assigned).to_numpy()
+    open_now = risk_list["complaint_open"].to_numpy(dtype=bool)
+    candidate = ~recent & ~open_now
+    if outreach.segment_capacity:
+        segment = risk_list["segment"].astype(str).to_numpy()
+        selected = np.zeros(n, dtype=bool)
+        for name, k in outreach.segment_capacity.items():
+            selected[np.flatnonzero(candidate & (segment == name))[:k]] = True
+        capacity = sum(outreach.segment_capacity.values())
+    else:
+        capacity = (
+            outreach.capacity_k
+            if outreach.capacity_k is not None
+            else daily_capacity(
+                n,
+                outreach.capacity_fraction or evaluation.capacity_fraction,
+                None if outreach.capacity_fraction else evaluation.capacity_k,
+            )
+        )
+        selected = np.zeros(n, dtype=bool)
+        selected[np.flatnonzero(candidate)[:capacity]] = True
+    chosen = np.flatnonzero(selected)
+    rng = np.random.default_rng([outreach.seed, day.toordinal()])
+    held = rng.choice(chosen, round(outreach.holdout_fraction * len(chosen)), replace=False)
+    assignment = np.full(n, NONE, dtype=object)
+    assignment[chosen] = CONTACT
+    assignment[held] = HOLDOUT
+    summary = {
+        "capacity": int(capacity),
+        "segment_capacity": dict(outreach.segment_capacity),
+        "holdout_fraction": outreach.holdout_fraction,
+        "seed": outreach.seed,
+        "contact": int((assignment == CONTACT).sum()),
+        "holdout": int((assignment == HOLDOUT).sum()),
+        "suppressed_recently_assigned": int((recent & ~open_now).sum()),
+        "suppressed_complaint_open": int(open_now.sum()),
+        "suppress_days": outreach.suppress_days,
+    }
+    return Assignment(assignment, summary)
+
+
+def recently_assigned(out_dir: Path, day: Date, days: int) -> set[str]:
+    """Customers assigned (contact or holdout) on the published lists of the ``days`` days
+    before ``day``; days without a list, or lists from before assignments, add nobody."""
+    found: set[str] = set()
+    for back in range(1, days + 1):
+        path = Path(out_dir) / (day - timedelta(days=back)).isoformat() / "risk_list.parquet"
+        if not path.exists():
+            continue
+        listed = pd.read_parquet(path)
+        if "assignment" in listed.columns:
+            found.update(listed.loc[listed["assignment"] != NONE, "customer_id"].astype(str))
+    return found
