@@ -15,16 +15,18 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from experiments.config import EvaluationConfig, OutreachConfig
 from training.metrics import daily_capacity
 
 CONTACT, HOLDOUT, NONE = "contact", "holdout", "none"
 ASSIGNMENTS = (CONTACT, HOLDOUT, NONE)
-ACTIONS = {
-    HOLDOUT: "Control group today: do not contact",
-    NONE: "Beyond today's capacity: no outreach",
-}
+# What the list says to do with a customer outreach does not contact today, and why.
+HELD_OUT = "Control group today: do not contact"
+BEYOND_CAPACITY = "Beyond today's capacity: no outreach"
+RECENTLY_ASSIGNED = "Assigned on a recent list: no new outreach yet"
+COMPLAINT_OPEN = "Complaint open: leave it to the complaints team"
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,7 @@ class Assignment:
     """Each listed customer's assignment, and how the day's draw went (recorded with the list)."""
 
     assignment: np.ndarray  # per risk-list row: contact, holdout or none
+    action: np.ndarray  # per row: what to do instead of outreach, None where contacted
     summary: dict
 
 
@@ -77,6 +80,11 @@ def assign_outreach(
     assignment = np.full(n, NONE, dtype=object)
     assignment[chosen] = CONTACT
     assignment[held] = HOLDOUT
+    action = np.full(n, None, dtype=object)
+    action[assignment == NONE] = BEYOND_CAPACITY
+    action[(assignment == NONE) & recent] = RECENTLY_ASSIGNED
+    action[(assignment == NONE) & open_now] = COMPLAINT_OPEN
+    action[held] = HELD_OUT
     summary = {
         "capacity": int(capacity),
         "segment_capacity": dict(outreach.segment_capacity),
@@ -88,7 +96,7 @@ def assign_outreach(
         "suppressed_complaint_open": int(open_now.sum()),
         "suppress_days": outreach.suppress_days,
     }
-    return Assignment(assignment, summary)
+    return Assignment(assignment, action, summary)
 
 
 def recently_assigned(out_dir: Path, day: Date, days: int) -> set[str]:
@@ -99,7 +107,8 @@ def recently_assigned(out_dir: Path, day: Date, days: int) -> set[str]:
         path = Path(out_dir) / (day - timedelta(days=back)).isoformat() / "risk_list.parquet"
         if not path.exists():
             continue
-        listed = pd.read_parquet(path)
-        if "assignment" in listed.columns:
-            found.update(listed.loc[listed["assignment"] != NONE, "customer_id"].astype(str))
+        if "assignment" not in pq.read_schema(path).names:
+            continue
+        listed = pd.read_parquet(path, columns=["customer_id", "assignment"])
+        found.update(listed.loc[listed["assignment"] != NONE, "customer_id"].astype(str))
     return found

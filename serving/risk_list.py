@@ -31,7 +31,7 @@ from experiments.config import EvaluationConfig, LabelConfig, OutreachConfig
 from features.build import build_features
 from features.catalogue import FEATURE_NAMES, KEY_COLUMNS
 from features.labels import build_labels
-from serving.outreach import ACTIONS, assign_outreach, recently_assigned
+from serving.outreach import assign_outreach, recently_assigned
 from serving.scorer import Scorer
 from training.metrics import daily_capacity
 
@@ -291,8 +291,8 @@ def score_day(
     )
     position = risk_list.columns.get_loc("risk_tier") + 1
     risk_list.insert(position, "assignment", drawn.assignment)
-    for kind, action in ACTIONS.items():
-        risk_list.loc[risk_list["assignment"] == kind, "suggested_action"] = action
+    instead = pd.notna(drawn.action)
+    risk_list.loc[instead, "suggested_action"] = drawn.action[instead]
     meta = {
         "scored_for": day.isoformat(),
         "cutoff_at": pd.Timestamp(day).tz_localize("UTC").isoformat(),

@@ -225,10 +225,14 @@ class EventsRequest(_Strict):
     events: list[OperationalEvent] = Field(default_factory=list, max_length=MAX_EVENTS)
 
 
+# What happened to one posted item (events and outcomes alike).
+RecordStatus = Literal["accepted", "updated", "duplicate", "error"]
+
+
 class EventOutcome(BaseModel):
     table: Literal["contacts", "complaints", "events"]
     index: int = Field(description="Position of the item in its list in the request.")
-    status: Literal["accepted", "updated", "duplicate", "error"] = Field(
+    status: RecordStatus = Field(
         description="'duplicate': already recorded as is (posting again is safe); "
         "'updated': a recorded contact or complaint got its outcome."
     )
@@ -272,7 +276,7 @@ class OutcomesRequest(_Strict):
 
 class OutcomeResult(BaseModel):
     index: int = Field(description="Position of the item in the request.")
-    status: Literal["accepted", "updated", "duplicate", "error"] = Field(
+    status: RecordStatus = Field(
         description="'duplicate': already recorded as is; 'updated': a correction of a "
         "recorded outcome (same customer and time)."
     )

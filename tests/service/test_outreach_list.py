@@ -26,6 +26,8 @@ def test_the_list_assigns_today_and_tomorrow_skips_those_assigned(trained, works
     assert set(today["assignment"][:40]) == {"contact", "holdout"}  # the top of the list
     held = today["assignment"] == "holdout"
     assert (today.loc[held, "suggested_action"] == "Control group today: do not contact").all()
+    beyond = today["assignment"] == "none"
+    assert (today.loc[beyond, "suggested_action"] == "Beyond today's capacity: no outreach").all()
     meta = json.loads((folder / SNAPSHOT_META).read_text())["outreach"]
     assert (meta["capacity"], meta["holdout"], meta["seed"]) == (40, 10, 3)
     assert "held out at random as the control group" in (folder / "risk_list.html").read_text()
@@ -37,4 +39,5 @@ def test_the_list_assigns_today_and_tomorrow_skips_those_assigned(trained, works
     assigned = set(today.loc[today["assignment"] != "none", "customer_id"])
     again = tomorrow[tomorrow["customer_id"].isin(assigned)]
     assert (again["assignment"] == "none").all()
+    assert (again["suggested_action"] == "Assigned on a recent list: no new outreach yet").all()
     assert (tomorrow["assignment"] != "none").sum() == 40  # the next customers take the places

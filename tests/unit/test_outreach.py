@@ -9,7 +9,16 @@ import pandas as pd
 import pytest
 
 from experiments.config import EvaluationConfig, OutreachConfig
-from serving.outreach import CONTACT, HOLDOUT, NONE, assign_outreach, recently_assigned
+from serving.outreach import (
+    BEYOND_CAPACITY,
+    COMPLAINT_OPEN,
+    CONTACT,
+    HOLDOUT,
+    NONE,
+    RECENTLY_ASSIGNED,
+    assign_outreach,
+    recently_assigned,
+)
 
 DAY = date(2026, 5, 20)
 
@@ -56,6 +65,14 @@ def test_recently_assigned_and_open_complaints_are_skipped_and_the_next_take_the
         listed, OutreachConfig(capacity_k=3, holdout_fraction=0), EvaluationConfig(), DAY, {"C001"}
     )
     assert list(listed["customer_id"][drawn.assignment == CONTACT]) == ["C002", "C003", "C004"]
+    assert list(drawn.action[:6]) == [
+        COMPLAINT_OPEN,
+        RECENTLY_ASSIGNED,
+        None,
+        None,
+        None,
+        BEYOND_CAPACITY,
+    ]
     assert drawn.summary["suppressed_complaint_open"] == 1
     assert drawn.summary["suppressed_recently_assigned"] == 1
 
