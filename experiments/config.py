@@ -65,6 +65,11 @@ class WorkspaceConfig(_Frozen):
         return self.root / "events.db"
 
     @property
+    def monitoring_dir(self) -> Path:
+        """`radar monitor`'s report and JSON."""
+        return self.root / "monitoring"
+
+    @property
     def outcomes_path(self) -> Path:
         """Outreach outcomes, when ``outreach.outcomes_url`` names no other database."""
         return self.root / "outcomes.db"
@@ -332,6 +337,27 @@ class OutreachConfig(_Frozen):
         return self
 
 
+class MonitoringConfig(_Frozen):
+    """`radar monitor`: the thresholds that raise alerts on listed days whose labels matured."""
+
+    feature_psi_alert: float = Field(
+        0.25, gt=0, description="A feature's PSI against the model's training reference above this."
+    )
+    score_psi_alert: float = Field(
+        0.25, gt=0, description="The score's PSI against the training reference above this."
+    )
+    drift_days: int = Field(
+        7, ge=1, description="Drift is judged on the customers of the last N published lists."
+    )
+    min_precision_ratio: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="Realized precision at capacity below this share of the expected (the "
+        "selected customers' mean probability), pooled over matured days.",
+    )
+
+
 OUTCOMES_URL_ENV = "RADAR_OUTCOMES_URL"  # a URL with a password stays out of the YAML
 
 
@@ -348,6 +374,7 @@ class RadarConfig(_Frozen):
     registry: RegistryConfig = RegistryConfig()
     serving: ServingConfig = ServingConfig()
     outreach: OutreachConfig = OutreachConfig()
+    monitoring: MonitoringConfig = MonitoringConfig()
 
     def outcomes_url(self) -> str:
         """Where outreach outcomes are kept: $RADAR_OUTCOMES_URL, the configured URL, or a

@@ -172,6 +172,42 @@ def cmd_outcomes_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_monitor(args: argparse.Namespace) -> int:
+    from data.load import load_history
+    from serving.monitor import MONITORING_FILE, run_monitor
+
+    config = _config(args)
+    history, _ = load_history(args.data, config.workspace.rejects_dir, config.data)
+    report = run_monitor(history, config)
+    for day in report["matured_days"]:
+        realized, expected = (
+            day["realized_precision_at_capacity"],
+            day["expected_precision_at_capacity"],
+        )
+        print(
+            f"{day['date']}: {day['selected']} selected, precision at capacity "
+            + (f"{realized:.3f} (expected {expected:.3f})" if realized is not None else "n/a")
+            + f", contact {day['contact_complaints']}/{day['contact_customers']}"
+            f", holdout {day['holdout_complaints']}/{day['holdout_customers']} complained"
+        )
+    effect = report["outreach_effect"]
+    if effect.get("interval"):
+        low, high = effect["interval"]
+        print(
+            f"outreach effect (contact - holdout complaint rate): {effect['difference']:+.4f} "
+            f"[{low:+.4f}, {high:+.4f}]"
+        )
+    if report["score_psi"] is not None:
+        days = report["drift_days"]
+        print(f"score PSI {report['score_psi']:.3f} over the lists of {days[0]}..{days[-1]}")
+    for note in report["notes"]:
+        print(f"note: {note}")
+    for alert in report["alerts"]:
+        print(f"ALERT {alert['message']}")
+    print(f"report: {config.workspace.monitoring_dir / MONITORING_FILE}")
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from radar.process import port_is_free, service_env
     from serving.auth import check_exposure
@@ -279,6 +315,12 @@ def build_parser() -> argparse.ArgumentParser:
         "list_date and note (as POST /outcomes takes them)",
     )
     p.set_defaults(func=cmd_outcomes_import)
+
+    p = sub.add_parser(
+        "monitor", help="how the published lists did once their labels matured; drift; alerts"
+    )
+    p.add_argument("--data", type=Path, required=True, help="data folder covering the lists")
+    p.set_defaults(func=cmd_monitor)
 
     p = sub.add_parser("serve", help="start the BentoML scoring service")
     p.add_argument("--host")

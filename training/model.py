@@ -21,6 +21,7 @@ from sklearn.linear_model import LogisticRegression
 
 from experiments.config import ModelConfig
 from features.catalogue import FEATURES_BY_NAME
+from training import drift
 
 MODEL_FILE = "booster.txt"
 META_FILE = "risk_model.json"
@@ -130,7 +131,28 @@ class RiskModel:
             raw_val.reshape(-1, 1), y_val, sample_weight=validation_weight
         )
         self.calibration_ = (float(platt.coef_[0, 0]), float(platt.intercept_[0]))
+        self.reference_ = self._reference(X, sample_weight)
         return self
+
+    def _reference(self, X: pd.DataFrame, weight: np.ndarray | None) -> dict[str, dict]:
+        """Each feature's and the probability's distribution on the training rows (weighted
+        back to the natural class prior), for drift monitoring against later lists."""
+        rows = np.arange(len(X))
+        if rows.size > drift.REFERENCE_ROWS:
+            rows = np.sort(
+                np.random.default_rng(self.settings.seed).choice(
+                    rows, drift.REFERENCE_ROWS, replace=False
+                )
+            )
+        matrix = self._matrix(X)[rows]
+        w = None if weight is None else np.asarray(weight)[rows]
+        features = {
+            name: drift.reference_of(matrix[:, j], w) for j, name in enumerate(self.feature_names)
+        }
+        return {
+            "features": features,
+            "probability": drift.reference_of(self.predict_proba(matrix), w),
+        }
 
     # --------------------------------------------------------------- prediction
     def encode(self, X: pd.DataFrame | Mapping[str, np.ndarray]) -> np.ndarray:
@@ -206,6 +228,7 @@ class RiskModel:
             "categories": self.categories_,
             "calibration": list(self.calibration_),
             "best_iteration": self.best_iteration_,
+            "reference": getattr(self, "reference_", None),
         }
         (directory / META_FILE).write_text(json.dumps(meta, indent=2))
 
@@ -218,6 +241,7 @@ class RiskModel:
         model.categories_ = meta["categories"]
         model.calibration_ = tuple(meta["calibration"])
         model.best_iteration_ = meta["best_iteration"]
+        model.reference_ = meta.get("reference")  # None: registered before it was kept
         return model
 
 

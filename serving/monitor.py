@@ -1,0 +1,292 @@
+"""``radar monitor``: how the published lists did once their 48-hour labels matured.
+
+For every listed day whose horizon lies inside the data: realized precision and recall at
+capacity (the customers the list selected, contacted or held out) beside the precision the
+model expected (their mean probability), the complaint rates of the ``contact`` and
+``holdout`` groups and their difference with a 95 % interval (the measured effect of
+outreach: the two groups are a random split of the same customers), calibration by decile
+over all matured days, and drift: each feature's and the score's PSI on the latest list
+against the training reference stored with the model. Thresholds in ``monitoring:`` turn
+these into alerts.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from datetime import date as Date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from data.fileio import write_json
+from data.history import History
+from experiments.config import EvaluationConfig, MonitoringConfig, RadarConfig
+from features.labels import build_labels
+from serving.outreach import CONTACT, HOLDOUT, NONE
+from serving.risk_list import SNAPSHOT_FEATURES, SNAPSHOT_META
+from training import drift, registry
+from training.metrics import daily_capacity
+from training.model import RiskModel
+
+Z95 = 1.959963984540054
+# The same for every customer of one list: its "drift" says which weekday the list is for.
+DATE_FEATURES = ("day_of_week",)
+
+
+@dataclass(frozen=True)
+class ListedDay:
+    """One published list with what happened in its horizon."""
+
+    day: Date
+    folder: Path
+    listed: pd.DataFrame  # customer_id, probability, selected, assignment, label
+
+
+def published_days(lists_dir: Path) -> list[tuple[Date, Path]]:
+    """(date, folder) of every published list, oldest first."""
+    found = []
+    for folder in sorted(Path(lists_dir).glob("????-??-??")):
+        if (folder / "risk_list.parquet").exists():
+            found.append((Date.fromisoformat(folder.name), folder))
+    return found
+
+
+def matured_days(
+    history: History,
+    lists_dir: Path,
+    horizon_hours: int,
+    exclude_open: bool,
+    evaluation: EvaluationConfig,
+) -> list[ListedDay]:
+    """The listed days whose horizon ended before the data does, with their labels."""
+    out = []
+    for day, folder in published_days(lists_dir):
+        cutoff = pd.Timestamp(day).tz_localize("UTC")
+        if cutoff + pd.Timedelta(hours=horizon_hours) > history.observed_until:
+            continue
+        listed = pd.read_parquet(folder / "risk_list.parquet")
+        listed = listed[listed["customer_id"].isin(history.customers["customer_id"])]
+        keys = pd.DataFrame({"customer_id": listed["customer_id"].to_numpy(), "cutoff_at": cutoff})
+        labels = build_labels(history, keys, horizon_hours, exclude_open)
+        if "assignment" in listed.columns:
+            assignment = listed["assignment"].to_numpy()
+        else:  # a list from before assignments: its top at the evaluation's capacity
+            k = daily_capacity(len(listed), evaluation.capacity_fraction, evaluation.capacity_k)
+            assignment = np.where(np.arange(len(listed)) < k, CONTACT, NONE)
+        out.append(
+            ListedDay(
+                day,
+                folder,
+                pd.DataFrame(
+                    {
+                        "customer_id": listed["customer_id"].to_numpy(),
+                        "probability": listed["probability"].to_numpy(dtype=float),
+                        "assignment": assignment,
+                        "selected": assignment != NONE,
+                        "label": labels["label"].to_numpy(),
+                    }
+                ),
+            )
+        )
+    return out
+
+
+def day_summary(day: ListedDay) -> dict:
+    """Precision and recall at capacity, expected precision, and the two groups' outcomes."""
+    d = day.listed
+    selected, label = d["selected"].to_numpy(), d["label"].to_numpy()
+    n_selected, positives = int(selected.sum()), int(label.sum())
+    hits = int(label[selected].sum())
+    summary = {
+        "date": day.day.isoformat(),
+        "listed": len(d),
+        "selected": n_selected,
+        "positives": positives,
+        "realized_precision_at_capacity": hits / n_selected if n_selected else None,
+        "expected_precision_at_capacity": (
+            float(d.loc[selected, "probability"].mean()) if n_selected else None
+        ),
+        "recall_at_capacity": hits / positives if positives else None,
+    }
+    for group in (CONTACT, HOLDOUT):
+        members = d["assignment"].to_numpy() == group
+        summary[f"{group}_customers"] = int(members.sum())
+        summary[f"{group}_complaints"] = int(label[members].sum())
+    return summary
+
+
+def calibration_by_decile(days: list[ListedDay]) -> list[dict]:
+    """Mean predicted probability against the observed complaint rate, per decile of the
+    predicted probability over every listed customer of every matured day."""
+    pooled = pd.concat([d.listed for d in days], ignore_index=True)
+    if pooled.empty:
+        return []
+    decile = pd.qcut(pooled["probability"].rank(method="first"), 10, labels=False)
+    grouped = pooled.groupby(decile)
+    return [
+        {
+            "decile": int(k) + 1,
+            "customers": len(g),
+            "predicted": float(g["probability"].mean()),
+            "observed": float(g["label"].mean()),
+        }
+        for k, g in grouped
+    ]
+
+
+def outreach_effect(days: list[ListedDay]) -> dict:
+    """Complaint rate of ``contact`` minus ``holdout`` over the matured days, with a 95 %
+    Newcombe interval (Wilson intervals of each rate combined: sound at small counts)."""
+    pooled = pd.concat([d.listed for d in days], ignore_index=True) if days else pd.DataFrame()
+    counts = {}
+    for group in (CONTACT, HOLDOUT):
+        members = pooled[pooled["assignment"] == group] if len(pooled) else pooled
+        counts[group] = (int(members["label"].sum()) if len(members) else 0, len(members))
+    (kc, nc), (kh, nh) = counts[CONTACT], counts[HOLDOUT]
+    result = {
+        "contact_customers": nc,
+        "contact_complaints": kc,
+        "holdout_customers": nh,
+        "holdout_complaints": kh,
+    }
+    if nc == 0 or nh == 0:
+        return result | {"difference": None, "interval": None, "note": "no holdout to compare"}
+    pc, ph = kc / nc, kh / nh
+    lc, uc = wilson(kc, nc)
+    lh, uh = wilson(kh, nh)
+    diff = pc - ph
+    lower = diff - math.sqrt((pc - lc) ** 2 + (uh - ph) ** 2)
+    upper = diff + math.sqrt((uc - pc) ** 2 + (ph - lh) ** 2)
+    return result | {
+        "contact_rate": pc,
+        "holdout_rate": ph,
+        "difference": diff,
+        "interval": [lower, upper],
+    }
+
+
+def wilson(k: int, n: int) -> tuple[float, float]:
+    """95 % Wilson score interval of a proportion k / n."""
+    p = k / n
+    centre = (p + Z95**2 / (2 * n)) / (1 + Z95**2 / n)
+    half = Z95 * math.sqrt(p * (1 - p) / n + Z95**2 / (4 * n**2)) / (1 + Z95**2 / n)
+    return centre - half, centre + half
+
+
+def feature_drift(model: RiskModel, folders: list[Path]) -> tuple[dict[str, float], float] | None:
+    """(PSI per feature, PSI of the probability) of the customers of some published lists,
+    pooled, against the model's training reference; None for a model registered before
+    references were kept. Pooling a few days keeps features that one day shares across
+    many customers (a region's incident, the bill calendar) from reading as drift."""
+    reference = getattr(model, "reference_", None)
+    if not reference:
+        return None
+    snapshots = [pd.read_parquet(folder / SNAPSHOT_FEATURES) for folder in folders]
+    eligible = pd.concat([s[s["eligible"]] for s in snapshots], ignore_index=True)
+    matrix = model.encode(eligible)
+    features = {
+        name: drift.psi(reference["features"][name], matrix[:, j])
+        for j, name in enumerate(model.feature_names)
+        if name in reference["features"] and name not in DATE_FEATURES
+    }
+    scores = np.concatenate(
+        [
+            pd.read_parquet(folder / "risk_list.parquet", columns=["probability"])[
+                "probability"
+            ].to_numpy()
+            for folder in folders
+        ]
+    )
+    return features, drift.psi(reference["probability"], scores)
+
+
+def alerts(report: dict, thresholds: MonitoringConfig) -> list[dict]:
+    """What crossed a threshold, each with its value, threshold and a sentence."""
+    found = []
+    for name, value in sorted(report["feature_psi"].items(), key=lambda kv: -kv[1]):
+        if value > thresholds.feature_psi_alert:
+            found.append(
+                {
+                    "kind": "feature_drift",
+                    "subject": name,
+                    "value": value,
+                    "threshold": thresholds.feature_psi_alert,
+                    "message": f"feature {name} drifted: PSI {value:.3f} against training",
+                }
+            )
+    score = report["score_psi"]
+    if score is not None and score > thresholds.score_psi_alert:
+        found.append(
+            {
+                "kind": "score_drift",
+                "subject": "probability",
+                "value": score,
+                "threshold": thresholds.score_psi_alert,
+                "message": f"the score's distribution drifted: PSI {score:.3f} against training",
+            }
+        )
+    days = [d for d in report["matured_days"] if d["selected"]]
+    hits = sum(
+        round(d["realized_precision_at_capacity"] * d["selected"]) for d in days
+    )  # integers back from the shares
+    expected = sum(d["expected_precision_at_capacity"] * d["selected"] for d in days)
+    if days and expected > 0 and hits < thresholds.min_precision_ratio * expected:
+        found.append(
+            {
+                "kind": "precision",
+                "subject": "realized_precision_at_capacity",
+                "value": hits / expected,
+                "threshold": thresholds.min_precision_ratio,
+                "message": f"the selected customers complained {hits} times over "
+                f"{len(days)} matured day(s) where the model expected {expected:.1f}",
+            }
+        )
+    return found
+
+
+MONITORING_FILE = "monitoring.json"
+
+
+def run_monitor(history: History, config: RadarConfig) -> dict:
+    """Judge every matured list of the workspace on ``history``; write and return the report."""
+    lists_dir = config.workspace.risk_lists_dir
+    published = published_days(lists_dir)
+    if not published:
+        raise FileNotFoundError(f"no published list in {lists_dir} (run `radar score` first)")
+    labels = config.labels
+    days = matured_days(
+        history, lists_dir, labels.horizon_hours, labels.exclude_open_complaints, config.evaluation
+    )
+    latest = published[-1][1]
+    meta = json.loads((latest / SNAPSHOT_META).read_text())
+    model = registry.load_version(config, meta["model_version"])
+    recent = [folder for _, folder in published[-config.monitoring.drift_days :]]
+    drifted = feature_drift(model, recent)
+    report = {
+        "data_observed_until": history.observed_until.isoformat(),
+        "listed_days": [d.isoformat() for d, _ in published],
+        "matured_days": [day_summary(d) for d in days],
+        "calibration": calibration_by_decile(days),
+        "outreach_effect": outreach_effect(days),
+        "drift_days": [folder.name for folder in recent],
+        "drift_model_version": str(meta["model_version"]),
+        "feature_psi": drifted[0] if drifted else {},
+        "score_psi": drifted[1] if drifted else None,
+        "notes": []
+        if drifted
+        else [
+            f"model version {meta['model_version']} was registered before training references "
+            "were kept: retrain for feature and score drift"
+        ],
+    }
+    if not days:
+        horizon = pd.Timedelta(hours=labels.horizon_hours)
+        report["notes"].append(
+            f"no listed day has matured yet: a list's labels are known {horizon} after its date"
+        )
+    report["alerts"] = alerts(report, config.monitoring)
+    write_json(config.workspace.monitoring_dir / MONITORING_FILE, report)
+    return report

@@ -1,0 +1,56 @@
+"""`radar monitor` on the trained workspace: matured lists judged, drift against the model's
+training reference, alerts."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pandas as pd
+import pytest
+
+from experiments.config import OutreachConfig
+from serving.monitor import MONITORING_FILE, run_monitor
+from serving.risk_list import SNAPSHOT_FEATURES, score_day
+
+pytestmark = pytest.mark.slow
+
+
+def test_matured_lists_are_judged_and_forged_drift_raises_an_alert(trained, workspace):
+    _, config = workspace
+    h, lists = trained["history"], config.workspace.risk_lists_dir
+    end = h.observed_until.date()
+    outreach = OutreachConfig(capacity_k=60, holdout_fraction=0.5, suppress_days=0)
+    for back in (5, 4, 1):  # the last has not matured (nor has the fixture's list of `end`)
+        score_day(
+            h, trained["scorer"], end - timedelta(days=back), lists, config.labels, None, outreach
+        )
+    for folder in lists.glob("????-??-??"):  # the contact feed stopped, say
+        snapshot = pd.read_parquet(folder / SNAPSHOT_FEATURES)
+        snapshot["contacts_30d"] = 0.0
+        snapshot.to_parquet(folder / SNAPSHOT_FEATURES)
+
+    report = run_monitor(h, config)
+
+    written = json.loads((config.workspace.monitoring_dir / MONITORING_FILE).read_text())
+    assert written == json.loads(json.dumps(report))
+    days = report["matured_days"]
+    assert [d["date"] for d in days] == [(end - timedelta(days=b)).isoformat() for b in (5, 4)]
+    for d in days:
+        assert d["selected"] == 60
+        assert 0 <= d["realized_precision_at_capacity"] <= 1
+        assert 0 < d["expected_precision_at_capacity"] < 1
+        assert d["contact_customers"] == d["holdout_customers"] == 30
+    # No outreach happened in this world: the measured effect's interval covers zero.
+    effect = report["outreach_effect"]
+    assert effect["interval"][0] <= 0 <= effect["interval"][1]
+    assert len(report["calibration"]) == 10
+    assert set(report["feature_psi"]) == set(trained["scorer"].model.feature_names) - {
+        "day_of_week"
+    }
+    assert report["score_psi"] is not None and report["score_psi"] >= 0
+    assert report["drift_days"] == sorted(p.name for p in lists.glob("????-??-??"))
+    drifted = {a["subject"] for a in report["alerts"] if a["kind"] == "feature_drift"}
+    assert "contacts_30d" in drifted
+    assert report["feature_psi"]["contacts_30d"] > 0.25
+    assert "day_of_week" not in report["feature_psi"]  # one list is one weekday by design
