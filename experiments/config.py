@@ -70,6 +70,11 @@ class WorkspaceConfig(_Frozen):
         return self.root / "monitoring"
 
     @property
+    def monitoring_file(self) -> Path:
+        """`radar monitor`'s findings (the service reads them into its gauges)."""
+        return self.monitoring_dir / "monitoring.json"
+
+    @property
     def outcomes_path(self) -> Path:
         """Outreach outcomes, when ``outreach.outcomes_url`` names no other database."""
         return self.root / "outcomes.db"

@@ -174,7 +174,8 @@ def cmd_outcomes_import(args: argparse.Namespace) -> int:
 
 def cmd_monitor(args: argparse.Namespace) -> int:
     from data.load import load_history
-    from serving.monitor import MONITORING_FILE, run_monitor
+    from serving.monitor import run_monitor
+    from serving.monitor_report import REPORT_FILE
 
     config = _config(args)
     history, _ = load_history(args.data, config.workspace.rejects_dir, config.data)
@@ -204,7 +205,8 @@ def cmd_monitor(args: argparse.Namespace) -> int:
         print(f"note: {note}")
     for alert in report["alerts"]:
         print(f"ALERT {alert['message']}")
-    print(f"report: {config.workspace.monitoring_dir / MONITORING_FILE}")
+    out = config.workspace
+    print(f"report: {out.monitoring_dir / REPORT_FILE} (and {out.monitoring_file}; also in MLflow)")
     return 0
 
 

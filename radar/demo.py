@@ -10,6 +10,7 @@ import argparse
 import json
 import logging
 import time
+from datetime import timedelta
 
 import httpx
 
@@ -19,6 +20,7 @@ from experiments.config import RadarConfig
 from radar.console import print_evaluation
 from radar.process import free_port, start_service, stop
 from serving.auth import load_token
+from serving.monitor import run_monitor
 from serving.payload import history_payload
 from serving.risk_list import preview, score_day
 from serving.scorer import Scorer
@@ -28,6 +30,7 @@ log = logging.getLogger("radar.demo")
 
 UNKNOWN_ID = "NO-SUCH-CUSTOMER"
 PARITY_TOLERANCE = 1e-9
+DEMO_LOOP_DAYS = 4  # earlier daily lists, all matured, for the monitor to judge
 
 
 def _step(n: int, text: str) -> None:
@@ -66,10 +69,39 @@ def run_demo(config: RadarConfig, args: argparse.Namespace, service_env: dict[st
     result = train(config, world)
     print_evaluation(result.evaluation)
 
-    _step(3, "daily risk list")
+    _step(3, "daily risk lists with today's outreach, and how the earlier ones did")
     history, _ = load_history(world, config.workspace.rejects_dir, config.data)
     day = history.observed_until.date()
     scorer = Scorer.from_registry(config)
+    # The lists of a few earlier days, as the team would have had them: their 48 h have
+    # passed, so the monitor can judge them (and today's list skips whom they assigned).
+    for back in range(DEMO_LOOP_DAYS + 2, 2, -1):
+        earlier = day - timedelta(days=back)
+        _, listed = score_day(
+            history,
+            scorer,
+            earlier,
+            config.workspace.risk_lists_dir,
+            config.labels,
+            config.evaluation,
+            config.outreach,
+        )
+        drawn = listed["assignment"].value_counts()
+        print(
+            f"list of {earlier}: {drawn.get('contact', 0)} to contact, "
+            f"{drawn.get('holdout', 0)} held out"
+        )
+    report = run_monitor(history, config)
+    for matured in report["matured_days"]:
+        print(
+            f"  {matured['date']}: precision at capacity "
+            f"{matured['realized_precision_at_capacity']:.3f} realized, "
+            f"{matured['expected_precision_at_capacity']:.3f} expected"
+        )
+    print(
+        f"monitoring: {len(report['alerts'])} alert(s), "
+        f"{config.workspace.monitoring_dir / 'monitoring.html'}"
+    )
     list_dir, risk_list = score_day(
         history,
         scorer,
@@ -107,6 +139,7 @@ def run_demo(config: RadarConfig, args: argparse.Namespace, service_env: dict[st
     print(f"""world (synthetic data)    {world}
 MLflow store              {ws.mlflow_uri}   (browse: .venv/bin/mlflow ui --backend-store-uri {ws.mlflow_uri})
 evaluation                {result.evaluation_path}
+monitoring                {ws.monitoring_dir / "monitoring.html"} (and monitoring.json)
 registered model          {config.registry.model_name} version {result.version} ({"champion" if result.promoted else "challenger"})
 risk list                 {list_dir / "risk_list.html"} (and .csv, .parquet)
 service                   radar serve  ->  POST {base.rsplit(":", 1)[0]}:{config.serving.port}/score

@@ -25,6 +25,7 @@ from data.fileio import write_json
 from data.history import History
 from experiments.config import EvaluationConfig, MonitoringConfig, RadarConfig
 from features.labels import build_labels
+from serving.monitor_report import log_report
 from serving.outreach import CONTACT, HOLDOUT, NONE
 from serving.risk_list import SNAPSHOT_FEATURES, SNAPSHOT_META
 from training import drift, registry
@@ -247,9 +248,6 @@ def alerts(report: dict, thresholds: MonitoringConfig) -> list[dict]:
     return found
 
 
-MONITORING_FILE = "monitoring.json"
-
-
 def run_monitor(history: History, config: RadarConfig) -> dict:
     """Judge every matured list of the workspace on ``history``; write and return the report."""
     lists_dir = config.workspace.risk_lists_dir
@@ -287,6 +285,8 @@ def run_monitor(history: History, config: RadarConfig) -> dict:
         report["notes"].append(
             f"no listed day has matured yet: a list's labels are known {horizon} after its date"
         )
+    report["thresholds"] = config.monitoring.model_dump()
     report["alerts"] = alerts(report, config.monitoring)
-    write_json(config.workspace.monitoring_dir / MONITORING_FILE, report)
+    write_json(config.workspace.monitoring_file, report)
+    log_report(report, config)  # the HTML page with plots, also in MLflow
     return report

@@ -14,8 +14,10 @@ assignment, so in-flight requests finish on the state they started with.
 from __future__ import annotations
 
 import gc
+import json
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -76,6 +78,22 @@ OUTCOMES_POSTED = bentoml.metrics.Counter(
     name="complaint_radar_outcomes",
     documentation="Outreach outcomes posted to /outcomes, by status",
     labelnames=["status"],
+)
+MONITOR = {
+    name: bentoml.metrics.Gauge(name=f"complaint_radar_monitor_{name}", documentation=doc)
+    for name, doc in (
+        ("alerts", "Alerts in the latest `radar monitor` report"),
+        ("score_psi", "PSI of the score on the latest lists against training"),
+        ("realized_precision_at_capacity", "Pooled over the report's matured days"),
+        ("expected_precision_at_capacity", "The selected customers' mean probability, pooled"),
+        ("outreach_effect", "Complaint rate of contacted minus held-out customers"),
+        ("report_age_seconds", "Seconds since the monitoring report was written"),
+    )
+}
+MONITOR_FEATURE_PSI = bentoml.metrics.Gauge(
+    name="complaint_radar_monitor_feature_psi",
+    documentation="PSI of each feature on the latest lists against training",
+    labelnames=["feature"],
 )
 TIERS = bentoml.metrics.Counter(
     name="complaint_radar_scored",
@@ -339,6 +357,7 @@ class ComplaintRadar:
                     problems[0],
                 )
             self.problems = problems
+            self._publish_monitoring()
             now = self.state
             return ReloadResponse(
                 model_name=now.scorer.model_name if now else None,
@@ -414,6 +433,46 @@ class ComplaintRadar:
         path = self.config.workspace.risk_lists_dir / LATEST
         return path.read_text() if path.exists() else ""
 
+    def _publish_monitoring(self) -> None:
+        """The latest `radar monitor` report as Prometheus gauges (re-read when rewritten),
+        so that its alerts reach whatever watches the service."""
+        path = self.config.workspace.monitoring_file
+        try:
+            stamp = path.stat().st_mtime
+        except OSError:
+            return  # no report yet
+        MONITOR["report_age_seconds"].set(max(0.0, time.time() - stamp))
+        if stamp == getattr(self, "_monitoring_stamp", None):
+            return
+        try:
+            report = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            log.warning("monitoring report %s unreadable: %s", path, exc)
+            return
+        self._monitoring_stamp = stamp
+        days = [d for d in report.get("matured_days", []) if d.get("selected")]
+        selected = sum(d["selected"] for d in days)
+        effect = report.get("outreach_effect", {}).get("difference")
+        values = {
+            "alerts": len(report.get("alerts", [])),
+            "score_psi": report.get("score_psi"),
+            "realized_precision_at_capacity": (
+                sum(d["realized_precision_at_capacity"] * d["selected"] for d in days) / selected
+                if selected
+                else None
+            ),
+            "expected_precision_at_capacity": (
+                sum(d["expected_precision_at_capacity"] * d["selected"] for d in days) / selected
+                if selected
+                else None
+            ),
+            "outreach_effect": effect,
+        }
+        for name, value in values.items():
+            MONITOR[name].set(float("nan") if value is None else value)
+        for feature, value in report.get("feature_psi", {}).items():
+            MONITOR_FEATURE_PSI.labels(feature=feature).set(value)
+
     def _watch(self) -> None:
         """Reload when the champion alias or the published snapshot changes."""
         client = None
@@ -430,6 +489,8 @@ class ComplaintRadar:
                     or self._pointer() != state.pointer
                 ):
                     self.reload_now()
+                else:
+                    self._publish_monitoring()
             except Exception as exc:  # the watcher must never take the service down
                 log.warning("reload check failed: %s", exc)
 

@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import mlflow
 import pandas as pd
 import pytest
 
 from experiments.config import OutreachConfig
-from serving.monitor import MONITORING_FILE, run_monitor
+from serving.monitor import run_monitor
+from serving.monitor_report import REPORT_FILE
 from serving.risk_list import SNAPSHOT_FEATURES, score_day
 
 pytestmark = pytest.mark.slow
@@ -32,8 +34,13 @@ def test_matured_lists_are_judged_and_forged_drift_raises_an_alert(trained, work
 
     report = run_monitor(h, config)
 
-    written = json.loads((config.workspace.monitoring_dir / MONITORING_FILE).read_text())
+    written = json.loads(config.workspace.monitoring_file.read_text())
     assert written == json.loads(json.dumps(report))
+    page = (config.workspace.monitoring_dir / REPORT_FILE).read_text()
+    assert "How the lists did" in page and page.count("data:image/png;base64,") == 3
+    assert "contacts_30d drifted" in page
+    runs = mlflow.search_runs(experiment_names=[config.registry.experiment + "-monitoring"])
+    assert len(runs) == 1 and runs["metrics.alerts"].iloc[0] == len(report["alerts"])
     days = report["matured_days"]
     assert [d["date"] for d in days] == [(end - timedelta(days=b)).isoformat() for b in (5, 4)]
     for d in days:
@@ -54,3 +61,40 @@ def test_matured_lists_are_judged_and_forged_drift_raises_an_alert(trained, work
     assert "contacts_30d" in drifted
     assert report["feature_psi"]["contacts_30d"] > 0.25
     assert "day_of_week" not in report["feature_psi"]  # one list is one weekday by design
+
+
+def test_the_service_exposes_the_latest_report_as_gauges(workspace, monkeypatch):
+    from prometheus_client import REGISTRY
+
+    from tests.service.conftest import make_client
+
+    ws, config = workspace
+    report = {
+        "matured_days": [
+            {
+                "selected": 10,
+                "realized_precision_at_capacity": 0.2,
+                "expected_precision_at_capacity": 0.3,
+            },
+            {
+                "selected": 30,
+                "realized_precision_at_capacity": 0.4,
+                "expected_precision_at_capacity": 0.3,
+            },
+        ],
+        "outreach_effect": {"difference": -0.05},
+        "feature_psi": {"contacts_30d": 0.4},
+        "score_psi": 0.12,
+        "alerts": [{"kind": "feature_drift"}],
+    }
+    config.workspace.monitoring_dir.mkdir(parents=True, exist_ok=True)
+    config.workspace.monitoring_file.write_text(json.dumps(report))
+    with make_client(ws, monkeypatch):
+        value = REGISTRY.get_sample_value
+        assert value("complaint_radar_monitor_alerts") == 1
+        assert value("complaint_radar_monitor_score_psi") == 0.12
+        assert value("complaint_radar_monitor_realized_precision_at_capacity") == pytest.approx(
+            0.35
+        )
+        assert value("complaint_radar_monitor_outreach_effect") == -0.05
+        assert value("complaint_radar_monitor_feature_psi", {"feature": "contacts_30d"}) == 0.4

@@ -1,0 +1,150 @@
+"""The monitoring report: plots over the listed days and an HTML page, logged to MLflow."""
+
+from __future__ import annotations
+
+import base64
+import html
+import tempfile
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, never a window
+import matplotlib.pyplot as plt
+import mlflow
+
+from data.fileio import write_text
+from experiments.config import RadarConfig
+from training import registry
+
+REPORT_FILE = "monitoring.html"
+MONITORING_EXPERIMENT_SUFFIX = "-monitoring"
+TOP_PSI = 20
+
+
+def write_plots(report: dict, out: Path) -> list[Path]:
+    """Precision at capacity over days (realized vs expected), calibration, PSI per feature."""
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    days = [d for d in report["matured_days"] if d["selected"]]
+    if days:
+        fig, ax = plt.subplots(figsize=(7, 4))
+        dates = [d["date"] for d in days]
+        ax.plot(dates, [d["realized_precision_at_capacity"] for d in days], "o-", label="realized")
+        ax.plot(dates, [d["expected_precision_at_capacity"] for d in days], "s--", label="expected")
+        ax.set(
+            title="Precision at capacity per listed day",
+            xlabel="list date",
+            ylabel="share of selected customers who complained",
+        )
+        ax.tick_params(axis="x", rotation=45)
+        ax.legend()
+        paths.append(_save(fig, out / "precision_over_time.png"))
+    if report["calibration"]:
+        fig, ax = plt.subplots(figsize=(5, 5))
+        cal = report["calibration"]
+        predicted, observed = [c["predicted"] for c in cal], [c["observed"] for c in cal]
+        top = max(max(predicted), max(observed), 1e-3)
+        ax.plot([0, top], [0, top], ":", color="grey", label="perfect")
+        ax.plot(predicted, observed, "o-", label="deciles")
+        ax.set(
+            title="Calibration on matured days",
+            xlabel="mean predicted probability",
+            ylabel="observed complaint rate",
+        )
+        ax.legend()
+        paths.append(_save(fig, out / "calibration.png"))
+    if report["feature_psi"]:
+        worst = sorted(report["feature_psi"].items(), key=lambda kv: -kv[1])[:TOP_PSI]
+        fig, ax = plt.subplots(figsize=(7, 0.3 * len(worst) + 1.5))
+        ax.barh([n for n, _ in worst][::-1], [v for _, v in worst][::-1])
+        ax.axvline(report["thresholds"]["feature_psi_alert"], color="red", ls="--", label="alert")
+        ax.set(title=f"Feature drift (top {len(worst)})", xlabel="PSI against training")
+        ax.legend()
+        paths.append(_save(fig, out / "feature_psi.png"))
+    return paths
+
+
+def _save(fig: plt.Figure, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
+def write_html(report: dict, plots: list[Path], path: Path) -> Path:
+    """A self-contained page (plots inline) for the outreach lead and the data scientist."""
+    effect = report["outreach_effect"]
+    if effect.get("interval"):
+        low, high = effect["interval"]
+        effect_text = (
+            f"Contacted customers complained at {effect['contact_rate']:.2%} "
+            f"({effect['contact_complaints']} of {effect['contact_customers']}), the holdout at "
+            f"{effect['holdout_rate']:.2%} ({effect['holdout_complaints']} of "
+            f"{effect['holdout_customers']}): difference {effect['difference']:+.2%}, 95 % "
+            f"interval [{low:+.2%}, {high:+.2%}]."
+        )
+    else:
+        effect_text = "No holdout yet: the effect of outreach cannot be measured."
+    rows = "".join(
+        f"<tr><td>{d['date']}</td><td>{d['selected']}</td><td>{_pct(d['realized_precision_at_capacity'])}</td>"
+        f"<td>{_pct(d['expected_precision_at_capacity'])}</td><td>{_pct(d['recall_at_capacity'])}</td>"
+        f"<td>{d['contact_complaints']} / {d['contact_customers']}</td>"
+        f"<td>{d['holdout_complaints']} / {d['holdout_customers']}</td></tr>"
+        for d in report["matured_days"]
+    )
+    alerts = "".join(f"<li>{html.escape(a['message'])}</li>" for a in report["alerts"])
+    notes = "".join(f"<li>{html.escape(n)}</li>" for n in report["notes"])
+    images = "".join(
+        f"<img alt='{p.stem}' src='data:image/png;base64,"
+        f"{base64.b64encode(p.read_bytes()).decode()}'>"
+        for p in plots
+    )
+    page = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Complaint Radar monitoring</title>
+<style>body {{ font-family: system-ui, sans-serif; margin: 2em; color: #222; }}
+table {{ border-collapse: collapse; }} th, td {{ border-bottom: 1px solid #ddd; padding: .3em .6em; }}
+img {{ max-width: 48%; margin: .5em; vertical-align: top; }} .alerts li {{ color: #b00020; }}</style>
+</head><body><h1>How the lists did</h1>
+<p>Data until {report["data_observed_until"]}; {len(report["matured_days"])} of
+{len(report["listed_days"])} listed days have matured labels.</p>
+<h2>Outreach effect</h2><p>{effect_text}</p>
+<h2>Alerts</h2><ul class="alerts">{alerts or "<li style='color:#222'>none</li>"}</ul>
+{f"<ul>{notes}</ul>" if notes else ""}
+<h2>Matured days</h2><table><thead><tr><th>list date</th><th>selected</th><th>realized precision</th>
+<th>expected precision</th><th>recall</th><th>contact: complained / customers</th>
+<th>holdout: complained / customers</th></tr></thead><tbody>{rows}</tbody></table>
+<h2>Plots</h2>{images}
+</body></html>
+"""
+    write_text(path, page)
+    return path
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1%}"
+
+
+def log_report(report: dict, config: RadarConfig) -> Path:
+    """Write plots and the HTML page to the workspace and log them, with the JSON, to an
+    MLflow run of the monitoring experiment; returns the page."""
+    out = config.workspace.monitoring_dir
+    with tempfile.TemporaryDirectory() as tmp:
+        plots = write_plots(report, Path(tmp))
+        page = write_html(report, plots, out / REPORT_FILE)
+        client = registry.connect(config)
+        name = config.registry.experiment + MONITORING_EXPERIMENT_SUFFIX
+        if client.get_experiment_by_name(name) is None:  # artifacts in the workspace too
+            client.create_experiment(
+                name, artifact_location=config.workspace.artifact_root.as_uri()
+            )
+        mlflow.set_experiment(name)
+        with mlflow.start_run(run_name=f"monitor {report['data_observed_until'][:10]}"):
+            mlflow.log_dict(report, "monitoring.json")
+            mlflow.log_artifact(str(page))
+            if plots:
+                mlflow.log_artifacts(tmp, artifact_path="plots")
+            if report["score_psi"] is not None:
+                mlflow.log_metric("score_psi", report["score_psi"])
+            mlflow.log_metric("alerts", len(report["alerts"]))
+    return page
