@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint format bento clean postgresql
+.PHONY: demo test test-fast lint format bento clean postgresql chromium
 
 # The environment: pinned by constraints.txt, rebuilt when the pins or pyproject change.
 $(STAMP): pyproject.toml constraints.txt
@@ -24,7 +24,15 @@ postgresql:
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; } ; } || \
 	echo "PostgreSQL could not be installed: the tests that need a server will be skipped"
 
-test: $(STAMP) postgresql
+# Debian's Chromium and ChromeDriver for the outreach page's browser test (skipped, saying
+# why, where they could not be installed). No browser is ever downloaded at run time.
+chromium:
+	@{ command -v chromium && command -v chromedriver; } >/dev/null || \
+	{ [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; } ; } || \
+	echo "Chromium could not be installed: the browser test will be skipped"
+
+test: $(STAMP) postgresql chromium
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 

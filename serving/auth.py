@@ -11,10 +11,11 @@ import hmac
 import ipaddress
 import logging
 import os
+from http.cookies import CookieError, SimpleCookie
 from pathlib import Path
 from typing import Any
 
-from starlette.responses import JSONResponse
+from starlette.responses import HTMLResponse, JSONResponse
 
 from experiments.config import RadarConfig, load_config
 
@@ -22,6 +23,9 @@ log = logging.getLogger("complaint_radar.auth")
 
 TOKEN_ENV = "RADAR_API_TOKEN"
 PROTECTED_PATHS = ("/score", "/reload", "/events", "/outcomes")
+PAGE_PATH = "/list"  # the outreach page: a person signs in with the token (a cookie)
+PAGE_LOGIN = "/list/login"
+TOKEN_COOKIE = "radar_token"
 
 
 class AuthConfigError(ValueError):
@@ -84,14 +88,20 @@ class BearerAuth:
             log.error("scoring routes closed: %s", exc)
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and scope["path"] in PROTECTED_PATHS:
-            refusal = self._refusal(dict(scope["headers"]).get(b"authorization", b""))
-            if refusal is not None:
-                await refusal(scope, receive, send)
-                return
+        if scope["type"] == "http":
+            path = scope["path"]
+            page = (path == PAGE_PATH or path.startswith(PAGE_PATH + "/")) and path != PAGE_LOGIN
+            if path in PROTECTED_PATHS or page:
+                headers = dict(scope["headers"])
+                refusal = self._refusal(headers.get(b"authorization", b""), _cookie(headers))
+                if refusal is not None:
+                    if page and refusal.status_code == 401:
+                        refusal = HTMLResponse(LOGIN_PAGE.format(message=LOGIN_ASK), 401)
+                    await refusal(scope, receive, send)
+                    return
         await self.app(scope, receive, send)
 
-    def _refusal(self, header: bytes) -> JSONResponse | None:
+    def _refusal(self, header: bytes, cookie: bytes | None) -> JSONResponse | None:
         if self.problem is not None:
             return JSONResponse({"error": f"auth misconfigured: {self.problem}"}, status_code=503)
         if self.token is None:
@@ -99,8 +109,29 @@ class BearerAuth:
         scheme, _, supplied = header.partition(b" ")
         if scheme.lower() == b"bearer" and hmac.compare_digest(supplied.strip(), self.token):
             return None
+        # The page's own requests carry the token as a same-site, script-proof cookie.
+        if cookie is not None and hmac.compare_digest(cookie, self.token):
+            return None
         return JSONResponse(
             {"error": "missing or invalid bearer token"},
             status_code=401,
             headers={"WWW-Authenticate": "Bearer"},
         )
+
+
+LOGIN_ASK = "The outreach list needs the service's token."
+LOGIN_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sign in</title>
+</head><body><h1>Complaint Radar</h1><p>{message}</p>
+<form method="post" action="/list/login"><label>Token <input type="password" name="token"
+autocomplete="current-password"></label> <button type="submit">Sign in</button></form></body></html>"""
+
+
+def _cookie(headers: dict[bytes, bytes]) -> bytes | None:
+    """The token cookie of a request, if any."""
+    jar = SimpleCookie()
+    try:
+        jar.load(headers.get(b"cookie", b"").decode("latin-1"))
+    except CookieError:
+        return None
+    morsel = jar.get(TOKEN_COOKIE)
+    return morsel.value.encode() if morsel is not None else None

@@ -13,7 +13,6 @@ Output, replaced atomically (a failed run leaves the previous list in place)::
 
 from __future__ import annotations
 
-import html
 import json
 import logging
 import uuid
@@ -32,6 +31,7 @@ from features.build import build_features
 from features.catalogue import FEATURE_NAMES, KEY_COLUMNS
 from features.labels import build_labels
 from serving.outreach import assign_outreach, recently_assigned
+from serving.page import render_page
 from serving.scorer import Scorer
 from training.metrics import daily_capacity
 
@@ -42,7 +42,6 @@ SNAPSHOT_FEATURES = "features_snapshot.parquet"
 SNAPSHOT_META = "snapshot.json"
 SNAPSHOT_HISTORY = "history"
 HISTORY_TABLES = ("customers", "contacts", "complaints", "events", "incidents")
-HTML_ROWS = 200
 SNAPSHOT_COLUMNS = (*KEY_COLUMNS, *FEATURE_NAMES, "eligible")
 
 
@@ -160,7 +159,7 @@ def publish(
         spreadsheet_safe(risk_list.drop(columns=["reasons_json"])).to_csv(
             staging / "risk_list.csv", index=False
         )
-        (staging / "risk_list.html").write_text(render_html(risk_list, meta))
+        (staging / "risk_list.html").write_text(render_page(risk_list, meta))
         snapshot.to_parquet(staging / SNAPSHOT_FEATURES, index=False)
         (staging / SNAPSHOT_HISTORY).mkdir()
         for name in HISTORY_TABLES:
@@ -205,47 +204,6 @@ def load_snapshot(risk_lists_dir: Path) -> Snapshot:
     features = features.set_index("customer_id", drop=False)
     meta = json.loads((path / SNAPSHOT_META).read_text())
     return Snapshot(latest["date"], pd.Timestamp(meta["cutoff_at"]), features, path)
-
-
-def render_html(risk_list: pd.DataFrame, meta: dict) -> str:
-    """A plain page an outreach lead can open from the file system."""
-    tiers = risk_list["risk_tier"].value_counts().to_dict()
-    outreach = meta.get("outreach", {})
-    head = "".join(
-        f"<th>{h}</th>"
-        for h in ("#", "Customer", "Risk (48 h)", "Tier", "Today", "Why", "Suggested action")
-    )
-    rows = []
-    for r in risk_list.head(HTML_ROWS).itertuples():
-        why = "<br>".join(
-            html.escape(getattr(r, c))
-            for c in risk_list.columns
-            if c.startswith("reason_") and c[7:].isdigit() and getattr(r, c)
-        )
-        rows.append(
-            f"<tr class='{r.risk_tier}'><td>{r.rank}</td><td>{html.escape(r.customer_id)}</td>"
-            f"<td>{r.probability:.1%}</td><td>{r.risk_tier}</td><td>{r.assignment}</td>"
-            f"<td>{why}</td><td>{html.escape(r.suggested_action)}</td></tr>"
-        )
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Complaint risk list {meta["scored_for"]}</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 2em; color: #222; }}
-table {{ border-collapse: collapse; width: 100%; }} th, td {{ border-bottom: 1px solid #ddd; padding: .4em .6em; text-align: left; vertical-align: top; }}
-th {{ background: #f4f4f4; }} tr.high td:nth-child(4) {{ color: #b00020; font-weight: bold; }} tr.medium td:nth-child(4) {{ color: #b36b00; }}
-.meta {{ color: #555; }}
-</style></head><body>
-<h1>Customers most likely to complain in the next 48 hours</h1>
-<p class="meta">Scored for {meta["scored_for"]} (data before {meta["cutoff_at"]}) by {html.escape(meta["model_name"])} version {meta["model_version"]}.
-{meta["n_eligible"]} eligible customers: {tiers.get("high", 0)} high, {tiers.get("medium", 0)} medium, {tiers.get("low", 0)} low risk.
-Today's capacity: {outreach.get("capacity", "?")} customers, {outreach.get("contact", 0)} to contact and
-{outreach.get("holdout", 0)} held out at random as the control group (not contacted);
-{outreach.get("suppressed_recently_assigned", 0)} skipped as assigned in the last {outreach.get("suppress_days", "?")} days.
-Showing the top {min(HTML_ROWS, len(risk_list))}; the CSV and Parquet files hold all.</p>
-<table><thead><tr>{head}</tr></thead><tbody>
-{"".join(rows)}
-</tbody></table></body></html>
-"""
 
 
 def preview(risk_list: pd.DataFrame, rows: int) -> str:

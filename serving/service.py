@@ -36,9 +36,10 @@ from experiments.config import load_config
 from features.build import evaluate_features, prepare_history
 from features.catalogue import FEATURE_NAMES
 from serving import bentoml_fixes
-from serving.auth import BearerAuth
+from serving.auth import PAGE_PATH, BearerAuth
 from serving.limits import BodyLimit
 from serving.online import OnlineFeatures, release_freed_memory
+from serving.page import page_app
 from serving.risk_list import LATEST, Snapshot, load_snapshot
 from serving.schemas import (
     CustomerHistory,
@@ -612,6 +613,7 @@ def _item(
 
 ComplaintRadar.add_asgi_middleware(BearerAuth)
 ComplaintRadar.add_asgi_middleware(BodyLimit)
+ComplaintRadar.mount_asgi_app(page_app, path=PAGE_PATH)
 bentoml_fixes.install()
 
 
