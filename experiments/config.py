@@ -342,6 +342,28 @@ class OutreachConfig(_Frozen):
         return self
 
 
+class LoopConfig(_Frozen):
+    """The simulated outreach loop of `radar demo`: a world where a call lowers frustration."""
+
+    customers: int = Field(4000, ge=500, description="Customers of the loop's own world.")
+    days: int = Field(5, ge=1, description="Days of the loop: list, calls, outcomes, next day.")
+    outreach_effect: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Share of a reached customer's hidden frustration a call removes (the truth).",
+    )
+    reach_rate: float = Field(
+        0.7, gt=0, le=1, description="Share of the customers to contact that the team reaches."
+    )
+    capacity_fraction: float = Field(
+        0.05, gt=0, le=1, description="The loop's daily capacity (larger: a sharper estimate)."
+    )
+    holdout_fraction: float = Field(
+        0.5, gt=0, lt=1, description="The loop's holdout share (larger: a sharper estimate)."
+    )
+
+
 class MonitoringConfig(_Frozen):
     """`radar monitor`: the thresholds that raise alerts on listed days whose labels matured."""
 
@@ -380,6 +402,7 @@ class RadarConfig(_Frozen):
     serving: ServingConfig = ServingConfig()
     outreach: OutreachConfig = OutreachConfig()
     monitoring: MonitoringConfig = MonitoringConfig()
+    loop: LoopConfig = LoopConfig()
 
     def outcomes_url(self) -> str:
         """Where outreach outcomes are kept: $RADAR_OUTCOMES_URL, the configured URL, or a

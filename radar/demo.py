@@ -18,6 +18,7 @@ from data.load import MANIFEST, load_history
 from data.simulator import simulate_world
 from experiments.config import RadarConfig
 from radar.console import print_evaluation
+from radar.outreach_loop import covers, loop_config, run_outreach_loop
 from radar.process import free_port, start_service, stop
 from serving.auth import load_token
 from serving.monitor import run_monitor
@@ -34,7 +35,7 @@ DEMO_LOOP_DAYS = 4  # earlier daily lists, all matured, for the monitor to judge
 
 
 def _step(n: int, text: str) -> None:
-    print(f"\n=== [{n}/5] {text}", flush=True)
+    print(f"\n=== [{n}/6] {text}", flush=True)
 
 
 def run_demo(config: RadarConfig, args: argparse.Namespace, service_env: dict[str, str]) -> int:
@@ -134,12 +135,35 @@ def run_demo(config: RadarConfig, args: argparse.Namespace, service_env: dict[st
         stop(proc)
         print(f"service stopped (log: {service_log})")
 
-    _step(5, f"done in {time.perf_counter() - started:.0f} s")
+    loop = config.loop
+    _step(
+        5,
+        f"the outreach loop: {loop.customers} customers, {loop.days} days, a reached customer "
+        f"loses {loop.outreach_effect:.0%} of their frustration",
+    )
+    looped = run_outreach_loop(config)
+    for d in looped.days:
+        print(
+            f"{d['date']}: {d['contact']} to contact ({d['reached']} reached), "
+            f"{d['holdout']} held out; true effect {d['true_effect']:+.4f}"
+        )
+    measured = looped.measured
+    low, high = measured["interval"]
+    print(
+        f"measured effect (contact - holdout complaint rate): {measured['difference']:+.4f} "
+        f"[{low:+.4f}, {high:+.4f}]; true effect {looped.true_effect:+.4f}: "
+        + ("covered" if covers(looped) else "NOT covered")
+    )
+    loop_ws = loop_config(config).workspace
+    print(f"loop monitoring: {loop_ws.monitoring_dir / 'monitoring.html'}")
+
+    _step(6, f"done in {time.perf_counter() - started:.0f} s")
     ws = config.workspace
     print(f"""world (synthetic data)    {world}
 MLflow store              {ws.mlflow_uri}   (browse: .venv/bin/mlflow ui --backend-store-uri {ws.mlflow_uri})
 evaluation                {result.evaluation_path}
 monitoring                {ws.monitoring_dir / "monitoring.html"} (and monitoring.json)
+outreach loop             {loop_ws.root} (its lists, outcomes.db, monitoring/)
 registered model          {config.registry.model_name} version {result.version} ({"champion" if result.promoted else "challenger"})
 risk list                 {list_dir / "risk_list.html"} (and .csv, .parquet)
 service                   radar serve  ->  POST {base.rsplit(":", 1)[0]}:{config.serving.port}/score

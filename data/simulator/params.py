@@ -96,6 +96,9 @@ class WorldParams:
     out_of_blue: float = 0.00015  # complaints unrelated to the hidden state
     complaint_resolve_days: tuple[float, float] = (1.0, 12.0)
     refund_share: float = 0.3
+    # Outreach (the daily loop): the share of a reached customer's hidden frustration that a
+    # proactive call removes. 0: outreach changes nothing (the default world has none).
+    outreach_effect: float = 0.0
 
     def scaled(self, positive_rate_factor: float) -> WorldParams:
         """The same world with complaint hazards scaled (adjusts the positive rate)."""

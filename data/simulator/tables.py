@@ -72,10 +72,13 @@ def record_hour(
         s.frustration[filed] *= 0.5  # having complained, the customer feels heard
 
 
-def build_tables(dyn: Dynamics, seed: int, pop: _Population, rec: dict) -> dict[str, pd.DataFrame]:
+def build_tables(
+    dyn: Dynamics, seed: int, pop: _Population, rec: dict, days: int | None = None
+) -> dict[str, pd.DataFrame]:
+    """The contract tables of the records, as known after ``days`` days (default: all)."""
     p = dyn.params
     rng = np.random.default_rng([seed, 2])
-    end = dyn.start + pd.Timedelta(days=dyn.days)
+    end = dyn.start + pd.Timedelta(days=dyn.days if days is None else days)
     ids = np.array([f"C{i:06d}" for i in range(dyn.n)])
 
     def at(hours: np.ndarray | int, size: int) -> pd.DatetimeIndex:
@@ -214,6 +217,7 @@ def build_tables(dyn: Dynamics, seed: int, pop: _Population, rec: dict) -> dict[
             else np.zeros(0),
         }
     )
+    customers = customers[customers["signup_at"] <= end]  # not yet: not in an export
     signup = customers.set_index("customer_id")["signup_at"]
     risk = risk[risk["cutoff_at"].to_numpy() > signup.reindex(risk["customer_id"]).to_numpy()]
     return {

@@ -19,6 +19,7 @@ Same seed, same files.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -57,11 +58,21 @@ class World:
 
     def run(self, progress: bool = True) -> dict[str, pd.DataFrame]:
         """Simulate and return the contract tables plus ``true_risk``."""
-        rng = np.random.default_rng(self.seed)
-        truth_rng = np.random.default_rng([self.seed, 1])
-        pop = self.dynamics.population(rng)
-        pop_paths = pop.tile(self.truth_paths, self.n_regions) if self.truth_paths else pop
-        state = _State(
+        self.begin()
+        for _ in range(self.days):
+            self.advance_day(progress)
+        return self.tables()
+
+    # ------------------------------------------------ step by step (the outreach loop)
+    def begin(self) -> None:
+        """Draw the population and start the clock at hour 0."""
+        self._rng = np.random.default_rng(self.seed)
+        self._truth_rng = np.random.default_rng([self.seed, 1])
+        self._pop = self.dynamics.population(self._rng)
+        self._pop_paths = (
+            self._pop.tile(self.truth_paths, self.n_regions) if self.truth_paths else self._pop
+        )
+        self._state = _State(
             frustration=np.zeros(self.n),
             open_problems=np.zeros(self.n, dtype=np.int64),
             last_problem=np.full(self.n, -1),
@@ -69,30 +80,68 @@ class World:
             incident_left=np.zeros(self.n_regions, dtype=np.int64),
             incident_severity=np.zeros(self.n_regions, dtype=np.int64),
         )
-        rec: dict[str, list] = {
+        self._rec: dict[str, list] = {
             "contacts": [],
             "complaints": [],
             "events": [],
             "incidents": [],
             "risk": [],
         }
-        for hour in range(self.days * HOURS_PER_DAY):
-            if hour % HOURS_PER_DAY == 0:
-                day = hour // HOURS_PER_DAY
-                if progress and day % 30 == 0:
-                    log.info("simulating day %d/%d", day, self.days)
-                if self.truth_paths and day >= self.first_truth_day:
-                    rec["risk"].append((day, self._true_risk(pop_paths, state, hour, truth_rng)))
-            step = self.dynamics.step(pop, state, hour, rng, record=True)
-            record_hour(self.dynamics, pop, state, step, hour, rng, rec)
-        return build_tables(self.dynamics, self.seed, pop, rec)
+        self.hour = 0
+
+    def advance_day(self, progress: bool = True) -> None:
+        """Simulate the next 24 hours (recording the true risk at the day's start)."""
+        day = self.hour // HOURS_PER_DAY
+        if progress and day % 30 == 0:
+            log.info("simulating day %d/%d", day, self.days)
+        if self.truth_paths and day >= self.first_truth_day:
+            risk = self._true_risk(self._pop_paths, self._state, self.hour, self._truth_rng)
+            self._rec["risk"].append((day, risk))
+        for hour in range(self.hour, self.hour + HOURS_PER_DAY):
+            step = self.dynamics.step(self._pop, self._state, hour, self._rng, record=True)
+            record_hour(self.dynamics, self._pop, self._state, step, hour, self._rng, self._rec)
+        self.hour += HOURS_PER_DAY
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The contract tables (and ``true_risk``) of everything simulated so far: what an
+        export taken now would hold (contacts and complaints closing later are open)."""
+        return build_tables(
+            self.dynamics, self.seed, self._pop, self._rec, self.hour // HOURS_PER_DAY
+        )
+
+    def reach(self, customers: np.ndarray) -> None:
+        """Outreach reached these customers (positions) now: each loses
+        ``params.outreach_effect`` of their hidden frustration."""
+        self._state.frustration[customers] *= 1.0 - self.dynamics.params.outreach_effect
+
+    def risk_if_reached(
+        self, customers: np.ndarray, paths: int = 32
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(true 48 h complaint probability of ``customers`` now, the same if outreach reached
+        them now): the same forward paths with and without the call (common random numbers,
+        so the difference is the call's effect, not path noise)."""
+        pop_paths = self._pop.tile(paths, self.n_regions)
+        reached = replace(self._state, frustration=self._state.frustration.copy())
+        reached.frustration[customers] *= 1.0 - self.dynamics.params.outreach_effect
+        seed = [self.seed, 3, self.hour]
+        risks = [
+            self._true_risk(pop_paths, state, self.hour, np.random.default_rng(seed), paths)
+            for state in (self._state, reached)
+        ]
+        return risks[0][customers], risks[1][customers]
 
     def _true_risk(
-        self, pop_paths: _Population, state: _State, hour: int, rng: np.random.Generator
+        self,
+        pop_paths: _Population,
+        state: _State,
+        hour: int,
+        rng: np.random.Generator,
+        paths: int | None = None,
     ) -> np.ndarray:
         """P(complaint within the horizon | full hidden state now), by forward simulation."""
-        s = state.tile(self.truth_paths)
+        paths = paths or self.truth_paths
+        s = state.tile(paths)
         cumulative = np.zeros(s.frustration.size)
         for k in range(self.horizon_hours):
             cumulative += self.dynamics.step(pop_paths, s, hour + k, rng, record=False).hazard
-        return (1.0 - np.exp(-cumulative)).reshape(self.truth_paths, self.n).mean(axis=0)
+        return (1.0 - np.exp(-cumulative)).reshape(paths, self.n).mean(axis=0)

@@ -37,17 +37,32 @@ def simulate_world(
         params, customers, days, seed, pd.Timestamp(start), truth_paths, horizon_hours, truth_days
     )
     tables = world.run()
+    return write_world(Path(out), world, tables, params, truth_paths, truth_days, horizon_hours)
+
+
+def write_world(
+    out: Path,
+    world: World,
+    tables: dict[str, pd.DataFrame],
+    params: WorldParams,
+    truth_paths: int,
+    truth_days: int | None,
+    horizon_hours: int,
+) -> dict[str, object]:
+    """Check ``tables`` against the contract and write them with their manifest to ``out``
+    (replaced atomically); the manifest's ``days`` and end are how far ``world`` has run."""
     for name, schema in SCHEMAS.items():
         _, report = validate_table(tables[name], schema)
         if report.n_rejected:  # the generator must honour its own contract
             raise AssertionError(
                 f"simulator produced invalid {name} rows: {[str(i) for i in report.issues]}"
             )
+    days = world.hour // 24
     end = world.start + pd.Timedelta(days=days)
     manifest = {
         "generator": "complaint-radar synthetic world v1",
-        "seed": seed,
-        "customers": customers,
+        "seed": world.seed,
+        "customers": world.n,
         "days": days,
         "start": world.start.isoformat(),
         "observed_until": end.isoformat(),

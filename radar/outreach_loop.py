@@ -1,0 +1,163 @@
+"""The daily outreach loop on a simulated world whose true effect of a call is known.
+
+A world of its own (``loop:`` in the config) runs for ``simulation.days`` days; a model is
+trained on it and registered in a workspace of its own (``WORKSPACE/loop``, made anew). Then, each loop day: the day's list
+is scored on everything exported so far (with today's assignment), the simulated team calls
+the ``contact`` group and reaches ``loop.reach_rate`` of them, a reached customer loses
+``loop.outreach_effect`` of their hidden frustration, the outcomes are recorded in the
+outcome store, and the world runs a day. When the last day's 48 hours have passed,
+``radar monitor`` measures the effect (contact minus holdout complaint rate, with its
+interval) and it is set beside the truth: the same customers' 48-hour complaint
+probabilities with and without the call, from the simulator's hidden state.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from dataclasses import dataclass, replace
+from datetime import timedelta
+
+import numpy as np
+import pandas as pd
+
+from data.contract import SCHEMAS, validate_table
+from data.history import History
+from data.outcomes import OutcomeStore
+from data.simulator.params import WorldParams
+from data.simulator.world import World
+from data.simulator.write import write_world
+from experiments.config import RadarConfig
+from serving.monitor import run_monitor
+from serving.risk_list import score_day
+from serving.scorer import Scorer
+from training.train import train
+
+log = logging.getLogger(__name__)
+HISTORY_TABLES = ("customers", "contacts", "complaints", "events", "incidents")
+
+
+@dataclass(frozen=True)
+class LoopResult:
+    """What the loop measured beside what is true."""
+
+    true_effect: float  # mean change of the contact group's 48 h complaint probability
+    measured: dict  # the monitor's outreach_effect (difference and 95 % interval)
+    report: dict  # the whole monitoring report
+    days: list[dict]  # per loop day: contact, holdout, reached
+
+
+def loop_config(config: RadarConfig) -> RadarConfig:
+    """The loop's own workspace (beside the main one) and its outreach settings."""
+    root = config.workspace.root / "loop"
+    outreach = config.outreach.model_copy(
+        update={
+            "capacity_k": None,
+            "capacity_fraction": config.loop.capacity_fraction,
+            "segment_capacity": {},
+            "holdout_fraction": config.loop.holdout_fraction,
+            "outcomes_url": None,  # the loop's own SQLite store
+        }
+    )
+    return config.model_copy(
+        update={
+            "workspace": config.workspace.model_copy(update={"root": root}),
+            "outreach": outreach,
+        }
+    )
+
+
+def run_outreach_loop(config: RadarConfig) -> LoopResult:
+    """Simulate, train, run the loop's days, let their labels mature, and judge them."""
+    loop, sim, cfg = config.loop, config.simulation, loop_config(config)
+    # The loop's workspace is its own, made anew each run: lists, outcomes and models of an
+    # earlier run (another size, say) must not be judged with this one's.
+    shutil.rmtree(cfg.workspace.root, ignore_errors=True)
+    horizon_days = -(-config.labels.horizon_hours // 24)
+    params = replace(WorldParams(), outreach_effect=loop.outreach_effect)
+    world = World(
+        params,
+        loop.customers,
+        sim.days + loop.days + horizon_days,
+        sim.seed + 1,  # a world of its own
+        pd.Timestamp(sim.start),
+        sim.truth_paths,
+        config.labels.horizon_hours,
+        sim.truth_days,
+    )
+    world.begin()
+    for _ in range(sim.days):
+        world.advance_day(progress=False)
+    world_dir = cfg.workspace.world_dir
+    write_world(
+        world_dir, world, world.tables(), params, sim.truth_paths, sim.truth_days,
+        config.labels.horizon_hours,
+    )  # fmt: skip
+    trained = train(cfg, world_dir)
+    log.info("loop model: version %s (champion: %s)", trained.version, trained.promoted)
+    scorer = Scorer.from_registry(cfg)
+    store = OutcomeStore(cfg.outcomes_url())
+    rng = np.random.default_rng([sim.seed, 11])
+    effects: list[np.ndarray] = []
+    days = []
+    try:
+        for _ in range(loop.days):
+            history = exported(world)
+            day = history.observed_until.date()
+            _, listed = score_day(
+                history, scorer, day, cfg.workspace.risk_lists_dir, cfg.labels,
+                cfg.evaluation, cfg.outreach,
+            )  # fmt: skip
+            contact = listed.loc[listed["assignment"] == "contact", "customer_id"].to_numpy()
+            positions = np.array([int(c[1:]) for c in contact], dtype=np.int64)
+            reached = rng.random(positions.size) < loop.reach_rate
+            before, after = world.risk_if_reached(positions[reached])
+            effect = np.zeros(positions.size)
+            effect[reached] = after - before
+            effects.append(effect)
+            world.reach(positions[reached])
+            called = pd.Timestamp(day).tz_localize("UTC").to_pydatetime()
+            store.record(
+                [
+                    {
+                        "customer_id": str(cid),
+                        "contacted_at": called,
+                        "list_date": day,
+                        "reached": bool(hit),
+                        "outcome_code": "issue_resolved" if hit else "no_answer",
+                        "note": None,
+                    }
+                    for cid, hit in zip(contact, reached, strict=True)
+                ]
+            )
+            days.append(
+                {
+                    "date": day.isoformat(),
+                    "contact": int(positions.size),
+                    "holdout": int((listed["assignment"] == "holdout").sum()),
+                    "reached": int(reached.sum()),
+                    "true_effect": float(effect.mean()) if effect.size else None,
+                }
+            )
+            world.advance_day(progress=False)
+    finally:
+        store.close()
+    for _ in range(horizon_days):  # the last list's 48 hours
+        world.advance_day(progress=False)
+    report = run_monitor(exported(world), cfg)
+    true_effect = float(np.concatenate(effects).mean()) if effects else float("nan")
+    return LoopResult(true_effect, report["outreach_effect"], report, days)
+
+
+def exported(world: World) -> History:
+    """What an export of the world taken now holds, through the contract."""
+    tables = world.tables()
+    frames = {name: validate_table(tables[name], SCHEMAS[name])[0] for name in HISTORY_TABLES}
+    end = world.start + timedelta(days=world.hour // 24)
+    return History(**frames, observed_until=pd.Timestamp(end))
+
+
+def covers(result: LoopResult) -> bool:
+    """Whether the measured effect's interval covers the true effect."""
+    interval = result.measured.get("interval")
+    return bool(interval) and interval[0] <= result.true_effect <= interval[1]
