@@ -16,6 +16,7 @@ import mlflow
 from data.fileio import write_text
 from experiments.config import RadarConfig
 from training import registry
+from training.plots import save_figure
 
 REPORT_FILE = "monitoring.html"
 MONITORING_EXPERIMENT_SUFFIX = "-monitoring"
@@ -39,7 +40,7 @@ def write_plots(report: dict, out: Path) -> list[Path]:
         )
         ax.tick_params(axis="x", rotation=45)
         ax.legend()
-        paths.append(_save(fig, out / "precision_over_time.png"))
+        paths.append(save_figure(fig, out / "precision_over_time.png"))
     if report["calibration"]:
         fig, ax = plt.subplots(figsize=(5, 5))
         cal = report["calibration"]
@@ -53,7 +54,7 @@ def write_plots(report: dict, out: Path) -> list[Path]:
             ylabel="observed complaint rate",
         )
         ax.legend()
-        paths.append(_save(fig, out / "calibration.png"))
+        paths.append(save_figure(fig, out / "calibration.png"))
     if report["feature_psi"]:
         worst = sorted(report["feature_psi"].items(), key=lambda kv: -kv[1])[:TOP_PSI]
         fig, ax = plt.subplots(figsize=(7, 0.3 * len(worst) + 1.5))
@@ -61,15 +62,8 @@ def write_plots(report: dict, out: Path) -> list[Path]:
         ax.axvline(report["thresholds"]["feature_psi_alert"], color="red", ls="--", label="alert")
         ax.set(title=f"Feature drift (top {len(worst)})", xlabel="PSI against training")
         ax.legend()
-        paths.append(_save(fig, out / "feature_psi.png"))
+        paths.append(save_figure(fig, out / "feature_psi.png"))
     return paths
-
-
-def _save(fig: plt.Figure, path: Path) -> Path:
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
 
 
 def write_html(report: dict, plots: list[Path], path: Path) -> Path:

@@ -45,7 +45,7 @@ def write_plots(
         ylabel="Precision (share of flagged who complain)",
     )
     ax.legend(fontsize=8)
-    paths.append(_save(fig, out / "precision_recall.png"))
+    paths.append(save_figure(fig, out / "precision_recall.png"))
 
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     share = np.arange(1, len(y) + 1) / len(y)
@@ -61,7 +61,7 @@ def write_plots(
         ylabel="Complaints caught (%)",
     )
     ax.legend(fontsize=8)
-    paths.append(_save(fig, out / "cumulative_gain.png"))
+    paths.append(save_figure(fig, out / "cumulative_gain.png"))
 
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     for name in ("model", "logistic_regression", "oracle"):
@@ -76,7 +76,7 @@ def write_plots(
         ylabel="Observed complaint rate within 48 h",
     )
     ax.legend(fontsize=8)
-    paths.append(_save(fig, out / "reliability.png"))
+    paths.append(save_figure(fig, out / "reliability.png"))
 
     fig, ax = plt.subplots(figsize=(7.5, 4.5))
     day = test["cutoff_at"].dt.date
@@ -96,7 +96,7 @@ def write_plots(
     )
     ax.tick_params(axis="x", rotation=30)
     ax.legend(fontsize=8)
-    paths.append(_save(fig, out / "daily_precision.png"))
+    paths.append(save_figure(fig, out / "daily_precision.png"))
 
     fig, ax = plt.subplots(figsize=(6.5, 6.5))
     mean_abs = shap_values.abs().mean().sort_values().tail(20)
@@ -105,7 +105,7 @@ def write_plots(
         title=f"SHAP summary: top 20 features (test sample of {len(shap_values)})",
         xlabel="Mean |SHAP contribution| (log-odds)",
     )
-    paths.append(_save(fig, out / "shap_summary.png"))
+    paths.append(save_figure(fig, out / "shap_summary.png"))
     return paths
 
 
@@ -161,8 +161,9 @@ Brackets: 95 % intervals from resampling whole test days.</p>
     return path
 
 
-def _save(fig: plt.Figure, path: Path) -> Path:
+def save_figure(fig: plt.Figure, path: Path, dpi: int = 100) -> Path:
+    """Write a figure as PNG and close it."""
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    fig.savefig(path, dpi=dpi)
     plt.close(fig)
     return path
