@@ -52,6 +52,18 @@ def browser():
         driver.quit()
 
 
+def loaded(driver, wait) -> None:
+    """Wait for the list page to be whole (its script has run: the shown count is set)."""
+    from selenium.webdriver.common.by import By
+
+    wait.until(
+        lambda d: (
+            d.execute_script("return document.readyState") == "complete"
+            and d.find_elements(By.ID, "capacity")
+        )
+    )
+
+
 def visible_rows(driver):
     from selenium.webdriver.common.by import By
 
@@ -62,17 +74,21 @@ def test_an_outreach_lead_signs_in_filters_searches_and_records_an_outcome(
     served, browser, trained
 ):
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.expected_conditions import staleness_of
     from selenium.webdriver.support.ui import Select, WebDriverWait
 
     base, config = served
     listed = trained["risk_list"]
     browser.get(f"{base}/list/")
+    WebDriverWait(browser, 20).until(lambda d: d.find_elements(By.NAME, "token"))
     assert "needs the service's token" in browser.find_element(By.TAG_NAME, "body").text
+    wait = WebDriverWait(browser, 20)
     browser.find_element(By.NAME, "token").send_keys("wrong")
     browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    assert "not the service's" in browser.find_element(By.TAG_NAME, "body").text
+    wait.until(lambda d: "not the service's" in d.find_element(By.TAG_NAME, "body").text)
     browser.find_element(By.NAME, "token").send_keys(TOKEN)
     browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    loaded(browser, wait)
 
     rows = visible_rows(browser)
     assert len(rows) == min(len(listed), 1000)
@@ -106,7 +122,10 @@ def test_an_outreach_lead_signs_in_filters_searches_and_records_an_outcome(
     kept = OutcomeStore(config.outcomes_url()).frame()
     assert list(kept["customer_id"]) == [target]
     assert kept.loc[0, "note"] == "refund promised" and bool(kept.loc[0, "reached"])
+    before = browser.find_element(By.ID, "capacity")
     browser.refresh()  # what was recorded is shown when the page comes back
+    wait.until(staleness_of(before))
+    loaded(browser, wait)
     browser.find_element(By.ID, "f-search").send_keys(target)
     (row,) = visible_rows(browser)
     assert "recorded: issue_resolved (reached)" in row.text
