@@ -92,8 +92,7 @@ class BearerAuth:
             path = scope["path"]
             page = (path == PAGE_PATH or path.startswith(PAGE_PATH + "/")) and path != PAGE_LOGIN
             if path in PROTECTED_PATHS or page:
-                headers = dict(scope["headers"])
-                refusal = self._refusal(headers.get(b"authorization", b""), _cookie(headers))
+                refusal = self._refusal(dict(scope["headers"]))
                 if refusal is not None:
                     if page and refusal.status_code == 401:
                         refusal = HTMLResponse(LOGIN_PAGE.format(message=LOGIN_ASK), 401)
@@ -101,15 +100,17 @@ class BearerAuth:
                     return
         await self.app(scope, receive, send)
 
-    def _refusal(self, header: bytes, cookie: bytes | None) -> JSONResponse | None:
+    def _refusal(self, headers: dict[bytes, bytes]) -> JSONResponse | None:
         if self.problem is not None:
             return JSONResponse({"error": f"auth misconfigured: {self.problem}"}, status_code=503)
         if self.token is None:
             return None
-        scheme, _, supplied = header.partition(b" ")
+        scheme, _, supplied = headers.get(b"authorization", b"").partition(b" ")
         if scheme.lower() == b"bearer" and hmac.compare_digest(supplied.strip(), self.token):
             return None
-        # The page's own requests carry the token as a same-site, script-proof cookie.
+        # The page's own requests carry the token as a same-site, script-proof cookie (parsed
+        # only when there is no bearer header: API calls never pay for it).
+        cookie = _cookie(headers)
         if cookie is not None and hmac.compare_digest(cookie, self.token):
             return None
         return JSONResponse(
