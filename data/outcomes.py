@@ -68,12 +68,14 @@ class OutcomeStore:
                     statuses.append("updated")
         return statuses
 
-    def frame(self) -> pd.DataFrame:
-        """Every recorded outcome, oldest contact first (times as UTC timestamps)."""
+    def frame(self, list_date: date | None = None) -> pd.DataFrame:
+        """Every recorded outcome (of one list's customers when ``list_date`` is given),
+        oldest contact first (times as UTC timestamps)."""
+        query = sa.select(*OUTCOMES.c).order_by(OUTCOMES.c.contacted_at, OUTCOMES.c.customer_id)
+        if list_date is not None:
+            query = query.where(OUTCOMES.c.list_date == list_date)
         with self.engine.connect() as db:
-            rows = db.execute(
-                sa.select(*OUTCOMES.c).order_by(OUTCOMES.c.contacted_at, OUTCOMES.c.customer_id)
-            ).all()
+            rows = db.execute(query).all()
         frame = pd.DataFrame(rows, columns=list(COLUMNS))
         for column in ("contacted_at", "recorded_at"):
             frame[column] = pd.to_datetime(frame[column]).dt.tz_localize("UTC")

@@ -25,6 +25,7 @@ from data.contract import SCHEMAS, validate_table
 from data.history import History
 from data.outcomes import OutcomeStore
 from data.simulator.params import WorldParams
+from data.simulator.tables import customer_position
 from data.simulator.world import World
 from data.simulator.write import write_world
 from experiments.config import RadarConfig
@@ -109,7 +110,7 @@ def run_outreach_loop(config: RadarConfig) -> LoopResult:
                 cfg.evaluation, cfg.outreach,
             )  # fmt: skip
             contact = listed.loc[listed["assignment"] == "contact", "customer_id"].to_numpy()
-            positions = np.array([int(c[1:]) for c in contact], dtype=np.int64)
+            positions = np.array([customer_position(c) for c in contact], dtype=np.int64)
             reached = rng.random(positions.size) < loop.reach_rate
             before, after = world.risk_if_reached(positions[reached])
             effect = np.zeros(positions.size)

@@ -106,6 +106,7 @@ def day_summary(day: ListedDay) -> dict:
         "listed": len(d),
         "selected": n_selected,
         "positives": positives,
+        "hits_at_capacity": hits,
         "realized_precision_at_capacity": hits / n_selected if n_selected else None,
         "expected_precision_at_capacity": (
             float(d.loc[selected, "probability"].mean()) if n_selected else None
@@ -117,6 +118,23 @@ def day_summary(day: ListedDay) -> dict:
         summary[f"{group}_customers"] = int(members.sum())
         summary[f"{group}_complaints"] = int(label[members].sum())
     return summary
+
+
+def pooled_at_capacity(summaries: list[dict]) -> dict:
+    """Precision at capacity over every matured day's selection: realized, expected (the
+    selected customers' mean probability) and the counts behind them."""
+    days = [d for d in summaries if d["selected"]]
+    selected = sum(d["selected"] for d in days)
+    hits = sum(d["hits_at_capacity"] for d in days)
+    expected = sum(d["expected_precision_at_capacity"] * d["selected"] for d in days)
+    return {
+        "days": len(days),
+        "selected": selected,
+        "hits": hits,
+        "expected_hits": expected,
+        "realized_precision": hits / selected if selected else None,
+        "expected_precision": expected / selected if selected else None,
+    }
 
 
 def calibration_by_decile(days: list[ListedDay]) -> list[dict]:
@@ -229,12 +247,9 @@ def alerts(report: dict, thresholds: MonitoringConfig) -> list[dict]:
                 "message": f"the score's distribution drifted: PSI {score:.3f} against training",
             }
         )
-    days = [d for d in report["matured_days"] if d["selected"]]
-    hits = sum(
-        round(d["realized_precision_at_capacity"] * d["selected"]) for d in days
-    )  # integers back from the shares
-    expected = sum(d["expected_precision_at_capacity"] * d["selected"] for d in days)
-    if days and expected > 0 and hits < thresholds.min_precision_ratio * expected:
+    pooled = report["pooled_at_capacity"]
+    hits, expected = pooled["hits"], pooled["expected_hits"]
+    if pooled["days"] and expected > 0 and hits < thresholds.min_precision_ratio * expected:
         found.append(
             {
                 "kind": "precision",
@@ -242,7 +257,7 @@ def alerts(report: dict, thresholds: MonitoringConfig) -> list[dict]:
                 "value": hits / expected,
                 "threshold": thresholds.min_precision_ratio,
                 "message": f"the selected customers complained {hits} times over "
-                f"{len(days)} matured day(s) where the model expected {expected:.1f}",
+                f"{pooled['days']} matured day(s) where the model expected {expected:.1f}",
             }
         )
     return found
@@ -285,6 +300,7 @@ def run_monitor(history: History, config: RadarConfig) -> dict:
         report["notes"].append(
             f"no listed day has matured yet: a list's labels are known {horizon} after its date"
         )
+    report["pooled_at_capacity"] = pooled_at_capacity(report["matured_days"])
     report["thresholds"] = config.monitoring.model_dump()
     report["alerts"] = alerts(report, config.monitoring)
     write_json(config.workspace.monitoring_file, report)

@@ -7,6 +7,8 @@ from __future__ import annotations
 import hmac
 import html
 import json
+import logging
+from datetime import date
 
 import pandas as pd
 from starlette.applications import Starlette
@@ -14,10 +16,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from data.outcomes import OutcomeStore
+from data.outcomes import OutcomeStore, without_password
 from experiments.config import load_config
 from serving.auth import LOGIN_PAGE, TOKEN_COOKIE, AuthConfigError, load_token
 
+log = logging.getLogger("complaint_radar.page")
 PAGE_ROWS = 1000  # the top of the list; the CSV and Parquet files hold everyone
 OUTCOME_CODES = ("issue_resolved", "callback_scheduled", "declined", "no_answer", "other")
 
@@ -207,10 +210,10 @@ async def list_page(request: Request) -> Response:
     outcomes = None
     try:
         store = OutcomeStore(config.outcomes_url())
-        frame = store.frame()
+        outcomes = store.frame(date.fromisoformat(meta["scored_for"]))
         store.close()
-        outcomes = frame[frame["list_date"].astype(str) == meta["scored_for"]]
-    except Exception:  # the list still shows; outcomes just are not marked
+    except Exception as exc:  # the list still shows; outcomes just are not marked
+        log.warning("outreach page without recorded outcomes: %s", without_password(exc))
         outcomes = None
     return HTMLResponse(render_page(risk_list, meta, outcomes, interactive=True))
 

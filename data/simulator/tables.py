@@ -72,6 +72,16 @@ def record_hour(
         s.frustration[filed] *= 0.5  # having complained, the customer feels heard
 
 
+def customer_id(position: int) -> str:
+    """The id the world gives its customer at ``position``."""
+    return f"C{position:06d}"
+
+
+def customer_position(customer_id: str) -> int:
+    """The position of a customer of the world from its id (the inverse of :func:`customer_id`)."""
+    return int(customer_id[1:])
+
+
 def build_tables(
     dyn: Dynamics, seed: int, pop: _Population, rec: dict, days: int | None = None
 ) -> dict[str, pd.DataFrame]:
@@ -79,7 +89,7 @@ def build_tables(
     p = dyn.params
     rng = np.random.default_rng([seed, 2])
     end = dyn.start + pd.Timedelta(days=dyn.days if days is None else days)
-    ids = np.array([f"C{i:06d}" for i in range(dyn.n)])
+    ids = np.array([customer_id(i) for i in range(dyn.n)])
 
     def at(hours: np.ndarray | int, size: int) -> pd.DatetimeIndex:
         # Spread events inside their hour, never exactly on a boundary.

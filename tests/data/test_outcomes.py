@@ -103,6 +103,10 @@ def test_outcomes_are_idempotent_corrected_and_kept(store_url):
     assert kept.loc[0, "note"] == "refund sent"
     assert kept.loc[0, "contacted_at"] == pd.Timestamp(CONTACTED)
     assert list(kept["reached"]) == [True, False]
+    store = OutcomeStore(store_url)
+    store.record([outcome(customer_id="C003", list_date=date(2026, 5, 21))])
+    assert list(store.frame(date(2026, 5, 21))["customer_id"]) == ["C003"]
+    assert list(store.frame(date(2026, 5, 20))["customer_id"]) == ["C001", "C002"]
 
 
 def test_one_bad_outcome_records_none_of_its_batch(store_url):

@@ -43,8 +43,12 @@ def test_matured_lists_are_judged_and_forged_drift_raises_an_alert(trained, work
     assert len(runs) == 1 and runs["metrics.alerts"].iloc[0] == len(report["alerts"])
     days = report["matured_days"]
     assert [d["date"] for d in days] == [(end - timedelta(days=b)).isoformat() for b in (5, 4)]
+    pooled = report["pooled_at_capacity"]
+    assert pooled["days"] == 2 and pooled["selected"] == 120
+    assert pooled["hits"] == sum(d["hits_at_capacity"] for d in days)
     for d in days:
         assert d["selected"] == 60
+        assert d["realized_precision_at_capacity"] == d["hits_at_capacity"] / 60
         assert 0 <= d["realized_precision_at_capacity"] <= 1
         assert 0 < d["expected_precision_at_capacity"] < 1
         assert d["contact_customers"] == d["holdout_customers"] == 30
@@ -70,18 +74,7 @@ def test_the_service_exposes_the_latest_report_as_gauges(workspace, monkeypatch)
 
     ws, config = workspace
     report = {
-        "matured_days": [
-            {
-                "selected": 10,
-                "realized_precision_at_capacity": 0.2,
-                "expected_precision_at_capacity": 0.3,
-            },
-            {
-                "selected": 30,
-                "realized_precision_at_capacity": 0.4,
-                "expected_precision_at_capacity": 0.3,
-            },
-        ],
+        "pooled_at_capacity": {"realized_precision": 0.35, "expected_precision": 0.3},
         "outreach_effect": {"difference": -0.05},
         "feature_psi": {"contacts_30d": 0.4},
         "score_psi": 0.12,
