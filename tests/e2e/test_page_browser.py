@@ -73,6 +73,7 @@ def visible_rows(driver):
 def test_an_outreach_lead_signs_in_filters_searches_and_records_an_outcome(
     served, browser, trained
 ):
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.expected_conditions import staleness_of
     from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -82,7 +83,8 @@ def test_an_outreach_lead_signs_in_filters_searches_and_records_an_outcome(
     browser.get(f"{base}/list/")
     WebDriverWait(browser, 20).until(lambda d: d.find_elements(By.NAME, "token"))
     assert "needs the service's token" in browser.find_element(By.TAG_NAME, "body").text
-    wait = WebDriverWait(browser, 20)
+    # A page being replaced may answer with an element that is gone the next moment: ask again.
+    wait = WebDriverWait(browser, 20, ignored_exceptions=(StaleElementReferenceException,))
     browser.find_element(By.NAME, "token").send_keys("wrong")
     browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     wait.until(lambda d: "not the service's" in d.find_element(By.TAG_NAME, "body").text)
