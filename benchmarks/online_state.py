@@ -42,7 +42,8 @@ out = {"customers": len(history.customers), "contacts": len(history.contacts),
        "events": len(history.events), "complaints": len(history.complaints),
        "rss_history_gb": rss_gb()}
 if sys.argv[2] == "state":
-    from serving.online import OnlineFeatures, release_freed_memory
+    from data.load import release_freed_memory
+    from serving.online import OnlineFeatures
     started = time.perf_counter()
     state = OnlineFeatures(history, None, 48, True)
     out["build_seconds"] = time.perf_counter() - started

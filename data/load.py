@@ -8,12 +8,15 @@ produce a model or a risk list.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 
 from data.contract import (
     SCHEMAS,
@@ -192,15 +195,21 @@ def check_limits(
 
 
 def _observed_until(directory: Path, frames: dict[str, pd.DataFrame]) -> pd.Timestamp:
-    manifest = directory / MANIFEST
+    declared = manifest_observed_until(directory)
+    return declared if declared is not None else latest_timestamp(frames)
+
+
+def manifest_observed_until(directory: Path) -> pd.Timestamp | None:
+    """The end of observation ``manifest.json`` declares (UTC), or None without one."""
+    manifest = Path(directory) / MANIFEST
     if not manifest.exists():
-        return latest_timestamp(frames)
+        return None
     try:
         value = json.loads(manifest.read_text(encoding="utf-8")).get("observed_until")
     except (ValueError, AttributeError) as exc:
         raise ContractError(f"{manifest}: not a JSON object ({exc})") from None
     if not value:
-        return latest_timestamp(frames)
+        return None
     try:
         parsed = pd.Timestamp(value)
     except (ValueError, TypeError):
@@ -221,3 +230,12 @@ def read_true_risk(data_dir: Path | str) -> pd.DataFrame | None:
     risk["customer_id"] = risk["customer_id"].astype(str)
     risk["cutoff_at"] = pd.to_datetime(risk["cutoff_at"], utc=True).dt.as_unit("ns")
     return risk
+
+
+def release_freed_memory() -> None:
+    """Hand memory that loaded tables freed back to the system: glibc's heap (half a
+    gigabyte at 300,000 customers; a no-op where there is no glibc) and Arrow's pool, which
+    keeps the text buffers of loaded tables after they are gone (0.3 GB there)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    pa.default_memory_pool().release_unused()

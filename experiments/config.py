@@ -75,6 +75,11 @@ class WorkspaceConfig(_Frozen):
         return self.monitoring_dir / "monitoring.json"
 
     @property
+    def spark_dir(self) -> Path:
+        """The Spark engine's Parquet output, when ``spark.output`` names no other place."""
+        return self.root / "spark"
+
+    @property
     def outcomes_path(self) -> Path:
         """Outreach outcomes, when ``outreach.outcomes_url`` names no other database."""
         return self.root / "outcomes.db"
@@ -385,6 +390,27 @@ class MonitoringConfig(_Frozen):
     )
 
 
+class SparkConfig(_Frozen):
+    """`--engine spark`: labels, features and scoring on Apache Spark, per customer partition."""
+
+    master: str | None = Field(
+        "local[*]",
+        description="Where Spark runs when `radar` starts it (local[*]: this machine's cores); "
+        "ignored under spark-submit, which brings its own session. null: Spark's own default.",
+    )
+    partitions: int = Field(
+        16,
+        ge=1,
+        description="Customer partitions (hash of customer_id); each is one task holding its "
+        "customers' whole history, so size them to fit an executor (100,000 customers ~ 1 GB).",
+    )
+    output: Path | None = Field(
+        None,
+        description="Where Spark writes Parquet partitioned by date (a shared file system or "
+        "object store on a cluster); null: WORKSPACE/spark.",
+    )
+
+
 OUTCOMES_URL_ENV = "RADAR_OUTCOMES_URL"  # a URL with a password stays out of the YAML
 
 
@@ -403,6 +429,7 @@ class RadarConfig(_Frozen):
     outreach: OutreachConfig = OutreachConfig()
     monitoring: MonitoringConfig = MonitoringConfig()
     loop: LoopConfig = LoopConfig()
+    spark: SparkConfig = SparkConfig()
 
     def outcomes_url(self) -> str:
         """Where outreach outcomes are kept: $RADAR_OUTCOMES_URL, the configured URL, or a

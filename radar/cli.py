@@ -75,7 +75,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     config = _config(args)
     if args.search:
         config = with_section(config, "search", enabled=True)
-    result = train(config, args.data)
+    result = train(config, args.data, engine=args.engine)
     from radar.console import print_evaluation
 
     print_evaluation(result.evaluation)
@@ -136,6 +136,8 @@ def cmd_score(args: argparse.Namespace) -> int:
     from serving.scorer import Scorer
 
     config = _config(args)
+    if args.engine == "spark":
+        return _score_on_spark(config, args)
     history, _ = load_history(args.data, config.workspace.rejects_dir, config.data)
     if config.workspace.journal_path.exists():  # events posted to the service since
         history = EventJournal(config.workspace.journal_path).fold_into(history)
@@ -157,6 +159,22 @@ def cmd_score(args: argparse.Namespace) -> int:
         "at random as the control group"
     )
     print(f"risk list: {path / 'risk_list.html'} (also .csv, .parquet)")
+    return 0
+
+
+def _score_on_spark(config, args: argparse.Namespace) -> int:
+    from experiments.config import with_section
+    from serving.scorer import Scorer
+    from serving.spark_scoring import score_on_spark
+
+    if args.out:
+        config = with_section(config, "spark", output=Path(args.out))
+    if not args.date:
+        raise SystemExit("radar score --engine spark needs --date YYYY-MM-DD")
+    summary = score_on_spark(
+        config, args.data, date.fromisoformat(args.date), Scorer.from_registry(config)
+    )
+    print(json.dumps(summary, indent=2))
     return 0
 
 
@@ -275,6 +293,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="run the search grid first (nested MLflow runs) and train with the best trial",
     )
+    p.add_argument(
+        "--engine",
+        choices=("embedded", "spark"),
+        default="embedded",
+        help="where labels and features are built: in this process, or on Apache Spark "
+        "(the spark: section of the config); the model is fitted here either way",
+    )
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser(
@@ -302,7 +327,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("score", help="write the daily risk list and the service snapshot")
     p.add_argument("--data", type=Path, required=True)
     p.add_argument("--date", help="YYYY-MM-DD (default: the day the data ends)")
-    p.add_argument("--out", type=Path, help="default: WORKSPACE/risk_lists")
+    p.add_argument("--out", type=Path, help="default: WORKSPACE/risk_lists (spark: spark.output)")
+    p.add_argument(
+        "--engine",
+        choices=("embedded", "spark"),
+        default="embedded",
+        help="spark: scores and reasons on Apache Spark, Parquet partitioned by date "
+        "(no outreach assignment or page; see the README)",
+    )
     p.set_defaults(func=cmd_score)
 
     p = sub.add_parser(

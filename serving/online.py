@@ -13,15 +13,12 @@ gives on the full history at that moment: the replay tests check it to 1e-9.
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from data.history import History
 from data.journal import JOURNALED, EventJournal, fold, merge_rows
@@ -244,15 +241,6 @@ class _CustomerRows:
     def of_customer(self, code: int, customer_id: str) -> pd.DataFrame:
         rows = self.frame.iloc[self.starts[code] : self.starts[code + 1]]
         return rows.assign(customer_id=customer_id)[list(self.columns)]
-
-
-def release_freed_memory() -> None:
-    """Hand the memory that building a state freed back to the system: glibc's heap (half
-    a gigabyte at 300,000 customers; a no-op where there is no glibc) and Arrow's pool,
-    which holds the text buffers of loaded tables after they are gone (0.3 GB there)."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    pa.default_memory_pool().release_unused()
 
 
 def differs(online: np.ndarray, offline: np.ndarray) -> np.ndarray:

@@ -84,6 +84,44 @@ def build_risk_list(
     With ``capacity``, reasons are computed for the day's outreach capacity and everyone
     at or above the medium tier (everyone else is listed with a probability and no reasons).
     """
+    scored, snapshot = score_customers(history, scorer, day, horizon_hours, exclude_open, capacity)
+    scored = scored.sort_values(
+        ["probability", "customer_id"], ascending=[False, True], kind="stable"
+    ).reset_index(drop=True)
+    cutoff = pd.Timestamp(day).tz_localize("UTC")
+    risk_list = pd.DataFrame(
+        {
+            "rank": range(1, len(scored) + 1),
+            "customer_id": scored["customer_id"],
+            "probability": scored["probability"].round(6),
+            "risk_tier": scored["risk_tier"],
+            "segment": scored["segment"],
+            "complaint_open": scored["complaint_open"],
+            **reason_columns(scored["reasons"], scorer.serving.top_reasons),
+            "scored_for": cutoff.date().isoformat(),
+            "cutoff_at": cutoff,
+            "model_name": scored["model_name"],
+            "model_version": scored["model_version"],
+        }
+    )
+    return risk_list, snapshot
+
+
+def score_customers(
+    history: History,
+    scorer: Scorer,
+    day: Date,
+    horizon_hours: int,
+    exclude_open: bool,
+    capacity: EvaluationConfig | None = None,
+    explain_top: int | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(eligible customers scored as of ``day``'s midnight, in customer order, with
+    ``segment`` and ``complaint_open``; feature snapshot of all signed-up customers).
+
+    Reasons go to the ``explain_top`` highest-risk (default: the day's capacity when
+    ``capacity`` is given, else everyone) and everyone at or above the medium tier.
+    """
     cutoff = pd.Timestamp(day).tz_localize("UTC")
     stale = cutoff - history.observed_until
     if stale > pd.Timedelta(days=1):
@@ -108,40 +146,27 @@ def build_risk_list(
     )
     snapshot = build_features(history, cutoffs)
     snapshot["eligible"] = eligible
-    explain_top = (
-        None
-        if capacity is None
-        else daily_capacity(int(eligible.sum()), capacity.capacity_fraction, capacity.capacity_k)
-    )
+    if explain_top is None and capacity is not None:
+        explain_top = daily_capacity(
+            int(eligible.sum()), capacity.capacity_fraction, capacity.capacity_k
+        )
     scored = scorer.score(snapshot[eligible], explain_top=explain_top)
     scored["segment"] = snapshot.loc[eligible, "segment"].to_numpy()
     scored["complaint_open"] = open_complaint[eligible]
-    scored = scored.sort_values(
-        ["probability", "customer_id"], ascending=[False, True], kind="stable"
-    ).reset_index(drop=True)
-    top = scored["reasons"]
-    risk_list = pd.DataFrame(
-        {
-            "rank": range(1, len(scored) + 1),
-            "customer_id": scored["customer_id"],
-            "probability": scored["probability"].round(6),
-            "risk_tier": scored["risk_tier"],
-            "segment": scored["segment"],
-            "complaint_open": scored["complaint_open"],
-            **{
-                f"reason_{i + 1}": [r[i].text if len(r) > i else "" for r in top]
-                for i in range(scorer.serving.top_reasons)
-            },
-            "reason_codes": [",".join(x.code for x in r) for r in top],
-            "suggested_action": [r[0].action if r else "No action needed" for r in top],
-            "reasons_json": [json.dumps([vars(x) for x in r]) for r in top],
-            "scored_for": cutoff.date().isoformat(),
-            "cutoff_at": cutoff,
-            "model_name": scored["model_name"],
-            "model_version": scored["model_version"],
-        }
-    )
-    return risk_list, snapshot
+    return scored, snapshot
+
+
+def reason_columns(reasons: pd.Series, top_reasons: int) -> dict[str, object]:
+    """The list's reason columns from each customer's reasons (best first)."""
+    return {
+        **{
+            f"reason_{i + 1}": [r[i].text if len(r) > i else "" for r in reasons]
+            for i in range(top_reasons)
+        },
+        "reason_codes": [",".join(x.code for x in r) for r in reasons],
+        "suggested_action": [r[0].action if r else "No action needed" for r in reasons],
+        "reasons_json": [json.dumps([vars(x) for x in r]) for r in reasons],
+    }
 
 
 def publish(

@@ -31,6 +31,7 @@ from starlette.responses import JSONResponse
 from data.contract import COMPLAINTS, CONTACTS, CUSTOMERS, EVENTS, validate_table
 from data.history import History
 from data.journal import EventJournal
+from data.load import release_freed_memory
 from data.outcomes import OutcomeStore, without_password
 from experiments.config import load_config
 from features.build import evaluate_features, prepare_history
@@ -38,7 +39,7 @@ from features.catalogue import FEATURE_NAMES
 from serving import bentoml_fixes
 from serving.auth import PAGE_PATH, BearerAuth
 from serving.limits import BodyLimit
-from serving.online import OnlineFeatures, release_freed_memory
+from serving.online import OnlineFeatures
 from serving.page import page_app
 from serving.risk_list import LATEST, Snapshot, load_snapshot
 from serving.schemas import (

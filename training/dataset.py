@@ -7,15 +7,18 @@ overlaps the next. Censored cutoffs (label window past the end of data) are neve
 
 from __future__ import annotations
 
+import gc
 import logging
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from data.history import History
-from experiments.config import LabelConfig, SamplingConfig, SplitConfig
+from data.load import load_history, read_true_risk, release_freed_memory
+from experiments.config import LabelConfig, RadarConfig, SamplingConfig, SplitConfig
 from features.build import build_features, normalise_cutoffs
 from features.catalogue import KEY_COLUMNS
 from features.labels import LabelEngine
@@ -53,8 +56,14 @@ def split_periods(history: History, labels: LabelConfig, split: SplitConfig) -> 
     starts = [t for t in starts if pd.notna(t)]
     if not starts:
         raise NotEnoughData("history has no contacts, events or complaints: nothing to learn from")
-    data_start = min(starts).normalize()
-    last_cutoff = (history.observed_until - pd.Timedelta(hours=labels.horizon_hours)).floor("D")
+    return place_periods(min(starts).normalize(), history.observed_until, labels, split)
+
+
+def place_periods(
+    data_start: pd.Timestamp, observed_until: pd.Timestamp, labels: LabelConfig, split: SplitConfig
+) -> Periods:
+    """The periods of data whose activity starts on ``data_start`` (a UTC midnight)."""
+    last_cutoff = (observed_until - pd.Timedelta(hours=labels.horizon_hours)).floor("D")
     gap_days = math.ceil(split.gap_hours / 24)
     test_first = last_cutoff - pd.Timedelta(days=split.test_days - 1)
     val_last = test_first - pd.Timedelta(days=gap_days + 1)
@@ -72,7 +81,7 @@ def split_periods(history: History, labels: LabelConfig, split: SplitConfig) -> 
             + 2
         )
         raise NotEnoughData(
-            f"history from {data_start.date()} to {history.observed_until.date()} is too short: the split needs "
+            f"history from {data_start.date()} to {observed_until.date()} is too short: the split needs "
             f"at least {needed} days (warm-up {split.warmup_days}, train 7+, validation {split.validation_days}, "
             f"test {split.test_days}, gaps {gap_days} each, horizon {labels.horizon_hours} h)"
         )
@@ -103,8 +112,27 @@ def assemble(
     """Features, label, weight and split for the eligible, uncensored customer-days of the
     periods, sampled (``sampling``) before any feature is built."""
     periods = split_periods(history, labels, split)
+    frame, _ = assemble_rows(history, periods, labels, sampling or SamplingConfig())
+    if true_risk is not None:
+        frame = frame.merge(
+            true_risk[[*KEY_COLUMNS, "true_risk"]], on=list(KEY_COLUMNS), how="left"
+        )
+    log_periods(frame, periods)
+    return frame, periods
+
+
+def assemble_rows(
+    history: History,
+    periods: Periods,
+    labels: LabelConfig,
+    sampling: SamplingConfig,
+    stream: int | None = None,
+) -> tuple[pd.DataFrame, int]:
+    """The sampled rows of ``periods`` with their features (and how many customer-days were
+    eligible). ``stream`` numbers an independent sampling stream of the same seed: the
+    Spark engine draws one per customer partition."""
     engine = LabelEngine(history, labels.horizon_hours, labels.exclude_open_complaints)
-    rows, eligible_rows = sample_grid(engine, periods, sampling or SamplingConfig())
+    rows, eligible_rows = sample_grid(engine, periods, sampling, stream)
     log.info(
         "building features for %d of %d eligible customer-days (sampled before features)",
         rows["code"].size,
@@ -116,24 +144,34 @@ def assemble(
             "cutoff_at": pd.to_datetime(rows["t"] - EPOCH_OFFSET, unit="s", utc=True).as_unit("ns"),
         }
     )
+    del engine
     frame = build_features_in_chunks(history, cutoffs)
     for column in ("label", "weight", "split"):
         frame[column] = rows[column]
-    if true_risk is not None:
-        frame = frame.merge(
-            true_risk[[*KEY_COLUMNS, "true_risk"]], on=list(KEY_COLUMNS), how="left"
-        )
-    _log_periods(frame, periods)
-    return frame, periods
+    return frame, eligible_rows
+
+
+def load_training_frame(config: RadarConfig, data_dir: Path) -> tuple[pd.DataFrame, Periods, dict]:
+    """Load and validate ``data_dir``, assemble the training frame, then let the history go:
+    from here on only the frame is needed, and at a million customers the validated tables
+    are gigabytes that evaluation and registration would otherwise carry to the end."""
+    history, load_report = load_history(data_dir, config.workspace.rejects_dir, config.data)
+    frame, periods = assemble(
+        history, config.labels, config.split, read_true_risk(data_dir), config.sampling
+    )
+    del history
+    gc.collect()
+    release_freed_memory()
+    return frame, periods, load_report.summary()
 
 
 def sample_grid(
-    engine: LabelEngine, periods: Periods, sampling: SamplingConfig
+    engine: LabelEngine, periods: Periods, sampling: SamplingConfig, stream: int | None = None
 ) -> tuple[dict[str, np.ndarray], int]:
     """The kept customer-days of every period (customer position, cutoff second, label,
     weight, split) and how many were eligible. Labelled one day at a time, so memory grows
     with the rows kept, not with customers x days."""
-    rng = np.random.default_rng(sampling.seed)
+    rng = np.random.default_rng(sampling.seed if stream is None else [sampling.seed, stream])
     everyone = np.arange(len(engine.index))
     # A uniform sample of customers carries the test period (all of them by default).
     tested = everyone[rng.random(everyone.size) < sampling.test_customer_fraction]
@@ -156,7 +194,7 @@ def sample_grid(
     return {key: np.concatenate(parts) for key, parts in kept.items()}, eligible_rows
 
 
-def _log_periods(frame: pd.DataFrame, periods: Periods) -> None:
+def log_periods(frame: pd.DataFrame, periods: Periods) -> None:
     for name in SPLITS:
         part = frame[frame["split"] == name]
         w = part["weight"]

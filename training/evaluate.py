@@ -14,11 +14,10 @@ import mlflow
 import numpy as np
 import pandas as pd
 
-from data.load import load_history, read_true_risk
 from experiments.config import EvaluationConfig, RadarConfig
 from features.catalogue import FEATURE_NAMES
 from training import registry, tracking
-from training.dataset import assemble
+from training.dataset import load_training_frame
 from training.metrics import bootstrap_intervals, daily_capacity, score_metrics
 from training.model import RiskModel
 from training.peers import FrequentContactRule, PriorComplaintsRule, logistic_regression
@@ -148,10 +147,7 @@ def evaluate_version(
     name = config.registry.model_name
     version = registry.resolve_version(client, name, version)
     model = registry.load_version(config, version)
-    history, _ = load_history(data_dir, config.workspace.rejects_dir, config.data)
-    frame, periods = assemble(
-        history, config.labels, config.split, read_true_risk(data_dir), config.sampling
-    )
+    frame, periods, _ = load_training_frame(config, data_dir)
     test, evaluation, ranking = evaluate_model(frame, model, config)
     out_dir = config.workspace.root / "evaluations" / f"v{version}"
     with mlflow.start_run(

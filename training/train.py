@@ -15,11 +15,10 @@ from pathlib import Path
 import mlflow
 
 from data.fileio import write_json, write_text
-from data.load import load_history, read_true_risk
 from experiments.config import RadarConfig, with_section
 from features.catalogue import FEATURE_NAMES, catalogue_frame
 from training import promote, registry, tracking
-from training.dataset import assemble
+from training.dataset import load_training_frame
 from training.evaluate import evaluate_model
 from training.fit import fit_model
 from training.search import search_frame
@@ -36,14 +35,20 @@ class TrainResult:
     evaluation_path: Path
 
 
-def train(config: RadarConfig, data_dir: Path | str) -> TrainResult:
-    """Run the whole training job; return the registered version and its evaluation."""
+def train(config: RadarConfig, data_dir: Path | str, engine: str = "embedded") -> TrainResult:
+    """Run the whole training job; return the registered version and its evaluation.
+
+    ``engine``: where the training set is assembled, in process (``embedded``) or on Apache
+    Spark (``spark``); fitting, evaluation and registration run here either way.
+    """
     started = time.perf_counter()
     data_dir = Path(data_dir)
-    history, load_report = load_history(data_dir, config.workspace.rejects_dir, config.data)
-    frame, periods = assemble(
-        history, config.labels, config.split, read_true_risk(data_dir), config.sampling
-    )
+    if engine == "spark":
+        from training.spark_dataset import spark_training_frame
+
+        frame, periods, load_summary = spark_training_frame(config, data_dir)
+    else:
+        frame, periods, load_summary = load_training_frame(config, data_dir)
     client = registry.connect(config)
     registry.fail_dead_runs(client, config.registry.experiment)
     search_run = None
@@ -68,13 +73,14 @@ def train(config: RadarConfig, data_dir: Path | str) -> TrainResult:
     tags = registry.owner_tags() | ({"radar.search_run": search_run} if search_run else {})
     with mlflow.start_run(tags=tags) as run:
         mlflow.log_params(tracking.flat_params(config, data_dir, periods))
+        mlflow.log_param("engine", engine)
         tracking.log_scorer_metrics(evaluation, ranking)
         mlflow.log_metric("best_iteration", model.best_iteration_)
         for split in ("train", "validation", "test"):
             part = frame[frame["split"] == split]
             mlflow.log_input(tracking.dataset_record(part, data_dir, split), context=split)
         mlflow.log_dict({"features": catalogue_frame()}, "feature_catalogue.json")
-        mlflow.log_dict(load_report.summary(), "load_report.json")
+        mlflow.log_dict(load_summary, "load_report.json")
         version = registry.register(client, registry.log_risk_model(model, test), name)
         evaluation.update(
             registered_model=name,

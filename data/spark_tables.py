@@ -1,0 +1,251 @@
+"""The contract's tables on Apache Spark, cut into customer partitions.
+
+The Spark engine runs the embedded code (validation, labels, ``build_features``, the
+scorer) once per partition of customers, inside ``groupBy(partition).applyInPandas``.
+Every per-customer table (customers, contacts, complaints, events) is read by Spark,
+its columns prefixed with the table's name (``contacts__started_at``), tagged with a
+``_table`` column and a partition number (a hash of ``customer_id``), and all four are
+unioned into one frame: a partition's rows of every table then arrive together in one
+pandas frame, and :func:`partition_history` turns them back into a validated
+:class:`~data.history.History`. Regional incidents are few; they are read on the driver
+and shipped to every partition with the function.
+
+Times are read in UTC (``spark.sql.session.timeZone``), so the naive timestamps Spark
+hands to pandas are UTC instants, which the contract accepts as such.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from data.contract import SCHEMAS, ContractError, reject_rows, validate_table
+from data.history import TIME_COLUMNS, History
+from data.load import find_table_file, manifest_observed_until, read_table_file
+from features.catalogue import FEATURES
+
+log = logging.getLogger(__name__)
+
+PER_CUSTOMER_TABLES = ("customers", "contacts", "complaints", "events")
+TABLE_COLUMN = "_table"
+PARTITION_COLUMN = "_partition"
+SEPARATOR = "__"
+NANOS = "__ns"  # suffix of a nanosecond time carried as the text of its integer
+
+
+def spark_session(app: str, master: str | None = None, shuffle_partitions: int | None = None):
+    """The active Spark session, or a new one: ``master`` (e.g. ``local[2]``) only when this
+    process starts Spark itself; under ``spark-submit`` the cluster's session is used."""
+    from pyspark.sql import SparkSession
+
+    submitted = "PYSPARK_GATEWAY_PORT" in os.environ  # spark-submit started the JVM for us
+    if not submitted:
+        # Local workers run the interpreter running this code (the project's environment);
+        # on a cluster, spark-submit's --archives / spark.pyspark.python decide.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")
+    builder = (
+        SparkSession.builder.appName(app)
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
+        # pandas writes nanosecond times, which Spark reads only as integers (exactly).
+        .config("spark.sql.legacy.parquet.nanosAsLong", "true")
+        .config("spark.ui.showConsoleProgress", "false")
+    )
+    if master and not submitted:
+        builder = builder.master(master)
+    if shuffle_partitions:
+        builder = builder.config("spark.sql.shuffle.partitions", str(shuffle_partitions))
+    return builder.getOrCreate()
+
+
+def feature_ddl() -> list[str]:
+    """The catalogue's features as Spark columns (DDL): categorical ones text, the rest doubles."""
+    return [f"`{f.name}` {'string' if f.categories is not None else 'double'}" for f in FEATURES]
+
+
+@dataclass(frozen=True)
+class SparkTables:
+    """The per-customer tables as one partitioned Spark frame, plus what every partition
+    shares: the incidents and the end of observation."""
+
+    packed: object  # pyspark.sql.DataFrame: _table, _partition and prefixed columns
+    incidents: pd.DataFrame
+    observed_until: pd.Timestamp
+    data_start: pd.Timestamp  # first contact, event or complaint (for the periods)
+    partitions: int
+    n_customers: int
+
+
+def read_tables(spark, directory: Path | str, partitions: int) -> SparkTables:
+    """Read every table of ``directory`` (files or Parquet folders, as the embedded engine
+    does) into one frame partitioned by a hash of ``customer_id``."""
+    from pyspark.sql import functions as F
+
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise ContractError(f"data folder {directory} does not exist")
+    frames = []
+    for name in PER_CUSTOMER_TABLES:
+        schema = SCHEMAS[name]
+        path = find_table_file(directory, name)
+        if path is None:
+            if not schema.optional:
+                raise ContractError(f"required table '{name}' not found in {directory}")
+            continue
+        frame = _read(spark, path)
+        missing = [c.name for c in schema.columns if c.required and c.name not in frame.columns]
+        if missing:
+            raise ContractError(
+                f"{path}: table '{name}' is missing required column(s) {missing}; "
+                f"it has {sorted(frame.columns)}"
+            )
+        frames.append(
+            frame.select(
+                F.lit(name).alias(TABLE_COLUMN),
+                F.pmod(F.xxhash64(F.col("customer_id").cast("string")), F.lit(partitions))
+                .cast("int")
+                .alias(PARTITION_COLUMN),
+                *[_column(frame, name, c) for c in schema.columns if c.name in frame.columns],
+            )
+        )
+    packed = frames[0]
+    for frame in frames[1:]:
+        packed = packed.unionByName(frame, allowMissingColumns=True)
+    # The periods start with the first activity; observation ends with the manifest or, as
+    # in load_history, the latest time of any table.
+    starts = {"contacts": "started_at", "events": "occurred_at", "complaints": "filed_at"}
+    firsts = [f"{t}{SEPARATOR}{c}" for t, c in starts.items()]
+    lasts = [f"{t}{SEPARATOR}{c}" for t in PER_CUSTOMER_TABLES for c in TIME_COLUMNS[t]]
+    bounds = (
+        packed.agg(
+            *[F.min(_instant(packed, c)).alias(f"first {c}") for c in firsts if _has(packed, c)],
+            *[F.max(_instant(packed, c)).alias(f"last {c}") for c in lasts if _has(packed, c)],
+            F.sum((F.col(TABLE_COLUMN) == "customers").cast("long")).alias("customers"),
+        )
+        .first()
+        .asDict()
+    )
+    first = [_utc(v) for k, v in bounds.items() if k.startswith("first ") and v is not None]
+    if not first:
+        raise ContractError(
+            f"{directory}: no contacts, events or complaints: nothing to learn from"
+        )
+    incidents = _incidents(directory)
+    last = [_utc(v) for k, v in bounds.items() if k.startswith("last ") and v is not None]
+    last += [incidents[c].max() for c in TIME_COLUMNS["incidents"] if incidents[c].notna().any()]
+    return SparkTables(
+        packed=packed,
+        incidents=incidents,
+        observed_until=_observed_until(directory, last),
+        data_start=min(first).normalize(),
+        partitions=partitions,
+        n_customers=int(bounds["customers"]),
+    )
+
+
+def partition_history(
+    pdf: pd.DataFrame, incidents: pd.DataFrame, observed_until: pd.Timestamp
+) -> tuple[History, dict[str, int]]:
+    """One partition's rows (as :func:`read_tables` packed them) as a validated history, and
+    how many rows of each table were set aside (same rules as ``load_history``)."""
+    frames: dict[str, pd.DataFrame] = {}
+    rejected: dict[str, int] = {}
+    for name in PER_CUSTOMER_TABLES:
+        schema = SCHEMAS[name]
+        rows = pdf[pdf[TABLE_COLUMN] == name]
+        prefix = f"{name}{SEPARATOR}"
+        raw = _times(
+            pd.DataFrame(
+                {c[len(prefix) :]: rows[c].to_numpy() for c in pdf.columns if c.startswith(prefix)}
+            )
+        )
+        if raw.empty and not len(rows):
+            frames[name] = schema.empty()
+            continue
+        frames[name], report = validate_table(raw, schema)
+        if name != "customers":
+            orphan = ~frames[name]["customer_id"].isin(set(frames["customers"]["customer_id"]))
+            frames[name] = reject_rows(
+                frames[name],
+                report,
+                orphan.to_numpy(),
+                "customer_id",
+                "unknown customer (not in customers)",
+            )
+        rejected[name] = report.n_rejected
+    return History(**frames, incidents=incidents, observed_until=observed_until), rejected
+
+
+def _column(frame, table: str, column) -> object:
+    """One source column, prefixed. A time Parquet stores in nanoseconds (which Spark reads
+    as a long, ``spark.sql.legacy.parquet.nanosAsLong``) travels as the text of that integer,
+    so no digit is lost on the way to pandas (:func:`_times`)."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import LongType
+
+    name = f"{table}{SEPARATOR}{column.name}"
+    if column.kind == "time" and isinstance(frame.schema[column.name].dataType, LongType):
+        return F.col(column.name).cast("string").alias(name + NANOS)
+    return F.col(column.name).alias(name)
+
+
+def _has(packed, name: str) -> bool:
+    return name in packed.columns or name + NANOS in packed.columns
+
+
+def _instant(packed, name: str):
+    """A time column as something Spark orders by instant (nanoseconds as a long)."""
+    from pyspark.sql import functions as F
+
+    return F.col(name + NANOS).cast("long") if name + NANOS in packed.columns else F.col(name)
+
+
+def _utc(value) -> pd.Timestamp:
+    """A Spark bound (naive UTC datetime, or integer nanoseconds) as a UTC timestamp."""
+    if isinstance(value, int):
+        return pd.Timestamp(value, unit="ns", tz="UTC")
+    return pd.Timestamp(value).tz_localize("UTC")
+
+
+def _times(raw: pd.DataFrame) -> pd.DataFrame:
+    """Nanosecond times that travelled as text (see :func:`_column`) back as UTC times."""
+    for column in [c for c in raw.columns if c.endswith(NANOS)]:
+        ns = pd.to_numeric(raw.pop(column), dtype_backend="numpy_nullable")
+        raw[column[: -len(NANOS)]] = pd.to_datetime(ns, unit="ns", utc=True)
+    return raw
+
+
+def _read(spark, path: Path):
+    """A table file or Parquet folder as a Spark frame (CSV: every column as text, as the
+    embedded reader does; the contract parses them)."""
+    if path.is_dir() or path.name.endswith(".parquet"):
+        return spark.read.parquet(str(path))
+    return spark.read.option("header", True).option("inferSchema", False).csv(str(path))
+
+
+def _incidents(directory: Path) -> pd.DataFrame:
+    schema = SCHEMAS["incidents"]
+    path = find_table_file(directory, "incidents")
+    if path is None:
+        return schema.empty()
+    frame, report = validate_table(read_table_file(path), schema)
+    if report.n_rejected:
+        log.warning("incidents: %d row(s) set aside", report.n_rejected)
+    return frame
+
+
+def _observed_until(directory: Path, latest: list) -> pd.Timestamp:
+    declared = manifest_observed_until(directory)
+    if declared is not None:
+        return declared
+    if not latest:
+        raise ContractError(f"{directory}: no timestamps to tell when observation ended")
+    return max(latest)
