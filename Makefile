@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint format bento clean postgresql chromium
+.PHONY: demo test test-fast lint format bento clean postgresql chromium java
 
 # The environment: pinned by constraints.txt, rebuilt when the pins or pyproject change.
 $(STAMP): pyproject.toml constraints.txt
@@ -32,7 +32,16 @@ chromium:
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; } ; } || \
 	echo "Chromium could not be installed: the browser test will be skipped"
 
-test: $(STAMP) postgresql chromium
+# Debian's Java runtime for the Spark engine and its tests (skipped, saying why, where it
+# could not be installed; slim images lack the man folder its post-install links into).
+# PySpark itself is a pinned Python dependency.
+java:
+	@command -v java >/dev/null || \
+	{ [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  { mkdir -p /usr/share/man/man1 && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; } ; } || \
+	echo "Java could not be installed: the Spark engine's tests will be skipped"
+
+test: $(STAMP) postgresql chromium java
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 

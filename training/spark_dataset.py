@@ -106,9 +106,9 @@ def spark_training_frame(
 
 
 def read_training_set(path: Path) -> pd.DataFrame:
-    """The rows Spark wrote, as the embedded engine's frame: UTC nanosecond cutoffs, ordered
-    by cutoff and customer (Spark's task order is not deterministic)."""
+    """The rows Spark wrote, as the embedded engine's frame: UTC nanosecond cutoffs, day by
+    day and by customer id within a day (Spark's task order is not deterministic)."""
     frame = pd.read_parquet(path).drop(columns=DATE_COLUMN)
     frame["cutoff_at"] = pd.to_datetime(frame["cutoff_at"], utc=True).dt.as_unit("ns")
-    frame = frame.sort_values(list(KEY_COLUMNS), kind="stable").reset_index(drop=True)
+    frame = frame.sort_values(["cutoff_at", "customer_id"], kind="stable").reset_index(drop=True)
     return frame
