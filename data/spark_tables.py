@@ -28,7 +28,6 @@ import pandas as pd
 from data.contract import SCHEMAS, ContractError, reject_rows, validate_table
 from data.history import TIME_COLUMNS, History
 from data.load import find_table_file, manifest_observed_until, read_table_file
-from features.catalogue import FEATURES
 
 log = logging.getLogger(__name__)
 
@@ -64,11 +63,6 @@ def spark_session(app: str, master: str | None = None, shuffle_partitions: int |
     if shuffle_partitions:
         builder = builder.config("spark.sql.shuffle.partitions", str(shuffle_partitions))
     return builder.getOrCreate()
-
-
-def feature_ddl() -> list[str]:
-    """The catalogue's features as Spark columns (DDL): categorical ones text, the rest doubles."""
-    return [f"`{f.name}` {'string' if f.categories is not None else 'double'}" for f in FEATURES]
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,6 @@ import pandas as pd
 
 from data.spark_tables import (
     PARTITION_COLUMN,
-    feature_ddl,
     partition_history,
     read_tables,
     spark_session,
@@ -37,6 +36,7 @@ from features.catalogue import FEATURES
 from serving.risk_list import reason_columns, score_customers
 from serving.scorer import Scorer
 from training.metrics import daily_capacity
+from training.spark_dataset import feature_ddl
 
 log = logging.getLogger(__name__)
 

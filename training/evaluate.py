@@ -8,6 +8,7 @@ risk (the ceiling).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import mlflow
@@ -24,6 +25,7 @@ from training.peers import FrequentContactRule, PriorComplaintsRule, logistic_re
 
 SEGMENT_COLUMN = "segment"
 LINEAR_PEER_ROWS = 300_000
+PREDICT_CHUNK_ROWS = 500_000
 
 
 def evaluate(
@@ -32,6 +34,7 @@ def evaluate(
     ev: EvaluationConfig,
     seed: int,
     test_customer_fraction: float = 1.0,
+    test: pd.DataFrame | None = None,
 ) -> tuple[dict, dict[str, np.ndarray]]:
     """The evaluation block of ``evaluation.json`` and the ranking score of each scorer.
 
@@ -44,25 +47,36 @@ def evaluate(
     if sampled and ev.capacity_k is not None:
         scaled = max(1, round(ev.capacity_k * test_customer_fraction))
         ev = ev.model_copy(update={"capacity_k": scaled})
-    train, val, test = (frame[frame["split"] == s] for s in ("train", "validation", "test"))
+    # Rows are picked by position and only the columns each peer reads are copied: at a
+    # million customers the frame is gigabytes, and a copy per split would double it.
+    split = frame["split"].to_numpy()
+    if test is None:
+        test = frame[split == "test"]
     y, day = test["label"].to_numpy(), test["cutoff_at"].dt.date.to_numpy()
+    rule_columns = [*FrequentContactRule.columns, *PriorComplaintsRule.columns]
+    val = frame.loc[split == "validation", [*rule_columns, "label", "weight"]]
     y_val, w_val = val["label"].to_numpy(), val["weight"].to_numpy()
     freq = FrequentContactRule().fit(val, y_val, w_val)
     prior = PriorComplaintsRule().fit(val, y_val, w_val)
     # The linear peer learns from a seeded uniform sample of at most LINEAR_PEER_ROWS train
     # rows: its preprocessing copies the matrix several times, and past a few hundred
     # thousand rows a linear model gains nothing from more.
-    learn = train.sample(n=min(len(train), LINEAR_PEER_ROWS), random_state=seed)
+    train_rows = pd.Series(np.flatnonzero(split == "train"))
+    picked = train_rows.sample(n=min(len(train_rows), LINEAR_PEER_ROWS), random_state=seed)
+    learn = frame.iloc[picked.to_numpy()]
     linear = logistic_regression(seed).fit(
         learn[list(FEATURE_NAMES)],
         learn["label"].to_numpy(),
         model__sample_weight=learn["weight"].to_numpy(),
     )
+    del learn
     probability = {
         "model": model_proba,
         "rule_frequent_contact": freq.predict_proba(test),
         "rule_prior_complaints": prior.predict_proba(test),
-        "logistic_regression": linear.predict_proba(test[list(FEATURE_NAMES)])[:, 1],
+        "logistic_regression": in_chunks(
+            lambda part: linear.predict_proba(part[list(FEATURE_NAMES)])[:, 1], test
+        ),
     }
     ranking = {
         **probability,
@@ -126,15 +140,28 @@ def evaluate_model(
     frame: pd.DataFrame, model: RiskModel, config: RadarConfig
 ) -> tuple[pd.DataFrame, dict, dict[str, np.ndarray]]:
     """(test rows, evaluation, ranking scores) of ``model`` on the frame's test period."""
-    test = frame[frame["split"] == "test"]
+    test = frame[frame["split"].to_numpy() == "test"]
     evaluation, ranking = evaluate(
         frame,
-        model.predict_proba(test),
+        in_chunks(model.predict_proba, test),
         config.evaluation,
         config.model.seed,
         config.sampling.test_customer_fraction,
+        test=test,
     )
     return test, evaluation, ranking
+
+
+def in_chunks(
+    predict: Callable[[pd.DataFrame], np.ndarray],
+    rows: pd.DataFrame,
+    size: int = PREDICT_CHUNK_ROWS,
+) -> np.ndarray:
+    """``predict`` over ``rows`` a chunk at a time: a model's float matrix (and a pipeline's
+    copies of it) then stays the size of one chunk."""
+    if len(rows) <= size:
+        return predict(rows)
+    return np.concatenate([predict(rows.iloc[i : i + size]) for i in range(0, len(rows), size)])
 
 
 def evaluate_version(

@@ -22,6 +22,8 @@ class FrequentContactRule:
     mapped to a probability by isotonic regression fitted on the validation period.
     """
 
+    columns = ("contacts_7d", "contacts_30d")  # all the rule reads
+
     def score(self, features: pd.DataFrame) -> np.ndarray:
         return features["contacts_7d"].to_numpy(dtype=float) + 1e-3 * features[
             "contacts_30d"
@@ -41,6 +43,8 @@ class FrequentContactRule:
 
 class PriorComplaintsRule(FrequentContactRule):
     """Rank by complaints in the past year (ties: the past 90 days, then recency)."""
+
+    columns = ("complaints_365d", "complaints_90d", "days_since_last_complaint")
 
     def score(self, features: pd.DataFrame) -> np.ndarray:
         recency = 1.0 / (

@@ -20,19 +20,23 @@ from data.load import read_true_risk
 from data.spark_tables import (
     PARTITION_COLUMN,
     PER_CUSTOMER_TABLES,
-    feature_ddl,
     partition_history,
     read_tables,
     spark_session,
 )
 from experiments.config import RadarConfig
-from features.catalogue import KEY_COLUMNS
+from features.catalogue import FEATURES, KEY_COLUMNS
 from training.dataset import Periods, assemble_rows, log_periods, place_periods
 
 log = logging.getLogger(__name__)
 
 DATE_COLUMN = "cutoff_date"
 TRAINING_SET = "training_set"
+
+
+def feature_ddl() -> list[str]:
+    """The catalogue's features as Spark columns (DDL): categorical ones text, the rest doubles."""
+    return [f"`{f.name}` {'string' if f.categories is not None else 'double'}" for f in FEATURES]
 
 
 def training_schema() -> str:

@@ -77,8 +77,7 @@ def train(config: RadarConfig, data_dir: Path | str, engine: str = "embedded") -
         tracking.log_scorer_metrics(evaluation, ranking)
         mlflow.log_metric("best_iteration", model.best_iteration_)
         for split in ("train", "validation", "test"):
-            part = frame[frame["split"] == split]
-            mlflow.log_input(tracking.dataset_record(part, data_dir, split), context=split)
+            mlflow.log_input(tracking.dataset_record(frame, data_dir, split), context=split)
         mlflow.log_dict({"features": catalogue_frame()}, "feature_catalogue.json")
         mlflow.log_dict(load_summary, "load_report.json")
         version = registry.register(client, registry.log_risk_model(model, test), name)
