@@ -44,7 +44,8 @@ def normalise_cutoffs(cutoffs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "customer_id": cutoffs["customer_id"].astype(str).to_numpy(),
-            "cutoff_at": cutoff_at.dt.tz_convert("UTC").dt.as_unit("ns").dt.floor("s").to_numpy(),
+            # The tz-aware array itself: to_numpy() would box every time as an object.
+            "cutoff_at": cutoff_at.dt.tz_convert("UTC").dt.as_unit("ns").dt.floor("s").array,
         }
     )
 
@@ -175,7 +176,8 @@ def utc_datetime64(times: pd.Series) -> np.ndarray:
 def feature_frame(keys: pd.DataFrame, features: dict[str, np.ndarray]) -> pd.DataFrame:
     """Keys and features as one frame, in catalogue order."""
     frame = pd.DataFrame({"customer_id": keys["customer_id"], "cutoff_at": keys["cutoff_at"]})
-    values = pd.DataFrame({name: features[name] for name in FEATURE_NAMES})
+    # copy=False: one block per column instead of copying them all into one 2-D block.
+    values = pd.DataFrame({name: features[name] for name in FEATURE_NAMES}, copy=False)
     return pd.concat([frame.reset_index(drop=True), values], axis=1)
 
 
