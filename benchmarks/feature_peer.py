@@ -14,6 +14,7 @@ Usage (worlds from ``radar simulate``; ``benchmarks/scale.py`` makes them):
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -27,7 +28,8 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.results import append_result  # noqa: E402
 from data.load import load_history  # noqa: E402
-from training.dataset import build_features_in_chunks  # noqa: E402
+from features.build import build_features_in_chunks  # noqa: E402
+from features.catalogue import FEATURE_NAMES  # noqa: E402
 
 DAY = 86_400
 PEER_FEATURES = (
@@ -135,6 +137,8 @@ def run(data: Path, days: int, threads: int) -> dict[str, object]:
         "ours_s": ours_s,
         "peer_s": peer_s,
         "disagreements": compare(ours, peer),
+        "n_features": len(FEATURE_NAMES),
+        "n_peer_features": len(PEER_FEATURES),
     }
 
 
@@ -146,13 +150,16 @@ def main() -> int:
         "--threads", type=int, default=2, help="DuckDB threads (the machine's cores)"
     )
     parser.add_argument("--append", action="store_true")
+    parser.add_argument("--json", type=Path, help="also write the results here (a JSON list)")
     args = parser.parse_args()
     lines = [
         "| customers | cutoffs | ours: all 85 features, s | DuckDB: 10 features, s | ours / DuckDB | rows that disagree |",
         "|---|---|---|---|---|---|",
     ]
+    results = []
     for data in args.data:
         r = run(data, args.days, args.threads)
+        results.append(r)
         print(r, flush=True)
         bad = sum(r["disagreements"].values())
         detail = (
@@ -164,6 +171,8 @@ def main() -> int:
         )
     text = "\n".join(lines)
     print(text)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
     if args.append:
         append_result("Feature engine vs DuckDB SQL", text)
     return 0

@@ -1,15 +1,19 @@
-"""Wall time and peak memory of simulate / train / score as the world grows.
+"""Wall time and peak memory of simulate / train / score as the world grows, beside a
+feature-engine peer written as DuckDB SQL, in the same run.
 
 For each ``--customers`` size: ``radar simulate --no-truth``, ``radar train`` and
 ``radar score``, each a separate process timed by ``/usr/bin/time -v`` (wall clock and
 maximum resident set size), with the experiment file given by ``--config`` (the
-training-set sampling lives there). ``--peer-config`` trains a second time on the same
-world with another experiment file in the same run, e.g. the unsampled defaults, so that
-the ratio of the two is measured on the same machine at the same moment.
+training-set sampling lives there). Then ``benchmarks/feature_peer.py`` on the same world:
+``build_features`` (all catalogue features) against ten of them written as DuckDB SQL over
+the same cutoffs (every customer at the last 7 midnights), values checked equal.
+``--peer-config`` trains a second time with another experiment file (e.g. the unsampled
+defaults); ``--spark-sizes`` also runs ``train`` and ``score`` with ``--engine spark``
+(local mode; the peak is the largest process, the JVM or a Python worker) for those sizes.
 
 Usage:
-    .venv/bin/python benchmarks/scale.py --customers 30000 100000 --days 150 \
-        --config experiments/scale.yaml [--peer-config experiments/default.yaml] [--append]
+    .venv/bin/python benchmarks/scale.py --customers 30000 100000 300000 1000000 \
+        --days 120 --config experiments/scale.yaml [--spark-sizes 100000] [--append]
 
 Worlds and workspaces go to ``--work`` (default: workspace/scale), replaced per size.
 """
@@ -17,6 +21,7 @@ Worlds and workspaces go to ``--work`` (default: workspace/scale), replaced per 
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import shutil
 import subprocess
@@ -29,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.results import append_result  # noqa: E402
 
 RADAR = [sys.executable, "-m", "radar.cli"]
+PEER = [sys.executable, str(ROOT / "benchmarks" / "feature_peer.py")]
 
 
 def timed(cmd: list[str], log: Path) -> dict[str, float]:
@@ -63,18 +69,67 @@ def measure(size: int, args: argparse.Namespace) -> dict[str, dict[str, float]]:
         result[stage] = timed([*base, "train", "--data", str(world)], work / f"{ws.name}-train.log")
     base = [*RADAR, "--config", str(args.config), "--workspace", str(work / "ws")]
     result["score"] = timed([*base, "score", "--data", str(world)], work / "score.log")
+    if size in args.spark_sizes:
+        day = json.loads((world / "manifest.json").read_text())["observed_until"][:10]
+        spark = [*RADAR, "--config", str(args.config), "--workspace", str(work / "ws-spark")]
+        result["train (spark)"] = timed(
+            [*spark, "train", "--engine", "spark", "--data", str(world)], work / "spark-train.log"
+        )
+        result["score (spark)"] = timed(
+            [*spark, "score", "--engine", "spark", "--date", day, "--data", str(world)],
+            work / "spark-score.log",
+        )
+    peer = work / "feature_peer.json"
+    subprocess.run(
+        [*PEER, "--data", str(world), "--days", "7", "--json", str(peer)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    result["features"] = json.loads(peer.read_text())[0]
     return result
 
 
 def table(results: dict[int, dict], args: argparse.Namespace) -> str:
-    stages = list(next(iter(results.values())))
+    stages = [s for s in next(iter(results.values())) if s != "features"]
     lines = [
         "| customers | " + " | ".join(f"{s} s | {s} GB" for s in stages) + " |",
         "|---|" + "---|---|" * len(stages),
     ]
     for size, r in results.items():
-        cells = " | ".join(f"{r[s]['seconds']:.0f} | {r[s]['rss_gb']:.2f}" for s in stages)
+        cells = " | ".join(
+            f"{r[s]['seconds']:.0f} | {r[s]['rss_gb']:.2f}" if s in r else " | " for s in stages
+        )
         lines.append(f"| {size:,} | {cells} |")
+    lines += [
+        "",
+        "Feature engine vs DuckDB SQL on the same world, every customer at the last 7 midnights "
+        "(loading not timed; values compared to 1e-9):",
+        "",
+        "| customers | cutoffs | ours: all features, s | DuckDB: 10 features, s | ours / DuckDB "
+        "| per feature: ours / DuckDB | rows that disagree |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for size, r in results.items():
+        f = r["features"]
+        bad = {k: v for k, v in f["disagreements"].items() if v}
+        per_feature = (f["ours_s"] / f["n_features"]) / (f["peer_s"] / f["n_peer_features"])
+        lines.append(
+            f"| {size:,} | {f['cutoffs']:,} | {f['ours_s']:.1f} | {f['peer_s']:.1f} | "
+            f"{f['ours_s'] / f['peer_s']:.2f}x | {per_feature:.2f}x | "
+            f"{', '.join(f'{k} {v}' for k, v in bad.items()) or 'none'} |"
+        )
+    sizes = list(results)
+    if len(sizes) >= 2:
+        lines.append("")
+        for stage in stages:
+            first, last = results[sizes[0]].get(stage), results[sizes[-1]].get(stage)
+            if first and last:
+                growth = sizes[-1] / sizes[0]
+                lines.append(
+                    f"{stage}: {sizes[0]:,} -> {sizes[-1]:,} customers ({growth:.0f}x): "
+                    f"{last['seconds'] / first['seconds']:.1f}x time, "
+                    f"{last['rss_gb'] / first['rss_gb']:.1f}x peak memory  "
+                )
     if args.peer_config:
         lines.append("")
         for size, r in results.items():
@@ -87,8 +142,11 @@ def table(results: dict[int, dict], args: argparse.Namespace) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--customers", type=int, nargs="+", default=[30000, 100000, 300000])
-    parser.add_argument("--days", type=int, default=150)
+    parser.add_argument(
+        "--customers", type=int, nargs="+", default=[30000, 100000, 300000, 1000000]
+    )
+    parser.add_argument("--days", type=int, default=120)
+    parser.add_argument("--spark-sizes", type=int, nargs="*", default=[])
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--config", type=Path, default=ROOT / "experiments" / "scale.yaml")
     parser.add_argument("--peer-config", type=Path)

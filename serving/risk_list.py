@@ -27,7 +27,7 @@ from data.contract import SCHEMAS, check_columns
 from data.fileio import atomic_directory, write_json
 from data.history import History
 from experiments.config import EvaluationConfig, LabelConfig, OutreachConfig
-from features.build import build_features
+from features.build import build_features_in_chunks
 from features.catalogue import FEATURE_NAMES, KEY_COLUMNS
 from features.labels import build_labels
 from serving.outreach import assign_outreach, recently_assigned
@@ -144,7 +144,9 @@ def score_customers(
         if exclude_open
         else eligible & ~build_labels(history, cutoffs, horizon_hours, True)["eligible"].to_numpy()
     )
-    snapshot = build_features(history, cutoffs)
+    # By customer partition: a million customers' sorted streams at once would double the
+    # memory of the scoring job.
+    snapshot = build_features_in_chunks(history, cutoffs)
     snapshot["eligible"] = eligible
     if explain_top is None and capacity is not None:
         explain_top = daily_capacity(

@@ -19,7 +19,7 @@ import pandas as pd
 from data.history import History
 from data.load import load_history, read_true_risk, release_freed_memory
 from experiments.config import LabelConfig, RadarConfig, SamplingConfig, SplitConfig
-from features.build import build_features, normalise_cutoffs
+from features.build import build_features_in_chunks
 from features.catalogue import KEY_COLUMNS
 from features.labels import LabelEngine
 from features.pit import EPOCH_OFFSET, to_seconds
@@ -207,41 +207,3 @@ def log_periods(frame: pd.DataFrame, periods: Periods) -> None:
             part["label"].sum(),
             100 * (w * part["label"]).sum() / w.sum() if len(part) else 0.0,
         )
-
-
-FEATURE_CHUNK_ROWS = 1_000_000
-
-
-def build_features_in_chunks(history: History, cutoffs: pd.DataFrame) -> pd.DataFrame:
-    """``build_features`` per partition of customers, each on its own customers' history.
-
-    Features are per customer (plus the regional incidents every partition keeps), so each
-    partition sorts only its own events, and the intermediate arrays stay the size of one
-    partition. Rows come back in the order of ``cutoffs``.
-    """
-    n_parts = -(-len(cutoffs) // FEATURE_CHUNK_ROWS)
-    if n_parts <= 1:
-        return build_features(history, cutoffs)
-    ids = history.customers["customer_id"].to_numpy()
-    codes = pd.Index(ids).get_indexer(cutoffs["customer_id"].astype(str))
-    part = codes % n_parts  # customers spread evenly over the partitions
-    # Each partition's rows are written straight into their places in preallocated
-    # columns: no concatenation, no reordering, no second copy of the grid.
-    columns: dict[str, np.ndarray] = {}
-    dtypes: dict[str, object] = {}
-    for p in range(n_parts):
-        rows = np.flatnonzero(part == p)
-        mine = history.for_customers(ids[np.unique(codes[rows])].tolist())
-        features = build_features(mine, cutoffs.iloc[rows]).drop(columns="cutoff_at")
-        for name in features.columns:
-            values = features[name].to_numpy()
-            if name not in columns:
-                columns[name] = np.empty(len(cutoffs), dtype=values.dtype)
-                dtypes[name] = features[name].dtype
-            columns[name][rows] = values
-        del features, mine
-    frame = pd.DataFrame(
-        {n: pd.Series(v, dtype=dtypes[n], copy=False) for n, v in columns.items()}, copy=False
-    )
-    frame.insert(1, "cutoff_at", normalise_cutoffs(cutoffs)["cutoff_at"].to_numpy())
-    return frame

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from data.contract import ContractError
-from features.build import build_features
+from features.build import build_features, build_features_in_chunks
 from features.catalogue import (
     FEATURE_NAMES,
     FEATURES,
@@ -251,10 +251,9 @@ def test_problems_since_the_latest_resolved_contact():
     assert out["problems_fast"] == pytest.approx(0.5 ** (10 / 24) + 0.5 ** (3 / 24) + 0.5**2)
 
 
-def test_features_by_customer_partition_equal_the_whole_build(monkeypatch):
+def test_features_by_customer_partition_equal_the_whole_build():
     """Partitions of customers, each on its own history, give the same features in the
     same order as one build over everyone."""
-    import training.dataset as dataset
 
     customers = [
         {"customer_id": c, "region": r} for c, r in (("A", "north"), ("B", "south"), ("C", "north"))
@@ -276,8 +275,7 @@ def test_features_by_customer_partition_equal_the_whole_build(monkeypatch):
             "cutoff_at": [ts(x) for x in ("0h", "0h", "-2D", "-4D", "-1D", "0h")],
         }
     )
-    monkeypatch.setattr(dataset, "FEATURE_CHUNK_ROWS", 2)
-    parted = dataset.build_features_in_chunks(history, cutoffs)
+    parted = build_features_in_chunks(history, cutoffs, rows_per_part=2)
     whole = build_features(history, cutoffs)
     assert parted["customer_id"].tolist() == whole["customer_id"].tolist()
     pd.testing.assert_frame_equal(parted, whole, check_exact=False, rtol=1e-12, atol=1e-12)
