@@ -16,6 +16,7 @@ hands to pandas are UTC instants, which the contract accepts as such.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
@@ -27,7 +28,7 @@ import pandas as pd
 
 from data.contract import SCHEMAS, ContractError, reject_rows, validate_table
 from data.history import TIME_COLUMNS, History
-from data.load import find_table_file, manifest_observed_until, read_table_file
+from data.load import MANIFEST, find_table_file, manifest_observed_until, read_table_file
 
 log = logging.getLogger(__name__)
 
@@ -78,18 +79,26 @@ class SparkTables:
     n_customers: int
 
 
+def is_uri(source: Path | str) -> bool:
+    """Whether ``source`` names a folder on a cluster's file system (``hdfs://``, ``s3a://``,
+    ``gs://``, ``abfss://``...) rather than a local path."""
+    return "://" in str(source)
+
+
 def read_tables(spark, directory: Path | str, partitions: int) -> SparkTables:
     """Read every table of ``directory`` (files or Parquet folders, as the embedded engine
-    does) into one frame partitioned by a hash of ``customer_id``."""
+    does; or, given a URI, ``<table>/`` or ``<table>.parquet`` folders on any file system
+    Spark reaches) into one frame partitioned by a hash of ``customer_id``."""
     from pyspark.sql import functions as F
 
-    directory = Path(directory)
-    if not directory.is_dir():
-        raise ContractError(f"data folder {directory} does not exist")
+    if not is_uri(directory):
+        directory = Path(directory)
+        if not directory.is_dir():
+            raise ContractError(f"data folder {directory} does not exist")
     frames = []
     for name in PER_CUSTOMER_TABLES:
         schema = SCHEMAS[name]
-        path = find_table_file(directory, name)
+        path = _locate(spark, directory, name)
         if path is None:
             if not schema.optional:
                 raise ContractError(f"required table '{name}' not found in {directory}")
@@ -132,13 +141,13 @@ def read_tables(spark, directory: Path | str, partitions: int) -> SparkTables:
         raise ContractError(
             f"{directory}: no contacts, events or complaints: nothing to learn from"
         )
-    incidents = _incidents(directory)
+    incidents = _incidents(spark, directory)
     last = [_utc(v) for k, v in bounds.items() if k.startswith("last ") and v is not None]
     last += [incidents[c].max() for c in TIME_COLUMNS["incidents"] if incidents[c].notna().any()]
     return SparkTables(
         packed=packed,
         incidents=incidents,
-        observed_until=_observed_until(directory, last),
+        observed_until=_observed_until(spark, directory, last),
         data_start=min(first).normalize(),
         partitions=partitions,
         n_customers=int(bounds["customers"]),
@@ -217,27 +226,66 @@ def _times(raw: pd.DataFrame) -> pd.DataFrame:
     return raw
 
 
-def _read(spark, path: Path):
+def _locate(spark, directory: Path | str, name: str) -> str | None:
+    """Where table ``name`` is: as ``load_history`` finds it locally; on a cluster's file
+    system, a ``<name>/`` or ``<name>.parquet`` folder (or file) of Parquet."""
+    if not is_uri(directory):
+        path = find_table_file(Path(directory), name)
+        return None if path is None else str(path)
+    for candidate in (name, f"{name}.parquet"):
+        uri = f"{str(directory).rstrip('/')}/{candidate}"
+        if _exists(spark, uri):
+            return uri
+    return None
+
+
+def _exists(spark, uri: str) -> bool:
+    """Whether ``uri`` exists, asked of the Hadoop file system Spark itself reads with."""
+    jvm = spark.sparkContext._jvm
+    path = jvm.org.apache.hadoop.fs.Path(uri)
+    return bool(path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).exists(path))
+
+
+def _read(spark, path: str):
     """A table file or Parquet folder as a Spark frame (CSV: every column as text, as the
     embedded reader does; the contract parses them)."""
-    if path.is_dir() or path.name.endswith(".parquet"):
-        return spark.read.parquet(str(path))
-    return spark.read.option("header", True).option("inferSchema", False).csv(str(path))
+    if path.endswith((".csv", ".csv.gz")):
+        return spark.read.option("header", True).option("inferSchema", False).csv(path)
+    return spark.read.parquet(path)
 
 
-def _incidents(directory: Path) -> pd.DataFrame:
+def _incidents(spark, directory: Path | str) -> pd.DataFrame:
+    """The regional incidents, validated on the driver (a few rows per region and week)."""
     schema = SCHEMAS["incidents"]
-    path = find_table_file(directory, "incidents")
+    path = _locate(spark, directory, "incidents")
     if path is None:
         return schema.empty()
-    frame, report = validate_table(read_table_file(path), schema)
+    if is_uri(directory):
+        frame = _read(spark, path)
+        columns = [
+            _column(frame, "incidents", c) for c in schema.columns if c.name in frame.columns
+        ]
+        raw = frame.select(*columns).toPandas()
+        raw.columns = [c.split(SEPARATOR, 1)[1] for c in raw.columns]
+        raw = _times(raw)
+    else:
+        raw = read_table_file(Path(path))
+    frame, report = validate_table(raw, schema)
     if report.n_rejected:
         log.warning("incidents: %d row(s) set aside", report.n_rejected)
     return frame
 
 
-def _observed_until(directory: Path, latest: list) -> pd.Timestamp:
-    declared = manifest_observed_until(directory)
+def _observed_until(spark, directory: Path | str, latest: list) -> pd.Timestamp:
+    if is_uri(directory):
+        uri = f"{str(directory).rstrip('/')}/{MANIFEST}"
+        declared = None
+        if _exists(spark, uri):
+            text = spark.read.text(uri, wholetext=True).first()[0]
+            value = json.loads(text).get("observed_until")
+            declared = pd.Timestamp(value).tz_convert("UTC") if value else None
+    else:
+        declared = manifest_observed_until(Path(directory))
     if declared is not None:
         return declared
     if not latest:

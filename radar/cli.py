@@ -68,6 +68,11 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _data_source(value: str) -> Path | str:
+    """A local folder, or (for the Spark engine) a URI kept as written: Path would fold its //."""
+    return value if "://" in value else Path(value)
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from experiments.config import with_section
     from training.train import train
@@ -138,6 +143,10 @@ def cmd_score(args: argparse.Namespace) -> int:
     config = _config(args)
     if args.engine == "spark":
         return _score_on_spark(config, args)
+    if isinstance(args.data, str):
+        raise SystemExit(
+            f"{args.data}: a URI needs --engine spark (the embedded engine reads local folders)"
+        )
     history, _ = load_history(args.data, config.workspace.rejects_dir, config.data)
     if config.workspace.journal_path.exists():  # events posted to the service since
         history = EventJournal(config.workspace.journal_path).fold_into(history)
@@ -286,7 +295,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train, evaluate, log to MLflow, register, maybe promote")
     p.add_argument(
-        "--data", type=Path, required=True, help="folder of contract tables (Parquet or CSV)"
+        "--data",
+        type=_data_source,
+        required=True,
+        help="folder of contract tables (Parquet or CSV); with --engine spark also a URI "
+        "(hdfs://, s3a://, gs://...)",
     )
     p.add_argument(
         "--search",
@@ -325,7 +338,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_promote)
 
     p = sub.add_parser("score", help="write the daily risk list and the service snapshot")
-    p.add_argument("--data", type=Path, required=True)
+    p.add_argument(
+        "--data", type=_data_source, required=True, help="as for train (a URI: --engine spark)"
+    )
     p.add_argument("--date", help="YYYY-MM-DD (default: the day the data ends)")
     p.add_argument("--out", type=Path, help="default: WORKSPACE/risk_lists (spark: spark.output)")
     p.add_argument(

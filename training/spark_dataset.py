@@ -20,6 +20,7 @@ from data.load import read_true_risk
 from data.spark_tables import (
     PARTITION_COLUMN,
     PER_CUSTOMER_TABLES,
+    is_uri,
     partition_history,
     read_tables,
     spark_session,
@@ -86,7 +87,7 @@ def spark_training_frame(
     rows = tables.packed.groupBy(PARTITION_COLUMN).applyInPandas(rows_of, training_schema())
     rows.write.mode("overwrite").partitionBy(DATE_COLUMN).parquet(str(target))
     frame = read_training_set(target)
-    true_risk = read_true_risk(data_dir)
+    true_risk = None if is_uri(data_dir) else read_true_risk(data_dir)
     if true_risk is not None:
         frame = frame.merge(
             true_risk[[*KEY_COLUMNS, "true_risk"]], on=list(KEY_COLUMNS), how="left"

@@ -14,6 +14,7 @@ from mlflow.data.meta_dataset import MetaDataset
 from mlflow.models import infer_signature
 
 from data.fileio import write_json
+from data.spark_tables import is_uri
 from experiments.config import RadarConfig
 from features.catalogue import FEATURE_NAMES
 from training.dataset import Periods
@@ -61,7 +62,7 @@ def shap_sample(model: RiskModel, test: pd.DataFrame, seed: int) -> pd.DataFrame
     return pd.DataFrame(model.explain(sample)[:, :-1], columns=model.feature_names)
 
 
-def dataset_record(frame: pd.DataFrame, data_dir: Path, split: str) -> MetaDataset:
+def dataset_record(frame: pd.DataFrame, data_dir: Path | str, split: str) -> MetaDataset:
     """An MLflow dataset record of one split of ``frame``: a digest over all its rows, the
     schema of a sample.
 
@@ -76,14 +77,15 @@ def dataset_record(frame: pd.DataFrame, data_dir: Path, split: str) -> MetaDatas
         values = frame[name].iloc[rows]
         digest.update(pd.util.hash_pandas_object(values, index=False).to_numpy().tobytes())
     sample = frame.iloc[rows[:SCHEMA_SAMPLE_ROWS]][columns]
-    source = mlflow.data.from_pandas(sample.head(1), source=str(data_dir.resolve())).source
+    where = str(data_dir) if is_uri(data_dir) else str(Path(data_dir).resolve())
+    source = mlflow.data.from_pandas(sample.head(1), source=where).source
     schema = infer_signature(sample).inputs
     return MetaDataset(
         source, name=f"complaints-{split}", digest=digest.hexdigest()[:16], schema=schema
     )
 
 
-def flat_params(config: RadarConfig, data_dir: Path, periods: Periods) -> dict[str, object]:
+def flat_params(config: RadarConfig, data_dir: Path | str, periods: Periods) -> dict[str, object]:
     """The run's parameters: data folder, every setting that shapes the model, the periods."""
     params: dict[str, object] = {"data_dir": str(data_dir)}
     for section in ("labels", "split", "sampling", "model", "evaluation"):

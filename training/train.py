@@ -14,7 +14,9 @@ from pathlib import Path
 
 import mlflow
 
+from data.contract import ContractError
 from data.fileio import write_json, write_text
+from data.spark_tables import is_uri
 from experiments.config import RadarConfig, with_section
 from features.catalogue import FEATURE_NAMES, catalogue_frame
 from training import promote, registry, tracking
@@ -42,11 +44,16 @@ def train(config: RadarConfig, data_dir: Path | str, engine: str = "embedded") -
     Spark (``spark``); fitting, evaluation and registration run here either way.
     """
     started = time.perf_counter()
-    data_dir = Path(data_dir)
+    data_dir = data_dir if is_uri(data_dir) else Path(data_dir)
     if engine == "spark":
         from training.spark_dataset import spark_training_frame
 
         frame, periods, load_summary = spark_training_frame(config, data_dir)
+    elif is_uri(data_dir):
+        raise ContractError(
+            f"{data_dir}: the embedded engine reads local folders; use --engine spark for a "
+            "cluster's file system"
+        )
     else:
         frame, periods, load_summary = load_training_frame(config, data_dir)
     client = registry.connect(config)

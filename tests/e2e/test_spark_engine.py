@@ -61,7 +61,8 @@ def test_training_on_spark_assembles_the_embedded_rows_and_registers(
         "spark",
         partitions=3,
     )
-    result = train(config, flawed_world, engine="spark")
+    # As a URI, the way a cluster names its data (hdfs://, s3a://): read through Hadoop.
+    result = train(config, flawed_world.as_uri(), engine="spark")
     on_spark = read_training_set(config.workspace.spark_dir / TRAINING_SET)
     embedded, _, report = load_training_frame(config, flawed_world)
     assert report["tables"]["contacts"]["rows_rejected"] == 1
