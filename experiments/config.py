@@ -402,7 +402,7 @@ class SparkConfig(_Frozen):
         16,
         ge=1,
         description="Customer partitions (hash of customer_id); each is one task holding its "
-        "customers' whole history, so size them to fit an executor (100,000 customers ~ 1 GB).",
+        "customers' whole history (~3 KB per customer), so size them to fit an executor.",
     )
     output: Path | None = Field(
         None,

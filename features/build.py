@@ -9,6 +9,7 @@ wait, transfer, handling time, sentiment) only once it closed before ``t``; wind
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -165,13 +166,17 @@ def build_features(history: History, cutoffs: pd.DataFrame) -> pd.DataFrame:
 
 
 def build_features_in_chunks(
-    history: History, cutoffs: pd.DataFrame, rows_per_part: int = FEATURE_CHUNK_ROWS
+    history: History,
+    cutoffs: pd.DataFrame,
+    rows_per_part: int = FEATURE_CHUNK_ROWS,
+    progress: Callable[[int, int], None] | None = None,
 ) -> pd.DataFrame:
     """``build_features`` per partition of customers, each on its own customers' history.
 
     Features are per customer (plus the regional incidents every partition keeps), so each
     partition sorts only its own events, and the intermediate arrays stay the size of one
-    partition. Rows come back in the order of ``cutoffs``.
+    partition. Rows come back in the order of ``cutoffs``. ``progress(done, parts)`` is
+    called after each partition (the caller decides how to report it).
     """
     n_parts = -(-len(cutoffs) // rows_per_part)
     if n_parts <= 1:
@@ -194,6 +199,8 @@ def build_features_in_chunks(
                 dtypes[name] = features[name].dtype
             columns[name][rows] = values
         del features, mine
+        if progress is not None:
+            progress(p + 1, n_parts)
     frame = pd.DataFrame(
         {n: pd.Series(v, dtype=dtypes[n], copy=False) for n, v in columns.items()}, copy=False
     )

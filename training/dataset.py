@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import logging
 import math
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -145,7 +146,17 @@ def assemble_rows(
         }
     )
     del engine
-    frame = build_features_in_chunks(history, cutoffs)
+    started = time.perf_counter()
+
+    def progress(done: int, parts: int) -> None:
+        log.info(
+            "features: customer partition %d of %d done (%.0f s)",
+            done,
+            parts,
+            time.perf_counter() - started,
+        )
+
+    frame = build_features_in_chunks(history, cutoffs, progress=progress)
     for column in ("label", "weight", "split"):
         frame[column] = rows[column]
     return frame, eligible_rows
