@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import sys
 import warnings
 from dataclasses import dataclass
@@ -42,9 +43,18 @@ NANOS = "__ns"  # suffix of a nanosecond time carried as the text of its integer
 def spark_session(app: str, master: str | None = None, shuffle_partitions: int | None = None):
     """The active Spark session, or a new one: ``master`` (e.g. ``local[2]``) only when this
     process starts Spark itself; under ``spark-submit`` the cluster's session is used."""
-    from pyspark.sql import SparkSession
-
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise SparkUnavailable(
+            "the Spark engine needs PySpark: pip install -e '.[spark]' (make installs it)"
+        ) from None
     submitted = "PYSPARK_GATEWAY_PORT" in os.environ  # spark-submit started the JVM for us
+    if not submitted and not (shutil.which("java") or os.environ.get("JAVA_HOME")):
+        raise SparkUnavailable(
+            "the Spark engine needs a Java 17+ runtime and none was found (no java on PATH, no "
+            "JAVA_HOME): `make java` installs Debian's openjdk-17-jre-headless"
+        )
     if not submitted:
         # Local workers run the interpreter running this code (the project's environment);
         # on a cluster, spark-submit's --archives / spark.pyspark.python decide.
@@ -64,6 +74,10 @@ def spark_session(app: str, master: str | None = None, shuffle_partitions: int |
     if shuffle_partitions:
         builder = builder.config("spark.sql.shuffle.partitions", str(shuffle_partitions))
     return builder.getOrCreate()
+
+
+class SparkUnavailable(RuntimeError):
+    """Spark cannot start here: PySpark or Java is missing."""
 
 
 @dataclass(frozen=True)
