@@ -85,7 +85,11 @@ def spark_training_frame(
         target,
     )
     rows = tables.packed.groupBy(PARTITION_COLUMN).applyInPandas(rows_of, training_schema())
-    rows.write.mode("overwrite").partitionBy(DATE_COLUMN).parquet(str(target))
+    # Static overwrite: the whole training set is replaced (dates of an earlier run with
+    # other periods must not linger), unlike the scores, which replace only their own date.
+    rows.write.mode("overwrite").option("partitionOverwriteMode", "static").partitionBy(
+        DATE_COLUMN
+    ).parquet(str(target))
     frame = read_training_set(target)
     true_risk = None if is_uri(data_dir) else read_true_risk(data_dir)
     if true_risk is not None:
