@@ -233,6 +233,12 @@ class EvaluationConfig(_Frozen):
     bootstrap_samples: int = Field(
         100, ge=0, description="Resamples of whole test days for 95 % intervals (0: none)."
     )
+    min_positives: int = Field(
+        100,
+        ge=1,
+        description="Fewest positive customer-days a period needs to be trusted; below it the "
+        "CLI, the report and evaluation.json say the period is too small to learn from or judge.",
+    )
 
 
 class RegistryConfig(_Frozen):

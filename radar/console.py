@@ -11,6 +11,8 @@ def print_evaluation(evaluation: dict) -> None:
     """Every report metric (rows) of every scorer (columns), 95 % intervals beside, then the
     paired model-minus-peer intervals and the champion decision."""
     scorers = [k for k in SCORERS if k in evaluation]
+    for warning in evaluation.get("too_few_positives", []):
+        print(f"WARNING: {warning}")
     print(
         f"\nTest period: {evaluation['n_test_rows']} eligible customer-days over {evaluation['n_test_days']} days, "
         f"positive rate {evaluation['positive_rate']:.2%}, capacity {evaluation['capacity']['mean_daily_k']:.0f} customers/day"

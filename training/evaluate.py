@@ -132,8 +132,31 @@ def evaluate(
         n_test_rows=len(test),
         n_test_days=len(per_day),
         by_segment=segments,
+        **period_sizes(frame, ev.min_positives),
     )
     return result, ranking
+
+
+# What a period with too few positives undermines.
+TOO_FEW = {
+    "train": "the model has too few complaints to learn from",
+    "validation": "early stopping and calibration rest on too few complaints",
+    "test": "its metrics and intervals cannot tell the model from the peers",
+}
+
+
+def period_sizes(frame: pd.DataFrame, min_positives: int) -> dict[str, object]:
+    """Positives (complaint customer-days, unweighted) per period, and a plain sentence for
+    each period below ``min_positives``."""
+    split, label = frame["split"].to_numpy(), frame["label"].to_numpy()
+    positives = {name: int(label[split == name].sum()) for name in TOO_FEW}
+    warnings = [
+        f"the {name} period has only {n} positive customer-days (fewer than "
+        f"evaluation.min_positives = {min_positives}): {TOO_FEW[name]}"
+        for name, n in positives.items()
+        if n < min_positives
+    ]
+    return {"positives_by_period": positives, "too_few_positives": warnings}
 
 
 def evaluate_model(

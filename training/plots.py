@@ -141,12 +141,16 @@ def write_report(evaluation: dict, plots: list[Path], path: Path) -> Path:
         for peer, metric, low, high, verdict in paired_differences(evaluation)
     )
     cap = evaluation["capacity"]
+    warnings = "".join(
+        f"<p style='color:#a00'><strong>Too few positives:</strong> {html.escape(w)}</p>"
+        for w in evaluation.get("too_few_positives", [])
+    )
     page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Evaluation {html.escape(str(evaluation.get("registered_model", "")))} v{evaluation.get("version", "")}</title>
 <style>body {{ font-family: system-ui, sans-serif; margin: 2em; color: #222; }} table {{ border-collapse: collapse; margin: 1em 0; }}
 th, td {{ border: 1px solid #ddd; padding: .3em .6em; text-align: right; }} th {{ background: #f4f4f4; }} figure {{ display: inline-block; margin: .5em; }}
 img {{ max-width: 640px; }} small {{ color: #666; }}</style></head><body>
 <h1>Complaint risk model: out-of-time evaluation</h1>
-<p>{html.escape(str(evaluation.get("registered_model", "")))} version {evaluation.get("version", "")}. Test period {" to ".join(evaluation.get("periods", {}).get("test", []))}:
+{warnings}<p>{html.escape(str(evaluation.get("registered_model", "")))} version {evaluation.get("version", "")}. Test period {" to ".join(evaluation.get("periods", {}).get("test", []))}:
 {evaluation["n_test_rows"]} eligible customer-days over {evaluation["n_test_days"]} days, positive rate {evaluation["positive_rate"]:.2%}.
 Capacity: top {cap["k"] if cap["k"] else f"{cap['fraction']:.0%}"} eligible customers a day (about {cap["mean_daily_k"]:.0f}).
 Brackets: 95 % intervals from resampling whole test days.</p>

@@ -74,6 +74,8 @@ def train(config: RadarConfig, data_dir: Path | str, engine: str = "embedded") -
         "stopped at %d trees; calibration a=%.3f b=%.3f", model.best_iteration_, *model.calibration_
     )
     test, evaluation, ranking = evaluate_model(frame, model, config)
+    for warning in evaluation["too_few_positives"]:
+        log.warning("%s", warning)
     decision = promote.judge(client, config, test, evaluation)
 
     name = config.registry.model_name

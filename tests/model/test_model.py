@@ -130,3 +130,16 @@ def test_a_model_saved_by_an_earlier_version_still_loads(model, tmp_path):
     again = RiskModel.load(tmp_path)
     frame = pd.DataFrame(np.zeros((3, len(model.feature_names))), columns=model.feature_names)
     assert np.allclose(again.predict_proba(frame), model.predict_proba(frame))
+
+
+def test_training_reports_which_periods_have_too_few_positives(trained, capsys):
+    from radar.console import print_evaluation
+
+    evaluation = trained["result"].evaluation
+    sizes = evaluation["positives_by_period"]
+    fewest = trained["config"].evaluation.min_positives
+    named = {w.split()[1] for w in evaluation["too_few_positives"]}
+    assert named == {period for period, n in sizes.items() if n < fewest}
+    assert set(sizes) == {"train", "validation", "test"} and min(sizes.values()) > 0
+    print_evaluation({**evaluation, "too_few_positives": ["the test period has only 7 ..."]})
+    assert "WARNING: the test period has only 7" in capsys.readouterr().out

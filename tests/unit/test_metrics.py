@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from experiments.config import EvaluationConfig
@@ -99,3 +100,20 @@ def test_resampled_ranking_metrics_equal_scikit_learns_on_the_concatenated_days(
         ap, auc = ranked.metrics(np.bincount(pick, minlength=20).astype(float)[day])
         assert ap == pytest.approx(average_precision_score(label[rows], score[rows]), abs=1e-12)
         assert auc == pytest.approx(roc_auc_score(label[rows], score[rows]), abs=1e-12)
+
+
+def test_periods_below_the_fewest_positives_are_named_plainly():
+    from training.evaluate import period_sizes
+
+    frame = pd.DataFrame(
+        {
+            "split": ["train"] * 5 + ["validation"] * 4 + ["test"] * 3,
+            "label": [*(1, 1, 1, 0, 0), *(1, 1, 0, 0), *(1, 0, 0)],  # train, validation, test
+        }
+    )
+    sizes = period_sizes(frame, min_positives=2)
+    assert sizes["positives_by_period"] == {"train": 3, "validation": 2, "test": 1}
+    (warning,) = sizes["too_few_positives"]  # 2 is enough; 1 is not
+    assert warning.startswith("the test period has only 1 positive customer-days")
+    assert "cannot tell the model from the peers" in warning
+    assert period_sizes(frame, min_positives=1)["too_few_positives"] == []
