@@ -27,9 +27,25 @@ from pathlib import Path
 
 import pandas as pd
 
-from data.contract import SCHEMAS, ContractError, reject_rows, validate_table
+from data.contract import (
+    EXAMPLES_PER_ISSUE,
+    SCHEMAS,
+    ContractError,
+    Issue,
+    TableReport,
+    reject_rows,
+    validate_table,
+)
 from data.history import TIME_COLUMNS, History
-from data.load import MANIFEST, find_table_file, manifest_observed_until, read_table_file
+from data.load import (
+    MANIFEST,
+    LoadReport,
+    check_limits,
+    find_table_file,
+    manifest_observed_until,
+    read_table_file,
+)
+from experiments.config import DataConfig
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +107,13 @@ class SparkTables:
     data_start: pd.Timestamp  # first contact, event or complaint (for the periods)
     partitions: int
     n_customers: int
+    source: str  # the data folder or URI
+    sources: dict[str, str]  # where each table was found
+
+
+def output_path(base: Path | str, *parts: str) -> str:
+    """``base/part/...`` as Spark writes to it: a local path, or a URI kept as written."""
+    return "/".join([str(base).rstrip("/"), *parts])
 
 
 def is_uri(source: Path | str) -> bool:
@@ -110,6 +133,7 @@ def read_tables(spark, directory: Path | str, partitions: int) -> SparkTables:
         if not directory.is_dir():
             raise ContractError(f"data folder {directory} does not exist")
     frames = []
+    sources: dict[str, str] = {}
     for name in PER_CUSTOMER_TABLES:
         schema = SCHEMAS[name]
         path = _locate(spark, directory, name)
@@ -117,6 +141,7 @@ def read_tables(spark, directory: Path | str, partitions: int) -> SparkTables:
             if not schema.optional:
                 raise ContractError(f"required table '{name}' not found in {directory}")
             continue
+        sources[name] = path
         frame = _read(spark, path)
         missing = [c.name for c in schema.columns if c.required and c.name not in frame.columns]
         if missing:
@@ -165,28 +190,31 @@ def read_tables(spark, directory: Path | str, partitions: int) -> SparkTables:
         data_start=min(first).normalize(),
         partitions=partitions,
         n_customers=int(bounds["customers"]),
+        source=str(directory),
+        sources=sources,
     )
 
 
 def partition_history(
     pdf: pd.DataFrame, incidents: pd.DataFrame, observed_until: pd.Timestamp
-) -> tuple[History, dict[str, int]]:
+) -> tuple[History, dict]:
     """One partition's rows (as :func:`read_tables` packed them) as a validated history, and
-    how many rows of each table were set aside (same rules as ``load_history``)."""
+    a tally of what validation did to each table (same rules as ``load_history``; add it to
+    a :func:`validation_tally` accumulator)."""
     frames: dict[str, pd.DataFrame] = {}
-    rejected: dict[str, int] = {}
+    tally: dict[str, dict] = {}
     for name in PER_CUSTOMER_TABLES:
         schema = SCHEMAS[name]
         rows = pdf[pdf[TABLE_COLUMN] == name]
+        if rows.empty:
+            frames[name] = schema.empty()
+            continue
         prefix = f"{name}{SEPARATOR}"
         raw = _times(
             pd.DataFrame(
                 {c[len(prefix) :]: rows[c].to_numpy() for c in pdf.columns if c.startswith(prefix)}
             )
         )
-        if raw.empty and not len(rows):
-            frames[name] = schema.empty()
-            continue
         frames[name], report = validate_table(raw, schema)
         if name != "customers":
             orphan = ~frames[name]["customer_id"].isin(set(frames["customers"]["customer_id"]))
@@ -197,8 +225,63 @@ def partition_history(
                 "customer_id",
                 "unknown customer (not in customers)",
             )
-        rejected[name] = report.n_rejected
-    return History(**frames, incidents=incidents, observed_until=observed_until), rejected
+        tally[name] = {
+            "rows_in": report.n_input,
+            "rows_rejected": report.n_rejected,
+            "issues": {
+                (i.column, i.problem, i.severity): [i.count, list(i.examples)]
+                for i in report.issues
+            },
+        }
+    return History(**frames, incidents=incidents, observed_until=observed_until), tally
+
+
+class TallyParam:
+    """Merges partitions' validation tallies (Spark's accumulator protocol: zero and
+    addInPlace): counts add up, a few examples of each problem are kept."""
+
+    def zero(self, value: dict) -> dict:
+        return {}
+
+    def addInPlace(self, total: dict, part: dict) -> dict:
+        for table, counts in part.items():
+            mine = total.setdefault(table, {"rows_in": 0, "rows_rejected": 0, "issues": {}})
+            mine["rows_in"] += counts["rows_in"]
+            mine["rows_rejected"] += counts["rows_rejected"]
+            for key, (count, examples) in counts["issues"].items():
+                seen = mine["issues"].setdefault(key, [0, []])
+                seen[0] += count
+                seen[1] = (seen[1] + examples)[:EXAMPLES_PER_ISSUE]
+        return total
+
+
+def validation_tally(spark):
+    """An accumulator of every partition's validation tally (see :func:`partition_history`)."""
+    return spark.sparkContext.accumulator({}, TallyParam())
+
+
+def load_report(tables: SparkTables, tally: dict, limits: DataConfig) -> dict:
+    """The load report of a Spark run (as ``load_history`` writes it), after the same limits:
+    a table mostly rejected, or with too few valid rows, stops the run
+    (:class:`~data.load.DataQualityError`) before anything is fitted or published."""
+    reports = {
+        name: TableReport(
+            table=name,
+            n_input=counts["rows_in"],
+            n_valid=counts["rows_in"] - counts["rows_rejected"],
+            rejected=pd.DataFrame(index=range(counts["rows_rejected"])),  # counted, not kept
+            issues=[
+                Issue(name, column, problem, count, examples, severity)
+                for (column, problem, severity), (count, examples) in counts["issues"].items()
+            ],
+        )
+        for name, counts in tally.items()
+    }
+    for report in reports.values():
+        for issue in report.issues:
+            log.warning("%s", issue)
+    check_limits(reports, tables.sources, limits, None)
+    return {**LoadReport(tables.source, reports).summary(), "engine": "spark"}
 
 
 def _column(frame, table: str, column) -> object:

@@ -410,7 +410,7 @@ class SparkConfig(_Frozen):
         description="Customer partitions (hash of customer_id); each is one task holding its "
         "customers' whole history (~3 KB per customer), so size them to fit an executor.",
     )
-    output: Path | None = Field(
+    output: str | None = Field(
         None,
         description="Where Spark writes Parquet partitioned by date (a shared file system or "
         "object store on a cluster); null: WORKSPACE/spark.",

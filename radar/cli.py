@@ -177,7 +177,7 @@ def _score_on_spark(config, args: argparse.Namespace) -> int:
     from serving.spark_scoring import score_on_spark
 
     if args.out:
-        config = with_section(config, "spark", output=Path(args.out))
+        config = with_section(config, "spark", output=str(args.out))
     if not args.date:
         raise SystemExit("radar score --engine spark needs --date YYYY-MM-DD")
     summary = score_on_spark(
@@ -342,7 +342,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--data", type=_data_source, required=True, help="as for train (a URI: --engine spark)"
     )
     p.add_argument("--date", help="YYYY-MM-DD (default: the day the data ends)")
-    p.add_argument("--out", type=Path, help="default: WORKSPACE/risk_lists (spark: spark.output)")
+    p.add_argument(
+        "--out",
+        type=_data_source,
+        help="default: WORKSPACE/risk_lists (spark: spark.output, may be a URI)",
+    )
     p.add_argument(
         "--engine",
         choices=("embedded", "spark"),

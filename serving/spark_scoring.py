@@ -27,9 +27,12 @@ import pandas as pd
 
 from data.spark_tables import (
     PARTITION_COLUMN,
+    load_report,
+    output_path,
     partition_history,
     read_tables,
     spark_session,
+    validation_tally,
 )
 from experiments.config import RadarConfig
 from features.catalogue import FEATURES
@@ -83,8 +86,11 @@ def score_on_spark(
     upper = daily_capacity(tables.n_customers, ev.capacity_fraction, ev.capacity_k)
     schema = _schema(top)
 
+    tally = validation_tally(spark)
+
     def scores_of(pdf: pd.DataFrame) -> pd.DataFrame:
-        history, _ = partition_history(pdf, incidents, observed_until)
+        history, validated = partition_history(pdf, incidents, observed_until)
+        tally.add(validated)
         cutoff = pd.Timestamp(day).tz_localize("UTC")
         if not (history.customers["signup_at"] < cutoff).any():
             return pd.DataFrame()  # nobody to score here (Spark accepts an empty frame)
@@ -116,11 +122,15 @@ def score_on_spark(
         .applyInPandas(scores_of, schema)
         .persist(StorageLevel.DISK_ONLY)
     )
+    # Computed once (and kept on disk) before anything is written: bad data stops the run
+    # here, and the date's earlier output stays in place.
+    n_scored = scored.count()
+    report = load_report(tables, tally.value, config.data)
     out = config.spark.output or config.workspace.spark_dir
     stamp = F.lit(day.isoformat()).alias(DATE_COLUMN)
     feature_columns = ["customer_id", "cutoff_at", *[f"`{f.name}`" for f in FEATURES], "eligible"]
     scored.select(*feature_columns, stamp).write.mode("overwrite").partitionBy(DATE_COLUMN).parquet(
-        str(out / FEATURES_FOLDER)
+        output_path(out, FEATURES_FOLDER)
     )
     listed = scored.where(F.col("eligible"))
     n_eligible = listed.count()
@@ -155,16 +165,18 @@ def score_on_spark(
     )
     ranked = _ranked(spark, listed.orderBy(*order))
     ranked.select(*ranked.columns, stamp).write.mode("overwrite").partitionBy(DATE_COLUMN).parquet(
-        str(out / LIST_FOLDER)
+        output_path(out, LIST_FOLDER)
     )
     tiers = {r["risk_tier"]: r["count"] for r in listed.groupBy("risk_tier").count().collect()}
     scored.unpersist()
     summary = {
         "scored_for": day.isoformat(),
         "engine": "spark",
-        "risk_list": str(out / LIST_FOLDER / f"{DATE_COLUMN}={day.isoformat()}"),
-        "features": str(out / FEATURES_FOLDER / f"{DATE_COLUMN}={day.isoformat()}"),
+        "risk_list": output_path(out, LIST_FOLDER, f"{DATE_COLUMN}={day.isoformat()}"),
+        "features": output_path(out, FEATURES_FOLDER, f"{DATE_COLUMN}={day.isoformat()}"),
         "n_customers": tables.n_customers,
+        "n_signed_up": n_scored,
+        "rows_rejected": report["rows_rejected"],
         "n_eligible": n_eligible,
         "explained_capacity": capacity,
         "tiers": tiers,

@@ -19,11 +19,13 @@ import pandas as pd
 from data.load import read_true_risk
 from data.spark_tables import (
     PARTITION_COLUMN,
-    PER_CUSTOMER_TABLES,
     is_uri,
+    load_report,
+    output_path,
     partition_history,
     read_tables,
     spark_session,
+    validation_tally,
 )
 from experiments.config import RadarConfig
 from features.catalogue import FEATURES, KEY_COLUMNS
@@ -63,21 +65,19 @@ def spark_training_frame(
     periods = place_periods(tables.data_start, tables.observed_until, config.labels, config.split)
     incidents, observed_until = tables.incidents, tables.observed_until
     labels, sampling = config.labels, config.sampling
-    context = spark.sparkContext
-    rejected = {name: context.accumulator(0) for name in PER_CUSTOMER_TABLES}
-    eligible = context.accumulator(0)
+    tally = validation_tally(spark)
+    eligible = spark.sparkContext.accumulator(0)
 
     def rows_of(key: tuple, pdf: pd.DataFrame) -> pd.DataFrame:
-        history, set_aside = partition_history(pdf, incidents, observed_until)
-        for name, n in set_aside.items():
-            rejected[name].add(n)
+        history, validated = partition_history(pdf, incidents, observed_until)
+        tally.add(validated)
         frame, n_eligible = assemble_rows(history, periods, labels, sampling, stream=int(key[0]))
         eligible.add(n_eligible)
         frame[DATE_COLUMN] = frame["cutoff_at"].dt.tz_localize(None).dt.normalize()
         frame["cutoff_at"] = frame["cutoff_at"].dt.tz_localize(None)
         return frame
 
-    target = (config.spark.output or config.workspace.spark_dir) / TRAINING_SET
+    target = output_path(config.spark.output or config.workspace.spark_dir, TRAINING_SET)
     log.info(
         "assembling the training set on Spark: %d customers in %d partitions -> %s",
         tables.n_customers,
@@ -89,20 +89,15 @@ def spark_training_frame(
     # other periods must not linger), unlike the scores, which replace only their own date.
     rows.write.mode("overwrite").option("partitionOverwriteMode", "static").partitionBy(
         DATE_COLUMN
-    ).parquet(str(target))
-    frame = read_training_set(target)
+    ).parquet(target)
+    summary = load_report(tables, tally.value, config.data)  # stops here on bad data
+    summary["eligible_customer_days"] = eligible.value
+    frame = read_training_set(target, spark)
     true_risk = None if is_uri(data_dir) else read_true_risk(data_dir)
     if true_risk is not None:
         frame = frame.merge(
             true_risk[[*KEY_COLUMNS, "true_risk"]], on=list(KEY_COLUMNS), how="left"
         )
-    summary = {
-        "source": str(data_dir),
-        "engine": "spark",
-        "rows_rejected": sum(a.value for a in rejected.values()),
-        "tables": {name: {"rows_rejected": a.value} for name, a in rejected.items()},
-        "eligible_customer_days": eligible.value,
-    }
     log.info(
         "Spark assembled %d of %d eligible customer-days in %.0f s (%d rows set aside)",
         len(frame),
@@ -114,10 +109,11 @@ def spark_training_frame(
     return frame, periods, summary
 
 
-def read_training_set(path: Path) -> pd.DataFrame:
+def read_training_set(path: Path | str, spark=None) -> pd.DataFrame:
     """The rows Spark wrote, as the embedded engine's frame: UTC nanosecond cutoffs, day by
-    day and by customer id within a day (Spark's task order is not deterministic)."""
-    frame = pd.read_parquet(path).drop(columns=DATE_COLUMN)
+    day and by customer id within a day (Spark's task order is not deterministic). A local
+    folder is read directly; a cluster's URI through Spark (Arrow batches to the driver)."""
+    frame = spark.read.parquet(str(path)).toPandas() if is_uri(path) else pd.read_parquet(path)
+    frame = frame.drop(columns=DATE_COLUMN)
     frame["cutoff_at"] = pd.to_datetime(frame["cutoff_at"], utc=True).dt.as_unit("ns")
-    frame = frame.sort_values(["cutoff_at", "customer_id"], kind="stable").reset_index(drop=True)
-    return frame
+    return frame.sort_values(["cutoff_at", "customer_id"], kind="stable").reset_index(drop=True)

@@ -81,11 +81,12 @@ def test_spark_scores_and_reasons_equal_the_embedded_engine(
     from serving.risk_list import build_risk_list, score_customers
     from serving.spark_scoring import FEATURES_FOLDER, read_spark_list, score_on_spark
 
-    config = with_section(trained["config"], "spark", partitions=3, output=tmp_path)
+    config = with_section(trained["config"], "spark", partitions=3, output=str(tmp_path))
     scorer, history = trained["scorer"], trained["history"]
     day = history.observed_until.date() - timedelta(days=3)
     summary = score_on_spark(config, small_world, day, scorer, spark)
     on_spark = read_spark_list(tmp_path, day)
+    assert summary["rows_rejected"] == 0
 
     labels, capacity = config.labels, config.evaluation
     embedded, snapshot = build_risk_list(
@@ -125,3 +126,26 @@ def test_spark_scores_and_reasons_equal_the_embedded_engine(
             np.testing.assert_array_equal(left, right.astype(float), err_msg=name)
         else:
             assert left.tolist() == right.tolist(), name
+
+
+def test_mostly_rejected_data_stops_spark_scoring_and_keeps_the_last_output(
+    spark, small_world: Path, trained, tmp_path: Path
+) -> None:
+    from data.load import DataQualityError
+    from serving.spark_scoring import read_spark_list, score_on_spark
+
+    config = with_section(trained["config"], "spark", partitions=3, output=str(tmp_path / "out"))
+    day = trained["history"].observed_until.date()
+    score_on_spark(config, small_world, day, trained["scorer"], spark)
+    before = read_spark_list(tmp_path / "out", day)
+
+    broken = tmp_path / "broken"
+    shutil.copytree(small_world, broken)
+    contacts = pd.read_parquet(broken / "contacts.parquet")
+    contacts.loc[contacts.index[: len(contacts) // 3], "wait_seconds"] = -1.0  # a third invalid
+    contacts.to_parquet(broken / "contacts.parquet", index=False)
+    with pytest.raises(
+        DataQualityError, match=r"table 'contacts' had .* rows \(33\.\d%\) set aside"
+    ):
+        score_on_spark(config, broken, day, trained["scorer"], spark)
+    pd.testing.assert_frame_equal(read_spark_list(tmp_path / "out", day), before)
