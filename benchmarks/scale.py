@@ -90,7 +90,8 @@ def measure(size: int, args: argparse.Namespace) -> dict[str, dict[str, float]]:
 
 
 def table(results: dict[int, dict], args: argparse.Namespace) -> str:
-    stages = [s for s in next(iter(results.values())) if s != "features"]
+    # Every stage any size ran (Spark runs only at --spark-sizes), in the order first seen.
+    stages = list(dict.fromkeys(s for r in results.values() for s in r if s != "features"))
     lines = [
         "| customers | " + " | ".join(f"{s} s | {s} GB" for s in stages) + " |",
         "|---|" + "---|---|" * len(stages),
