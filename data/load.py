@@ -137,18 +137,7 @@ def load_history(
             raise ContractError(f"{path}: {exc}") from None
         sources[name] = path
 
-    known = set(frames["customers"]["customer_id"])
-    for name in ("contacts", "complaints", "events"):
-        if name in reports:
-            orphan = ~frames[name]["customer_id"].isin(known).to_numpy()
-            frames[name] = reject_rows(
-                frames[name],
-                reports[name],
-                orphan,
-                "customer_id",
-                "unknown customer (not in customers)",
-            )
-
+    set_aside_orphans(frames, reports)
     report = LoadReport(directory, reports)
     for table in reports.values():
         for issue in table.issues:
@@ -165,6 +154,22 @@ def load_history(
         observed_until,
     )
     return History(**frames, observed_until=observed_until), report
+
+
+def set_aside_orphans(frames: dict[str, pd.DataFrame], reports: dict[str, TableReport]) -> None:
+    """Set aside (in place, into each table's report) the contacts, complaints and events of
+    customers missing from ``frames["customers"]``."""
+    known = set(frames["customers"]["customer_id"])
+    for name in ("contacts", "complaints", "events"):
+        if name in reports:
+            orphan = ~frames[name]["customer_id"].isin(known).to_numpy()
+            frames[name] = reject_rows(
+                frames[name],
+                reports[name],
+                orphan,
+                "customer_id",
+                "unknown customer (not in customers)",
+            )
 
 
 def check_limits(

@@ -33,7 +33,6 @@ from data.contract import (
     ContractError,
     Issue,
     TableReport,
-    reject_rows,
     validate_table,
 )
 from data.history import TIME_COLUMNS, History
@@ -44,6 +43,7 @@ from data.load import (
     find_table_file,
     manifest_observed_until,
     read_table_file,
+    set_aside_orphans,
 )
 from experiments.config import DataConfig
 
@@ -202,7 +202,7 @@ def partition_history(
     a tally of what validation did to each table (same rules as ``load_history``; add it to
     a :func:`validation_tally` accumulator)."""
     frames: dict[str, pd.DataFrame] = {}
-    tally: dict[str, dict] = {}
+    reports: dict[str, TableReport] = {}
     for name in PER_CUSTOMER_TABLES:
         schema = SCHEMAS[name]
         rows = pdf[pdf[TABLE_COLUMN] == name]
@@ -215,17 +215,10 @@ def partition_history(
                 {c[len(prefix) :]: rows[c].to_numpy() for c in pdf.columns if c.startswith(prefix)}
             )
         )
-        frames[name], report = validate_table(raw, schema)
-        if name != "customers":
-            orphan = ~frames[name]["customer_id"].isin(set(frames["customers"]["customer_id"]))
-            frames[name] = reject_rows(
-                frames[name],
-                report,
-                orphan.to_numpy(),
-                "customer_id",
-                "unknown customer (not in customers)",
-            )
-        tally[name] = {
+        frames[name], reports[name] = validate_table(raw, schema)
+    set_aside_orphans(frames, reports)
+    tally = {
+        name: {
             "rows_in": report.n_input,
             "rows_rejected": report.n_rejected,
             "issues": {
@@ -233,6 +226,8 @@ def partition_history(
                 for i in report.issues
             },
         }
+        for name, report in reports.items()
+    }
     return History(**frames, incidents=incidents, observed_until=observed_until), tally
 
 

@@ -408,7 +408,7 @@ class SparkConfig(_Frozen):
         16,
         ge=1,
         description="Customer partitions (hash of customer_id); each is one task holding its "
-        "customers' whole history (~3 KB per customer), so size them to fit an executor.",
+        "customers' whole history (~4 KB per customer), so size them to fit an executor.",
     )
     output: str | None = Field(
         None,

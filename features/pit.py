@@ -230,11 +230,13 @@ class EventStream:
                 # Counts of a flag are whole numbers: one running count over all entities
                 # minus the count before each entity's run is exact, and far cheaper than a
                 # grouped sum. 32-bit integers hold them.
-                counts = np.cumsum(values, dtype=np.int64)
-                if not self._one_entity():
+                if self._one_entity():  # one customer (the service): no runs to restart
+                    self._within[name] = np.cumsum(values, dtype=np.int32)
+                else:
+                    counts = np.cumsum(values, dtype=np.int64)
                     starts, lengths = self._runs()
                     counts -= np.repeat(counts[starts] - values[starts], lengths)
-                self._within[name] = counts.astype(np.int32)
+                    self._within[name] = counts.astype(np.int32)
             else:  # amounts: a sum that restarts per entity (no cancellation of big totals)
                 values = np.nan_to_num(values)
                 self._within[name] = (
