@@ -31,6 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.feature_peer import TABLE_HEAD, table_row  # noqa: E402
 from benchmarks.results import append_result  # noqa: E402
 
 RADAR = [sys.executable, "-m", "radar.cli"]
@@ -106,19 +107,9 @@ def table(results: dict[int, dict], args: argparse.Namespace) -> str:
         "Feature engine vs DuckDB SQL on the same world, every customer at the last 7 midnights "
         "(loading not timed; values compared to 1e-9):",
         "",
-        "| customers | cutoffs | ours: all features, s | DuckDB: 10 features, s | ours / DuckDB "
-        "| per feature: ours / DuckDB | rows that disagree |",
-        "|---|---|---|---|---|---|---|",
+        *TABLE_HEAD,
     ]
-    for size, r in results.items():
-        f = r["features"]
-        bad = {k: v for k, v in f["disagreements"].items() if v}
-        per_feature = (f["ours_s"] / f["n_features"]) / (f["peer_s"] / f["n_peer_features"])
-        lines.append(
-            f"| {size:,} | {f['cutoffs']:,} | {f['ours_s']:.1f} | {f['peer_s']:.1f} | "
-            f"{f['ours_s'] / f['peer_s']:.2f}x | {per_feature:.2f}x | "
-            f"{', '.join(f'{k} {v}' for k, v in bad.items()) or 'none'} |"
-        )
+    lines += [table_row(r["features"]) for r in results.values()]
     sizes = list(results)
     if len(sizes) >= 2:
         lines.append("")

@@ -9,11 +9,15 @@ wait, transfer, handling time, sentiment) only once it closed before ``t``; wind
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Collection, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from data.contract import CHANNELS, REASONS, ContractError, check_columns
 from data.history import History
@@ -21,6 +25,7 @@ from features.catalogue import (
     ASYNC_CHANNELS,
     DAY,
     DECAY_HALF_LIFE_DAYS,
+    FAMILIES_BY_NAME,
     FAST_HALF_LIFE_DAYS,
     FEATURE_NAMES,
     KEY_COLUMNS,
@@ -30,6 +35,7 @@ from features.catalogue import (
     SLOW_HALF_LIFE_DAYS,
     VERY_NEGATIVE_SENTIMENT,
     WINDOWS_DAYS,
+    families_of,
 )
 from features.pit import EventStream, to_seconds
 
@@ -37,6 +43,9 @@ HOUR = 3600
 # Rows per customer partition of build_features_in_chunks: its sorted streams and feature
 # arrays stay well under a gigabyte whatever the number of customers.
 FEATURE_CHUNK_ROWS = 250_000
+# Partitions built at once: the array work (sorts, binary searches, Arrow kernels) releases
+# the GIL, so threads use the machine's cores; each one in flight holds one partition.
+FEATURE_WORKERS = min(os.cpu_count() or 1, 4)
 
 
 def normalise_cutoffs(cutoffs: pd.DataFrame) -> pd.DataFrame:
@@ -47,7 +56,8 @@ def normalise_cutoffs(cutoffs: pd.DataFrame) -> pd.DataFrame:
         raise ContractError("cutoffs.cutoff_at must be timezone-aware (UTC)")
     return pd.DataFrame(
         {
-            "customer_id": cutoffs["customer_id"].astype(str).to_numpy(),
+            # Kept as (Arrow) strings: converting millions of ids to Python objects is slow.
+            "customer_id": cutoffs["customer_id"].astype(str).array,
             # The tz-aware array itself: to_numpy() would box every time as an object.
             "cutoff_at": cutoff_at.dt.tz_convert("UTC").dt.as_unit("ns").dt.floor("s").array,
         }
@@ -61,21 +71,23 @@ class PreparedHistory:
 
     Training and the daily list prepare a history and evaluate it at their cutoffs in one
     go; the service prepares once and evaluates each request's customers as of the moment
-    asked for. Customers are addressed by their position in ``index``.
+    asked for. Customers are addressed by their position in ``index``. Only the streams
+    of ``families`` are prepared.
     """
 
     index: pd.Index  # customer ids; a customer's code is its position
     region: np.ndarray  # region code of each customer (into the incident streams)
     profile: dict[str, np.ndarray]  # segment, region, age_band, plan, signup seconds, bill_day
     contacts: dict[str, EventStream]
-    complaints: EventStream
+    complaints: dict[str, EventStream]
     events: dict[str, EventStream]
     incidents: dict[str, EventStream]
+    families: tuple[str, ...]  # the feature families evaluate_features computes from it
 
     def streams(self) -> list[EventStream]:
         return [
             *self.contacts.values(),
-            self.complaints,
+            *self.complaints.values(),
             *self.events.values(),
             *self.incidents.values(),
         ]
@@ -88,81 +100,88 @@ class PreparedHistory:
 
     def codes(self, customer_ids: np.ndarray | pd.Series) -> np.ndarray:
         """Codes of these customers; an unknown id is a :class:`ContractError`."""
-        code = self.index.get_indexer(pd.Index(customer_ids).astype(str))
-        if (code < 0).any():
-            unknown = pd.unique(np.asarray(customer_ids)[code < 0])
-            raise ContractError(
-                f"cutoffs name {len(unknown)} customer(s) missing from customers, "
-                f"e.g. {list(unknown[:3])}"
-            )
-        return code
+        return _known(customer_ids, positions(customer_ids, self.index))
 
 
-def prepare_history(history: History) -> PreparedHistory:
-    """Sort and index every stream of ``history`` (pure; the history is not modified)."""
+def prepare_history(history: History, families: Collection[str] | None = None) -> PreparedHistory:
+    """Sort and index the streams of ``history`` that ``families`` (default: every family
+    of the catalogue) read. Pure: the history is not modified."""
+    if families is None:
+        families = families_of(None)
+    unknown = sorted(set(families) - set(FAMILIES_BY_NAME))
+    if unknown:
+        raise KeyError(f"no such feature families: {unknown}")
+    wanted = set(families)
     customers = history.customers.reset_index(drop=True)
     index = pd.Index(customers["customer_id"].astype(str))
     incidents = history.incidents
     regions = pd.Index(pd.concat([customers["region"], incidents["region"]]).astype(str).unique())
     severity = incidents["severity"].to_numpy(dtype=float)
-    incident_codes = regions.get_indexer(incidents["region"].astype(str))
+    incident_codes = positions(incidents["region"], regions)
     return PreparedHistory(
         index=index,
-        region=regions.get_indexer(customers["region"].astype(str)),
+        region=positions(customers["region"], regions),
         profile={
             **{col: customers[col].to_numpy() for col in ("segment", "region", "age_band", "plan")},
             "signup": to_seconds(customers["signup_at"], "floor"),
             "bill_day": customers["bill_day"].to_numpy(dtype=np.int64),
         },
-        contacts=_contact_streams(history.contacts, index),
-        complaints=EventStream(
-            _codes(history.complaints["customer_id"], index), history.complaints["filed_at"]
-        ),
-        events=_event_streams(history.events, index),
+        contacts=_contact_streams(history.contacts, index, wanted),
+        complaints={
+            "filed": EventStream(
+                positions(history.complaints["customer_id"], index), history.complaints["filed_at"]
+            )
+        }
+        if "complaint_history" in wanted
+        else {},
+        events=_event_streams(history.events, index, wanted),
         incidents={
             "started": EventStream(incident_codes, incidents["started_at"], {"severity": severity}),
             # NaT: still running
             "ended": EventStream(incident_codes, incidents["ended_at"], {"severity": severity}),
-        },
+        }
+        if "incidents" in wanted
+        else {},
+        families=tuple(f for f in FAMILIES_BY_NAME if f in wanted),
     )
 
 
 def evaluate_features(
     prepared: PreparedHistory, codes: np.ndarray, cutoff_at: np.ndarray
 ) -> dict[str, np.ndarray]:
-    """Every catalogue feature of customers ``codes`` at ``cutoff_at`` (UTC, whole seconds).
+    """The features of ``prepared``'s families, for customers ``codes`` at ``cutoff_at``
+    (UTC, whole seconds).
 
     Only array operations: a handful of binary searches per feature and cutoff.
     """
-    c = np.asarray(codes, dtype=np.int64)
     cutoff_at = np.asarray(cutoff_at, dtype="datetime64[ns]")
-    t = to_seconds(cutoff_at, "floor")
+    at = _At(np.asarray(codes, dtype=np.int64), to_seconds(cutoff_at, "floor"), cutoff_at)
     out: dict[str, np.ndarray] = {}
-    since_resolved = _contact_features(out, prepared.contacts, c, t)
-    _complaint_features(out, prepared.complaints, c, t)
-    _event_features(out, prepared.events, c, t, since_resolved)
-    _incident_features(out, prepared.incidents, prepared.region[c], t)
-    _profile_features(out, prepared.profile, c, cutoff_at, t)
-    if set(out) != set(FEATURE_NAMES):  # the catalogue is the one list of features
+    for family in prepared.families:
+        _BUILDERS[family](prepared, at, out)
+    expected = {n for f in prepared.families for n in FAMILIES_BY_NAME[f].features}
+    if set(out) != expected:  # the catalogue is the one list of features
         raise AssertionError(
             f"build_features and the catalogue disagree: built but not catalogued "
-            f"{sorted(set(out) - set(FEATURE_NAMES))}, catalogued but not built "
-            f"{sorted(set(FEATURE_NAMES) - set(out))}"
+            f"{sorted(set(out) - expected)}, catalogued but not built {sorted(expected - set(out))}"
         )
     return out
 
 
-def build_features(history: History, cutoffs: pd.DataFrame) -> pd.DataFrame:
+def build_features(
+    history: History, cutoffs: pd.DataFrame, features: Collection[str] | None = None
+) -> pd.DataFrame:
     """One row per (customer_id, cutoff_at) of ``cutoffs``, in the same order.
 
-    Columns: ``customer_id``, ``cutoff_at`` and every feature of the catalogue.
+    Columns: ``customer_id``, ``cutoff_at`` and ``features`` (default: every feature of the
+    catalogue), in catalogue order. Only the families those features belong to are built.
     """
     keys = normalise_cutoffs(cutoffs)
-    prepared = prepare_history(history)
+    prepared = prepare_history(history, families_of(features))
     out = evaluate_features(
         prepared, prepared.codes(keys["customer_id"]), utc_datetime64(keys["cutoff_at"])
     )
-    return feature_frame(keys, out)
+    return feature_frame(keys, out, features)
 
 
 def build_features_in_chunks(
@@ -170,32 +189,45 @@ def build_features_in_chunks(
     cutoffs: pd.DataFrame,
     rows_per_part: int = FEATURE_CHUNK_ROWS,
     progress: Callable[[int, int], None] | None = None,
+    features: Collection[str] | None = None,
+    workers: int = FEATURE_WORKERS,
 ) -> pd.DataFrame:
     """``build_features`` per partition of customers, each on its own customers' history.
 
     Features are per customer (plus the regional incidents every partition keeps), so each
     partition sorts only its own events, and the intermediate arrays stay the size of one
-    partition. Rows come back in the order of ``cutoffs``. ``progress(done, parts)`` is
-    called after each partition (the caller decides how to report it).
+    partition. ``workers`` partitions are built at a time, on threads. Rows come back in
+    the order of ``cutoffs``, the same values whatever the partitioning. ``progress(done,
+    parts)`` is called after each partition (the caller decides how to report it).
     """
     n_parts = -(-len(cutoffs) // rows_per_part)
     if n_parts <= 1:
-        return build_features(history, cutoffs)
-    ids = history.customers["customer_id"].to_numpy()
-    codes = pd.Index(ids).get_indexer(cutoffs["customer_id"].astype(str))
-    part = codes % n_parts  # customers spread evenly over the partitions
+        return build_features(history, cutoffs, features)
+    keys = normalise_cutoffs(cutoffs)
+    index = pd.Index(history.customers["customer_id"].astype(str))
+    codes = positions(keys["customer_id"], index)
+    # Partitions are ranges of customers (in the customers table's order): a partition's
+    # rows then lie close together in the output columns, which fill faster than rows
+    # strided over the whole grid.
+    part = _partition_of(_known(keys["customer_id"], codes), n_parts, len(index))
     # Each partition's rows are written straight into their places in preallocated
     # columns: no concatenation, no reordering, no second copy of the grid.
     columns: dict[str, np.ndarray] = {}
     dtypes: dict[str, object] = {}
+    # Text columns (the profile's categories) stay Arrow: their pieces are put in order
+    # once at the end rather than each converted to Python objects and back.
+    texts: dict[str, list[pa.Array]] = {}
+    placed: list[np.ndarray] = []
     # Which partition each row of each table belongs to, found once: selecting a partition
     # is then an integer scan, not a string lookup over millions of rows per partition.
-    index = pd.Index(ids)
     owner = {
-        name: _partition_of(index.get_indexer(getattr(history, name)["customer_id"]), n_parts)
+        name: _partition_of(
+            positions(getattr(history, name)["customer_id"], index), n_parts, len(index)
+        )
         for name in ("customers", "contacts", "complaints", "events")
     }
-    for p in range(n_parts):
+
+    def build_part(p: int) -> tuple[np.ndarray, pd.DataFrame]:
         rows = np.flatnonzero(part == p)
         mine = History(
             **{
@@ -205,26 +237,92 @@ def build_features_in_chunks(
             incidents=history.incidents,
             observed_until=history.observed_until,
         )
-        features = build_features(mine, cutoffs.iloc[rows]).drop(columns="cutoff_at")
-        for name in features.columns:
-            values = features[name].to_numpy()
+        return rows, build_features(mine, keys.iloc[rows], features).drop(columns=list(KEY_COLUMNS))
+
+    for p, (rows, part_features) in enumerate(_in_order(build_part, n_parts, workers)):
+        placed.append(rows)
+        names = list(part_features.columns)
+        for name in names:
+            column = part_features[name]
+            if isinstance(column.dtype, pd.StringDtype):
+                texts.setdefault(name, []).append(pa.array(column.array))
+                dtypes[name] = column.dtype
+                continue
+            values = column.to_numpy()
             if name not in columns:
                 columns[name] = np.empty(len(cutoffs), dtype=values.dtype)
-                dtypes[name] = features[name].dtype
+                dtypes[name] = column.dtype
             columns[name][rows] = values
-        del features, mine
+        del part_features
         if progress is not None:
             progress(p + 1, n_parts)
-    frame = pd.DataFrame(
-        {n: pd.Series(v, dtype=dtypes[n], copy=False) for n, v in columns.items()}, copy=False
+    order = np.argsort(np.concatenate(placed), kind="stable")  # pieces' rows -> output rows
+    for name, pieces in texts.items():
+        ordered = pa.chunked_array(pieces).take(order).combine_chunks()
+        columns[name] = pd.array(ordered, dtype=dtypes[name])
+    values = pd.DataFrame(
+        {name: pd.Series(columns[name], dtype=dtypes[name], copy=False) for name in names},
+        copy=False,
     )
-    frame.insert(1, "cutoff_at", normalise_cutoffs(cutoffs)["cutoff_at"].array)
-    return frame
+    return pd.concat([keys, values], axis=1)
 
 
-def _partition_of(codes: np.ndarray, n_parts: int) -> np.ndarray:
-    """The partition of customers ``codes`` (code modulo ``n_parts``; -1 for an unknown one)."""
-    return np.where(codes >= 0, codes % n_parts, -1)
+def _in_order(
+    build: Callable[[int], tuple[np.ndarray, pd.DataFrame]], n_parts: int, workers: int
+) -> Iterator[tuple[np.ndarray, pd.DataFrame]]:
+    """``build(0)``, ``build(1)``, ... in order, ``workers`` at a time on threads; at most
+    ``workers`` finished partitions wait for the caller (memory stays bounded)."""
+    if workers <= 1:
+        yield from (build(p) for p in range(n_parts))
+        return
+    with ThreadPoolExecutor(workers, thread_name_prefix="features") as pool:
+        pending: list[Future] = [pool.submit(build, p) for p in range(min(workers, n_parts))]
+        for p in range(n_parts):
+            done = pending.pop(0).result()
+            if p + len(pending) + 1 < n_parts:
+                pending.append(pool.submit(build, p + len(pending) + 1))
+            yield done
+
+
+def _partition_of(codes: np.ndarray, n_parts: int, n_customers: int) -> np.ndarray:
+    """The partition of customers ``codes`` out of ``n_customers`` (-1: unknown customer)."""
+    return np.where(codes >= 0, codes * n_parts // max(n_customers, 1), -1)
+
+
+def _known(customer_ids: pd.Series | np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """``codes``, once every customer is known; an unknown one is a :class:`ContractError`."""
+    if (codes < 0).any():
+        unknown = pd.unique(np.asarray(customer_ids)[codes < 0])
+        raise ContractError(
+            f"cutoffs name {len(unknown)} customer(s) missing from customers, "
+            f"e.g. {list(unknown[:3])}"
+        )
+    return codes
+
+
+def positions(values: pd.Series | pd.Index | np.ndarray, index: pd.Index) -> np.ndarray:
+    """Position of each of ``values`` in ``index`` of unique strings (-1 where absent).
+
+    Hashed by Arrow: pandas' ``get_indexer`` first turns Arrow strings into Python
+    objects, eight times slower on a million ids.
+    """
+    found = pc.index_in(_large_strings(values), value_set=_large_strings(index))
+    return pc.fill_null(found, -1).to_numpy().astype(np.int64)
+
+
+def _large_strings(values: pd.Series | pd.Index | np.ndarray) -> pa.Array:
+    strings = pd.Series(np.asarray(values) if isinstance(values, np.ndarray) else values)
+    array = pa.array(strings.astype(str), from_pandas=True)
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    return array.cast(pa.large_string())
+
+
+def _flags(column: pd.Series, values: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """One boolean array per value of ``values``: which rows of ``column`` hold it."""
+    codes, seen = pd.factorize(column)
+    code_of = {value: i for i, value in enumerate(seen)}
+    return {value: codes == code_of.get(value, -2) for value in values}
 
 
 def utc_datetime64(times: pd.Series) -> np.ndarray:
@@ -239,16 +337,17 @@ def utc_datetime64(times: pd.Series) -> np.ndarray:
     return times.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
 
 
-def feature_frame(keys: pd.DataFrame, features: dict[str, np.ndarray]) -> pd.DataFrame:
-    """Keys and features as one frame, in catalogue order."""
+def feature_frame(
+    keys: pd.DataFrame, features: dict[str, np.ndarray], names: Collection[str] | None = None
+) -> pd.DataFrame:
+    """Keys and features (``names``, default all given) as one frame, in catalogue order."""
     frame = pd.DataFrame({"customer_id": keys["customer_id"], "cutoff_at": keys["cutoff_at"]})
+    wanted = set(features if names is None else names)
     # copy=False: one block per column instead of copying them all into one 2-D block.
-    values = pd.DataFrame({name: features[name] for name in FEATURE_NAMES}, copy=False)
+    values = pd.DataFrame(
+        {name: features[name] for name in FEATURE_NAMES if name in wanted}, copy=False
+    )
     return pd.concat([frame.reset_index(drop=True), values], axis=1)
-
-
-def _codes(ids: pd.Series, index: pd.Index) -> np.ndarray:
-    return index.get_indexer(ids.astype(str))
 
 
 def _mean(total: np.ndarray, count: np.ndarray) -> np.ndarray:
@@ -259,45 +358,46 @@ def _mean(total: np.ndarray, count: np.ndarray) -> np.ndarray:
     )
 
 
-def _contact_streams(contacts: pd.DataFrame, index: pd.Index) -> dict[str, EventStream]:
-    """Contacts by start (``started``) and, for those that closed, by close (``closed``,
-    carrying the outcome values), plus the unresolved and resolved closes."""
-    channel, reason = contacts["channel"].to_numpy(), contacts["reason"].to_numpy()
-    codes = _codes(contacts["customer_id"], index)
-    started = EventStream(
-        codes,
-        utc_datetime64(contacts["started_at"]),
-        {
-            **{f"ch_{x}": channel == x for x in CHANNELS},
-            **{f"re_{x}": reason == x for x in REASONS},
-        },
-    )
+def _contact_streams(
+    contacts: pd.DataFrame, index: pd.Index, families: set[str]
+) -> dict[str, EventStream]:
+    """The contact streams ``families`` read: contacts by start (``started``) and, for those
+    that closed, by close (``closed``, carrying the outcome values), plus the unresolved and
+    the resolved closes."""
+    streams: dict[str, EventStream] = {}
+    codes = positions(contacts["customer_id"], index)
+    channel = _flags(contacts["channel"], CHANNELS)
+    if families & {"contact_volume", "contact_channels", "contact_reasons", "open_contacts"}:
+        values = {}
+        if "contact_channels" in families:
+            values |= {f"ch_{x}": flag for x, flag in channel.items()}
+        if "contact_reasons" in families:
+            values |= {f"re_{x}": f for x, f in _flags(contacts["reason"], REASONS).items()}
+        streams["started"] = EventStream(codes, utc_datetime64(contacts["started_at"]), values)
     # Outcome fields exist only for contacts that closed before the cutoff.
     closed_at = utc_datetime64(contacts["closed_at"])
     is_closed = ~np.isnat(closed_at)
+    closed_codes, closed_at = codes[is_closed], closed_at[is_closed]
 
     def of_closed(column: str) -> np.ndarray:
         return contacts[column].to_numpy(dtype="float64", na_value=np.nan)[is_closed]
 
     resolved = of_closed("resolved")  # 1, 0 or NaN (unknown)
-    wait = of_closed("wait_seconds")
-    handle = of_closed("handle_seconds")
-    sentiment = of_closed("sentiment")
-    queued = ~contacts["channel"].isin(ASYNC_CHANNELS).to_numpy()[is_closed]
-    long_wait = (wait > LONG_WAIT_SECONDS) & queued
-    transferred = of_closed("transferred") == 1
-    cost = SENTIMENT_OUTCOME_COST
-    adjusted = (
-        sentiment
-        + cost["unresolved"] * (resolved == 0)
-        + cost["long_wait"] * long_wait
-        + cost["transferred"] * transferred
-    )
-    closed_codes = codes[is_closed]
-    closed_at = closed_at[is_closed]
-    return {
-        "started": started,
-        "closed": EventStream(
+    if families & {"open_contacts", "resolution", "waits", "transfers", "handling", "sentiment"}:
+        wait = of_closed("wait_seconds")
+        handle = of_closed("handle_seconds")
+        sentiment = of_closed("sentiment")
+        queued = ~np.any([channel[x] for x in ASYNC_CHANNELS], axis=0)[is_closed]
+        long_wait = (wait > LONG_WAIT_SECONDS) & queued
+        transferred = of_closed("transferred") == 1
+        cost = SENTIMENT_OUTCOME_COST
+        adjusted = (
+            sentiment
+            + cost["unresolved"] * (resolved == 0)
+            + cost["long_wait"] * long_wait
+            + cost["transferred"] * transferred
+        )
+        streams["closed"] = EventStream(
             closed_codes,
             closed_at,
             {
@@ -317,52 +417,125 @@ def _contact_streams(contacts: pd.DataFrame, index: pd.Index) -> dict[str, Event
                 "very_negative": sentiment < VERY_NEGATIVE_SENTIMENT,
                 "negativity": np.clip(-sentiment, 0, None) / 100,
             },
-        ),
-        "unresolved": EventStream(closed_codes[resolved == 0], closed_at[resolved == 0]),
-        "resolved": EventStream(closed_codes[resolved == 1], closed_at[resolved == 1]),
+        )
+    if "resolution" in families:
+        streams["unresolved"] = EventStream(closed_codes[resolved == 0], closed_at[resolved == 0])
+    if "problems" in families:  # the latest contact that fixed things
+        streams["resolved"] = EventStream(closed_codes[resolved == 1], closed_at[resolved == 1])
+    return streams
+
+
+# Event types each family reads (``problems``: a stream of every operational problem).
+_EVENT_STREAMS = {
+    "payments": ("payment_failed", "deduction_delayed"),
+    "deliveries": ("order_delayed",),
+    "app_errors": ("app_error",),
+    "refunds": ("refund",),
+    "bills_issued": ("bill_issued",),
+    "problems": ("problems",),
+}
+
+
+def _event_streams(
+    events: pd.DataFrame, index: pd.Index, families: set[str]
+) -> dict[str, EventStream]:
+    """One stream per event type ``families`` read (and ``problems``, of every problem)."""
+    wanted = [k for family in families for k in _EVENT_STREAMS.get(family, ())]
+    if not wanted:
+        return {}
+    codes = positions(events["customer_id"], index)
+    kind = _flags(events["event_type"], (*PROBLEM_EVENTS, "refund", "bill_issued"))
+    kind["problems"] = np.any([kind[k] for k in PROBLEM_EVENTS], axis=0)
+    amount = events["amount"].to_numpy(dtype=float)
+    occurred = utc_datetime64(events["occurred_at"])
+    return {
+        k: EventStream(codes[kind[k]], occurred[kind[k]], {"amount": amount[kind[k]]})
+        for k in wanted
     }
 
 
-def _contact_features(
-    out: dict, streams: dict[str, EventStream], c: np.ndarray, t: np.ndarray
-) -> np.ndarray:
-    """Contact features into ``out``; returns seconds since the latest resolved contact."""
-    started, cs = streams["started"], streams["closed"]
+@dataclass(frozen=True)
+class _At:
+    """Where features are evaluated: customer codes, cutoffs in the streams' seconds and as
+    UTC ``datetime64[ns]``."""
+
+    c: np.ndarray
+    t: np.ndarray
+    when: np.ndarray
+
+
+def _contact_volume(p: PreparedHistory, at: _At, out: dict) -> None:
+    started, c, t = p.contacts["started"], at.c, at.t
     for w in WINDOWS_DAYS:
         out[f"contacts_{w}d"] = started.count(c, t, w * DAY)
-    for x in CHANNELS:
-        out[f"contacts_{x}_30d"] = started.total(f"ch_{x}", c, t, 30 * DAY)
-    for x in REASONS:
-        out[f"contacts_reason_{x}_30d"] = started.total(f"re_{x}", c, t, 30 * DAY)
     out["hours_since_last_contact"] = started.seconds_since_last(c, t) / HOUR
-    out["open_contacts"] = started.count(c, t) - cs.count(c, t)
+    out["contacts_decayed"] = started.decayed_sum(None, c, t, DECAY_HALF_LIFE_DAYS * DAY)
+
+
+def _contact_channels(p: PreparedHistory, at: _At, out: dict) -> None:
+    for x in CHANNELS:
+        out[f"contacts_{x}_30d"] = p.contacts["started"].total(f"ch_{x}", at.c, at.t, 30 * DAY)
+
+
+def _contact_reasons(p: PreparedHistory, at: _At, out: dict) -> None:
+    for x in REASONS:
+        out[f"contacts_reason_{x}_30d"] = p.contacts["started"].total(
+            f"re_{x}", at.c, at.t, 30 * DAY
+        )
+
+
+def _open_contacts(p: PreparedHistory, at: _At, out: dict) -> None:
+    out["open_contacts"] = p.contacts["started"].count(at.c, at.t) - p.contacts["closed"].count(
+        at.c, at.t
+    )
+
+
+def _resolution(p: PreparedHistory, at: _At, out: dict) -> None:
+    cs, c, t = p.contacts["closed"], at.c, at.t
     for w in (7, 30):
         out[f"unresolved_{w}d"] = cs.total("unresolved", c, t, w * DAY)
-        out[f"long_waits_{w}d"] = cs.total("long_wait", c, t, w * DAY)
-        out[f"transferred_{w}d"] = cs.total("transferred", c, t, w * DAY)
     out["resolution_rate_30d"] = _mean(
         cs.total("resolved", c, t, 30 * DAY), cs.total("known_resolution", c, t, 30 * DAY)
     )
     out["last_contact_resolved"] = cs.last_value("resolved_flag", c, t)
-    out["hours_since_last_unresolved"] = streams["unresolved"].seconds_since_last(c, t) / HOUR
+    out["hours_since_last_unresolved"] = p.contacts["unresolved"].seconds_since_last(c, t) / HOUR
+    out["unresolved_decayed"] = cs.decayed_sum("unresolved", c, t, DECAY_HALF_LIFE_DAYS * DAY)
+    out["unresolved_fast"] = cs.decayed_sum("unresolved", c, t, FAST_HALF_LIFE_DAYS * DAY)
+
+
+def _waits(p: PreparedHistory, at: _At, out: dict) -> None:
+    cs, c, t = p.contacts["closed"], at.c, at.t
+    for w in (7, 30):
+        out[f"long_waits_{w}d"] = cs.total("long_wait", c, t, w * DAY)
     out["mean_wait_minutes_30d"] = _mean(
         cs.total("wait_minutes", c, t, 30 * DAY), cs.total("has_wait", c, t, 30 * DAY)
     )
+    out["long_waits_decayed"] = cs.decayed_sum("long_wait", c, t, DECAY_HALF_LIFE_DAYS * DAY)
+
+
+def _transfers(p: PreparedHistory, at: _At, out: dict) -> None:
+    cs, c, t = p.contacts["closed"], at.c, at.t
+    for w in (7, 30):
+        out[f"transferred_{w}d"] = cs.total("transferred", c, t, w * DAY)
+    out["transfers_decayed"] = cs.decayed_sum("transferred", c, t, DECAY_HALF_LIFE_DAYS * DAY)
+
+
+def _handling(p: PreparedHistory, at: _At, out: dict) -> None:
+    cs, c, t = p.contacts["closed"], at.c, at.t
     out["mean_handle_minutes_30d"] = _mean(
         cs.total("handle_minutes", c, t, 30 * DAY), cs.total("has_handle", c, t, 30 * DAY)
     )
+
+
+def _sentiment(p: PreparedHistory, at: _At, out: dict) -> None:
+    cs, c, t = p.contacts["closed"], at.c, at.t
     s7, n7 = cs.total("sentiment", c, t, 7 * DAY), cs.total("has_sentiment", c, t, 7 * DAY)
     s30, n30 = cs.total("sentiment", c, t, 30 * DAY), cs.total("has_sentiment", c, t, 30 * DAY)
     out["mean_sentiment_7d"] = _mean(s7, n7)
     out["mean_sentiment_30d"] = _mean(s30, n30)
     out["sentiment_trend"] = out["mean_sentiment_7d"] - _mean(s30 - s7, n30 - n7)
     out["very_negative_contacts_30d"] = cs.total("very_negative", c, t, 30 * DAY)
-    half_life = DECAY_HALF_LIFE_DAYS * DAY
-    out["contacts_decayed"] = started.decayed_sum(None, c, t, half_life)
-    out["unresolved_decayed"] = cs.decayed_sum("unresolved", c, t, half_life)
-    out["long_waits_decayed"] = cs.decayed_sum("long_wait", c, t, half_life)
-    out["transfers_decayed"] = cs.decayed_sum("transferred", c, t, half_life)
-    out["negativity_decayed"] = cs.decayed_sum("negativity", c, t, half_life)
+    out["negativity_decayed"] = cs.decayed_sum("negativity", c, t, DECAY_HALF_LIFE_DAYS * DAY)
     out["last_sentiment"] = cs.last_value("sentiment", c, t)
     out["adjusted_sentiment_last"] = cs.last_value("adjusted", c, t)
     for name, days in (("fast", FAST_HALF_LIFE_DAYS), ("slow", SLOW_HALF_LIFE_DAYS)):
@@ -374,65 +547,66 @@ def _contact_features(
         cs.total("adjusted", c, t, 90 * DAY), cs.total("has_sentiment", c, t, 90 * DAY)
     )
     out["very_negative_fast"] = cs.decayed_sum("very_negative", c, t, FAST_HALF_LIFE_DAYS * DAY)
-    out["unresolved_fast"] = cs.decayed_sum("unresolved", c, t, FAST_HALF_LIFE_DAYS * DAY)
-    # For the problem features: seconds since the latest contact that fixed things.
-    return streams["resolved"].seconds_since_last(c, t)
 
 
-def _complaint_features(out: dict, filed: EventStream, c: np.ndarray, t: np.ndarray) -> None:
-    out["complaints_90d"] = filed.count(c, t, 90 * DAY)
-    out["complaints_365d"] = filed.count(c, t, 365 * DAY)
-    out["days_since_last_complaint"] = filed.seconds_since_last(c, t) / DAY
+def _counts_7d_30d(stream: EventStream, kind: str, at: _At, out: dict) -> None:
+    out[f"{kind}_7d"] = stream.count(at.c, at.t, 7 * DAY)
+    out[f"{kind}_30d"] = stream.count(at.c, at.t, 30 * DAY)
 
 
-def _event_streams(events: pd.DataFrame, index: pd.Index) -> dict[str, EventStream]:
-    """One stream per event type a feature reads, and one of every operational problem."""
-    codes = _codes(events["customer_id"], index)
-    kind = events["event_type"].to_numpy()
-    amount = events["amount"].to_numpy(dtype=float)
-    occurred = utc_datetime64(events["occurred_at"])
-
-    def stream(mask: np.ndarray) -> EventStream:
-        return EventStream(codes[mask], occurred[mask], {"amount": amount[mask]})
-
-    streams = {k: stream(kind == k) for k in (*PROBLEM_EVENTS, "refund", "bill_issued")}
-    streams["problems"] = stream(np.isin(kind, PROBLEM_EVENTS))
-    return streams
-
-
-def _event_features(
-    out: dict,
-    streams: dict[str, EventStream],
-    c: np.ndarray,
-    t: np.ndarray,
-    since_resolved: np.ndarray,
-) -> None:
-    for k in PROBLEM_EVENTS:
-        out[f"{k}_7d"] = streams[k].count(c, t, 7 * DAY)
-        out[f"{k}_30d"] = streams[k].count(c, t, 30 * DAY)
-    out["seconds_since_payment_failed"] = streams["payment_failed"].seconds_since_last(c, t)
-    out["failed_amount_30d"] = streams["payment_failed"].total("amount", c, t, 30 * DAY)
-    out["seconds_since_order_delayed"] = streams["order_delayed"].seconds_since_last(c, t)
-    out["refund_30d"] = streams["refund"].count(c, t, 30 * DAY)
+def _payments(p: PreparedHistory, at: _At, out: dict) -> None:
+    failed, delayed, c, t = p.events["payment_failed"], p.events["deduction_delayed"], at.c, at.t
+    _counts_7d_30d(failed, "payment_failed", at, out)
+    _counts_7d_30d(delayed, "deduction_delayed", at, out)
+    out["seconds_since_payment_failed"] = failed.seconds_since_last(c, t)
+    out["failed_amount_30d"] = failed.total("amount", c, t, 30 * DAY)
     half_life = DECAY_HALF_LIFE_DAYS * DAY
-    out["payment_problems_decayed"] = streams["payment_failed"].decayed_sum(
-        None, c, t, half_life
-    ) + streams["deduction_delayed"].decayed_sum(None, c, t, half_life)
-    out["order_delayed_decayed"] = streams["order_delayed"].decayed_sum(None, c, t, half_life)
-    out["app_error_decayed"] = streams["app_error"].decayed_sum(None, c, t, half_life)
-    out["hours_since_bill_issued"] = streams["bill_issued"].seconds_since_last(c, t) / HOUR
-    problems = streams["problems"]
+    out["payment_problems_decayed"] = failed.decayed_sum(None, c, t, half_life) + (
+        delayed.decayed_sum(None, c, t, half_life)
+    )
+
+
+def _deliveries(p: PreparedHistory, at: _At, out: dict) -> None:
+    delayed = p.events["order_delayed"]
+    _counts_7d_30d(delayed, "order_delayed", at, out)
+    out["seconds_since_order_delayed"] = delayed.seconds_since_last(at.c, at.t)
+    out["order_delayed_decayed"] = delayed.decayed_sum(None, at.c, at.t, DECAY_HALF_LIFE_DAYS * DAY)
+
+
+def _app_errors(p: PreparedHistory, at: _At, out: dict) -> None:
+    errors = p.events["app_error"]
+    _counts_7d_30d(errors, "app_error", at, out)
+    out["app_error_decayed"] = errors.decayed_sum(None, at.c, at.t, DECAY_HALF_LIFE_DAYS * DAY)
+
+
+def _problems(p: PreparedHistory, at: _At, out: dict) -> None:
+    problems, c, t = p.events["problems"], at.c, at.t
     out["problems_fast"] = problems.decayed_sum(None, c, t, FAST_HALF_LIFE_DAYS * DAY)
     out["problems_slow"] = problems.decayed_sum(None, c, t, SLOW_HALF_LIFE_DAYS * DAY)
+    since_resolved = p.contacts["resolved"].seconds_since_last(c, t)
     window = np.where(np.isnan(since_resolved), 30 * DAY, np.minimum(since_resolved, 30 * DAY))
     out["problems_since_resolved_contact"] = problems.count(c, t, window.astype(np.int64))
     out["hours_since_problem"] = problems.seconds_since_last(c, t) / HOUR
 
 
-def _incident_features(
-    out: dict, streams: dict[str, EventStream], r: np.ndarray, t: np.ndarray
-) -> None:
-    started, ended = streams["started"], streams["ended"]
+def _refunds(p: PreparedHistory, at: _At, out: dict) -> None:
+    out["refund_30d"] = p.events["refund"].count(at.c, at.t, 30 * DAY)
+
+
+def _bills_issued(p: PreparedHistory, at: _At, out: dict) -> None:
+    out["hours_since_bill_issued"] = p.events["bill_issued"].seconds_since_last(at.c, at.t) / HOUR
+
+
+def _complaint_history(p: PreparedHistory, at: _At, out: dict) -> None:
+    filed, c, t = p.complaints["filed"], at.c, at.t
+    out["complaints_90d"] = filed.count(c, t, 90 * DAY)
+    out["complaints_365d"] = filed.count(c, t, 365 * DAY)
+    out["days_since_last_complaint"] = filed.seconds_since_last(c, t) / DAY
+
+
+def _incidents(p: PreparedHistory, at: _At, out: dict) -> None:
+    started, ended = p.incidents["started"], p.incidents["ended"]
+    r, t = p.region[at.c], at.t
     out["region_incident_active"] = started.count(r, t) - ended.count(r, t)
     out["region_incident_severity"] = started.total("severity", r, t, None) - ended.total(
         "severity", r, t, None
@@ -468,15 +642,10 @@ def _incident_exposure(
     return np.maximum(seconds, 0.0) / HOUR  # clip float round-off around zero
 
 
-def _profile_features(
-    out: dict, profile: dict[str, np.ndarray], c: np.ndarray, cutoff_at: np.ndarray, t: np.ndarray
-) -> None:
-    for col in ("segment", "region", "age_band", "plan"):
-        out[col] = profile[col][c]
-    out["tenure_days"] = (t - profile["signup"][c]) / DAY
-    bill_day = profile["bill_day"][c]
+def _billing_cycle(p: PreparedHistory, at: _At, out: dict) -> None:
+    bill_day = p.profile["bill_day"][at.c]
     # Calendar arithmetic on numpy days (no pandas per call: the service evaluates one row).
-    today = cutoff_at.astype("datetime64[D]")
+    today = at.when.astype("datetime64[D]")
     month = today.astype("datetime64[M]")
     first = month.astype("datetime64[D]")
     day = (today - first).astype(np.int64) + 1
@@ -489,5 +658,37 @@ def _profile_features(
         day < bill_day, bill_day - day, days_in_month - day + bill_day
     ).astype(float)
     out["bill_day"] = bill_day.astype(float)
+
+
+def _profile(p: PreparedHistory, at: _At, out: dict) -> None:
+    for col in ("segment", "region", "age_band", "plan"):
+        out[col] = p.profile[col][at.c]
+    out["tenure_days"] = (at.t - p.profile["signup"][at.c]) / DAY
     # 1970-01-01 was a Thursday (Monday = 0).
-    out["day_of_week"] = ((today.astype(np.int64) + 3) % 7).astype(float)
+    out["day_of_week"] = ((at.when.astype("datetime64[D]").astype(np.int64) + 3) % 7).astype(float)
+
+
+# The code of each family of the catalogue (features.catalogue.FAMILIES).
+_BUILDERS: dict[str, Callable[[PreparedHistory, _At, dict], None]] = {
+    "contact_volume": _contact_volume,
+    "contact_channels": _contact_channels,
+    "contact_reasons": _contact_reasons,
+    "open_contacts": _open_contacts,
+    "resolution": _resolution,
+    "waits": _waits,
+    "transfers": _transfers,
+    "handling": _handling,
+    "sentiment": _sentiment,
+    "payments": _payments,
+    "deliveries": _deliveries,
+    "app_errors": _app_errors,
+    "problems": _problems,
+    "refunds": _refunds,
+    "bills_issued": _bills_issued,
+    "complaint_history": _complaint_history,
+    "incidents": _incidents,
+    "billing_cycle": _billing_cycle,
+    "profile": _profile,
+}
+if set(_BUILDERS) != set(FAMILIES_BY_NAME):
+    raise AssertionError("every family of the catalogue needs its code here, and only those")

@@ -5,8 +5,8 @@ and the reason groups that turn SHAP contributions into text an outreach agent c
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, replace
 
 from data.contract import AGE_BANDS, CHANNELS, PLANS, REASONS, SEGMENTS
 
@@ -34,6 +34,16 @@ class Feature:
     description: str
     monotone: int = 0  # +1: more never lowers risk; -1: more never raises it; 0: unknown
     categories: tuple[str, ...] | None = None  # categorical feature with a fixed vocabulary
+    family: str = ""  # the family computed with it (see FAMILIES)
+
+
+@dataclass(frozen=True)
+class Family:
+    """Features computed together from the same data: the unit ``build_features`` builds."""
+
+    name: str
+    description: str
+    features: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -470,7 +480,141 @@ def _features() -> tuple[Feature, ...]:
     return tuple(f)
 
 
-FEATURES: tuple[Feature, ...] = _features()
+# Which features are computed together. A family is built whole or not at all; asking
+# ``build_features`` for one of its features builds it (and returns just what was asked).
+FAMILIES: tuple[Family, ...] = (
+    Family(
+        "contact_volume",
+        "How many contacts the customer started, and how recently",
+        (*(f"contacts_{w}d" for w in WINDOWS_DAYS), "hours_since_last_contact", "contacts_decayed"),
+    ),
+    Family(
+        "contact_channels",
+        "Contacts per channel",
+        tuple(f"contacts_{ch}_30d" for ch in CHANNELS),
+    ),
+    Family(
+        "contact_reasons",
+        "Contacts per reason",
+        tuple(f"contacts_reason_{r}_30d" for r in REASONS),
+    ),
+    Family("open_contacts", "Contacts started and not yet closed", ("open_contacts",)),
+    Family(
+        "resolution",
+        "Whether closed contacts were resolved",
+        (
+            "unresolved_7d",
+            "unresolved_30d",
+            "resolution_rate_30d",
+            "last_contact_resolved",
+            "hours_since_last_unresolved",
+            "unresolved_decayed",
+            "unresolved_fast",
+        ),
+    ),
+    Family(
+        "waits",
+        "How long customers waited",
+        ("long_waits_7d", "long_waits_30d", "mean_wait_minutes_30d", "long_waits_decayed"),
+    ),
+    Family(
+        "transfers",
+        "Contacts transferred between agents",
+        ("transferred_7d", "transferred_30d", "transfers_decayed"),
+    ),
+    Family("handling", "How long contacts took to handle", ("mean_handle_minutes_30d",)),
+    Family(
+        "sentiment",
+        "How the customer sounded",
+        (
+            "mean_sentiment_7d",
+            "mean_sentiment_30d",
+            "sentiment_trend",
+            "very_negative_contacts_30d",
+            "last_sentiment",
+            "adjusted_sentiment_last",
+            "adjusted_sentiment_fast",
+            "adjusted_sentiment_slow",
+            "adjusted_sentiment_90d",
+            "very_negative_fast",
+            "negativity_decayed",
+        ),
+    ),
+    Family(
+        "payments",
+        "Failed payments and delayed deductions",
+        (
+            "payment_failed_7d",
+            "payment_failed_30d",
+            "deduction_delayed_7d",
+            "deduction_delayed_30d",
+            "seconds_since_payment_failed",
+            "failed_amount_30d",
+            "payment_problems_decayed",
+        ),
+    ),
+    Family(
+        "deliveries",
+        "Delayed orders",
+        (
+            "order_delayed_7d",
+            "order_delayed_30d",
+            "seconds_since_order_delayed",
+            "order_delayed_decayed",
+        ),
+    ),
+    Family("app_errors", "App errors", ("app_error_7d", "app_error_30d", "app_error_decayed")),
+    Family(
+        "problems",
+        "Operational problems of any kind, and whether a contact has fixed them since",
+        (
+            "problems_fast",
+            "problems_slow",
+            "problems_since_resolved_contact",
+            "hours_since_problem",
+        ),
+    ),
+    Family("refunds", "Refunds", ("refund_30d",)),
+    Family("bills_issued", "Bills issued", ("hours_since_bill_issued",)),
+    Family(
+        "complaint_history",
+        "Complaints filed before",
+        ("complaints_90d", "complaints_365d", "days_since_last_complaint"),
+    ),
+    Family(
+        "incidents",
+        "Service incidents in the customer's region",
+        (
+            "region_incident_active",
+            "region_incident_severity",
+            "region_incident_exposure",
+            "region_incidents_7d",
+            "hours_since_region_incident",
+        ),
+    ),
+    Family(
+        "billing_cycle",
+        "Where the cutoff falls in the customer's billing month",
+        (
+            "days_since_bill",
+            "days_to_next_bill",
+            "bill_day",
+        ),
+    ),
+    Family(
+        "profile",
+        "Who the customer is, and the day of the week",
+        ("segment", "region", "age_band", "plan", "tenure_days", "day_of_week"),
+    ),
+)
+FAMILIES_BY_NAME = {f.name: f for f in FAMILIES}
+_FAMILY_OF = {name: family.name for family in FAMILIES for name in family.features}
+
+FEATURES: tuple[Feature, ...] = tuple(replace(f, family=_FAMILY_OF[f.name]) for f in _features())
+if len(_FAMILY_OF) != sum(len(f.features) for f in FAMILIES) or set(_FAMILY_OF) != {
+    f.name for f in FEATURES
+}:
+    raise AssertionError("every catalogued feature must be in exactly one family")
 FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)
 FEATURES_BY_NAME = {f.name: f for f in FEATURES}
 CATEGORICAL: tuple[str, ...] = tuple(f.name for f in FEATURES if f.categories is not None)
@@ -482,12 +626,24 @@ RECENCY_WEIGHTED: tuple[str, ...] = tuple(
 )
 
 
+def families_of(features: Collection[str] | None) -> tuple[str, ...]:
+    """The families that compute ``features`` (every family for None), in catalogue order."""
+    if features is None:
+        return tuple(f.name for f in FAMILIES)
+    unknown = sorted(set(features) - set(_FAMILY_OF))
+    if unknown:
+        raise KeyError(f"not in the feature catalogue: {unknown}")
+    wanted = {_FAMILY_OF[name] for name in features}
+    return tuple(f.name for f in FAMILIES if f.name in wanted)
+
+
 def catalogue_frame() -> list[dict[str, object]]:
     """The catalogue as rows (for docs, MLflow and the service)."""
     return [
         {
             "name": f.name,
             "group": f.group,
+            "family": f.family,
             "reason": REASONS_BY_CODE[f.group].title,
             "description": f.description,
             "monotone": f.monotone,
