@@ -5,8 +5,9 @@ For each ``--customers`` size: ``radar simulate --no-truth``, ``radar train`` an
 ``radar score``, each a separate process timed by ``/usr/bin/time -v`` (wall clock and
 maximum resident set size), with the experiment file given by ``--config`` (the
 training-set sampling lives there). Then ``benchmarks/feature_peer.py`` on the same world:
-``build_features`` (all catalogue features) against ten of them written as DuckDB SQL over
-the same cutoffs (every customer at the last 7 midnights), values checked equal.
+ten catalogue features written as DuckDB SQL over the same cutoffs (every customer at the
+last 7 midnights) against ``build_features`` asked for the same ten, values checked equal
+(and ``build_features`` for the whole catalogue, timed beside them).
 ``--peer-config`` trains a second time with another experiment file (e.g. the unsampled
 defaults); ``--spark-sizes`` also runs ``train`` and ``score`` with ``--engine spark``
 (local mode; the peak is the largest process, the JVM or a Python worker) for those sizes.

@@ -43,6 +43,24 @@ HOUR = 3600
 # Rows per customer partition of build_features_in_chunks: its sorted streams and feature
 # arrays stay well under a gigabyte whatever the number of customers.
 FEATURE_CHUNK_ROWS = 250_000
+# The columns of each per-customer table the feature code reads (partitions carry only these).
+TABLE_READS = {
+    "customers": ("customer_id", "signup_at", "segment", "region", "age_band", "plan", "bill_day"),
+    "contacts": (
+        "customer_id",
+        "started_at",
+        "closed_at",
+        "channel",
+        "reason",
+        "wait_seconds",
+        "handle_seconds",
+        "transferred",
+        "resolved",
+        "sentiment",
+    ),
+    "complaints": ("customer_id", "filed_at"),
+    "events": ("customer_id", "occurred_at", "event_type", "amount"),
+}
 # Partitions built at once: the array work (sorts, binary searches, Arrow kernels) releases
 # the GIL, so threads use the machine's cores; each one in flight holds one partition.
 FEATURE_WORKERS = min(os.cpu_count() or 1, 4)
@@ -205,58 +223,60 @@ def build_features_in_chunks(
         return build_features(history, cutoffs, features)
     keys = normalise_cutoffs(cutoffs)
     index = pd.Index(history.customers["customer_id"].astype(str))
-    codes = positions(keys["customer_id"], index)
     # Partitions are ranges of customers (in the customers table's order): a partition's
     # rows then lie close together in the output columns, which fill faster than rows
     # strided over the whole grid.
-    part = _partition_of(_known(keys["customer_id"], codes), n_parts, len(index))
-    # Each partition's rows are written straight into their places in preallocated
-    # columns: no concatenation, no reordering, no second copy of the grid.
-    columns: dict[str, np.ndarray] = {}
-    dtypes: dict[str, object] = {}
-    # Text columns (the profile's categories) stay Arrow: their pieces are put in order
-    # once at the end rather than each converted to Python objects and back.
-    texts: dict[str, list[pa.Array]] = {}
-    placed: list[np.ndarray] = []
-    # Which partition each row of each table belongs to, found once: selecting a partition
-    # is then an integer scan, not a string lookup over millions of rows per partition.
-    owner = {
-        name: _partition_of(
-            positions(getattr(history, name)["customer_id"], index), n_parts, len(index)
-        )
-        for name in ("customers", "contacts", "complaints", "events")
-    }
+    codes = _known(keys["customer_id"], positions(keys["customer_id"], index))
+    rows_of = _grouped(_partition_of(codes, n_parts, len(index)), n_parts)
+    with ThreadPoolExecutor(max(workers, 1), thread_name_prefix="features") as pool:
+        # Which rows of each table each partition owns, found once (the tables hashed in
+        # pieces on the threads): a partition is then a take of the columns features read.
+        owned = {
+            name: _grouped(
+                _partition_of(
+                    _positions_in_pieces(pool, getattr(history, name)["customer_id"], index),
+                    n_parts,
+                    len(index),
+                ),
+                n_parts,
+            )
+            for name in TABLE_READS
+        }
+        tables = {name: getattr(history, name)[list(cols)] for name, cols in TABLE_READS.items()}
 
-    def build_part(p: int) -> tuple[np.ndarray, pd.DataFrame]:
-        rows = np.flatnonzero(part == p)
-        mine = History(
-            **{
-                name: getattr(history, name).iloc[np.flatnonzero(of_row == p)]
-                for name, of_row in owner.items()
-            },
-            incidents=history.incidents,
-            observed_until=history.observed_until,
-        )
-        return rows, build_features(mine, keys.iloc[rows], features).drop(columns=list(KEY_COLUMNS))
+        def build_part(p: int) -> pd.DataFrame:
+            mine = History(
+                **{name: tables[name].iloc[owned[name][p]] for name in TABLE_READS},
+                incidents=history.incidents,
+                observed_until=history.observed_until,
+            )
+            return build_features(mine, keys.iloc[rows_of[p]], features).drop(
+                columns=list(KEY_COLUMNS)
+            )
 
-    for p, (rows, part_features) in enumerate(_in_order(build_part, n_parts, workers)):
-        placed.append(rows)
-        names = list(part_features.columns)
-        for name in names:
-            column = part_features[name]
-            if isinstance(column.dtype, pd.StringDtype):
-                texts.setdefault(name, []).append(pa.array(column.array))
+        # Each partition's rows are written straight into their places in preallocated
+        # columns: no concatenation, no second copy of the grid. Text columns (the
+        # profile's categories) stay Arrow: their pieces are put in order once at the end
+        # rather than each converted to Python objects and back.
+        columns: dict[str, np.ndarray] = {}
+        dtypes: dict[str, object] = {}
+        texts: dict[str, list[pa.Array]] = {}
+        for p, part_features in enumerate(_in_order(pool, build_part, n_parts, workers)):
+            names = list(part_features.columns)
+            for name in names:
+                column = part_features[name]
                 dtypes[name] = column.dtype
-                continue
-            values = column.to_numpy()
-            if name not in columns:
-                columns[name] = np.empty(len(cutoffs), dtype=values.dtype)
-                dtypes[name] = column.dtype
-            columns[name][rows] = values
-        del part_features
-        if progress is not None:
-            progress(p + 1, n_parts)
-    order = np.argsort(np.concatenate(placed), kind="stable")  # pieces' rows -> output rows
+                if isinstance(column.dtype, pd.StringDtype):
+                    texts.setdefault(name, []).append(pa.array(column.array))
+                    continue
+                values = column.to_numpy()
+                if name not in columns:
+                    columns[name] = np.empty(len(cutoffs), dtype=values.dtype)
+                columns[name][rows_of[p]] = values
+            del part_features
+            if progress is not None:
+                progress(p + 1, n_parts)
+    order = np.argsort(np.concatenate(rows_of), kind="stable")  # pieces' rows -> output rows
     for name, pieces in texts.items():
         ordered = pa.chunked_array(pieces).take(order).combine_chunks()
         columns[name] = pd.array(ordered, dtype=dtypes[name])
@@ -268,20 +288,37 @@ def build_features_in_chunks(
 
 
 def _in_order(
-    build: Callable[[int], tuple[np.ndarray, pd.DataFrame]], n_parts: int, workers: int
-) -> Iterator[tuple[np.ndarray, pd.DataFrame]]:
-    """``build(0)``, ``build(1)``, ... in order, ``workers`` at a time on threads; at most
+    pool: ThreadPoolExecutor, build: Callable[[int], pd.DataFrame], n_parts: int, workers: int
+) -> Iterator[pd.DataFrame]:
+    """``build(0)``, ``build(1)``, ... in order, ``workers`` at a time on ``pool``; at most
     ``workers`` finished partitions wait for the caller (memory stays bounded)."""
     if workers <= 1:
         yield from (build(p) for p in range(n_parts))
         return
-    with ThreadPoolExecutor(workers, thread_name_prefix="features") as pool:
-        pending: list[Future] = [pool.submit(build, p) for p in range(min(workers, n_parts))]
-        for p in range(n_parts):
-            done = pending.pop(0).result()
-            if p + len(pending) + 1 < n_parts:
-                pending.append(pool.submit(build, p + len(pending) + 1))
-            yield done
+    pending: list[Future] = [pool.submit(build, p) for p in range(min(workers, n_parts))]
+    for p in range(n_parts):
+        done = pending.pop(0).result()
+        if p + len(pending) + 1 < n_parts:
+            pending.append(pool.submit(build, p + len(pending) + 1))
+        yield done
+
+
+def _grouped(of_row: np.ndarray, n_parts: int) -> list[np.ndarray]:
+    """The row numbers of each partition, ascending (rows of partition -1 left out)."""
+    # Small integers sort stably by radix, several times faster than 64-bit ones.
+    of_row = of_row.astype(np.int16 if n_parts < 2**15 else np.int32)
+    order = np.argsort(of_row, kind="stable")
+    bounds = np.searchsorted(of_row[order], np.arange(n_parts + 1))
+    return [order[bounds[p] : bounds[p + 1]] for p in range(n_parts)]
+
+
+def _positions_in_pieces(
+    pool: ThreadPoolExecutor, values: pd.Series, index: pd.Index, rows_per_piece: int = 2_000_000
+) -> np.ndarray:
+    """:func:`positions` of a long column, hashed in pieces on ``pool``'s threads."""
+    bounds = range(0, len(values), rows_per_piece)
+    pieces = pool.map(lambda a: positions(values.iloc[a : a + rows_per_piece], index), bounds)
+    return np.concatenate([np.empty(0, dtype=np.int64), *pieces])
 
 
 def _partition_of(codes: np.ndarray, n_parts: int, n_customers: int) -> np.ndarray:

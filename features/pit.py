@@ -60,9 +60,12 @@ class EventStream:
         seconds = to_seconds(times, rounding)
         keep = seconds != np.iinfo(np.int64).max  # events with no time never happened yet
         codes, seconds = np.asarray(codes, dtype=np.int64)[keep], seconds[keep]
-        order = np.lexsort((seconds, codes))
         # One int64 per event holds both: the entity (high 32 bits) and the time (low 32).
-        self.keys = codes[order] * SPAN + seconds[order]
+        # A stable sort of it is the order of (entity, time, input order), twice as fast
+        # as a lexsort of the two.
+        keys = codes * SPAN + seconds
+        order = np.argsort(keys, kind="stable")
+        self.keys = keys[order]
         # Flags stay booleans (a byte per event, and exact integer running counts).
         self.values = {
             name: (v if v.dtype == bool else v.astype(float))[keep][order]
