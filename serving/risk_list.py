@@ -145,8 +145,9 @@ def score_customers(
         else eligible & ~build_labels(history, cutoffs, horizon_hours, True)["eligible"].to_numpy()
     )
     # By customer partition: a million customers' sorted streams at once would double the
-    # memory of the scoring job.
-    snapshot = build_features_in_chunks(history, cutoffs)
+    # memory of the scoring job. One partition at a time: a second one on another thread
+    # saves a tenth of the time and costs a gigabyte at a million customers (measured).
+    snapshot = build_features_in_chunks(history, cutoffs, workers=1)
     snapshot["eligible"] = eligible
     if explain_top is None and capacity is not None:
         explain_top = daily_capacity(
