@@ -68,7 +68,9 @@ class Column:
     name: str
     kind: ColumnKind
     nullable: bool = False
-    required: bool = True  # must be present in the input; optional columns are filled with null
+    # Must be present in the input. An optional column that is absent is filled with null
+    # and named in the report (``TableReport.absent``): the features that need it are off.
+    required: bool = True
     categories: tuple[str, ...] = ()
     min: float | None = None
     max: float | None = None
@@ -108,14 +110,16 @@ CUSTOMERS = TableSchema(
     name="customers",
     columns=(
         Column("customer_id", "id"),
-        Column("signup_at", "time"),
-        Column("segment", "category", categories=SEGMENTS),
-        Column("region", "text"),
-        Column("age_band", "category", categories=AGE_BANDS),
-        Column("plan", "category", categories=PLANS),
-        Column("bill_day", "int", min=1, max=28),
+        Column("signup_at", "time", required=False),
+        Column("segment", "category", categories=SEGMENTS, required=False),
+        Column("region", "text", required=False),
+        Column("age_band", "category", categories=AGE_BANDS, required=False),
+        Column("plan", "category", categories=PLANS, required=False),
+        Column("bill_day", "int", min=1, max=28, required=False),
     ),
     key=("customer_id",),
+    # Absent: derived from contacts and complaints (first seen = signed up).
+    optional=True,
 )
 
 CONTACTS = TableSchema(
@@ -124,14 +128,23 @@ CONTACTS = TableSchema(
         Column("contact_id", "id"),
         Column("customer_id", "id"),
         Column("started_at", "time"),
-        Column("closed_at", "time", nullable=True),
-        Column("channel", "category", categories=CHANNELS),
-        Column("reason", "category", categories=REASONS),
-        Column("wait_seconds", "float", nullable=True, min=0, max=MAX_DURATION_SECONDS),
-        Column("handle_seconds", "float", nullable=True, min=0, max=MAX_DURATION_SECONDS),
-        Column("transferred", "bool", nullable=True),
-        Column("resolved", "bool", nullable=True),
-        Column("sentiment", "float", nullable=True, min=-100, max=100),
+        Column("closed_at", "time", nullable=True, required=False),
+        Column("channel", "category", categories=CHANNELS, required=False),
+        Column("reason", "category", categories=REASONS, required=False),
+        Column(
+            "wait_seconds", "float", nullable=True, min=0, max=MAX_DURATION_SECONDS, required=False
+        ),
+        Column(
+            "handle_seconds",
+            "float",
+            nullable=True,
+            min=0,
+            max=MAX_DURATION_SECONDS,
+            required=False,
+        ),
+        Column("transferred", "bool", nullable=True, required=False),
+        Column("resolved", "bool", nullable=True, required=False),
+        Column("sentiment", "float", nullable=True, min=-100, max=100, required=False),
     ),
     key=("contact_id",),
     ordered=(("started_at", "closed_at"),),
@@ -143,10 +156,10 @@ COMPLAINTS = TableSchema(
         Column("complaint_id", "id"),
         Column("customer_id", "id"),
         Column("filed_at", "time"),
-        Column("resolved_at", "time", nullable=True),
-        Column("category", "category", categories=REASONS),
-        Column("severity", "int", min=1, max=3),
-        Column("channel", "category", categories=CHANNELS),
+        Column("resolved_at", "time", nullable=True, required=False),
+        Column("category", "category", categories=REASONS, required=False),
+        Column("severity", "int", min=1, max=3, required=False),
+        Column("channel", "category", categories=CHANNELS, required=False),
     ),
     key=("complaint_id",),
     ordered=(("filed_at", "resolved_at"),),
@@ -213,6 +226,7 @@ class TableReport:
     # Per input row: the warnings that changed it ("" for none), so a batch of many
     # customers' rows validated at once can tell each customer what happened to theirs.
     row_warnings: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=object))
+    absent: list[str] = field(default_factory=list)  # optional columns not in the input
 
     @property
     def n_rejected(self) -> int:
@@ -224,6 +238,7 @@ class TableReport:
             "rows_in": self.n_input,
             "rows_valid": self.n_valid,
             "rows_rejected": self.n_rejected,
+            "absent_columns": list(self.absent),
             "issues": [
                 {
                     "column": i.column,
@@ -250,9 +265,12 @@ def validate_table(raw: pd.DataFrame, schema: TableSchema) -> tuple[pd.DataFrame
             f"it has {sorted(map(str, raw.columns))}"
         )
     raw = raw.reset_index(drop=True)
+    absent = [c.name for c in schema.columns if c.name not in raw.columns]
     n = len(raw)
     if n <= SMALL_TABLE_ROWS:
-        return _validate_rows(raw, schema)
+        valid, report = _validate_rows(raw, schema)
+        report.absent = absent
+        return valid, report
     reasons = np.full(n, "", dtype=object)
     row_warnings = np.full(n, "", dtype=object)
     issues: list[Issue] = []
@@ -278,7 +296,7 @@ def validate_table(raw: pd.DataFrame, schema: TableSchema) -> tuple[pd.DataFrame
         present = values.notna().to_numpy()
         problem = f"not a valid {col.kind}" + _PROBLEM_DETAIL.get(col.kind, "")
         flag(unparsable & present, col.name, problem, values)
-        if not col.nullable:
+        if not col.nullable and col.name in raw.columns:
             flag(coerced.isna().to_numpy() & ~(unparsable & present), col.name, "missing", values)
         if col.kind == "category":
             known = coerced.isin(col.categories).to_numpy() | coerced.isna().to_numpy()
@@ -316,7 +334,7 @@ def validate_table(raw: pd.DataFrame, schema: TableSchema) -> tuple[pd.DataFrame
     frame = pd.DataFrame(out)
     for earlier, later in schema.ordered:
         bad = (frame[later] < frame[earlier]).fillna(False).to_numpy()
-        flag(bad, later, f"before {earlier}", raw[later])
+        flag(bad, later, f"before {earlier}", raw[later] if later in raw.columns else frame[later])
 
     ok = reasons == ""
     dup = frame.duplicated(subset=list(schema.key), keep="first").to_numpy() & ok
@@ -326,7 +344,7 @@ def validate_table(raw: pd.DataFrame, schema: TableSchema) -> tuple[pd.DataFrame
     rejected = raw.loc[~ok].copy()
     rejected["_reason"] = reasons[~ok]
     valid = frame.loc[ok].reset_index(drop=True)
-    report = TableReport(schema.name, n, int(ok.sum()), rejected, issues, row_warnings)
+    report = TableReport(schema.name, n, int(ok.sum()), rejected, issues, row_warnings, absent)
     return valid, report
 
 
@@ -383,7 +401,7 @@ def _validate_rows(raw: pd.DataFrame, schema: TableSchema) -> tuple[pd.DataFrame
         values, coerced, failed = _coerce_values(column, col)
         problem = f"not a valid {col.kind}" + _PROBLEM_DETAIL.get(col.kind, "")
         flag(failed, col.name, problem, values)
-        if not col.nullable:
+        if not col.nullable and col.name in raw.columns:
             flag(
                 [c is None and not f for c, f in zip(coerced, failed, strict=True)],
                 col.name,

@@ -15,7 +15,9 @@ class History:
 
     Frames follow :mod:`data.contract` (validated, UTC nanosecond timestamps).
     ``observed_until`` is the end of the observation window: nothing after it is known,
-    so label windows that run past it are censored.
+    so label windows that run past it are censored. ``absent`` names the inputs
+    ("table.column") the source did not have: their columns are null here, and the features
+    that need them are left out of any model trained on it.
     """
 
     customers: pd.DataFrame
@@ -24,6 +26,7 @@ class History:
     events: pd.DataFrame
     incidents: pd.DataFrame
     observed_until: pd.Timestamp
+    absent: frozenset[str] = frozenset()
 
     @classmethod
     def from_frames(
@@ -57,6 +60,7 @@ class History:
             events=self.events[self.events["customer_id"].isin(ids)],
             incidents=self.incidents,
             observed_until=self.observed_until,
+            absent=self.absent,
         )
 
 

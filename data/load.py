@@ -121,6 +121,7 @@ def load_history(
     frames: dict[str, pd.DataFrame] = {}
     reports: dict[str, TableReport] = {}
     sources: dict[str, Path] = {}
+    absent: set[str] = set()  # "table.column" of every input the export does not have
     for name, schema in SCHEMAS.items():
         path = find_table_file(directory, name)
         if path is None:
@@ -130,13 +131,21 @@ def load_history(
                     f"required table '{name}' not found in {directory} (looked for {expected})"
                 )
             frames[name] = schema.empty()
+            absent.update(f"{name}.{column}" for column in schema.column_names)
             continue
         try:
             frames[name], reports[name] = validate_table(read_table_file(path), schema)
         except ContractError as exc:
             raise ContractError(f"{path}: {exc}") from None
         sources[name] = path
+        absent.update(f"{name}.{column}" for column in reports[name].absent)
 
+    if "customers" not in reports:  # no customers table: everyone seen, from first sight
+        frames["customers"], reports["customers"] = derive_customers(frames)
+        absent -= {"customers.customer_id", "customers.signup_at"}
+    elif "customers.signup_at" in absent:
+        frames["customers"] = with_first_seen_signup(frames["customers"], frames)
+        absent.discard("customers.signup_at")
     set_aside_orphans(frames, reports)
     report = LoadReport(directory, reports)
     for table in reports.values():
@@ -153,7 +162,46 @@ def load_history(
         report.n_rejected,
         observed_until,
     )
-    return History(**frames, observed_until=observed_until), report
+    if absent:
+        log.info("absent from %s (features that need them are off): %s", directory, sorted(absent))
+    return History(**frames, observed_until=observed_until, absent=frozenset(absent)), report
+
+
+def first_seen(frames: dict[str, pd.DataFrame]) -> pd.Series:
+    """Each customer's earliest contact, complaint or event (customer_id -> time)."""
+    times = pd.concat(
+        [
+            frames["contacts"].set_index("customer_id")["started_at"],
+            frames["complaints"].set_index("customer_id")["filed_at"],
+            frames["events"].set_index("customer_id")["occurred_at"],
+        ]
+    )
+    return times.groupby(level=0).min()
+
+
+def derive_customers(frames: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, TableReport]:
+    """The customers of an export without a customers table: every customer id of the
+    contacts, complaints and events, signed up when first seen; the profile absent."""
+    seen = first_seen(frames)
+    customers = SCHEMAS["customers"].empty().reindex(range(len(seen)))  # nulls, contract dtypes
+    customers["customer_id"] = seen.index.astype(str)
+    customers["signup_at"] = seen.reset_index(drop=True)
+    absent = [c for c in SCHEMAS["customers"].column_names if c not in ("customer_id", "signup_at")]
+    report = TableReport(
+        "customers", len(customers), len(customers), customers.iloc[:0], absent=absent
+    )
+    log.info("no customers table: %d customers derived from their first contact", len(customers))
+    return customers, report
+
+
+def with_first_seen_signup(
+    customers: pd.DataFrame, frames: dict[str, pd.DataFrame]
+) -> pd.DataFrame:
+    """``customers`` with ``signup_at`` (absent from the export) set to each one's first
+    contact, complaint or event; a customer never seen signs up at the end of time."""
+    seen = first_seen(frames)
+    signup = customers["customer_id"].map(seen)
+    return customers.assign(signup_at=signup.astype(customers["signup_at"].dtype))
 
 
 def set_aside_orphans(frames: dict[str, pd.DataFrame], reports: dict[str, TableReport]) -> None:

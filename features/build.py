@@ -144,7 +144,8 @@ def prepare_history(history: History, families: Collection[str] | None = None) -
         profile={
             **{col: customers[col].to_numpy() for col in ("segment", "region", "age_band", "plan")},
             "signup": to_seconds(customers["signup_at"], "floor"),
-            "bill_day": customers["bill_day"].to_numpy(dtype=np.int64),
+            # Float: an export without bill days has them missing (the family is off).
+            "bill_day": customers["bill_day"].to_numpy(dtype="float64", na_value=np.nan),
         },
         contacts=_contact_streams(history.contacts, index, wanted),
         complaints={
@@ -707,6 +708,9 @@ def _billing_cycle(p: PreparedHistory, at: _At, out: dict) -> None:
 def _profile(p: PreparedHistory, at: _At, out: dict) -> None:
     for col in ("segment", "region", "age_band", "plan"):
         out[col] = p.profile[col][at.c]
+
+
+def _tenure(p: PreparedHistory, at: _At, out: dict) -> None:
     out["tenure_days"] = (at.t - p.profile["signup"][at.c]) / DAY
     # 1970-01-01 was a Thursday (Monday = 0).
     out["day_of_week"] = ((at.when.astype("datetime64[D]").astype(np.int64) + 3) % 7).astype(float)
@@ -733,6 +737,7 @@ _BUILDERS: dict[str, Callable[[PreparedHistory, _At, dict], None]] = {
     "incidents": _incidents,
     "billing_cycle": _billing_cycle,
     "profile": _profile,
+    "tenure": _tenure,
 }
 if set(_BUILDERS) != set(FAMILIES_BY_NAME):
     raise AssertionError("every family of the catalogue needs its code here, and only those")

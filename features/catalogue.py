@@ -44,6 +44,8 @@ class Family:
     name: str
     description: str
     features: tuple[str, ...]
+    needs: tuple[str, ...]  # the input it is built from, as "table.column"
+    event_types: tuple[str, ...] = ()  # for families of events: the types they count
 
 
 @dataclass(frozen=True)
@@ -487,18 +489,26 @@ FAMILIES: tuple[Family, ...] = (
         "contact_volume",
         "How many contacts the customer started, and how recently",
         (*(f"contacts_{w}d" for w in WINDOWS_DAYS), "hours_since_last_contact", "contacts_decayed"),
+        needs=("contacts.started_at",),
     ),
     Family(
         "contact_channels",
         "Contacts per channel",
         tuple(f"contacts_{ch}_30d" for ch in CHANNELS),
+        needs=("contacts.started_at", "contacts.channel"),
     ),
     Family(
         "contact_reasons",
         "Contacts per reason",
         tuple(f"contacts_reason_{r}_30d" for r in REASONS),
+        needs=("contacts.started_at", "contacts.reason"),
     ),
-    Family("open_contacts", "Contacts started and not yet closed", ("open_contacts",)),
+    Family(
+        "open_contacts",
+        "Contacts started and not yet closed",
+        ("open_contacts",),
+        needs=("contacts.started_at", "contacts.closed_at"),
+    ),
     Family(
         "resolution",
         "Whether closed contacts were resolved",
@@ -511,18 +521,26 @@ FAMILIES: tuple[Family, ...] = (
             "unresolved_decayed",
             "unresolved_fast",
         ),
+        needs=("contacts.closed_at", "contacts.resolved"),
     ),
     Family(
         "waits",
         "How long customers waited",
         ("long_waits_7d", "long_waits_30d", "mean_wait_minutes_30d", "long_waits_decayed"),
+        needs=("contacts.closed_at", "contacts.wait_seconds", "contacts.channel"),
     ),
     Family(
         "transfers",
         "Contacts transferred between agents",
         ("transferred_7d", "transferred_30d", "transfers_decayed"),
+        needs=("contacts.closed_at", "contacts.transferred"),
     ),
-    Family("handling", "How long contacts took to handle", ("mean_handle_minutes_30d",)),
+    Family(
+        "handling",
+        "How long contacts took to handle",
+        ("mean_handle_minutes_30d",),
+        needs=("contacts.closed_at", "contacts.handle_seconds"),
+    ),
     Family(
         "sentiment",
         "How the customer sounded",
@@ -539,6 +557,7 @@ FAMILIES: tuple[Family, ...] = (
             "very_negative_fast",
             "negativity_decayed",
         ),
+        needs=("contacts.closed_at", "contacts.sentiment"),
     ),
     Family(
         "payments",
@@ -552,6 +571,8 @@ FAMILIES: tuple[Family, ...] = (
             "failed_amount_30d",
             "payment_problems_decayed",
         ),
+        needs=("events.occurred_at", "events.event_type", "events.amount"),
+        event_types=("payment_failed", "deduction_delayed"),
     ),
     Family(
         "deliveries",
@@ -562,8 +583,16 @@ FAMILIES: tuple[Family, ...] = (
             "seconds_since_order_delayed",
             "order_delayed_decayed",
         ),
+        needs=("events.occurred_at", "events.event_type"),
+        event_types=("order_delayed",),
     ),
-    Family("app_errors", "App errors", ("app_error_7d", "app_error_30d", "app_error_decayed")),
+    Family(
+        "app_errors",
+        "App errors",
+        ("app_error_7d", "app_error_30d", "app_error_decayed"),
+        needs=("events.occurred_at", "events.event_type"),
+        event_types=("app_error",),
+    ),
     Family(
         "problems",
         "Operational problems of any kind, and whether a contact has fixed them since",
@@ -573,13 +602,33 @@ FAMILIES: tuple[Family, ...] = (
             "problems_since_resolved_contact",
             "hours_since_problem",
         ),
+        needs=(
+            "events.occurred_at",
+            "events.event_type",
+            "contacts.closed_at",
+            "contacts.resolved",
+        ),
+        event_types=PROBLEM_EVENTS,
     ),
-    Family("refunds", "Refunds", ("refund_30d",)),
-    Family("bills_issued", "Bills issued", ("hours_since_bill_issued",)),
+    Family(
+        "refunds",
+        "Refunds",
+        ("refund_30d",),
+        needs=("events.occurred_at", "events.event_type"),
+        event_types=("refund",),
+    ),
+    Family(
+        "bills_issued",
+        "Bills issued",
+        ("hours_since_bill_issued",),
+        needs=("events.occurred_at", "events.event_type"),
+        event_types=("bill_issued",),
+    ),
     Family(
         "complaint_history",
         "Complaints filed before",
         ("complaints_90d", "complaints_365d", "days_since_last_complaint"),
+        needs=("complaints.filed_at",),
     ),
     Family(
         "incidents",
@@ -591,6 +640,13 @@ FAMILIES: tuple[Family, ...] = (
             "region_incidents_7d",
             "hours_since_region_incident",
         ),
+        needs=(
+            "customers.region",
+            "incidents.region",
+            "incidents.started_at",
+            "incidents.ended_at",
+            "incidents.severity",
+        ),
     ),
     Family(
         "billing_cycle",
@@ -600,11 +656,20 @@ FAMILIES: tuple[Family, ...] = (
             "days_to_next_bill",
             "bill_day",
         ),
+        needs=("customers.bill_day",),
     ),
     Family(
         "profile",
-        "Who the customer is, and the day of the week",
-        ("segment", "region", "age_band", "plan", "tenure_days", "day_of_week"),
+        "Who the customer is",
+        ("segment", "region", "age_band", "plan"),
+        needs=("customers.segment", "customers.region", "customers.age_band", "customers.plan"),
+    ),
+    Family(
+        "tenure",
+        "How long the customer has been with us, and the day of the week",
+        ("tenure_days", "day_of_week"),
+        # Signed up when first seen when the data has no sign-up times.
+        needs=("customers.signup_at",),
     ),
 )
 FAMILIES_BY_NAME = {f.name: f for f in FAMILIES}
@@ -635,6 +700,29 @@ def families_of(features: Collection[str] | None) -> tuple[str, ...]:
         raise KeyError(f"not in the feature catalogue: {unknown}")
     wanted = {_FAMILY_OF[name] for name in features}
     return tuple(f.name for f in FAMILIES if f.name in wanted)
+
+
+def unavailable_families(absent: Collection[str]) -> dict[str, str]:
+    """The families that need an input in ``absent`` ("table.column"), each with why."""
+    out = {}
+    for family in FAMILIES:
+        missing = [need for need in family.needs if need in absent]
+        if missing:
+            out[family.name] = f"needs {', '.join(missing)}, absent from the data"
+    return out
+
+
+def available_features(absent: Collection[str]) -> tuple[str, ...]:
+    """The catalogue's features whose inputs are all present, in catalogue order: what a
+    model may learn from (features of absent inputs would only be constants)."""
+    off = unavailable_families(absent)
+    return tuple(f.name for f in FEATURES if f.family not in off)
+
+
+def feature_columns(frame: Collection[str]) -> list[str]:
+    """The catalogue's features among ``frame``'s columns, in catalogue order."""
+    present = set(frame)
+    return [name for name in FEATURE_NAMES if name in present]
 
 
 def catalogue_frame() -> list[dict[str, object]]:

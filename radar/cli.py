@@ -88,6 +88,39 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    from data.fileio import write_json
+    from radar.check import check_data, render
+
+    report = check_data(_config(args), args.data)
+    print(render(report))
+    if args.json:
+        write_json(args.json, report)
+        print(f"report: {args.json}")
+    return 0 if report["ready"] else 1
+
+
+def cmd_import_log(args: argparse.Namespace) -> int:
+    from data.event_log import EventLogRules, write_event_log_tables
+
+    rules = EventLogRules(
+        case=args.case,
+        customer=args.customer,
+        activity=args.activity,
+        time=args.time,
+        complaint_activities=tuple(args.complaint_activity or ()),
+        time_format=args.time_format,
+        time_zone=args.time_zone,
+    )
+    tables = write_event_log_tables(args.log, args.out, rules)
+    print(
+        f"{args.out}: {len(tables['contacts']):,} contacts (one per case) of "
+        f"{tables['contacts']['customer_id'].nunique():,} customers, "
+        f"{len(tables['complaints']):,} complaints"
+    )
+    return 0
+
+
 def cmd_search(args: argparse.Namespace) -> int:
     from training.search import SEARCH_FILE, search
 
@@ -292,6 +325,35 @@ def build_parser() -> argparse.ArgumentParser:
         help="skip the Monte Carlo true risk (most of the cost; for scale work)",
     )
     p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser(
+        "check",
+        help="profile a data folder before training: tables, feature families, validation, "
+        "positives per period (exit 1 when it is not ready to train and judge)",
+    )
+    p.add_argument("--data", type=Path, required=True, help="folder of contract tables")
+    p.add_argument("--json", type=Path, help="also write the report here as JSON")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser(
+        "import-log",
+        help="turn a case-based event log into contract tables: each case a contact, a case "
+        "with a complaint activity a complaint",
+    )
+    p.add_argument("--log", type=Path, required=True, help="the log, CSV or Parquet")
+    p.add_argument("--out", type=Path, required=True, help="data folder to write (replaced)")
+    p.add_argument("--case", required=True, help="column of the case (ticket) id")
+    p.add_argument("--customer", required=True, help="column of the customer id")
+    p.add_argument("--activity", required=True, help="column of the activity")
+    p.add_argument("--time", required=True, help="column of the event time")
+    p.add_argument(
+        "--complaint-activity",
+        action="append",
+        help="an activity that makes its case a complaint (repeat for several)",
+    )
+    p.add_argument("--time-format", help="strftime pattern of the times (default: ISO 8601)")
+    p.add_argument("--time-zone", default="UTC", help="zone of times written without one")
+    p.set_defaults(func=cmd_import_log)
 
     p = sub.add_parser("train", help="train, evaluate, log to MLflow, register, maybe promote")
     p.add_argument(

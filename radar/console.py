@@ -13,6 +13,8 @@ def print_evaluation(evaluation: dict) -> None:
     scorers = [k for k in SCORERS if k in evaluation]
     for warning in evaluation.get("too_few_positives", []):
         print(f"WARNING: {warning}")
+    for family, why in evaluation.get("unavailable_families", {}).items():
+        print(f"feature family {family} is off: it {why}")
     print(
         f"\nTest period: {evaluation['n_test_rows']} eligible customer-days over {evaluation['n_test_days']} days, "
         f"positive rate {evaluation['positive_rate']:.2%}, capacity {evaluation['capacity']['mean_daily_k']:.0f} customers/day"

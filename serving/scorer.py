@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from experiments.config import RadarConfig, ServingConfig
-from features.catalogue import FEATURES_BY_NAME, REASON_GROUPS
+from features.catalogue import FEATURES_BY_NAME, REASON_GROUPS, ReasonGroup
 from training import registry
 from training.model import RiskModel
 
@@ -231,7 +231,7 @@ class Scorer:
                 row_reasons.append(
                     Reason(
                         code=code,
-                        text=group.text(values),
+                        text=_reason_text(group, values, [names[m] for m in strongest]),
                         action=group.action,
                         contribution=float(by_group[i, j]),
                         features={names[m]: _plain(values[names[m]]) for m in strongest},
@@ -239,6 +239,25 @@ class Scorer:
                 )
             result.append(row_reasons)
         return result
+
+
+def _reason_text(group: ReasonGroup, values: Mapping[str, object], strongest: list[str]) -> str:
+    """The group's sentence; when it quotes a feature the model does not have (its data
+    lacked the input), the group's title and the strongest features' values instead."""
+    try:
+        return group.text(values)
+    except KeyError:
+        shown = ", ".join(
+            f"{FEATURES_BY_NAME[n].description.lower()}: {_shown(values[n])}" for n in strongest
+        )
+        return f"{group.title}: {shown}"
+
+
+def _shown(value: object) -> str:
+    plain = _plain(value)
+    if plain is None:
+        return "none"
+    return plain if isinstance(plain, str) else f"{plain:g}"
 
 
 def _plain(value: object) -> float | str | None:

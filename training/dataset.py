@@ -21,7 +21,7 @@ from data.history import History
 from data.load import load_history, read_true_risk, release_freed_memory
 from experiments.config import LabelConfig, RadarConfig, SamplingConfig, SplitConfig
 from features.build import build_features_in_chunks
-from features.catalogue import KEY_COLUMNS
+from features.catalogue import KEY_COLUMNS, available_features
 from features.labels import LabelEngine
 from features.pit import EPOCH_OFFSET, to_seconds
 
@@ -156,7 +156,10 @@ def assemble_rows(
             time.perf_counter() - started,
         )
 
-    frame = build_features_in_chunks(history, cutoffs, progress=progress)
+    # Only features whose inputs the data has: the others would be constants.
+    frame = build_features_in_chunks(
+        history, cutoffs, progress=progress, features=available_features(history.absent)
+    )
     for column in ("label", "weight", "split"):
         frame[column] = rows[column]
     return frame, eligible_rows
@@ -170,10 +173,11 @@ def load_training_frame(config: RadarConfig, data_dir: Path) -> tuple[pd.DataFra
     frame, periods = assemble(
         history, config.labels, config.split, read_true_risk(data_dir), config.sampling
     )
+    summary = load_report.summary() | {"absent_inputs": sorted(history.absent)}
     del history
     gc.collect()
     release_freed_memory()
-    return frame, periods, load_report.summary()
+    return frame, periods, summary
 
 
 def sample_grid(

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from experiments.config import EvaluationConfig, RadarConfig
-from features.catalogue import FEATURE_NAMES
+from features.catalogue import feature_columns
 from training import registry, tracking
 from training.dataset import load_training_frame
 from training.metrics import bootstrap_intervals, daily_capacity, score_metrics
@@ -64,8 +64,9 @@ def evaluate(
     train_rows = pd.Series(np.flatnonzero(split == "train"))
     picked = train_rows.sample(n=min(len(train_rows), LINEAR_PEER_ROWS), random_state=seed)
     learn = frame.iloc[picked.to_numpy()]
-    linear = logistic_regression(seed).fit(
-        learn[list(FEATURE_NAMES)],
+    features = feature_columns(frame.columns)
+    linear = logistic_regression(seed, features).fit(
+        learn[features],
         learn["label"].to_numpy(),
         model__sample_weight=learn["weight"].to_numpy(),
     )
@@ -75,7 +76,7 @@ def evaluate(
         "rule_frequent_contact": freq.predict_proba(test),
         "rule_prior_complaints": prior.predict_proba(test),
         "logistic_regression": in_chunks(
-            lambda part: linear.predict_proba(part[list(FEATURE_NAMES)])[:, 1], test
+            lambda part: linear.predict_proba(part[features])[:, 1], test
         ),
     }
     ranking = {
@@ -101,8 +102,9 @@ def evaluate(
             metrics["model_minus_this_95"] = differences[name]
         result[name] = metrics
     segments = {}
-    for segment in sorted(test[SEGMENT_COLUMN].dropna().unique()):
-        rows = (test[SEGMENT_COLUMN] == segment).to_numpy()
+    by_segment = test[SEGMENT_COLUMN] if SEGMENT_COLUMN in test else pd.Series(dtype=str)
+    for segment in sorted(by_segment.dropna().unique()):
+        rows = (by_segment == segment).to_numpy()
         if y[rows].sum() == 0:
             segments[segment] = {"n_rows": int(rows.sum()), "positives": 0}
             continue

@@ -6,14 +6,15 @@ from __future__ import annotations
 import pandas as pd
 
 from experiments.config import RadarConfig
-from features.catalogue import FEATURE_NAMES
+from features.catalogue import feature_columns
 from training.model import RiskModel
 
 
 def fit_model(frame: pd.DataFrame, config: RadarConfig) -> RiskModel:
     train = frame[frame["split"] == "train"]
     val = frame[frame["split"] == "validation"]
-    model = RiskModel(FEATURE_NAMES, config.model)
+    # The frame holds the features the data can support (see features.available_features).
+    model = RiskModel(feature_columns(frame.columns), config.model)
     return model.fit(
         train,
         train["label"].to_numpy(),

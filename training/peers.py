@@ -12,7 +12,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from features.catalogue import CATEGORICAL, FEATURE_NAMES
+from features.catalogue import CATEGORICAL
 
 
 class FrequentContactRule:
@@ -57,9 +57,10 @@ class PriorComplaintsRule(FrequentContactRule):
         )
 
 
-def logistic_regression(seed: int) -> Pipeline:
+def logistic_regression(seed: int, features: list[str]) -> Pipeline:
     """A scikit-learn logistic regression on the same features: the linear peer."""
-    numeric = [n for n in FEATURE_NAMES if n not in CATEGORICAL]
+    numeric = [n for n in features if n not in CATEGORICAL]
+    categorical = [n for n in features if n in CATEGORICAL]
     prepare = ColumnTransformer(
         [
             (
@@ -70,7 +71,7 @@ def logistic_regression(seed: int) -> Pipeline:
                 ),
                 numeric,
             ),
-            ("categorical", OneHotEncoder(handle_unknown="ignore"), list(CATEGORICAL)),
+            ("categorical", OneHotEncoder(handle_unknown="ignore"), categorical),
         ]
     )
     return Pipeline(

@@ -144,6 +144,10 @@ def write_report(evaluation: dict, plots: list[Path], path: Path) -> Path:
     warnings = "".join(
         f"<p style='color:#a00'><strong>Too few positives:</strong> {html.escape(w)}</p>"
         for w in evaluation.get("too_few_positives", [])
+    ) + "".join(
+        f"<p style='color:#a60'><strong>Feature family off:</strong> {html.escape(family)}: "
+        f"it {html.escape(why)}</p>"
+        for family, why in evaluation.get("unavailable_families", {}).items()
     )
     page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Evaluation {html.escape(str(evaluation.get("registered_model", "")))} v{evaluation.get("version", "")}</title>
 <style>body {{ font-family: system-ui, sans-serif; margin: 2em; color: #222; }} table {{ border-collapse: collapse; margin: 1em 0; }}

@@ -16,7 +16,7 @@ from mlflow.models import infer_signature
 from data.fileio import write_json
 from data.spark_tables import is_uri
 from experiments.config import RadarConfig
-from features.catalogue import FEATURE_NAMES
+from features.catalogue import feature_columns
 from training.dataset import Periods
 from training.model import RiskModel
 from training.plots import SHAP_SAMPLE_ROWS, write_plots, write_report
@@ -71,7 +71,7 @@ def dataset_record(frame: pd.DataFrame, data_dir: Path | str, split: str) -> Met
     digest hashes one column at a time, so no copy of the split is made.
     """
     rows = np.flatnonzero(frame["split"].to_numpy() == split)
-    columns = [*FEATURE_NAMES, "label"]
+    columns = [*feature_columns(frame.columns), "label"]
     digest = hashlib.sha256()
     for name in columns:
         values = frame[name].iloc[rows]

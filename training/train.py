@@ -18,7 +18,7 @@ from data.contract import ContractError
 from data.fileio import write_json, write_text
 from data.spark_tables import is_uri
 from experiments.config import RadarConfig, with_section
-from features.catalogue import FEATURE_NAMES, catalogue_frame
+from features.catalogue import catalogue_frame, unavailable_families
 from training import promote, registry, tracking
 from training.dataset import load_training_frame
 from training.evaluate import evaluate_model
@@ -64,12 +64,15 @@ def train(config: RadarConfig, data_dir: Path | str, engine: str = "embedded") -
         search_run = found.run_id
         config = with_section(config, "model", **found.best_params)
         log.info("search chose %s (MLflow run %s)", found.best_params, search_run)
-    log.info(
-        "training LightGBM on %d rows (%d features)",
-        int((frame["split"] == "train").sum()),
-        len(FEATURE_NAMES),
-    )
+    unavailable = unavailable_families(load_summary.get("absent_inputs", ()))
+    for family, why in unavailable.items():
+        log.warning("feature family %s is off: it %s", family, why)
     model = fit_model(frame, config)
+    log.info(
+        "trained LightGBM on %d rows (%d features)",
+        int((frame["split"] == "train").sum()),
+        len(model.feature_names),
+    )
     log.info(
         "stopped at %d trees; calibration a=%.3f b=%.3f", model.best_iteration_, *model.calibration_
     )
@@ -98,6 +101,8 @@ def train(config: RadarConfig, data_dir: Path | str, engine: str = "embedded") -
             champion_comparison=decision.as_dict(),
             periods=periods.as_dict(),
             best_iteration=model.best_iteration_,
+            features=len(model.feature_names),
+            unavailable_families=unavailable,
             search_run_id=search_run,
             train_seconds=round(time.perf_counter() - started, 1),
         )

@@ -86,9 +86,15 @@ def test_unknown_category_maps_to_other_with_a_warning():
 
 def test_missing_required_column_fails_the_table_by_name():
     with pytest.raises(
-        ContractError, match=r"table 'contacts' is missing required column\(s\) \['sentiment'\]"
+        ContractError, match=r"table 'contacts' is missing required column\(s\) \['started_at'\]"
     ):
-        validate_table(contacts({}).drop(columns=["sentiment"]), CONTACTS)
+        validate_table(contacts({}).drop(columns=["started_at"]), CONTACTS)
+
+
+def test_a_missing_optional_column_is_null_and_named():
+    valid, report = validate_table(contacts({}).drop(columns=["sentiment", "channel"]), CONTACTS)
+    assert report.n_rejected == 0 and report.absent == ["channel", "sentiment"]
+    assert valid["sentiment"].isna().all() and valid["channel"].isna().all()
 
 
 def test_types_are_normalised():

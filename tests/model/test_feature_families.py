@@ -72,3 +72,19 @@ def test_partitions_on_threads_equal_the_whole_build(world, workers):
         history, cutoffs, rows_per_part=500, workers=workers, features=["unresolved_7d"]
     )
     pd.testing.assert_frame_equal(some, whole[["customer_id", "cutoff_at", "unresolved_7d"]])
+
+
+def test_families_declare_what_the_feature_code_reads():
+    """``needs`` (what ``radar check`` reports on) names only columns of the contract that
+    the partitions carry, and the event families count the streams the code builds."""
+    from data.contract import SCHEMAS
+    from features.build import _EVENT_STREAMS, TABLE_READS
+
+    for family in FAMILIES:
+        for need in family.needs:
+            table, column = need.split(".")
+            assert column in SCHEMAS[table].column_names, need
+            if table in TABLE_READS:
+                assert column in TABLE_READS[table], need
+        if family.event_types and family.name != "problems":
+            assert _EVENT_STREAMS[family.name] == family.event_types
