@@ -23,6 +23,7 @@ from data.contract import CHANNELS, REASONS, ContractError, check_columns
 from data.history import History
 from features.catalogue import (
     ASYNC_CHANNELS,
+    CATEGORICAL,
     DAY,
     DECAY_HALF_LIFE_DAYS,
     FAMILIES_BY_NAME,
@@ -267,21 +268,23 @@ def build_features_in_chunks(
         columns: dict[str, np.ndarray] = {}
         dtypes: dict[str, object] = {}
         texts: dict[str, list[pa.Array]] = {}
-        for p, part_features in enumerate(_in_order(pool, build_part, n_parts, workers)):
+        parts = [p for p in range(n_parts) if len(rows_of[p])]  # ranges may hold no cutoffs
+        for done, part_features in enumerate(_in_order(pool, build_part, parts, workers), 1):
+            rows = rows_of[parts[done - 1]]
             names = list(part_features.columns)
             for name in names:
                 column = part_features[name]
                 dtypes[name] = column.dtype
-                if isinstance(column.dtype, pd.StringDtype):
-                    texts.setdefault(name, []).append(pa.array(column.array))
+                if name in CATEGORICAL:
+                    texts.setdefault(name, []).append(pa.array(column.array, pa.large_string()))
                     continue
                 values = column.to_numpy()
                 if name not in columns:
                     columns[name] = np.empty(len(cutoffs), dtype=values.dtype)
-                columns[name][rows_of[p]] = values
+                columns[name][rows] = values
             del part_features
             if progress is not None:
-                progress(p + 1, n_parts)
+                progress(done, len(parts))
     order = np.argsort(np.concatenate(rows_of), kind="stable")  # pieces' rows -> output rows
     for name, pieces in texts.items():
         ordered = pa.chunked_array(pieces).take(order).combine_chunks()
@@ -294,18 +297,18 @@ def build_features_in_chunks(
 
 
 def _in_order(
-    pool: ThreadPoolExecutor, build: Callable[[int], pd.DataFrame], n_parts: int, workers: int
+    pool: ThreadPoolExecutor, build: Callable[[int], pd.DataFrame], parts: list[int], workers: int
 ) -> Iterator[pd.DataFrame]:
-    """``build(0)``, ``build(1)``, ... in order, ``workers`` at a time on ``pool``; at most
-    ``workers`` finished partitions wait for the caller (memory stays bounded)."""
+    """``build(p)`` for each of ``parts`` in order, ``workers`` at a time on ``pool``; at
+    most ``workers`` finished partitions wait for the caller (memory stays bounded)."""
     if workers <= 1:
-        yield from (build(p) for p in range(n_parts))
+        yield from (build(p) for p in parts)
         return
-    pending: list[Future] = [pool.submit(build, p) for p in range(min(workers, n_parts))]
-    for p in range(n_parts):
+    pending: list[Future] = [pool.submit(build, p) for p in parts[:workers]]
+    for i in range(len(parts)):
         done = pending.pop(0).result()
-        if p + len(pending) + 1 < n_parts:
-            pending.append(pool.submit(build, p + len(pending) + 1))
+        if i + len(pending) + 1 < len(parts):
+            pending.append(pool.submit(build, parts[i + len(pending) + 1]))
         yield done
 
 
@@ -389,8 +392,14 @@ def feature_frame(
     frame = pd.DataFrame({"customer_id": keys["customer_id"], "cutoff_at": keys["cutoff_at"]})
     wanted = set(features if names is None else names)
     # copy=False: one block per column instead of copying them all into one 2-D block.
+    # Categories are text whatever their values (all missing when the data has none).
     values = pd.DataFrame(
-        {name: features[name] for name in FEATURE_NAMES if name in wanted}, copy=False
+        {
+            name: pd.array(features[name], dtype="str") if name in CATEGORICAL else features[name]
+            for name in FEATURE_NAMES
+            if name in wanted
+        },
+        copy=False,
     )
     return pd.concat([frame.reset_index(drop=True), values], axis=1)
 

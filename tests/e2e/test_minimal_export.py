@@ -10,6 +10,7 @@ import pandas as pd
 
 from data.load import load_history
 from features.catalogue import available_features
+from radar.cli import main
 from serving.risk_list import score_day
 from serving.scorer import Scorer
 from tests.conftest import small_config
@@ -27,6 +28,10 @@ def test_only_the_required_columns_train_and_score(tmp_path, small_world):
     config = small_config(tmp_path / "ws")
 
     result = train(config, data)
+    if not result.promoted:  # the gate may keep a model of so little data out; promote by hand
+        assert (
+            main(["--workspace", str(tmp_path / "ws"), "promote", "--version", result.version]) == 0
+        )
     history, _ = load_history(data)
     scorer = Scorer.from_registry(config)
     assert scorer.model.feature_names == list(available_features(history.absent))
