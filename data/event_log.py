@@ -39,8 +39,11 @@ class EventLogRules:
             raise ContractError("name at least one complaint activity: which events are complaints")
 
 
-def import_event_log(log: pd.DataFrame, rules: EventLogRules) -> dict[str, pd.DataFrame]:
-    """``contacts`` and ``complaints`` of ``log`` by ``rules`` (pure; ``log`` not modified)."""
+def import_event_log(
+    log: pd.DataFrame, rules: EventLogRules
+) -> tuple[dict[str, pd.DataFrame], pd.Timestamp]:
+    """(``contacts`` and ``complaints`` of ``log`` by ``rules``, the time of its last event).
+    Pure: ``log`` is not modified."""
     needed = [rules.case, rules.customer, rules.activity, rules.time]
     missing = [c for c in needed if c not in log.columns]
     if missing:
@@ -79,7 +82,7 @@ def import_event_log(log: pd.DataFrame, rules: EventLogRules) -> dict[str, pd.Da
             "filed_at": filed["time"].to_numpy(),
         }
     )
-    return {"contacts": contacts, "complaints": complaints}
+    return {"contacts": contacts, "complaints": complaints}, events["time"].max()
 
 
 def write_event_log_tables(
@@ -88,8 +91,7 @@ def write_event_log_tables(
     """Import ``log_file`` (CSV or Parquet) into the folder ``out`` (replaced whole): the
     tables and a manifest whose ``observed_until`` is the log's last event."""
     log = read_table_file(Path(log_file))
-    tables = import_event_log(log, rules)
-    observed_until = _times(log[rules.time], rules).max()
+    tables, observed_until = import_event_log(log, rules)
     with atomic_directory(Path(out)) as staging:
         for name, frame in tables.items():
             write_frame(staging / f"{name}.parquet", frame)

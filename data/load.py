@@ -121,7 +121,6 @@ def load_history(
     frames: dict[str, pd.DataFrame] = {}
     reports: dict[str, TableReport] = {}
     sources: dict[str, Path] = {}
-    absent: set[str] = set()  # "table.column" of every input the export does not have
     for name, schema in SCHEMAS.items():
         path = find_table_file(directory, name)
         if path is None:
@@ -131,21 +130,18 @@ def load_history(
                     f"required table '{name}' not found in {directory} (looked for {expected})"
                 )
             frames[name] = schema.empty()
-            absent.update(f"{name}.{column}" for column in schema.column_names)
             continue
         try:
             frames[name], reports[name] = validate_table(read_table_file(path), schema)
         except ContractError as exc:
             raise ContractError(f"{path}: {exc}") from None
         sources[name] = path
-        absent.update(f"{name}.{column}" for column in reports[name].absent)
 
+    absent = absent_inputs({name: r.absent for name, r in reports.items()})
     if "customers" not in reports:  # no customers table: everyone seen, from first sight
         frames["customers"], reports["customers"] = derive_customers(frames)
-        absent -= {"customers.customer_id", "customers.signup_at"}
-    elif "customers.signup_at" in absent:
+    elif "signup_at" in reports["customers"].absent:
         frames["customers"] = with_first_seen_signup(frames["customers"], frames)
-        absent.discard("customers.signup_at")
     set_aside_orphans(frames, reports)
     report = LoadReport(directory, reports)
     for table in reports.values():
@@ -165,6 +161,18 @@ def load_history(
     if absent:
         log.info("absent from %s (features that need them are off): %s", directory, sorted(absent))
     return History(**frames, observed_until=observed_until, absent=frozenset(absent)), report
+
+
+def absent_inputs(missing_columns: dict[str, list[str]]) -> set[str]:
+    """The inputs ("table.column") an export lacks, from the contract columns missing in
+    each table found (``missing_columns``; a table not in it was not found). Customer ids
+    and sign-up times are never absent: they are derived from first sight."""
+    absent = {
+        f"{name}.{column}"
+        for name, schema in SCHEMAS.items()
+        for column in missing_columns.get(name, schema.column_names)
+    }
+    return absent - {"customers.customer_id", "customers.signup_at"}
 
 
 def first_seen(frames: dict[str, pd.DataFrame]) -> pd.Series:

@@ -41,8 +41,8 @@ from features.catalogue import (
 from features.pit import EventStream, to_seconds
 
 HOUR = 3600
-# Rows of the customer partitions build_features_in_chunks holds at once: their sorted streams and feature
-# arrays stay well under a gigabyte whatever the number of customers.
+# Rows of the customer partitions build_features_in_chunks holds at once: their sorted
+# streams and feature arrays stay well under a gigabyte whatever the number of customers.
 FEATURE_CHUNK_ROWS = 250_000
 # The columns of each per-customer table the feature code reads (partitions carry only these).
 TABLE_READS = {
@@ -65,7 +65,7 @@ TABLE_READS = {
 # Below this many values a lookup is cheaper in pandas than through Arrow's arrays.
 SMALL_LOOKUP = 10_000
 # Partitions built at once: the array work (sorts, binary searches, Arrow kernels) releases
-# the GIL, so threads use the machine's cores; each one in flight holds one partition.
+# the GIL, so threads use the machine's cores (sharing FEATURE_CHUNK_ROWS between them).
 FEATURE_WORKERS = min(os.cpu_count() or 1, 4)
 
 
@@ -219,9 +219,9 @@ def build_features_in_chunks(
     Features are per customer (plus the regional incidents every partition keeps), so each
     partition sorts only its own events, and the intermediate arrays stay the size of one
     partition. ``workers`` partitions of ``rows_per_part / workers`` rows are built at a
-    time, on threads. Rows come back in
-    the order of ``cutoffs``, the same values whatever the partitioning. ``progress(done,
-    parts)`` is called after each partition (the caller decides how to report it).
+    time, on threads. Rows come back in the order of ``cutoffs``, the same values whatever
+    the partitioning. ``progress(done, parts)`` is called after each partition (the caller
+    decides how to report it).
     """
     # The partitions in flight together hold ``rows_per_part`` rows: threads share the
     # memory budget rather than multiply it.

@@ -21,9 +21,10 @@ import pandas as pd
 
 from data.contract import SCHEMAS, ContractError
 from data.history import TIME_COLUMNS, History
-from data.load import find_table_file, load_history, read_table_file
+from data.load import absent_inputs, find_table_file, load_history, read_table_file
 from experiments.config import RadarConfig, with_section
 from features.catalogue import FAMILIES, unavailable_families
+from features.labels import LabelEngine
 from training.dataset import SPLITS, NotEnoughData, sample_grid, split_periods
 
 EXAMPLES = 3
@@ -83,14 +84,8 @@ def check_tables(directory: Path) -> dict[str, TableCheck]:
 def check_families(tables: dict[str, TableCheck], history: History | None) -> dict[str, str]:
     """Per feature family: "ok", or why it cannot carry information (an input absent, as
     training will find it; a column present but never filled; no events of its types)."""
-    absent = {
-        f"{name}.{column}"
-        for name, table in tables.items()
-        for column in (SCHEMAS[name].column_names if table.file is None else table.missing_columns)
-    }
-    if tables["customers"].file is None or "signup_at" in tables["customers"].missing_columns:
-        absent -= {"customers.customer_id", "customers.signup_at"}  # derived: first seen
-    status = unavailable_families(absent)
+    found = {name: t.missing_columns for name, t in tables.items() if t.file is not None}
+    status = unavailable_families(absent_inputs(found))
     for family in FAMILIES:
         if family.name in status:
             continue
@@ -112,8 +107,6 @@ def check_periods(config: RadarConfig, history: History) -> dict[str, object]:
         periods = split_periods(history, config.labels, config.split)
     except NotEnoughData as exc:
         return {"error": str(exc)}
-    from features.labels import LabelEngine
-
     engine = LabelEngine(
         history, config.labels.horizon_hours, config.labels.exclude_open_complaints
     )
