@@ -27,6 +27,7 @@ from data.contract import (
 )
 from data.fileio import atomic_directory, write_frame, write_json
 from data.history import History, latest_timestamp
+from data.mapping import apply_mapping, load_mapping
 from experiments.config import DataConfig
 
 log = logging.getLogger(__name__)
@@ -72,7 +73,8 @@ class LoadReport:
 
 def find_table_file(directory: Path, name: str) -> Path | None:
     """``<name>.parquet``, ``.csv`` or ``.csv.gz``, or a folder ``<name>/`` (or
-    ``<name>.parquet/``, as Spark writes it) of Parquet files, partitioned or not."""
+    ``<name>.parquet/``, as Spark writes it) of Parquet files, partitioned or not; ``name``
+    may also carry its suffix (a mapping's ``file: tickets.csv``)."""
     for candidate in (*(f"{name}{suffix}" for suffix in SUFFIXES), name):
         path = directory / candidate
         if path.is_file() or (path.is_dir() and any(path.rglob("*.parquet"))):
@@ -118,11 +120,17 @@ def load_history(
         raise ContractError(
             f"data.min_rows names unknown table(s) {unknown}; tables: {list(SCHEMAS)}"
         )
+    mapping = load_mapping(limits.mapping) if limits.mapping is not None else None
     frames: dict[str, pd.DataFrame] = {}
     reports: dict[str, TableReport] = {}
     sources: dict[str, Path] = {}
     for name, schema in SCHEMAS.items():
-        path = find_table_file(directory, name)
+        path = find_table_file(directory, mapping.file_of(name) if mapping else name)
+        if path is None and mapping is not None and mapping.file_of(name) != name:
+            raise ContractError(
+                f"table '{name}': the mapping names file {mapping.file_of(name)!r}, "
+                f"not found in {directory}"
+            )
         if path is None:
             if not schema.optional:
                 expected = ", ".join([*(f"{name}{s}" for s in SUFFIXES), f"{name}/*.parquet"])
@@ -132,7 +140,8 @@ def load_history(
             frames[name] = schema.empty()
             continue
         try:
-            frames[name], reports[name] = validate_table(read_table_file(path), schema)
+            raw = apply_mapping(name, read_table_file(path), mapping)
+            frames[name], reports[name] = validate_table(raw, schema)
         except ContractError as exc:
             raise ContractError(f"{path}: {exc}") from None
         sources[name] = path

@@ -86,7 +86,7 @@ class WorkspaceConfig(_Frozen):
 
 
 class DataConfig(_Frozen):
-    """Limits that stop `train` and `score` when input data is empty or mostly rejected."""
+    """How input data is read, and the limits that stop a run when it is empty or mostly rejected."""
 
     min_rows: dict[str, int] = Field(
         default_factory=lambda: {"customers": 1, "contacts": 1},
@@ -97,6 +97,11 @@ class DataConfig(_Frozen):
         ge=0,
         le=1,
         description="Largest share of a table's rows that may be set aside before the run stops.",
+    )
+    mapping: Path | None = Field(
+        None,
+        description="YAML mapping of the export's own files, column names, values and time "
+        "formats to the contract (see data/mapping.py; `--mapping` on the command line).",
     )
 
 
@@ -154,6 +159,12 @@ class ModelConfig(_Frozen):
     subsample: float = Field(0.8, gt=0, le=1, description="Share of rows per tree.")
     colsample_bytree: float = Field(0.8, gt=0, le=1, description="Share of features per tree.")
     reg_lambda: float = Field(1.0, ge=0, description="L2 penalty on leaf values.")
+    min_positives_per_leaf: float = Field(
+        0.0,
+        ge=0,
+        description="Raise min_child_samples so a leaf holds this many positives on average at "
+        "the training rate (scales leaves with the number of positives; 0: off).",
+    )
     monotone_constraints: bool = Field(
         True, description="Use the catalogue's known risk directions."
     )
@@ -215,6 +226,82 @@ class SearchConfig(_Frozen):
         if empty:
             raise ValueError(f"search.grid lists must not be empty: {empty}")
         return self
+
+
+MODEL_KINDS = ("lightgbm", "linear")
+
+
+class Candidate(_Frozen):
+    """One model `radar train` may choose: LightGBM with some ``model:`` settings changed,
+    or the sign-constrained logistic regression with its L2 strength ``c``."""
+
+    name: str
+    kind: Literal["lightgbm", "linear"]
+    model: ModelConfig
+    c: float = 0.1
+
+
+class SelectionConfig(_Frozen):
+    """The candidate models `radar train` fits and chooses between on the validation period."""
+
+    metric: Literal["average_precision", "roc_auc"] = Field(
+        "average_precision",
+        description="Validation metric that chooses (the test period is never used to choose).",
+    )
+    candidates: dict[str, dict[str, float | int | bool | str]] = Field(
+        default_factory=lambda: {
+            "logistic_regression": {"kind": "linear", "c": 0.1},
+            "lightgbm_regularised": {
+                "num_leaves": 3,
+                "max_depth": 2,
+                "min_positives_per_leaf": 5.0,
+                "reg_lambda": 20.0,
+                "colsample_bytree": 0.5,
+            },
+            "lightgbm": {},
+        },
+        description="Name -> the model: settings it changes (kind: lightgbm, the default), or "
+        "kind: linear with c (inverse L2 strength). Simplest first: the first whose validation "
+        "metric is not clearly below the best's (paired 95 % interval) is chosen.",
+    )
+
+    @model_validator(mode="after")
+    def _candidates_are_known(self) -> SelectionConfig:
+        if not self.candidates:
+            raise ValueError("selection.candidates must name at least one model")
+        for name, settings in self.candidates.items():
+            kind = settings.get("kind", "lightgbm")
+            if kind not in MODEL_KINDS:
+                raise ValueError(f"selection.candidates.{name}: kind must be one of {MODEL_KINDS}")
+            allowed = {"kind", "c"} if kind == "linear" else {"kind", *ModelConfig.model_fields}
+            unknown = sorted(set(settings) - allowed)
+            if unknown:
+                raise ValueError(
+                    f"selection.candidates.{name}: unknown settings {unknown} for kind {kind}"
+                )
+            if kind == "linear" and not float(settings.get("c", 0.1)) > 0:
+                raise ValueError(f"selection.candidates.{name}: c must be positive")
+            if kind == "lightgbm":  # each value checked now, not when training reaches it
+                try:
+                    ModelConfig.model_validate({k: v for k, v in settings.items() if k != "kind"})
+                except ValidationError as exc:
+                    raise ValueError(f"selection.candidates.{name}: {exc}") from exc
+        return self
+
+    def resolve(self, model: ModelConfig) -> list[Candidate]:
+        """The candidates, each LightGBM one on ``model:`` with its own changes applied."""
+        out = []
+        for name, settings in self.candidates.items():
+            changes = {k: v for k, v in settings.items() if k not in ("kind", "c")}
+            out.append(
+                Candidate(
+                    name=name,
+                    kind=str(settings.get("kind", "lightgbm")),
+                    model=ModelConfig.model_validate({**model.model_dump(), **changes}),
+                    c=float(settings.get("c", 0.1)),
+                )
+            )
+        return out
 
 
 class EvaluationConfig(_Frozen):
@@ -429,6 +516,7 @@ class RadarConfig(_Frozen):
     sampling: SamplingConfig = SamplingConfig()
     model: ModelConfig = ModelConfig()
     search: SearchConfig = SearchConfig()
+    selection: SelectionConfig = SelectionConfig()
     evaluation: EvaluationConfig = EvaluationConfig()
     registry: RegistryConfig = RegistryConfig()
     serving: ServingConfig = ServingConfig()
@@ -498,6 +586,8 @@ def _yaml_value(value: object) -> str:
         return "[" + ", ".join(_yaml_value(v) for v in value) + "]"
     if value == {}:
         return "{}"
+    if isinstance(value, dict):
+        return yaml.safe_dump(value, default_flow_style=True, sort_keys=False).strip()
     return yaml.safe_dump(value).removesuffix("\n...\n").strip()
 
 

@@ -22,6 +22,7 @@ import pandas as pd
 from data.contract import SCHEMAS, ContractError
 from data.history import TIME_COLUMNS, History
 from data.load import absent_inputs, find_table_file, load_history, read_table_file
+from data.mapping import Mapping, apply_mapping, load_mapping
 from experiments.config import RadarConfig, with_section
 from features.catalogue import FAMILIES, unavailable_families
 from features.labels import LabelEngine
@@ -46,16 +47,17 @@ class TableCheck:
     outside_vocabulary: dict[str, dict[str, object]] = field(default_factory=dict)
 
 
-def check_tables(directory: Path) -> dict[str, TableCheck]:
-    """Each contract table of ``directory`` as read from disk (nothing validated yet)."""
+def check_tables(directory: Path, mapping: Mapping | None = None) -> dict[str, TableCheck]:
+    """Each contract table of ``directory`` as read from disk and renamed by ``mapping``
+    (nothing validated yet)."""
     checks = {}
     for name, schema in SCHEMAS.items():
-        path = find_table_file(directory, name)
+        path = find_table_file(directory, mapping.file_of(name) if mapping else name)
         check = TableCheck(name, str(path) if path else None, not schema.optional)
         checks[name] = check
         if path is None:
             continue
-        raw = read_table_file(path)
+        raw = apply_mapping(name, read_table_file(path), mapping)
         check.rows = len(raw)
         check.missing_columns = [c for c in schema.column_names if c not in raw.columns]
         check.unexpected_columns = [c for c in raw.columns if c not in schema.column_names]
@@ -155,8 +157,11 @@ def check_data(config: RadarConfig, directory: Path | str) -> dict[str, object]:
     directory = Path(directory)
     if not directory.is_dir():
         raise ContractError(f"data folder {directory} does not exist")
-    tables = check_tables(directory)
+    mapping = load_mapping(config.data.mapping) if config.data.mapping is not None else None
+    tables = check_tables(directory, mapping)
     report: dict[str, object] = {"data": str(directory), "tables": {}}
+    if config.data.mapping is not None:
+        report["mapping"] = str(config.data.mapping)
     history = None
     try:
         history, load = load_history(directory, limits=config.data)
@@ -179,7 +184,10 @@ def check_data(config: RadarConfig, directory: Path | str) -> dict[str, object]:
 
 def render(report: dict[str, object]) -> str:
     """The report as text for a terminal."""
-    lines = [f"data: {report['data']}", "", "tables:"]
+    lines = [f"data: {report['data']}"]
+    if "mapping" in report:
+        lines.append(f"mapping: {report['mapping']}")
+    lines += ["", "tables:"]
     for name, t in report["tables"].items():
         if t["file"] is None:
             lines.append(f"  {name:<11} not found ({'required' if t['required'] else 'optional'})")

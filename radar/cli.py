@@ -17,6 +17,7 @@ from experiments.config import (
     ConfigError,
     RadarConfig,
     load_config,
+    with_section,
 )
 
 log = logging.getLogger("radar")
@@ -38,7 +39,19 @@ def _setup_logging(verbose: bool) -> None:
 
 def _config(args: argparse.Namespace) -> RadarConfig:
     overrides = {"workspace": {"root": args.workspace}} if args.workspace else {}
-    return load_config(args.config, **overrides)
+    config = load_config(args.config, **overrides)
+    if getattr(args, "mapping", None) is not None:
+        config = with_section(config, "data", mapping=args.mapping)
+    return config
+
+
+def _mapping_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--mapping",
+        type=Path,
+        help="YAML mapping of the export's files, columns, values and time formats to the "
+        "contract (default: data.mapping of the config)",
+    )
 
 
 # ---------------------------------------------------------------------- commands
@@ -74,7 +87,6 @@ def _data_source(value: str) -> Path | str:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from experiments.config import with_section
     from training.train import train
 
     config = _config(args)
@@ -205,7 +217,8 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 
 def _score_on_spark(config, args: argparse.Namespace) -> int:
-    from experiments.config import with_section
+    from data.contract import ContractError
+    from data.mapping import SPARK_READS_THE_CONTRACT
     from serving.scorer import Scorer
     from serving.spark_scoring import score_on_spark
 
@@ -213,6 +226,8 @@ def _score_on_spark(config, args: argparse.Namespace) -> int:
         config = with_section(config, "spark", output=str(args.out))
     if not args.date:
         raise SystemExit("radar score --engine spark needs --date YYYY-MM-DD")
+    if config.data.mapping is not None:
+        raise ContractError(SPARK_READS_THE_CONTRACT)
     summary = score_on_spark(
         config, args.data, date.fromisoformat(args.date), Scorer.from_registry(config)
     )
@@ -333,6 +348,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--data", type=Path, required=True, help="folder of contract tables")
     p.add_argument("--json", type=Path, help="also write the report here as JSON")
+    _mapping_argument(p)
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser(
@@ -375,12 +391,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="where labels and features are built: in this process, or on Apache Spark "
         "(the spark: section of the config); the model is fitted here either way",
     )
+    _mapping_argument(p)
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser(
         "search", help="hyperparameter grid on validation, one nested MLflow run per trial"
     )
     p.add_argument("--data", type=Path, required=True)
+    _mapping_argument(p)
     p.set_defaults(func=cmd_search)
 
     p = sub.add_parser(
@@ -388,6 +406,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--data", type=Path, required=True)
     p.add_argument("--version", type=int, help="registered version (default: the champion)")
+    _mapping_argument(p)
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser(
@@ -416,6 +435,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="spark: scores and reasons on Apache Spark, Parquet partitioned by date "
         "(no outreach assignment or page; see the README)",
     )
+    _mapping_argument(p)
     p.set_defaults(func=cmd_score)
 
     p = sub.add_parser(
@@ -435,6 +455,7 @@ def build_parser() -> argparse.ArgumentParser:
         "monitor", help="how the published lists did once their labels matured; drift; alerts"
     )
     p.add_argument("--data", type=Path, required=True, help="data folder covering the lists")
+    _mapping_argument(p)
     p.set_defaults(func=cmd_monitor)
 
     p = sub.add_parser("serve", help="start the BentoML scoring service")

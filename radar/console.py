@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from training.metrics import REPORT_METRICS, SCORERS, paired_differences
+from training.select import selection_lines
 
 CELL = 22
 
@@ -15,6 +16,7 @@ def print_evaluation(evaluation: dict) -> None:
         print(f"WARNING: {warning}")
     for family, why in evaluation.get("unavailable_families", {}).items():
         print(f"feature family {family} is off: it {why}")
+    print_selection(evaluation.get("selection"))
     print(
         f"\nTest period: {evaluation['n_test_rows']} eligible customer-days over {evaluation['n_test_days']} days, "
         f"positive rate {evaluation['positive_rate']:.2%}, capacity {evaluation['capacity']['mean_daily_k']:.0f} customers/day"
@@ -40,3 +42,8 @@ def print_evaluation(evaluation: dict) -> None:
             f"registered {evaluation['registered_model']} version {evaluation['version']}; "
             f"champion: {champion} ({comparison})"
         )
+
+
+def print_selection(selection: dict | None) -> None:
+    for line in selection_lines(selection):
+        print(line)

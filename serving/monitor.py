@@ -30,7 +30,7 @@ from serving.outreach import CONTACT, HOLDOUT, NONE
 from serving.risk_list import SNAPSHOT_FEATURES, SNAPSHOT_META
 from training import drift, registry
 from training.metrics import daily_capacity
-from training.model import RiskModel
+from training.model import CalibratedModel
 
 Z95 = 1.959963984540054
 # The same for every customer of one list: its "drift" says which weekday the list is for.
@@ -195,7 +195,9 @@ def wilson(k: int, n: int) -> tuple[float, float]:
     return centre - half, centre + half
 
 
-def feature_drift(model: RiskModel, folders: list[Path]) -> tuple[dict[str, float], float] | None:
+def feature_drift(
+    model: CalibratedModel, folders: list[Path]
+) -> tuple[dict[str, float], float] | None:
     """(PSI per feature, PSI of the probability) of the customers of some published lists,
     pooled, against the model's training reference; None for a model registered before
     references were kept. Pooling a few days keeps features that one day shares across

@@ -16,7 +16,7 @@ import pandas as pd
 from experiments.config import RadarConfig, ServingConfig
 from features.catalogue import FEATURES_BY_NAME, REASON_GROUPS, ReasonGroup
 from training import registry
-from training.model import RiskModel
+from training.model import CalibratedModel
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,9 @@ class FeatureTable:
     a few rows is array indexing rather than DataFrame work.
     """
 
-    def __init__(self, model: RiskModel, features: pd.DataFrame | Mapping[str, np.ndarray]) -> None:
+    def __init__(
+        self, model: CalibratedModel, features: pd.DataFrame | Mapping[str, np.ndarray]
+    ) -> None:
         if isinstance(features, pd.DataFrame):
             features = features.reset_index(drop=True)
         self.customer_id = np.asarray(features["customer_id"])
@@ -89,7 +91,7 @@ class Scorer:
     """Predict and explain with one registered model version."""
 
     def __init__(
-        self, model: RiskModel, model_name: str, model_version: str, serving: ServingConfig
+        self, model: CalibratedModel, model_name: str, model_version: str, serving: ServingConfig
     ) -> None:
         self.model = model
         self.model_name = model_name

@@ -20,11 +20,10 @@ from features.catalogue import feature_columns
 from training import registry, tracking
 from training.dataset import load_training_frame
 from training.metrics import bootstrap_intervals, daily_capacity, score_metrics
-from training.model import RiskModel
+from training.model import LINEAR_ROWS, CalibratedModel
 from training.peers import FrequentContactRule, PriorComplaintsRule, logistic_regression
 
 SEGMENT_COLUMN = "segment"
-LINEAR_PEER_ROWS = 300_000
 PREDICT_CHUNK_ROWS = 500_000
 
 
@@ -58,11 +57,11 @@ def evaluate(
     y_val, w_val = val["label"].to_numpy(), val["weight"].to_numpy()
     freq = FrequentContactRule().fit(val, y_val, w_val)
     prior = PriorComplaintsRule().fit(val, y_val, w_val)
-    # The linear peer learns from a seeded uniform sample of at most LINEAR_PEER_ROWS train
-    # rows: its preprocessing copies the matrix several times, and past a few hundred
-    # thousand rows a linear model gains nothing from more.
+    # The linear peer learns from a seeded uniform sample of at most LINEAR_ROWS train rows:
+    # its preprocessing copies the matrix several times, and past a few hundred thousand
+    # rows a linear model gains nothing from more.
     train_rows = pd.Series(np.flatnonzero(split == "train"))
-    picked = train_rows.sample(n=min(len(train_rows), LINEAR_PEER_ROWS), random_state=seed)
+    picked = train_rows.sample(n=min(len(train_rows), LINEAR_ROWS), random_state=seed)
     learn = frame.iloc[picked.to_numpy()]
     features = feature_columns(frame.columns)
     linear = logistic_regression(seed, features).fit(
@@ -162,7 +161,7 @@ def period_sizes(frame: pd.DataFrame, min_positives: int) -> dict[str, object]:
 
 
 def evaluate_model(
-    frame: pd.DataFrame, model: RiskModel, config: RadarConfig
+    frame: pd.DataFrame, model: CalibratedModel, config: RadarConfig
 ) -> tuple[pd.DataFrame, dict, dict[str, np.ndarray]]:
     """(test rows, evaluation, ranking scores) of ``model`` on the frame's test period."""
     test = frame[frame["split"].to_numpy() == "test"]

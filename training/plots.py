@@ -17,6 +17,7 @@ from sklearn.calibration import calibration_curve
 from sklearn.metrics import precision_recall_curve
 
 from training.metrics import REPORT_METRICS, SCORERS, daily_capacity, paired_differences
+from training.select import selection_lines
 
 SHAP_SAMPLE_ROWS = 5000
 
@@ -102,8 +103,8 @@ def write_plots(
     mean_abs = shap_values.abs().mean().sort_values().tail(20)
     ax.barh(mean_abs.index, mean_abs.to_numpy())
     ax.set(
-        title=f"SHAP summary: top 20 features (test sample of {len(shap_values)})",
-        xlabel="Mean |SHAP contribution| (log-odds)",
+        title=f"Reasons: top 20 features (test sample of {len(shap_values)})",
+        xlabel="Mean |exact contribution| (log-odds)",
     )
     paths.append(save_figure(fig, out / "shap_summary.png"))
     return paths
@@ -149,6 +150,14 @@ def write_report(evaluation: dict, plots: list[Path], path: Path) -> Path:
         f"it {html.escape(why)}</p>"
         for family, why in evaluation.get("unavailable_families", {}).items()
     )
+    chosen = evaluation.get("selection")
+    selection = (
+        "<h2>Candidate models (chosen on the validation period)</h2><pre>"
+        + html.escape("\n".join(selection_lines(chosen)[1:]))
+        + "</pre>"
+        if chosen
+        else ""
+    )
     page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Evaluation {html.escape(str(evaluation.get("registered_model", "")))} v{evaluation.get("version", "")}</title>
 <style>body {{ font-family: system-ui, sans-serif; margin: 2em; color: #222; }} table {{ border-collapse: collapse; margin: 1em 0; }}
 th, td {{ border: 1px solid #ddd; padding: .3em .6em; text-align: right; }} th {{ background: #f4f4f4; }} figure {{ display: inline-block; margin: .5em; }}
@@ -158,7 +167,7 @@ img {{ max-width: 640px; }} small {{ color: #666; }}</style></head><body>
 {evaluation["n_test_rows"]} eligible customer-days over {evaluation["n_test_days"]} days, positive rate {evaluation["positive_rate"]:.2%}.
 Capacity: top {cap["k"] if cap["k"] else f"{cap['fraction']:.0%}"} eligible customers a day (about {cap["mean_daily_k"]:.0f}).
 Brackets: 95 % intervals from resampling whole test days.</p>
-<h2>All eligible customer-days</h2>{table(evaluation, scorers)}
+{selection}<h2>All eligible customer-days</h2>{table(evaluation, scorers)}
 <h2>Model minus each peer</h2><p>Paired 95 % intervals: every scorer judged on the same resampled test days, so shared day-to-day luck cancels.</p>
 <table><tr><th>peer</th><th>metric</th><th>model - peer</th><th>verdict</th></tr>{differences}</table>
 <h2>By segment</h2>{"".join(segments)}

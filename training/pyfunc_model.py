@@ -11,14 +11,14 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 
-from training.model import RiskModel
+from training.model import load_model
 
 MODEL_ARTIFACT = "risk_model"
 
 
 class RiskModelPyfunc(mlflow.pyfunc.PythonModel):
     def load_context(self, context) -> None:
-        self.model = RiskModel.load(Path(context.artifacts[MODEL_ARTIFACT]))
+        self.model = load_model(Path(context.artifacts[MODEL_ARTIFACT]))
 
     def predict(
         self, context, model_input: pd.DataFrame, params: dict | None = None

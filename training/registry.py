@@ -19,7 +19,7 @@ from mlflow.tracking import MlflowClient
 
 from data.fileio import process_alive
 from experiments.config import RadarConfig
-from training.model import RiskModel
+from training.model import CalibratedModel
 from training.pyfunc_model import MODEL_ARTIFACT
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ def connect(config: RadarConfig) -> MlflowClient:
     return client
 
 
-def log_risk_model(model: RiskModel, example: pd.DataFrame) -> str:
+def log_risk_model(model: CalibratedModel, example: pd.DataFrame) -> str:
     """Log ``model`` to the active run as a pyfunc (signature + input example); return its URI.
 
     It is registered separately (:func:`register`), once the run's evaluation is written.
@@ -110,8 +110,8 @@ def set_alias(client: MlflowClient, name: str, alias: str, version: str | int) -
     log.info("%s version %s is now '%s'", name, version, alias)
 
 
-def load_version(config: RadarConfig, version: str | int) -> RiskModel:
-    """The ``RiskModel`` inside a registered version (pinned, never 'latest') of the configured store."""
+def load_version(config: RadarConfig, version: str | int) -> CalibratedModel:
+    """The model inside a registered version (pinned, never 'latest') of the configured store."""
     connect(config)  # MLflow's store is process-global: always say which one
     pyfunc = mlflow.pyfunc.load_model(f"models:/{config.registry.model_name}/{version}")
     return pyfunc.unwrap_python_model().model

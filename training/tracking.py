@@ -18,8 +18,9 @@ from data.spark_tables import is_uri
 from experiments.config import RadarConfig
 from features.catalogue import feature_columns
 from training.dataset import Periods
-from training.model import RiskModel
+from training.model import CalibratedModel
 from training.plots import SHAP_SAMPLE_ROWS, write_plots, write_report
+from training.select import Selection
 
 EVALUATION_FILE = "evaluation.json"
 REPORT_FILE = "evaluation.html"
@@ -30,7 +31,7 @@ def log_evaluation(
     evaluation: dict,
     test: pd.DataFrame,
     ranking: dict,
-    model: RiskModel,
+    model: CalibratedModel,
     config: RadarConfig,
     out_dir: Path,
 ) -> Path:
@@ -48,6 +49,18 @@ def log_evaluation(
     return report
 
 
+def log_selection(selection: Selection) -> None:
+    """The chosen candidate (its kind a parameter and a tag, so runs can be filtered by
+    it) and every candidate's validation score."""
+    mlflow.log_params({"model.kind": selection.model.kind, "selection.chosen": selection.chosen})
+    mlflow.set_tag("radar.model_kind", selection.model.kind)
+    for row in selection.candidates:
+        for key, value in row.items():
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                mlflow.log_metric(f"candidate.{row['name']}.{key}", value)
+    mlflow.log_dict(selection.as_dict(), "selection.json")
+
+
 def log_scorer_metrics(evaluation: dict, ranking: dict) -> None:
     """Every float metric of every scorer (the model's unprefixed, peers' as ``peer.metric``)."""
     for scorer in ranking:
@@ -56,8 +69,8 @@ def log_scorer_metrics(evaluation: dict, ranking: dict) -> None:
                 mlflow.log_metric(f"{scorer}.{metric}" if scorer != "model" else metric, value)
 
 
-def shap_sample(model: RiskModel, test: pd.DataFrame, seed: int) -> pd.DataFrame:
-    """Exact SHAP values (log-odds) of a seeded sample of test rows, one column per feature."""
+def shap_sample(model: CalibratedModel, test: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """Exact contributions (log-odds) of a seeded sample of test rows, one column per feature."""
     sample = test.sample(min(SHAP_SAMPLE_ROWS, len(test)), random_state=seed)
     return pd.DataFrame(model.explain(sample)[:, :-1], columns=model.feature_names)
 

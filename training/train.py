@@ -1,5 +1,6 @@
-"""``radar train``: history -> training set -> LightGBM + calibration -> evaluation ->
-MLflow run -> registered version (``challenger``) -> ``champion`` if it passes the gate.
+"""``radar train``: history -> training set -> candidate models (chosen on validation) ->
+evaluation -> MLflow run -> registered version (``challenger``) -> ``champion`` if it
+passes the gate.
 
 The alias moves last: the run, its report and ``evaluation.json`` are complete before it
 does, so a crash at any point never leaves a champion without its evaluation.
@@ -16,14 +17,15 @@ import mlflow
 
 from data.contract import ContractError
 from data.fileio import write_json, write_text
+from data.mapping import SPARK_READS_THE_CONTRACT
 from data.spark_tables import is_uri
 from experiments.config import RadarConfig, with_section
 from features.catalogue import catalogue_frame, unavailable_families
 from training import promote, registry, tracking
 from training.dataset import load_training_frame
 from training.evaluate import evaluate_model
-from training.fit import fit_model
 from training.search import search_frame
+from training.select import choose_model
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +47,8 @@ def train(config: RadarConfig, data_dir: Path | str, engine: str = "embedded") -
     """
     started = time.perf_counter()
     data_dir = data_dir if is_uri(data_dir) else Path(data_dir)
+    if engine == "spark" and config.data.mapping is not None:
+        raise ContractError(SPARK_READS_THE_CONTRACT)
     if engine == "spark":
         from training.spark_dataset import spark_training_frame
 
@@ -67,14 +71,15 @@ def train(config: RadarConfig, data_dir: Path | str, engine: str = "embedded") -
     unavailable = unavailable_families(load_summary.get("absent_inputs", ()))
     for family, why in unavailable.items():
         log.warning("feature family %s is off: it %s", family, why)
-    model = fit_model(frame, config)
+    selection = choose_model(frame, config)
+    model = selection.model
     log.info(
-        "trained LightGBM on %d rows (%d features)",
+        "chose %s (%s) on validation; trained on %d rows (%d features), calibration a=%.3f b=%.3f",
+        selection.chosen,
+        model.kind,
         int((frame["split"] == "train").sum()),
         len(model.feature_names),
-    )
-    log.info(
-        "stopped at %d trees; calibration a=%.3f b=%.3f", model.best_iteration_, *model.calibration_
+        *model.calibration_,
     )
     test, evaluation, ranking = evaluate_model(frame, model, config)
     for warning in evaluation["too_few_positives"]:
@@ -86,8 +91,8 @@ def train(config: RadarConfig, data_dir: Path | str, engine: str = "embedded") -
     with mlflow.start_run(tags=tags) as run:
         mlflow.log_params(tracking.flat_params(config, data_dir, periods))
         mlflow.log_param("engine", engine)
+        tracking.log_selection(selection)
         tracking.log_scorer_metrics(evaluation, ranking)
-        mlflow.log_metric("best_iteration", model.best_iteration_)
         for split in ("train", "validation", "test"):
             mlflow.log_input(tracking.dataset_record(frame, data_dir, split), context=split)
         mlflow.log_dict({"features": catalogue_frame()}, "feature_catalogue.json")
@@ -100,7 +105,9 @@ def train(config: RadarConfig, data_dir: Path | str, engine: str = "embedded") -
             promoted_to_champion=False,
             champion_comparison=decision.as_dict(),
             periods=periods.as_dict(),
-            best_iteration=model.best_iteration_,
+            model_kind=model.kind,
+            model_shape=model.describe(),
+            selection=selection.as_dict(),
             features=len(model.feature_names),
             unavailable_families=unavailable,
             search_run_id=search_run,
