@@ -145,6 +145,50 @@ class SplitConfig(_Frozen):
     gap_hours: int = Field(48, ge=0, description="Gap between periods; at least the horizon.")
 
 
+class FeatureConfig(_Frozen):
+    """Thresholds and costs some features need: a value, or null to estimate it when training.
+
+    Estimated on the training period; either way the resolved values are stored with the
+    model, so the list and the service build features as training did."""
+
+    queued_channels: list[str] = Field(
+        default_factory=lambda: ["phone", "chat", "app", "branch", "other"],
+        description="Channels where customers wait in a queue; only their waits can be long "
+        "(email and social answer later: a response time, not a queue).",
+    )
+    long_wait_minutes: float | None = Field(
+        30.0,
+        gt=0,
+        description="A queued wait over this is a long wait (null: the 90th percentile of "
+        "queued waits in the training period).",
+    )
+    very_negative_sentiment: float | None = Field(
+        -80.0,
+        ge=-100,
+        le=100,
+        description="Sentiment below this is very negative (null: the 5th percentile of "
+        "sentiment in the training period).",
+    )
+    sentiment_outcome_cost: dict[str, float] | None = Field(
+        default_factory=lambda: {"unresolved": 30.0, "long_wait": 25.0, "transferred": 10.0},
+        description="Sentiment points a contact's own outcome costs, added back to read the "
+        "mood before it (null: estimated by least squares on the training period's contacts).",
+    )
+
+    @model_validator(mode="after")
+    def _costs_name_outcomes(self) -> FeatureConfig:
+        cost = self.sentiment_outcome_cost
+        if cost is not None and set(cost) != set(OUTCOMES):
+            raise ValueError(
+                f"features.sentiment_outcome_cost must give exactly {list(OUTCOMES)}; got {sorted(cost)}"
+            )
+        return self
+
+
+# The contact outcomes whose sentiment cost is added back (see FeatureConfig).
+OUTCOMES = ("unresolved", "long_wait", "transferred")
+
+
 class ModelConfig(_Frozen):
     """LightGBM settings (the one place their defaults are declared)."""
 
@@ -239,6 +283,7 @@ class Candidate(_Frozen):
     kind: Literal["lightgbm", "linear"]
     model: ModelConfig
     c: float = 0.1
+    max_train_positives: int | None = None  # fitted only when positives are this few
 
 
 class SelectionConfig(_Frozen):
@@ -257,12 +302,14 @@ class SelectionConfig(_Frozen):
                 "min_positives_per_leaf": 5.0,
                 "reg_lambda": 20.0,
                 "colsample_bytree": 0.5,
+                "max_train_positives": 2000,
             },
             "lightgbm": {},
         },
         description="Name -> the model: settings it changes (kind: lightgbm, the default), or "
-        "kind: linear with c (inverse L2 strength). Simplest first: the first whose validation "
-        "metric is not clearly below the best's (paired 95 % interval) is chosen.",
+        "kind: linear with c (inverse L2 strength); max_train_positives: fitted only when the "
+        "train period has at most this many positives. Simplest first: the first whose "
+        "validation metric is not clearly below the best's (paired 95 % interval) is chosen.",
     )
 
     @model_validator(mode="after")
@@ -273,7 +320,8 @@ class SelectionConfig(_Frozen):
             kind = settings.get("kind", "lightgbm")
             if kind not in MODEL_KINDS:
                 raise ValueError(f"selection.candidates.{name}: kind must be one of {MODEL_KINDS}")
-            allowed = {"kind", "c"} if kind == "linear" else {"kind", *ModelConfig.model_fields}
+            common = {"kind", "max_train_positives"}
+            allowed = {*common, "c"} if kind == "linear" else {*common, *ModelConfig.model_fields}
             unknown = sorted(set(settings) - allowed)
             if unknown:
                 raise ValueError(
@@ -283,7 +331,9 @@ class SelectionConfig(_Frozen):
                 raise ValueError(f"selection.candidates.{name}: c must be positive")
             if kind == "lightgbm":  # each value checked now, not when training reaches it
                 try:
-                    ModelConfig.model_validate({k: v for k, v in settings.items() if k != "kind"})
+                    ModelConfig.model_validate(
+                        {k: v for k, v in settings.items() if k not in common}
+                    )
                 except ValidationError as exc:
                     raise ValueError(f"selection.candidates.{name}: {exc}") from exc
         return self
@@ -292,13 +342,17 @@ class SelectionConfig(_Frozen):
         """The candidates, each LightGBM one on ``model:`` with its own changes applied."""
         out = []
         for name, settings in self.candidates.items():
-            changes = {k: v for k, v in settings.items() if k not in ("kind", "c")}
+            changes = {
+                k: v for k, v in settings.items() if k not in ("kind", "c", "max_train_positives")
+            }
+            limit = settings.get("max_train_positives")
             out.append(
                 Candidate(
                     name=name,
                     kind=str(settings.get("kind", "lightgbm")),
                     model=ModelConfig.model_validate({**model.model_dump(), **changes}),
                     c=float(settings.get("c", 0.1)),
+                    max_train_positives=None if limit is None else int(limit),
                 )
             )
         return out
@@ -513,6 +567,7 @@ class RadarConfig(_Frozen):
     simulation: SimulationConfig = SimulationConfig()
     labels: LabelConfig = LabelConfig()
     split: SplitConfig = SplitConfig()
+    features: FeatureConfig = FeatureConfig()
     sampling: SamplingConfig = SamplingConfig()
     model: ModelConfig = ModelConfig()
     search: SearchConfig = SearchConfig()
@@ -587,7 +642,9 @@ def _yaml_value(value: object) -> str:
     if value == {}:
         return "{}"
     if isinstance(value, dict):
-        return yaml.safe_dump(value, default_flow_style=True, sort_keys=False).strip()
+        return yaml.safe_dump(
+            value, default_flow_style=True, sort_keys=False, width=float("inf")
+        ).strip()
     return yaml.safe_dump(value).removesuffix("\n...\n").strip()
 
 

@@ -22,7 +22,6 @@ import pyarrow.compute as pc
 from data.contract import CHANNELS, REASONS, ContractError, check_columns
 from data.history import History
 from features.catalogue import (
-    ASYNC_CHANNELS,
     CATEGORICAL,
     DAY,
     DECAY_HALF_LIFE_DAYS,
@@ -30,14 +29,12 @@ from features.catalogue import (
     FAST_HALF_LIFE_DAYS,
     FEATURE_NAMES,
     KEY_COLUMNS,
-    LONG_WAIT_SECONDS,
     PROBLEM_EVENTS,
-    SENTIMENT_OUTCOME_COST,
     SLOW_HALF_LIFE_DAYS,
-    VERY_NEGATIVE_SENTIMENT,
     WINDOWS_DAYS,
     families_of,
 )
+from features.parameters import DEFAULT_PARAMETERS, FeatureParameters
 from features.pit import EventStream, to_seconds
 
 HOUR = 3600
@@ -124,9 +121,14 @@ class PreparedHistory:
         return _known(customer_ids, positions(customer_ids, self.index))
 
 
-def prepare_history(history: History, families: Collection[str] | None = None) -> PreparedHistory:
+def prepare_history(
+    history: History,
+    families: Collection[str] | None = None,
+    parameters: FeatureParameters = DEFAULT_PARAMETERS,
+) -> PreparedHistory:
     """Sort and index the streams of ``history`` that ``families`` (default: every family
-    of the catalogue) read. Pure: the history is not modified."""
+    of the catalogue) read, with a model's ``parameters`` (long waits, very negative
+    sentiment, outcome costs). Pure: the history is not modified."""
     if families is None:
         families = families_of(None)
     unknown = sorted(set(families) - set(FAMILIES_BY_NAME))
@@ -148,7 +150,7 @@ def prepare_history(history: History, families: Collection[str] | None = None) -
             # Float: an export without bill days has them missing (the family is off).
             "bill_day": customers["bill_day"].to_numpy(dtype="float64", na_value=np.nan),
         },
-        contacts=_contact_streams(history.contacts, index, wanted),
+        contacts=_contact_streams(history.contacts, index, wanted, parameters),
         complaints={
             "filed": EventStream(
                 positions(history.complaints["customer_id"], index), history.complaints["filed_at"]
@@ -191,15 +193,20 @@ def evaluate_features(
 
 
 def build_features(
-    history: History, cutoffs: pd.DataFrame, features: Collection[str] | None = None
+    history: History,
+    cutoffs: pd.DataFrame,
+    features: Collection[str] | None = None,
+    parameters: FeatureParameters = DEFAULT_PARAMETERS,
 ) -> pd.DataFrame:
     """One row per (customer_id, cutoff_at) of ``cutoffs``, in the same order.
 
     Columns: ``customer_id``, ``cutoff_at`` and ``features`` (default: every feature of the
     catalogue), in catalogue order. Only the families those features belong to are built.
+    ``parameters``: the model's (training resolves them from ``features:``; the list and
+    the service take them from the model they score with).
     """
     keys = normalise_cutoffs(cutoffs)
-    prepared = prepare_history(history, families_of(features))
+    prepared = prepare_history(history, families_of(features), parameters)
     out = evaluate_features(
         prepared, prepared.codes(keys["customer_id"]), utc_datetime64(keys["cutoff_at"])
     )
@@ -213,6 +220,7 @@ def build_features_in_chunks(
     progress: Callable[[int, int], None] | None = None,
     features: Collection[str] | None = None,
     workers: int = FEATURE_WORKERS,
+    parameters: FeatureParameters = DEFAULT_PARAMETERS,
 ) -> pd.DataFrame:
     """``build_features`` per partition of customers, each on its own customers' history.
 
@@ -227,7 +235,7 @@ def build_features_in_chunks(
     # memory budget rather than multiply it.
     n_parts = -(-len(cutoffs) // max(rows_per_part // max(workers, 1), 1))
     if n_parts <= 1:
-        return build_features(history, cutoffs, features)
+        return build_features(history, cutoffs, features, parameters)
     keys = normalise_cutoffs(cutoffs)
     index = pd.Index(history.customers["customer_id"].astype(str))
     # Partitions are ranges of customers (in the customers table's order): a partition's
@@ -257,7 +265,7 @@ def build_features_in_chunks(
                 incidents=history.incidents,
                 observed_until=history.observed_until,
             )
-            return build_features(mine, keys.iloc[rows_of[p]], features).drop(
+            return build_features(mine, keys.iloc[rows_of[p]], features, parameters).drop(
                 columns=list(KEY_COLUMNS)
             )
 
@@ -413,7 +421,7 @@ def _mean(total: np.ndarray, count: np.ndarray) -> np.ndarray:
 
 
 def _contact_streams(
-    contacts: pd.DataFrame, index: pd.Index, families: set[str]
+    contacts: pd.DataFrame, index: pd.Index, families: set[str], parameters: FeatureParameters
 ) -> dict[str, EventStream]:
     """The contact streams ``families`` read: contacts by start (``started``) and, for those
     that closed, by close (``closed``, carrying the outcome values), plus the unresolved and
@@ -441,10 +449,14 @@ def _contact_streams(
         wait = of_closed("wait_seconds")
         handle = of_closed("handle_seconds")
         sentiment = of_closed("sentiment")
-        queued = ~np.any([channel[x] for x in ASYNC_CHANNELS], axis=0)[is_closed]
-        long_wait = (wait > LONG_WAIT_SECONDS) & queued
+        # A contact of no known channel never waited in a queue we know of.
+        queued = np.zeros(len(contacts), dtype=bool)
+        for name in parameters.queued_channels:
+            if name in channel:
+                queued |= channel[name]
+        long_wait = (wait > parameters.long_wait_seconds) & queued[is_closed]
         transferred = of_closed("transferred") == 1
-        cost = SENTIMENT_OUTCOME_COST
+        cost = parameters.cost
         adjusted = (
             sentiment
             + cost["unresolved"] * (resolved == 0)
@@ -468,7 +480,7 @@ def _contact_streams(
                 "sentiment": sentiment,
                 "adjusted": adjusted,
                 "has_sentiment": ~np.isnan(sentiment),
-                "very_negative": sentiment < VERY_NEGATIVE_SENTIMENT,
+                "very_negative": sentiment < parameters.very_negative_sentiment,
                 "negativity": np.clip(-sentiment, 0, None) / 100,
             },
         )

@@ -15,15 +15,6 @@ WINDOWS_DAYS = (1, 7, 30, 90)
 DECAY_HALF_LIFE_DAYS = 3  # "recent trouble" features weigh an event half as much every 3 days
 FAST_HALF_LIFE_DAYS = 1  # "right now" features: what happened in the last day or so
 SLOW_HALF_LIFE_DAYS = 4  # mood and exposure: how long being upset lasts
-LONG_WAIT_SECONDS = 1800
-# Email and social answer asynchronously: their "wait" is a response time of hours, not a
-# queue the customer sat in, so it never counts as a long wait.
-ASYNC_CHANNELS = ("email", "social")
-# Sentiment a contact's own outcome costs on average (points on -100..100). Adding it back
-# reads how the customer felt *before* the contact: a bad mood on a contact that went well
-# says more about the coming days than a bad mood explained by a failed contact.
-SENTIMENT_OUTCOME_COST = {"unresolved": 30.0, "long_wait": 25.0, "transferred": 10.0}
-VERY_NEGATIVE_SENTIMENT = -80
 PROBLEM_EVENTS = ("payment_failed", "deduction_delayed", "order_delayed", "app_error")
 
 
@@ -116,7 +107,7 @@ REASON_GROUPS: tuple[ReasonGroup, ...] = (
         "Waits and transfers",
         "Offer a priority callback that skips the queue",
         lambda v: (
-            f"{_plural(v['long_waits_30d'], 'wait')} over 30 min and "
+            f"{_plural(v['long_waits_30d'], 'long wait')} and "
             f"{_plural(v['transferred_30d'], 'transfer')} in the last 30 days"
         ),
     ),
@@ -257,13 +248,13 @@ def _features() -> tuple[Feature, ...]:
         Feature(
             "long_waits_7d",
             "LONG_WAITS",
-            "Closed contacts in 7 days that waited over 30 minutes",
+            "Closed contacts in 7 days that waited long (features.long_wait_minutes)",
             +1,
         ),
         Feature(
             "long_waits_30d",
             "LONG_WAITS",
-            "Closed contacts in 30 days that waited over 30 minutes",
+            "Closed contacts in 30 days that waited long (features.long_wait_minutes)",
             +1,
         ),
         Feature(
@@ -306,7 +297,7 @@ def _features() -> tuple[Feature, ...]:
         Feature(
             "very_negative_contacts_30d",
             "NEGATIVE_SENTIMENT",
-            "Contacts in 30 days with sentiment below -80",
+            "Very negative contacts in 30 days (features.very_negative_sentiment)",
             +1,
         ),
         Feature("last_sentiment", "NEGATIVE_SENTIMENT", "Sentiment of the latest closed contact"),
@@ -338,7 +329,7 @@ def _features() -> tuple[Feature, ...]:
         Feature(
             "very_negative_fast",
             "NEGATIVE_SENTIMENT",
-            f"Contacts with sentiment below -80, recency-weighted (half-life {FAST_HALF_LIFE_DAYS} day)",
+            f"Very negative contacts, recency-weighted (half-life {FAST_HALF_LIFE_DAYS} day)",
             +1,
         ),
         Feature(
@@ -375,7 +366,7 @@ def _features() -> tuple[Feature, ...]:
     f += [
         Feature("contacts_decayed", "CONTACT_SURGE", f"Contacts {decayed}", +1),
         Feature("unresolved_decayed", "UNRESOLVED", f"Unresolved contacts {decayed}", +1),
-        Feature("long_waits_decayed", "LONG_WAITS", f"Waits over 30 minutes {decayed}", +1),
+        Feature("long_waits_decayed", "LONG_WAITS", f"Long waits {decayed}", +1),
         Feature("transfers_decayed", "LONG_WAITS", f"Transferred contacts {decayed}", +1),
         Feature(
             "negativity_decayed",

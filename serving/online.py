@@ -25,6 +25,7 @@ from data.journal import JOURNALED, EventJournal, fold, merge_rows
 from features.build import PreparedHistory, evaluate_features, prepare_history
 from features.catalogue import FEATURE_NAMES
 from features.labels import LabelEngine
+from features.parameters import DEFAULT_PARAMETERS, FeatureParameters
 from features.pit import EPOCH_OFFSET, NS_PER_SECOND
 
 # Relative tolerance of the online/offline consistency check (the replay tests' bound).
@@ -62,7 +63,9 @@ class OnlineFeatures:
         horizon_hours: int,
         exclude_open_complaints: bool,
         max_overlays: int = 20_000,
+        parameters: FeatureParameters = DEFAULT_PARAMETERS,
     ) -> None:
+        self.parameters = parameters  # the serving model's (see features.parameters)
         posted = journal.frames() if journal is not None else {}
         history = fold(history, posted)
         self._posted = {cid for frame in posted.values() for cid in frame["customer_id"]}
@@ -164,7 +167,10 @@ class OnlineFeatures:
         return np.datetime64(ns, "ns"), np.array([ns // NS_PER_SECOND + EPOCH_OFFSET])
 
     def _prepare(self, history: History) -> _Prepared:
-        return _Prepared(prepare_history(history), LabelEngine(history, *self._label_settings))
+        return _Prepared(
+            prepare_history(history, parameters=self.parameters),
+            LabelEngine(history, *self._label_settings),
+        )
 
     def _evaluate(
         self, prepared: _Prepared, codes: np.ndarray, when: np.datetime64, t: np.ndarray

@@ -147,7 +147,9 @@ def score_customers(
     # By customer partition: a million customers' sorted streams at once would double the
     # memory of the scoring job. One partition at a time: a second one on another thread
     # saves a tenth of the time and costs a gigabyte at a million customers (measured).
-    snapshot = build_features_in_chunks(history, cutoffs, workers=1)
+    snapshot = build_features_in_chunks(
+        history, cutoffs, workers=1, parameters=scorer.model.feature_parameters
+    )
     snapshot["eligible"] = eligible
     if explain_top is None and capacity is not None:
         explain_top = daily_capacity(

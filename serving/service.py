@@ -374,7 +374,13 @@ class ComplaintRadar:
         online state is rebuilt only for a new snapshot."""
         scorer = Scorer.from_registry(self.config)
         pointer = self._pointer()
-        if before is not None and before.pointer == pointer:
+        parameters = scorer.model.feature_parameters
+        # The online state is kept for a new model only if it builds features alike.
+        if (
+            before is not None
+            and before.pointer == pointer
+            and before.online.parameters == parameters
+        ):
             if before.scorer.model_version == scorer.model_version:
                 return before
             log.info("serving %s v%s", scorer.model_name, scorer.model_version)
@@ -392,6 +398,7 @@ class ComplaintRadar:
             labels.horizon_hours,
             labels.exclude_open_complaints,
             max_overlays=self.config.serving.max_online_overlays,
+            parameters=parameters,
         )
         self._check_consistency("loaded", online, snapshot)
         if before is not None:
@@ -569,7 +576,7 @@ class ComplaintRadar:
                 )
         if ok:
             ids = [histories[i].customer.customer_id for i in ok]
-            prepared = prepare_history(history)
+            prepared = prepare_history(history, parameters=state.scorer.model.feature_parameters)
             features = evaluate_features(
                 prepared,
                 prepared.codes(ids),

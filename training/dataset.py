@@ -19,10 +19,17 @@ import pandas as pd
 
 from data.history import History
 from data.load import load_history, read_true_risk, release_freed_memory
-from experiments.config import LabelConfig, RadarConfig, SamplingConfig, SplitConfig
+from experiments.config import (
+    FeatureConfig,
+    LabelConfig,
+    RadarConfig,
+    SamplingConfig,
+    SplitConfig,
+)
 from features.build import build_features_in_chunks
 from features.catalogue import KEY_COLUMNS, available_features
 from features.labels import LabelEngine
+from features.parameters import DEFAULT_PARAMETERS, FeatureParameters, estimate_parameters
 from features.pit import EPOCH_OFFSET, to_seconds
 
 log = logging.getLogger(__name__)
@@ -109,17 +116,40 @@ def assemble(
     split: SplitConfig,
     true_risk: pd.DataFrame | None = None,
     sampling: SamplingConfig | None = None,
-) -> tuple[pd.DataFrame, Periods]:
+    features: FeatureConfig | FeatureParameters | None = None,
+) -> tuple[pd.DataFrame, Periods, FeatureParameters]:
     """Features, label, weight and split for the eligible, uncensored customer-days of the
-    periods, sampled (``sampling``) before any feature is built."""
+    periods, sampled (``sampling``) before any feature is built; and the feature parameters
+    they were built with: ``features`` as given, or resolved from the configuration on the
+    train period (default: the configuration's defaults)."""
     periods = split_periods(history, labels, split)
-    frame, _ = assemble_rows(history, periods, labels, sampling or SamplingConfig())
+    parameters = resolve_parameters(history, periods, features)
+    frame, _ = assemble_rows(
+        history, periods, labels, sampling or SamplingConfig(), None, parameters
+    )
     if true_risk is not None:
         frame = frame.merge(
             true_risk[[*KEY_COLUMNS, "true_risk"]], on=list(KEY_COLUMNS), how="left"
         )
     log_periods(frame, periods)
-    return frame, periods
+    return frame, periods, parameters
+
+
+def resolve_parameters(
+    history: History, periods: Periods, features: FeatureConfig | FeatureParameters | None
+) -> FeatureParameters:
+    """The feature parameters of a training run. Those the configuration leaves null are
+    estimated from the contacts that closed before the train period ends: the validation
+    and test periods never shape the features they are judged on."""
+    if isinstance(features, FeatureParameters):
+        return features
+    features = features or FeatureConfig()
+    train_end = periods.train[1] + pd.Timedelta(days=1)
+    contacts = history.contacts
+    seen = contacts[(contacts["closed_at"] < train_end).to_numpy(dtype=bool)]
+    parameters = estimate_parameters(seen, features)
+    log.info("feature parameters: %s", parameters.as_dict())
+    return parameters
 
 
 def assemble_rows(
@@ -128,6 +158,7 @@ def assemble_rows(
     labels: LabelConfig,
     sampling: SamplingConfig,
     stream: int | None = None,
+    parameters: FeatureParameters = DEFAULT_PARAMETERS,
 ) -> tuple[pd.DataFrame, int]:
     """The sampled rows of ``periods`` with their features (and how many customer-days were
     eligible). ``stream`` numbers an independent sampling stream of the same seed: the
@@ -158,22 +189,40 @@ def assemble_rows(
 
     # Only features whose inputs the data has: the others would be constants.
     frame = build_features_in_chunks(
-        history, cutoffs, progress=progress, features=available_features(history.absent)
+        history,
+        cutoffs,
+        progress=progress,
+        features=available_features(history.absent),
+        parameters=parameters,
     )
     for column in ("label", "weight", "split"):
         frame[column] = rows[column]
     return frame, eligible_rows
 
 
-def load_training_frame(config: RadarConfig, data_dir: Path) -> tuple[pd.DataFrame, Periods, dict]:
+def load_training_frame(
+    config: RadarConfig, data_dir: Path, parameters: FeatureParameters | None = None
+) -> tuple[pd.DataFrame, Periods, dict]:
     """Load and validate ``data_dir``, assemble the training frame, then let the history go:
     from here on only the frame is needed, and at a million customers the validated tables
-    are gigabytes that evaluation and registration would otherwise carry to the end."""
+    are gigabytes that evaluation and registration would otherwise carry to the end.
+
+    ``parameters``: a registered model's, to judge it on its own features (default: resolved
+    from ``features:`` on the train period). The summary carries the load report, the
+    absent inputs and the feature parameters used."""
     history, load_report = load_history(data_dir, config.workspace.rejects_dir, config.data)
-    frame, periods = assemble(
-        history, config.labels, config.split, read_true_risk(data_dir), config.sampling
+    frame, periods, parameters = assemble(
+        history,
+        config.labels,
+        config.split,
+        read_true_risk(data_dir),
+        config.sampling,
+        parameters or config.features,
     )
-    summary = load_report.summary() | {"absent_inputs": sorted(history.absent)}
+    summary = load_report.summary() | {
+        "absent_inputs": sorted(history.absent),
+        "feature_parameters": parameters.as_dict(),
+    }
     del history
     gc.collect()
     release_freed_memory()

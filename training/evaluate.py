@@ -198,7 +198,7 @@ def evaluate_version(
     name = config.registry.model_name
     version = registry.resolve_version(client, name, version)
     model = registry.load_version(config, version)
-    frame, periods, _ = load_training_frame(config, data_dir)
+    frame, periods, _ = load_training_frame(config, data_dir, model.feature_parameters)
     test, evaluation, ranking = evaluate_model(frame, model, config)
     out_dir = config.workspace.root / "evaluations" / f"v{version}"
     with mlflow.start_run(

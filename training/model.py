@@ -25,6 +25,7 @@ from sklearn.linear_model import LogisticRegression
 
 from experiments.config import ModelConfig
 from features.catalogue import FEATURES_BY_NAME
+from features.parameters import DEFAULT_PARAMETERS, FeatureParameters
 from training import drift
 
 MODEL_FILE = "booster.txt"
@@ -61,6 +62,9 @@ class CalibratedModel:
     kind = ""
     feature_names: list[str]
     seed: int
+    # The thresholds and costs the features were built with (see features.parameters):
+    # the list and the service build features with the model's own.
+    feature_parameters: FeatureParameters = DEFAULT_PARAMETERS
 
     def raw_score(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:  # pragma: no cover
         raise NotImplementedError
@@ -160,9 +164,15 @@ class RiskModel(CalibratedModel):
 
     kind = "lightgbm"
 
-    def __init__(self, feature_names: Sequence[str], settings: ModelConfig | None = None) -> None:
+    def __init__(
+        self,
+        feature_names: Sequence[str],
+        settings: ModelConfig | None = None,
+        feature_parameters: FeatureParameters = DEFAULT_PARAMETERS,
+    ) -> None:
         self.feature_names = list(feature_names)
         self.settings = settings if settings is not None else ModelConfig()
+        self.feature_parameters = feature_parameters
 
     @property
     def seed(self) -> int:  # type: ignore[override]
@@ -292,6 +302,7 @@ class RiskModel(CalibratedModel):
             "min_child_samples": self.min_child_samples_,
             "reference": getattr(self, "reference_", None),
             "kind": self.kind,
+            "feature_parameters": self.feature_parameters.as_dict(),
         }
         (directory / META_FILE).write_text(json.dumps(meta, indent=2))
 
@@ -299,7 +310,7 @@ class RiskModel(CalibratedModel):
     def load(cls, directory: Path) -> RiskModel:
         directory = Path(directory)
         meta = json.loads((directory / META_FILE).read_text())
-        model = cls(meta["feature_names"], _saved_settings(meta))
+        model = cls(meta["feature_names"], _saved_settings(meta), _saved_parameters(meta))
         model.booster_ = lgb.Booster(model_file=str(directory / MODEL_FILE))
         model.categories_ = meta["categories"]
         model.calibration_ = tuple(meta["calibration"])
@@ -307,6 +318,13 @@ class RiskModel(CalibratedModel):
         model.min_child_samples_ = meta.get("min_child_samples", model.settings.min_child_samples)
         model.reference_ = meta.get("reference")  # None: registered before it was kept
         return model
+
+
+def _saved_parameters(meta: dict) -> FeatureParameters:
+    """The feature parameters a model was trained with; versions saved before they were
+    kept were trained with what are now the configuration's defaults."""
+    saved = meta.get("feature_parameters")
+    return DEFAULT_PARAMETERS if saved is None else FeatureParameters.from_dict(saved)
 
 
 def _saved_settings(meta: dict) -> ModelConfig:
@@ -338,10 +356,17 @@ class LinearRiskModel(CalibratedModel):
 
     kind = "linear"
 
-    def __init__(self, feature_names: Sequence[str], c: float = 0.1, seed: int = 42) -> None:
+    def __init__(
+        self,
+        feature_names: Sequence[str],
+        c: float = 0.1,
+        seed: int = 42,
+        feature_parameters: FeatureParameters = DEFAULT_PARAMETERS,
+    ) -> None:
         self.feature_names = list(feature_names)
         self.c = c
         self.seed = seed
+        self.feature_parameters = feature_parameters
 
     def describe(self) -> dict[str, object]:
         return {
@@ -388,12 +413,13 @@ class LinearRiskModel(CalibratedModel):
             np.array([FEATURES_BY_NAME[self.feature_names[j]].monotone for j in self._owner_])
             * ~self._indicator_
         )
+        self.reference_design_ = np.average(design, axis=0, weights=weight)
+        # Warm-started refits: a dropped feature's columns are zeroed (the L2 penalty then
+        # holds their coefficients at exactly zero), so each refit starts where the last ended.
+        fitted = LogisticRegression(C=self.c, max_iter=2000, warm_start=True)
         for _ in range(len(self.feature_names)):
-            fitted = LogisticRegression(C=self.c, max_iter=2000).fit(
-                design[:, free], y, sample_weight=weight
-            )
-            coef = np.zeros(design.shape[1])
-            coef[free] = fitted.coef_[0]
+            fitted.fit(design, y, sample_weight=weight)
+            coef = np.where(free, fitted.coef_[0], 0.0)
             wrong = free & (direction * coef < 0)
             if not wrong.any():
                 break
@@ -401,8 +427,8 @@ class LinearRiskModel(CalibratedModel):
             # known direction, and fit again.
             for j in np.unique(self._owner_[wrong]):
                 free &= self._owner_ != j
+            design[:, ~free] = 0.0
         self.coef_, self.intercept_ = coef, float(fitted.intercept_[0])
-        self.reference_design_ = np.average(design, axis=0, weights=weight)
         self._fit_calibration(X_val, y_val, validation_weight)
         self.reference_ = self._reference(X, weight)
         return self
@@ -483,6 +509,7 @@ class LinearRiskModel(CalibratedModel):
             "categories": self.categories_,
             "calibration": list(self.calibration_),
             "reference": getattr(self, "reference_", None),
+            "feature_parameters": self.feature_parameters.as_dict(),
         }
         (directory / META_FILE).write_text(json.dumps(meta, indent=2))
 
@@ -491,7 +518,9 @@ class LinearRiskModel(CalibratedModel):
         directory = Path(directory)
         meta = json.loads((directory / META_FILE).read_text())
         linear = json.loads((directory / LINEAR_FILE).read_text())
-        model = cls(meta["feature_names"], **meta["settings"])
+        model = cls(
+            meta["feature_names"], **meta["settings"], feature_parameters=_saved_parameters(meta)
+        )
         model.categories_ = meta["categories"]
         model.calibration_ = tuple(meta["calibration"])
         model.reference_ = meta.get("reference")

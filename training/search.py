@@ -20,6 +20,7 @@ import pandas as pd
 from data.fileio import write_json
 from data.load import load_history
 from experiments.config import RadarConfig, with_section
+from features.parameters import DEFAULT_PARAMETERS, FeatureParameters
 from training import registry
 from training.dataset import assemble
 from training.fit import fit_model
@@ -43,8 +44,11 @@ def grid_trials(grid: dict[str, list]) -> list[dict[str, object]]:
     return [dict(zip(keys, values, strict=True)) for values in itertools.product(*grid.values())]
 
 
-def search_frame(frame: pd.DataFrame, config: RadarConfig) -> SearchResult:
-    """Run the grid on an assembled frame; log a parent run with one nested run per trial."""
+def search_frame(
+    frame: pd.DataFrame, config: RadarConfig, parameters: FeatureParameters = DEFAULT_PARAMETERS
+) -> SearchResult:
+    """Run the grid on an assembled frame (its features built with ``parameters``); log a
+    parent run with one nested run per trial."""
     trials = grid_trials(config.search.grid)
     metric = config.search.metric
     val = frame[frame["split"] == "validation"]
@@ -57,7 +61,7 @@ def search_frame(frame: pd.DataFrame, config: RadarConfig) -> SearchResult:
             started = time.perf_counter()
             trial_config = with_section(config, "model", **params)
             with mlflow.start_run(run_name=f"trial {i}", nested=True):
-                model = fit_model(frame, trial_config)
+                model = fit_model(frame, trial_config, parameters)
                 p = model.predict_proba(val)
                 metrics = score_metrics(day, label, p, p, config.evaluation)
                 mlflow.log_params(trial_config.model.model_dump())
@@ -90,9 +94,11 @@ def search_frame(frame: pd.DataFrame, config: RadarConfig) -> SearchResult:
 def search(config: RadarConfig, data_dir: Path | str) -> SearchResult:
     """``radar search``: load, assemble, run the grid; write ``search.json`` to the workspace."""
     history, _ = load_history(Path(data_dir), config.workspace.rejects_dir, config.data)
-    frame, _ = assemble(history, config.labels, config.split, sampling=config.sampling)
+    frame, _, parameters = assemble(
+        history, config.labels, config.split, sampling=config.sampling, features=config.features
+    )
     registry.connect(config)
-    result = search_frame(frame, config)
+    result = search_frame(frame, config, parameters)
     write_json(
         config.workspace.root / SEARCH_FILE,
         {"run_id": result.run_id, "best_params": result.best_params, "trials": result.trials},

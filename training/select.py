@@ -21,6 +21,7 @@ import pandas as pd
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from experiments.config import RadarConfig
+from features.parameters import DEFAULT_PARAMETERS, FeatureParameters
 from training.fit import fit_candidate
 from training.metrics import bootstrap_intervals
 from training.model import CalibratedModel
@@ -43,7 +44,9 @@ class Selection:
         return {"chosen": self.chosen, "metric": self.metric, "candidates": self.candidates}
 
 
-def choose_model(frame: pd.DataFrame, config: RadarConfig) -> Selection:
+def choose_model(
+    frame: pd.DataFrame, config: RadarConfig, parameters: FeatureParameters = DEFAULT_PARAMETERS
+) -> Selection:
     """Fit every configured candidate and choose on the validation period.
 
     The best validation score does not simply win: with a few dozen positives (complaints
@@ -56,13 +59,33 @@ def choose_model(frame: pd.DataFrame, config: RadarConfig) -> Selection:
     metric = config.selection.metric
     val = frame[frame["split"] == "validation"]
     y_val, w_val = val["label"].to_numpy(), val["weight"].to_numpy()
+    positives = int(frame.loc[frame["split"] == "train", "label"].sum())
     candidates = config.selection.resolve(config.model)
     models: dict[str, CalibratedModel] = {}
     scores: dict[str, np.ndarray] = {}
-    rows = []
+    rows, skipped = [], []
     for i, candidate in enumerate(candidates, start=1):
+        limit = candidate.max_train_positives
+        if limit is not None and positives > limit:
+            log.info(
+                "candidate %d/%d %s skipped: %d train positives, more than its %d",
+                i,
+                len(candidates),
+                candidate.name,
+                positives,
+                limit,
+            )
+            skipped.append(
+                {
+                    "name": candidate.name,
+                    "kind": candidate.kind,
+                    "skipped": f"{positives} train positives, more than its "
+                    f"max_train_positives ({limit})",
+                }
+            )
+            continue
         started = time.perf_counter()
-        models[candidate.name] = model = fit_candidate(frame, candidate)
+        models[candidate.name] = model = fit_candidate(frame, candidate, parameters)
         scores[candidate.name] = model.raw_score(val)
         value = float(METRICS[metric](y_val, scores[candidate.name], sample_weight=w_val))
         rows.append(
@@ -82,13 +105,18 @@ def choose_model(frame: pd.DataFrame, config: RadarConfig) -> Selection:
             metric,
             value,
         )
+    if not rows:
+        raise ValueError(
+            f"every candidate in selection.candidates was skipped ({positives} train "
+            "positives): list one without max_train_positives"
+        )
     key = f"validation_{metric}"
     best = max(rows, key=lambda r: r[key])["name"]  # the first listed among equals
     below = _clearly_below(val, scores, best, metric, config)
     for row in rows:
         row["best_minus_this_95"] = below.get(row["name"])
     chosen = next(r["name"] for r in rows if r["name"] == best or not _is_clear(below, r["name"]))
-    return Selection(models[chosen], chosen, metric, rows)
+    return Selection(models[chosen], chosen, metric, rows + skipped)
 
 
 def _clearly_below(
@@ -130,6 +158,9 @@ def selection_lines(selection: dict | None) -> list[str]:
         "of the best minus each:"
     ]
     for row in selection["candidates"]:
+        if "skipped" in row:
+            lines.append(f"  {row['name']:<24}{row['kind']:<10}skipped: {row['skipped']}")
+            continue
         interval = row.get("best_minus_this_95")
         shown = f"[{interval[0]:+.4f}, {interval[1]:+.4f}]" if interval else ""
         mark = "chosen" if row["name"] == selection["chosen"] else ""

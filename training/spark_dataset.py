@@ -29,6 +29,7 @@ from data.spark_tables import (
 )
 from experiments.config import RadarConfig
 from features.catalogue import FEATURES, KEY_COLUMNS
+from features.parameters import FeatureParameters
 from training.dataset import Periods, assemble_rows, log_periods, place_periods
 
 log = logging.getLogger(__name__)
@@ -65,13 +66,18 @@ def spark_training_frame(
     periods = place_periods(tables.data_start, tables.observed_until, config.labels, config.split)
     incidents, observed_until = tables.incidents, tables.observed_until
     labels, sampling = config.labels, config.sampling
+    # Estimating a parameter would need a pass over every partition's contacts first: on
+    # Spark they are the configured values (a null is a clear error here).
+    parameters = FeatureParameters.configured(config.features)
     tally = validation_tally(spark)
     eligible = spark.sparkContext.accumulator(0)
 
     def rows_of(key: tuple, pdf: pd.DataFrame) -> pd.DataFrame:
         history, validated = partition_history(pdf, incidents, observed_until)
         tally.add(validated)
-        frame, n_eligible = assemble_rows(history, periods, labels, sampling, stream=int(key[0]))
+        frame, n_eligible = assemble_rows(
+            history, periods, labels, sampling, int(key[0]), parameters
+        )
         eligible.add(n_eligible)
         frame[DATE_COLUMN] = frame["cutoff_at"].dt.tz_localize(None).dt.normalize()
         frame["cutoff_at"] = frame["cutoff_at"].dt.tz_localize(None)
@@ -92,6 +98,7 @@ def spark_training_frame(
     ).parquet(target)
     summary = load_report(tables, tally.value, config.data)  # stops here on bad data
     summary["eligible_customer_days"] = eligible.value
+    summary["feature_parameters"] = parameters.as_dict()
     frame = read_training_set(target, spark)
     true_risk = None if is_uri(data_dir) else read_true_risk(data_dir)
     if true_risk is not None:

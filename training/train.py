@@ -21,6 +21,7 @@ from data.mapping import SPARK_READS_THE_CONTRACT
 from data.spark_tables import is_uri
 from experiments.config import RadarConfig, with_section
 from features.catalogue import catalogue_frame, unavailable_families
+from features.parameters import FeatureParameters
 from training import promote, registry, tracking
 from training.dataset import load_training_frame
 from training.evaluate import evaluate_model
@@ -60,18 +61,19 @@ def train(config: RadarConfig, data_dir: Path | str, engine: str = "embedded") -
         )
     else:
         frame, periods, load_summary = load_training_frame(config, data_dir)
+    parameters = FeatureParameters.from_dict(load_summary["feature_parameters"])
     client = registry.connect(config)
     registry.fail_dead_runs(client, config.registry.experiment)
     search_run = None
     if config.search.enabled:
-        found = search_frame(frame, config)
+        found = search_frame(frame, config, parameters)
         search_run = found.run_id
         config = with_section(config, "model", **found.best_params)
         log.info("search chose %s (MLflow run %s)", found.best_params, search_run)
     unavailable = unavailable_families(load_summary.get("absent_inputs", ()))
     for family, why in unavailable.items():
         log.warning("feature family %s is off: it %s", family, why)
-    selection = choose_model(frame, config)
+    selection = choose_model(frame, config, parameters)
     model = selection.model
     log.info(
         "chose %s (%s) on validation; trained on %d rows (%d features), calibration a=%.3f b=%.3f",
@@ -106,6 +108,7 @@ def train(config: RadarConfig, data_dir: Path | str, engine: str = "embedded") -
             champion_comparison=decision.as_dict(),
             periods=periods.as_dict(),
             model_kind=model.kind,
+            feature_parameters=parameters.as_dict(),
             model_shape=model.describe(),
             selection=selection.as_dict(),
             features=len(model.feature_names),

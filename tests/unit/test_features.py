@@ -12,9 +12,9 @@ from features.catalogue import (
     FEATURE_NAMES,
     FEATURES,
     RECENCY_WEIGHTED,
-    SENTIMENT_OUTCOME_COST,
     SLOW_HALF_LIFE_DAYS,
 )
+from features.parameters import DEFAULT_PARAMETERS
 from tests.conftest import T0, make_history, ts
 
 
@@ -227,7 +227,7 @@ def test_long_waits_count_only_on_queued_channels_and_adjusted_sentiment_adds_ba
     )
     out = features_at(h, T0).iloc[0]
     assert out["long_waits_7d"] == 1  # the phone queue, not the email's reply time
-    cost = SENTIMENT_OUTCOME_COST
+    cost = DEFAULT_PARAMETERS.cost
     assert out["adjusted_sentiment_last"] == -60 + cost["unresolved"] + cost["long_wait"]
     assert out["adjusted_sentiment_90d"] == pytest.approx((10 + out["adjusted_sentiment_last"]) / 2)
 

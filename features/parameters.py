@@ -1,0 +1,140 @@
+"""The values some features need (what counts as a long wait or a very negative contact, what
+a contact's outcome costs in sentiment, which channels queue), resolved once per model.
+
+They come from configuration (``features:``) or, where it says null, are estimated from the
+training period's contacts; the resolved values are stored with the model so the daily
+list and the service build features exactly as training did. Pure: frames in, values out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+
+from experiments.config import OUTCOMES, FeatureConfig
+
+LONG_WAIT_QUANTILE = 0.9
+VERY_NEGATIVE_QUANTILE = 0.05
+
+
+@dataclass(frozen=True)
+class FeatureParameters:
+    """Resolved feature parameters (no nulls)."""
+
+    queued_channels: tuple[str, ...]
+    long_wait_seconds: float
+    very_negative_sentiment: float
+    sentiment_outcome_cost: tuple[tuple[str, float], ...]  # (outcome, points), OUTCOMES order
+
+    @property
+    def cost(self) -> dict[str, float]:
+        return dict(self.sentiment_outcome_cost)
+
+    def as_dict(self) -> dict[str, object]:
+        out = asdict(self)
+        out["queued_channels"] = list(self.queued_channels)
+        out["sentiment_outcome_cost"] = self.cost
+        return out
+
+    @classmethod
+    def from_dict(cls, saved: Mapping[str, object]) -> FeatureParameters:
+        return cls(
+            queued_channels=tuple(saved["queued_channels"]),
+            long_wait_seconds=float(saved["long_wait_seconds"]),
+            very_negative_sentiment=float(saved["very_negative_sentiment"]),
+            sentiment_outcome_cost=tuple(
+                (o, float(saved["sentiment_outcome_cost"][o])) for o in OUTCOMES
+            ),
+        )
+
+    @classmethod
+    def configured(cls, config: FeatureConfig) -> FeatureParameters:
+        """The configured values; a null (to be estimated) is an error here."""
+        unresolved = [
+            name
+            for name in ("long_wait_minutes", "very_negative_sentiment", "sentiment_outcome_cost")
+            if getattr(config, name) is None
+        ]
+        if unresolved:
+            raise ValueError(
+                f"features.{', features.'.join(unresolved)} must be estimated from a training "
+                "period (estimate_parameters), or given a value in the config"
+            )
+        return estimate_parameters(pd.DataFrame(), config)
+
+
+def estimate_parameters(contacts: pd.DataFrame, config: FeatureConfig) -> FeatureParameters:
+    """Resolve ``config``: its values where given, estimates from ``contacts`` (the training
+    period's, closed before it ends) where null.
+
+    - long wait: the 90th percentile of waits on queued channels;
+    - very negative: the 5th percentile of sentiment;
+    - outcome costs: least squares of sentiment on the three outcome flags (each cost is
+      how much lower sentiment is on average with that outcome, never below zero).
+
+    Without the data an estimate needs (no waits, no sentiment), the configuration's default
+    is used, and the feature family that needs it is off anyway.
+    """
+    queued = tuple(config.queued_channels)
+    defaults = FeatureConfig()
+
+    def column(name: str) -> np.ndarray:
+        if name not in contacts:
+            return np.full(len(contacts), np.nan)
+        return contacts[name].to_numpy(dtype="float64", na_value=np.nan)
+
+    wait = column("wait_seconds")
+    on_queue = (
+        contacts["channel"].isin(queued).to_numpy(dtype=bool)
+        if "channel" in contacts
+        else np.zeros(len(contacts), dtype=bool)
+    )
+    long_wait = (
+        60.0 * config.long_wait_minutes
+        if config.long_wait_minutes is not None
+        else _quantile(wait[on_queue], LONG_WAIT_QUANTILE, 60.0 * defaults.long_wait_minutes)
+    )
+    sentiment = column("sentiment")
+    very_negative = (
+        config.very_negative_sentiment
+        if config.very_negative_sentiment is not None
+        else _quantile(sentiment, VERY_NEGATIVE_QUANTILE, defaults.very_negative_sentiment)
+    )
+    if config.sentiment_outcome_cost is not None:
+        cost = dict(config.sentiment_outcome_cost)
+    else:
+        flags = np.column_stack(
+            [column("resolved") == 0, (wait > long_wait) & on_queue, column("transferred") == 1]
+        )
+        cost = _outcome_costs(sentiment, flags, defaults.sentiment_outcome_cost)
+    return FeatureParameters(
+        queued_channels=queued,
+        long_wait_seconds=float(long_wait),
+        very_negative_sentiment=float(very_negative),
+        sentiment_outcome_cost=tuple((o, float(cost[o])) for o in OUTCOMES),
+    )
+
+
+def _quantile(values: np.ndarray, q: float, fallback: float) -> float:
+    values = values[~np.isnan(values)]
+    return float(np.quantile(values, q)) if values.size else float(fallback)
+
+
+def _outcome_costs(
+    sentiment: np.ndarray, flags: np.ndarray, fallback: dict[str, float]
+) -> dict[str, float]:
+    known = ~np.isnan(sentiment)
+    if known.sum() <= len(OUTCOMES) + 1:
+        return dict(fallback)
+    design = np.column_stack([np.ones(known.sum()), flags[known].astype(float)])
+    coef, *_ = np.linalg.lstsq(design, sentiment[known], rcond=None)
+    # A flag no contact has gets a zero coefficient from lstsq: no cost.
+    return {o: float(max(-coef[1 + i], 0.0)) for i, o in enumerate(OUTCOMES)}
+
+
+# The values the configuration's defaults resolve to: what build_features uses when it is
+# given no parameters (ad-hoc use and tests; training, the list and the service pass theirs).
+DEFAULT_PARAMETERS = FeatureParameters.configured(FeatureConfig())
