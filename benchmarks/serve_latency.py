@@ -160,7 +160,7 @@ def main() -> int:
     ids = eligible["customer_id"].tolist()
     risk_model = registry.load_version(config, version)
     feature_names = risk_model.feature_names
-    shape = f"{risk_model.booster_.num_trees()} trees, max depth {risk_model.max_depth}, {risk_model.num_leaves} leaves"
+    shape = ", ".join(f"{k} {v}" for k, v in risk_model.describe().items())
     logs = args.workspace / "bench"
     logs.mkdir(parents=True, exist_ok=True)
 

@@ -3,7 +3,7 @@
 Every table that enters the system (files on disk, the simulator's output, a history posted
 to the service) goes through :func:`validate_table`. It never drops a row silently: rows
 that break the contract come back in ``TableReport.rejected`` with a ``_reason`` column,
-and unknown category values are mapped to ``other`` with a warning.
+and values outside a closed vocabulary are mapped to ``other`` with a warning.
 """
 
 from __future__ import annotations
@@ -19,18 +19,10 @@ import pandas as pd
 
 ColumnKind = Literal["id", "time", "float", "int", "bool", "category", "text"]
 
-SEGMENTS = ("retail", "institutional", "high_net_worth", "other")
-CHANNELS = ("phone", "chat", "email", "app", "social", "branch", "other")
-REASONS = (
-    "billing",
-    "payment",
-    "delivery",
-    "product_quality",
-    "account_access",
-    "technical_fault",
-    "service_attitude",
-    "other",
-)
+# Event types with a meaning of their own: the payments, deliveries, app errors, problems,
+# refunds and bills feature families read these. Any other type is kept as the data writes
+# it and counted by the per-type features (channels, reasons, segments and plans are
+# likewise the data's own words: see features.parameters for the vocabularies learnt).
 EVENT_TYPES = (
     "payment_failed",
     "deduction_delayed",
@@ -38,11 +30,8 @@ EVENT_TYPES = (
     "app_error",
     "bill_issued",
     "refund",
-    "other",
 )
-AGE_BANDS = ("18-29", "30-44", "45-64", "65+", "other")
-PLANS = ("basic", "standard", "premium", "other")
-FALLBACK_CATEGORY = "other"
+FALLBACK_CATEGORY = "other"  # what a value outside a closed vocabulary becomes
 # Plausible time range: also keeps times inside what pandas and the window keys can hold.
 EARLIEST_TIME = pd.Timestamp("1950-01-01", tz="UTC")
 LATEST_TIME = pd.Timestamp("2200-01-01", tz="UTC")
@@ -71,6 +60,8 @@ class Column:
     # Must be present in the input. An optional column that is absent is filled with null
     # and named in the report (``TableReport.absent``): the features that need it are off.
     required: bool = True
+    # A closed vocabulary: values outside it are mapped to ``other`` with a warning. Empty
+    # (the default for ``category`` columns): the data's own words, trimmed and lower-cased.
     categories: tuple[str, ...] = ()
     min: float | None = None
     max: float | None = None
@@ -111,10 +102,10 @@ CUSTOMERS = TableSchema(
     columns=(
         Column("customer_id", "id"),
         Column("signup_at", "time", required=False),
-        Column("segment", "category", categories=SEGMENTS, required=False),
+        Column("segment", "category", required=False),
         Column("region", "text", required=False),
-        Column("age_band", "category", categories=AGE_BANDS, required=False),
-        Column("plan", "category", categories=PLANS, required=False),
+        Column("age_band", "category", required=False),
+        Column("plan", "category", required=False),
         Column("bill_day", "int", min=1, max=28, required=False),
     ),
     key=("customer_id",),
@@ -129,8 +120,8 @@ CONTACTS = TableSchema(
         Column("customer_id", "id"),
         Column("started_at", "time"),
         Column("closed_at", "time", nullable=True, required=False),
-        Column("channel", "category", categories=CHANNELS, required=False),
-        Column("reason", "category", categories=REASONS, required=False),
+        Column("channel", "category", required=False),
+        Column("reason", "category", required=False),
         Column(
             "wait_seconds", "float", nullable=True, min=0, max=MAX_DURATION_SECONDS, required=False
         ),
@@ -157,9 +148,9 @@ COMPLAINTS = TableSchema(
         Column("customer_id", "id"),
         Column("filed_at", "time"),
         Column("resolved_at", "time", nullable=True, required=False),
-        Column("category", "category", categories=REASONS, required=False),
+        Column("category", "category", required=False),
         Column("severity", "int", min=1, max=3, required=False),
-        Column("channel", "category", categories=CHANNELS, required=False),
+        Column("channel", "category", required=False),
     ),
     key=("complaint_id",),
     ordered=(("filed_at", "resolved_at"),),
@@ -170,7 +161,7 @@ EVENTS = TableSchema(
     columns=(
         Column("customer_id", "id"),
         Column("occurred_at", "time"),
-        Column("event_type", "category", categories=EVENT_TYPES),
+        Column("event_type", "category"),
         Column("amount", "float", nullable=True, required=False, min=-MAX_AMOUNT, max=MAX_AMOUNT),
     ),
     key=("customer_id", "occurred_at", "event_type"),
@@ -298,7 +289,7 @@ def validate_table(raw: pd.DataFrame, schema: TableSchema) -> tuple[pd.DataFrame
         flag(unparsable & present, col.name, problem, values)
         if not col.nullable and col.name in raw.columns:
             flag(coerced.isna().to_numpy() & ~(unparsable & present), col.name, "missing", values)
-        if col.kind == "category":
+        if col.kind == "category" and col.categories:
             known = coerced.isin(col.categories).to_numpy() | coerced.isna().to_numpy()
             if (~known).any():
                 unknown = values[~known]
@@ -408,7 +399,7 @@ def _validate_rows(raw: pd.DataFrame, schema: TableSchema) -> tuple[pd.DataFrame
                 "missing",
                 values,
             )
-        if col.kind == "category":
+        if col.kind == "category" and col.categories:
             unknown = [c is not None and c not in col.categories for c in coerced]
             if any(unknown):
                 issues.append(

@@ -19,20 +19,28 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from data.contract import CHANNELS, REASONS, ContractError, check_columns
+from data.contract import ContractError, check_columns
 from data.history import History
 from features.catalogue import (
     CATEGORICAL,
+    CHANNEL_SLOTS,
     DAY,
     DECAY_HALF_LIFE_DAYS,
+    EVENT_TYPE_SLOTS,
     FAMILIES_BY_NAME,
     FAST_HALF_LIFE_DAYS,
     FEATURE_NAMES,
     KEY_COLUMNS,
     PROBLEM_EVENTS,
+    REASON_SLOTS,
+    SLOT_OTHER,
     SLOW_HALF_LIFE_DAYS,
     WINDOWS_DAYS,
+    channel_feature,
+    event_type_feature,
     families_of,
+    reason_feature,
+    slots,
 )
 from features.parameters import DEFAULT_PARAMETERS, FeatureParameters
 from features.pit import EventStream, to_seconds
@@ -158,7 +166,7 @@ def prepare_history(
         }
         if "complaint_history" in wanted
         else {},
-        events=_event_streams(history.events, index, wanted),
+        events=_event_streams(history.events, index, wanted, parameters),
         incidents={
             "started": EventStream(incident_codes, incidents["started_at"], {"severity": severity}),
             # NaT: still running
@@ -374,6 +382,21 @@ def _large_strings(values: pd.Series | pd.Index | np.ndarray) -> pa.Array:
     return array.cast(pa.large_string())
 
 
+def _slot_flags(
+    column: pd.Series, vocabulary: tuple[str, ...] | None, n: int
+) -> dict[str, np.ndarray]:
+    """Slot ``1``..``n`` -> rows holding the vocabulary's value of that rank (none when the
+    vocabulary is shorter); ``other`` -> rows holding any other value."""
+    vocabulary = tuple(vocabulary or ())[:n]
+    named = _flags(column, vocabulary)
+    out = {str(i): named[v] for i, v in enumerate(vocabulary, start=1)}
+    none = np.zeros(len(column), dtype=bool)
+    out |= {str(i): none for i in range(len(vocabulary) + 1, n + 1)}
+    known = np.any([*named.values(), none], axis=0) if named else none
+    out[SLOT_OTHER] = column.notna().to_numpy(dtype=bool) & ~known
+    return out
+
+
 def _flags(column: pd.Series, values: tuple[str, ...]) -> dict[str, np.ndarray]:
     """One boolean array per value of ``values``: which rows of ``column`` hold it."""
     codes, seen = pd.factorize(column)
@@ -428,13 +451,14 @@ def _contact_streams(
     the resolved closes."""
     streams: dict[str, EventStream] = {}
     codes = positions(contacts["customer_id"], index)
-    channel = _flags(contacts["channel"], CHANNELS)
     if families & {"contact_volume", "contact_channels", "contact_reasons", "open_contacts"}:
         values = {}
         if "contact_channels" in families:
-            values |= {f"ch_{x}": flag for x, flag in channel.items()}
+            slotted = _slot_flags(contacts["channel"], parameters.channels, CHANNEL_SLOTS)
+            values |= {f"ch_{x}": flag for x, flag in slotted.items()}
         if "contact_reasons" in families:
-            values |= {f"re_{x}": f for x, f in _flags(contacts["reason"], REASONS).items()}
+            slotted = _slot_flags(contacts["reason"], parameters.reasons, REASON_SLOTS)
+            values |= {f"re_{x}": flag for x, flag in slotted.items()}
         streams["started"] = EventStream(codes, utc_datetime64(contacts["started_at"]), values)
     # Outcome fields exist only for contacts that closed before the cutoff.
     closed_at = utc_datetime64(contacts["closed_at"])
@@ -450,10 +474,7 @@ def _contact_streams(
         handle = of_closed("handle_seconds")
         sentiment = of_closed("sentiment")
         # A contact of no known channel never waited in a queue we know of.
-        queued = np.zeros(len(contacts), dtype=bool)
-        for name in parameters.queued_channels:
-            if name in channel:
-                queued |= channel[name]
+        queued = contacts["channel"].isin(parameters.queued_channels).to_numpy(dtype=bool)
         long_wait = (wait > parameters.long_wait_seconds) & queued[is_closed]
         transferred = of_closed("transferred") == 1
         cost = parameters.cost
@@ -503,18 +524,26 @@ _EVENT_STREAMS = {
 
 
 def _event_streams(
-    events: pd.DataFrame, index: pd.Index, families: set[str]
+    events: pd.DataFrame, index: pd.Index, families: set[str], parameters: FeatureParameters
 ) -> dict[str, EventStream]:
-    """One stream per event type ``families`` read (and ``problems``, of every problem)."""
+    """One stream per event type ``families`` read (and ``problems``, of every problem; and
+    ``typed``, of every event with its type's slot)."""
     wanted = [k for family in families for k in _EVENT_STREAMS.get(family, ())]
-    if not wanted:
+    typed = "event_types" in families
+    if not wanted and not typed:
         return {}
     codes = positions(events["customer_id"], index)
+    occurred = utc_datetime64(events["occurred_at"])
+    streams = {}
+    if typed:
+        slotted = _slot_flags(events["event_type"], parameters.event_types, EVENT_TYPE_SLOTS)
+        streams["typed"] = EventStream(
+            codes, occurred, {f"ty_{x}": flag for x, flag in slotted.items()}
+        )
     kind = _flags(events["event_type"], (*PROBLEM_EVENTS, "refund", "bill_issued"))
     kind["problems"] = np.any([kind[k] for k in PROBLEM_EVENTS], axis=0)
     amount = events["amount"].to_numpy(dtype=float)
-    occurred = utc_datetime64(events["occurred_at"])
-    return {
+    return streams | {
         k: EventStream(codes[kind[k]], occurred[kind[k]], {"amount": amount[kind[k]]})
         for k in wanted
     }
@@ -539,15 +568,18 @@ def _contact_volume(p: PreparedHistory, at: _At, out: dict) -> None:
 
 
 def _contact_channels(p: PreparedHistory, at: _At, out: dict) -> None:
-    for x in CHANNELS:
-        out[f"contacts_{x}_30d"] = p.contacts["started"].total(f"ch_{x}", at.c, at.t, 30 * DAY)
+    for x in slots(CHANNEL_SLOTS):
+        out[channel_feature(x)] = p.contacts["started"].total(f"ch_{x}", at.c, at.t, 30 * DAY)
 
 
 def _contact_reasons(p: PreparedHistory, at: _At, out: dict) -> None:
-    for x in REASONS:
-        out[f"contacts_reason_{x}_30d"] = p.contacts["started"].total(
-            f"re_{x}", at.c, at.t, 30 * DAY
-        )
+    for x in slots(REASON_SLOTS):
+        out[reason_feature(x)] = p.contacts["started"].total(f"re_{x}", at.c, at.t, 30 * DAY)
+
+
+def _event_types(p: PreparedHistory, at: _At, out: dict) -> None:
+    for x in slots(EVENT_TYPE_SLOTS):
+        out[event_type_feature(x)] = p.events["typed"].total(f"ty_{x}", at.c, at.t, 30 * DAY)
 
 
 def _open_contacts(p: PreparedHistory, at: _At, out: dict) -> None:
@@ -754,6 +786,7 @@ _BUILDERS: dict[str, Callable[[PreparedHistory, _At, dict], None]] = {
     "problems": _problems,
     "refunds": _refunds,
     "bills_issued": _bills_issued,
+    "event_types": _event_types,
     "complaint_history": _complaint_history,
     "incidents": _incidents,
     "billing_cycle": _billing_cycle,

@@ -8,13 +8,18 @@ import math
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, replace
 
-from data.contract import AGE_BANDS, CHANNELS, PLANS, REASONS, SEGMENTS
-
 DAY = 86_400
 WINDOWS_DAYS = (1, 7, 30, 90)
 DECAY_HALF_LIFE_DAYS = 3  # "recent trouble" features weigh an event half as much every 3 days
 FAST_HALF_LIFE_DAYS = 1  # "right now" features: what happened in the last day or so
 SLOW_HALF_LIFE_DAYS = 4  # mood and exposure: how long being upset lasts
+# Per-value features count the data's own most frequent channels, reasons and event types
+# (learnt at training and stored with the model: see features.parameters), one slot per
+# value in order of frequency, and the rest pooled in an ``other`` slot.
+CHANNEL_SLOTS = 6
+REASON_SLOTS = 10
+EVENT_TYPE_SLOTS = 6
+SLOT_OTHER = "other"
 PROBLEM_EVENTS = ("payment_failed", "deduction_delayed", "order_delayed", "app_error")
 
 
@@ -69,12 +74,46 @@ def _plural(value: float, word: str) -> str:
     return f"{_n(value)} {word}{'' if value == 1 else 's'}"
 
 
-def _top_reason(v: Mapping[str, float]) -> str:
-    counts = {r: v.get(f"contacts_reason_{r}_30d", 0.0) for r in REASONS}
-    best = max(counts, key=lambda r: counts[r])
+def slots(n: int) -> tuple[str, ...]:
+    """Slot names of a per-value feature family: ``1``..``n`` and ``other``."""
+    return (*(str(i) for i in range(1, n + 1)), SLOT_OTHER)
+
+
+def channel_feature(slot: str) -> str:
+    return f"contacts_channel_{slot}_30d"
+
+
+def reason_feature(slot: str) -> str:
+    return f"contacts_reason_{slot}_30d"
+
+
+def event_type_feature(slot: str) -> str:
+    return f"events_type_{slot}_30d"
+
+
+def value_label(feature: str) -> str:
+    """The key under which a row's values carry the value a slot feature counts."""
+    return f"{feature}:value"
+
+
+def _top_slot(v: Mapping[str, object], features: list[str], noun: str, subject: str) -> str:
+    counts = {f: v.get(f, 0.0) or 0.0 for f in features}
+    best = max(counts, key=lambda f: counts[f])
     if not counts[best]:
-        return "no contacts in the last 30 days"
-    return f"{_plural(counts[best], 'contact')} about {best.replace('_', ' ')} in the last 30 days"
+        return f"no {noun}s in the last 30 days"
+    value = v.get(value_label(best))
+    about = f"'{value}'" if value else "other values"
+    return f"{_plural(counts[best], noun)} {subject} {about} in the last 30 days"
+
+
+def _top_reason(v: Mapping[str, object]) -> str:
+    features = [reason_feature(s) for s in slots(REASON_SLOTS)]
+    return _top_slot(v, features, "contact", "about")
+
+
+def _top_event_type(v: Mapping[str, object]) -> str:
+    features = [event_type_feature(s) for s in slots(EVENT_TYPE_SLOTS)]
+    return _top_slot(v, features, "event", "of type")
 
 
 REASON_GROUPS: tuple[ReasonGroup, ...] = (
@@ -154,6 +193,12 @@ REASON_GROUPS: tuple[ReasonGroup, ...] = (
         lambda v: f"{_plural(v['app_error_7d'], 'app error')} in the last 7 days",
     ),
     ReasonGroup(
+        "ACCOUNT_EVENTS",
+        "What happened on the account",
+        "Go through the account's recent events with the customer before they call",
+        _top_event_type,
+    ),
+    ReasonGroup(
         "SERVICE_INCIDENT",
         "Regional service incident",
         "Send a personal status update on the incident",
@@ -201,10 +246,9 @@ def _features() -> tuple[Feature, ...]:
                 +1 if w <= 7 else 0,
             )
         )
-    for ch in CHANNELS:
-        f.append(
-            Feature(f"contacts_{ch}_30d", "CONTACT_SURGE", f"Contacts by {ch} in the last 30 days")
-        )
+    for slot in slots(CHANNEL_SLOTS):
+        which = "other channels" if slot == SLOT_OTHER else f"channel {slot} (by frequency)"
+        f.append(Feature(channel_feature(slot), "CONTACT_SURGE", f"Contacts by {which} in 30 days"))
     f.append(
         Feature(
             "hours_since_last_contact", "CONTACT_SURGE", "Hours since the latest contact started"
@@ -215,13 +259,10 @@ def _features() -> tuple[Feature, ...]:
             "open_contacts", "CONTACT_SURGE", "Contacts started but not closed at the cutoff", +1
         )
     )
-    for r in REASONS:
+    for slot in slots(REASON_SLOTS):
+        which = "other reasons" if slot == SLOT_OTHER else f"reason {slot} (by frequency)"
         f.append(
-            Feature(
-                f"contacts_reason_{r}_30d",
-                "CONTACT_TOPIC",
-                f"Contacts about {r} in the last 30 days",
-            )
+            Feature(reason_feature(slot), "CONTACT_TOPIC", f"Contacts about {which} in 30 days")
         )
     f += [
         Feature("unresolved_7d", "UNRESOLVED", "Contacts closed unresolved in the last 7 days", +1),
@@ -462,10 +503,21 @@ def _features() -> tuple[Feature, ...]:
         Feature(
             "hours_since_bill_issued", "BILLING_CYCLE", "Hours since the latest bill_issued event"
         ),
-        Feature("segment", "PROFILE", "Customer segment", categories=SEGMENTS),
-        Feature("region", "PROFILE", "Customer region", categories=()),  # vocabulary learned at fit
-        Feature("age_band", "PROFILE", "Age band", categories=AGE_BANDS),
-        Feature("plan", "PROFILE", "Plan", categories=PLANS),
+        *(
+            Feature(
+                event_type_feature(slot),
+                "ACCOUNT_EVENTS",
+                "Events of "
+                + ("other types" if slot == SLOT_OTHER else f"type {slot} (by frequency)")
+                + " in 30 days",
+            )
+            for slot in slots(EVENT_TYPE_SLOTS)
+        ),
+        # Categories: the values the model saw at fit (the data's own words).
+        Feature("segment", "PROFILE", "Customer segment", categories=()),
+        Feature("region", "PROFILE", "Customer region", categories=()),
+        Feature("age_band", "PROFILE", "Age band", categories=()),
+        Feature("plan", "PROFILE", "Plan", categories=()),
         Feature("tenure_days", "PROFILE", "Days since signup"),
         Feature("bill_day", "PROFILE", "Day of month the bill is issued"),
         Feature("day_of_week", "PROFILE", "Day of week of the cutoff (0 = Monday)"),
@@ -485,13 +537,13 @@ FAMILIES: tuple[Family, ...] = (
     Family(
         "contact_channels",
         "Contacts per channel",
-        tuple(f"contacts_{ch}_30d" for ch in CHANNELS),
+        tuple(channel_feature(slot) for slot in slots(CHANNEL_SLOTS)),
         needs=("contacts.started_at", "contacts.channel"),
     ),
     Family(
         "contact_reasons",
         "Contacts per reason",
-        tuple(f"contacts_reason_{r}_30d" for r in REASONS),
+        tuple(reason_feature(slot) for slot in slots(REASON_SLOTS)),
         needs=("contacts.started_at", "contacts.reason"),
     ),
     Family(
@@ -614,6 +666,12 @@ FAMILIES: tuple[Family, ...] = (
         ("hours_since_bill_issued",),
         needs=("events.occurred_at", "events.event_type"),
         event_types=("bill_issued",),
+    ),
+    Family(
+        "event_types",
+        "Events per type (the data's most frequent types)",
+        tuple(event_type_feature(slot) for slot in slots(EVENT_TYPE_SLOTS)),
+        needs=("events.occurred_at", "events.event_type"),
     ),
     Family(
         "complaint_history",

@@ -9,13 +9,22 @@ list and the service build features exactly as training did. Pure: frames in, va
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import pandas as pd
 
 from experiments.config import OUTCOMES, FeatureConfig
+from features.catalogue import (
+    CHANNEL_SLOTS,
+    EVENT_TYPE_SLOTS,
+    REASON_SLOTS,
+    channel_feature,
+    event_type_feature,
+    reason_feature,
+)
 
+VOCABULARIES = ("channels", "reasons", "event_types")
 LONG_WAIT_QUANTILE = 0.9
 VERY_NEGATIVE_QUANTILE = 0.05
 
@@ -28,6 +37,12 @@ class FeatureParameters:
     long_wait_seconds: float
     very_negative_sentiment: float
     sentiment_outcome_cost: tuple[tuple[str, float], ...]  # (outcome, points), OUTCOMES order
+    # The data's most frequent values, in slot order, learnt from the train period and kept
+    # with the model. None: not learnt (every value is pooled in the ``other`` slot). Never
+    # learnt from the history being built: that would let later data choose the slots.
+    channels: tuple[str, ...] | None = None
+    reasons: tuple[str, ...] | None = None
+    event_types: tuple[str, ...] | None = None
 
     @property
     def cost(self) -> dict[str, float]:
@@ -37,6 +52,33 @@ class FeatureParameters:
         out = asdict(self)
         out["queued_channels"] = list(self.queued_channels)
         out["sentiment_outcome_cost"] = self.cost
+        for name in VOCABULARIES:
+            value = getattr(self, name)
+            out[name] = None if value is None else list(value)
+        return out
+
+    def with_vocabularies(self, contacts: pd.DataFrame, events: pd.DataFrame) -> FeatureParameters:
+        """These parameters with every vocabulary still unknown learnt from these frames."""
+        learnt = {}
+        for name, (frame, column, n) in {
+            "channels": (contacts, "channel", CHANNEL_SLOTS),
+            "reasons": (contacts, "reason", REASON_SLOTS),
+            "event_types": (events, "event_type", EVENT_TYPE_SLOTS),
+        }.items():
+            if getattr(self, name) is None:
+                learnt[name] = most_frequent(frame.get(column), n)
+        return replace(self, **learnt) if learnt else self
+
+    def labels(self) -> dict[str, str]:
+        """Slot feature -> the value it counts (what reason texts quote)."""
+        out = {}
+        for name, feature in (
+            ("channels", channel_feature),
+            ("reasons", reason_feature),
+            ("event_types", event_type_feature),
+        ):
+            for i, value in enumerate(getattr(self, name) or (), start=1):
+                out[feature(str(i))] = value
         return out
 
     @classmethod
@@ -48,6 +90,10 @@ class FeatureParameters:
             sentiment_outcome_cost=tuple(
                 (o, float(saved["sentiment_outcome_cost"][o])) for o in OUTCOMES
             ),
+            **{
+                name: None if saved.get(name) is None else tuple(saved[name])
+                for name in VOCABULARIES
+            },
         )
 
     @classmethod
@@ -116,6 +162,20 @@ def estimate_parameters(contacts: pd.DataFrame, config: FeatureConfig) -> Featur
         very_negative_sentiment=float(very_negative),
         sentiment_outcome_cost=tuple((o, float(cost[o])) for o in OUTCOMES),
     )
+
+
+def most_frequent(values: pd.Series | Mapping[str, int] | None, n: int) -> tuple[str, ...]:
+    """The ``n`` most frequent values (ties: alphabetical) of a column, or of value counts;
+    missing values never count."""
+    if values is None:
+        return ()
+    counts = (
+        values.dropna().astype(str).value_counts().to_dict()
+        if isinstance(values, pd.Series)
+        else dict(values)
+    )
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return tuple(value for value, _ in ranked[:n])
 
 
 def _quantile(values: np.ndarray, q: float, fallback: float) -> float:

@@ -2,7 +2,7 @@
 
 Four questions a data scientist asks of a new export, answered in one report:
 1. the tables: which were found, rows, the date range, missing and unexpected columns,
-   values outside the contract's vocabularies;
+   the data's own vocabularies (distinct values, the most frequent);
 2. the feature families: which will carry information and which cannot (a column or
    table absent, or present but never filled);
 3. validation: how many rows the contract keeps and sets aside, and why;
@@ -29,6 +29,7 @@ from features.labels import LabelEngine
 from training.dataset import SPLITS, NotEnoughData, sample_grid, split_periods
 
 EXAMPLES = 3
+VOCABULARY_SHOWN = 5
 
 
 @dataclass
@@ -44,7 +45,8 @@ class TableCheck:
     missing_columns: list[str] = field(default_factory=list)
     unexpected_columns: list[str] = field(default_factory=list)
     empty_columns: list[str] = field(default_factory=list)  # present, never filled
-    outside_vocabulary: dict[str, dict[str, object]] = field(default_factory=dict)
+    # category column -> distinct values and the most frequent (value, rows), as written
+    vocabularies: dict[str, dict[str, object]] = field(default_factory=dict)
 
 
 def check_tables(directory: Path, mapping: Mapping | None = None) -> dict[str, TableCheck]:
@@ -70,16 +72,15 @@ def check_tables(directory: Path, mapping: Mapping | None = None) -> dict[str, T
             if times.notna().any():
                 check.first, check.last = str(times.min()), str(times.max())
         for column in schema.columns:
-            if column.categories and column.name in raw.columns:
-                values = raw[column.name].dropna().astype(str)
-                outside = values[~values.isin(column.categories)]
-                if len(outside):
-                    check.outside_vocabulary[column.name] = {
-                        "rows": len(outside),
-                        "values": int(outside.nunique()),
-                        "examples": outside.value_counts().index[:EXAMPLES].tolist(),
-                        "allowed": list(column.categories),
-                    }
+            if column.kind == "category" and column.name in raw.columns:
+                values = raw[column.name].dropna().astype(str).str.strip().str.lower()
+                counts = values[values != ""].value_counts()
+                check.vocabularies[column.name] = {
+                    "values": len(counts),
+                    "most_frequent": [
+                        [v, int(n)] for v, n in counts.head(VOCABULARY_SHOWN).items()
+                    ],
+                }
     return checks
 
 
@@ -200,10 +201,10 @@ def render(report: dict[str, object]) -> str:
             lines.append(f"              never filled: {', '.join(t['empty_columns'])}")
         if t["unexpected_columns"]:
             lines.append(f"              not in the contract: {', '.join(t['unexpected_columns'])}")
-        for column, v in t["outside_vocabulary"].items():
+        for column, v in t["vocabularies"].items():
+            shown = ", ".join(f"{value} ({n:,})" for value, n in v["most_frequent"])
             lines.append(
-                f"              {column}: {v['rows']:,} rows with {v['values']} value(s) outside "
-                f"the contract's vocabulary, e.g. {v['examples']}"
+                f"              {column}: {v['values']:,} value(s); most frequent: {shown}"
             )
     validation = report["validation"]
     lines += ["", "validation:"]

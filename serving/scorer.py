@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from experiments.config import RadarConfig, ServingConfig
-from features.catalogue import FEATURES_BY_NAME, REASON_GROUPS, ReasonGroup
+from features.catalogue import FEATURES_BY_NAME, REASON_GROUPS, ReasonGroup, value_label
 from training import registry
 from training.model import CalibratedModel
 
@@ -51,21 +51,28 @@ class FeatureTable:
         self.matrix = model.encode(features)
         self.columns = {name: np.asarray(features[name]) for name in model.feature_names}
         self.row_of = {cid: i for i, cid in enumerate(self.customer_id)}
+        self.labels = {
+            value_label(feature): value
+            for feature, value in model.feature_parameters.labels().items()
+        }
 
     def __len__(self) -> int:
         return len(self.customer_id)
 
     def values(self, row: int) -> Mapping[str, object]:
-        return _RowValues(self.columns, row)
+        return _RowValues(self.columns, row, self.labels)
 
 
 class _RowValues(Mapping):
-    """A read-only name -> value view of one row (no per-row dict is built)."""
+    """A read-only name -> value view of one row (no per-row dict is built); also the value
+    each slot feature counts, under ``value_label(feature)`` (for reason texts)."""
 
-    def __init__(self, columns: dict[str, np.ndarray], row: int) -> None:
-        self._columns, self._row = columns, row
+    def __init__(self, columns: dict[str, np.ndarray], row: int, labels: Mapping[str, str]) -> None:
+        self._columns, self._row, self._labels = columns, row, labels
 
     def __getitem__(self, name: str) -> object:
+        if name in self._labels:
+            return self._labels[name]
         return self._columns[name][self._row]
 
     def __iter__(self) -> Iterator[str]:

@@ -139,15 +139,20 @@ def resolve_parameters(
     history: History, periods: Periods, features: FeatureConfig | FeatureParameters | None
 ) -> FeatureParameters:
     """The feature parameters of a training run. Those the configuration leaves null are
-    estimated from the contacts that closed before the train period ends: the validation
-    and test periods never shape the features they are judged on."""
+    estimated from the contacts that closed before the train period ends, and the
+    vocabularies (the most frequent channels, reasons and event types) are learnt from
+    what happened before it ends: the validation and test periods never shape the features
+    they are judged on."""
     if isinstance(features, FeatureParameters):
         return features
     features = features or FeatureConfig()
     train_end = periods.train[1] + pd.Timedelta(days=1)
-    contacts = history.contacts
-    seen = contacts[(contacts["closed_at"] < train_end).to_numpy(dtype=bool)]
-    parameters = estimate_parameters(seen, features)
+    contacts, events = history.contacts, history.events
+    closed = contacts[(contacts["closed_at"] < train_end).to_numpy(dtype=bool)]
+    parameters = estimate_parameters(closed, features).with_vocabularies(
+        contacts[(contacts["started_at"] < train_end).to_numpy(dtype=bool)],
+        events[(events["occurred_at"] < train_end).to_numpy(dtype=bool)],
+    )
     log.info("feature parameters: %s", parameters.as_dict())
     return parameters
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -28,8 +29,14 @@ from data.spark_tables import (
     validation_tally,
 )
 from experiments.config import RadarConfig
-from features.catalogue import FEATURES, KEY_COLUMNS
-from features.parameters import FeatureParameters
+from features.catalogue import (
+    CHANNEL_SLOTS,
+    EVENT_TYPE_SLOTS,
+    FEATURES,
+    KEY_COLUMNS,
+    REASON_SLOTS,
+)
+from features.parameters import FeatureParameters, most_frequent
 from training.dataset import Periods, assemble_rows, log_periods, place_periods
 
 log = logging.getLogger(__name__)
@@ -66,9 +73,15 @@ def spark_training_frame(
     periods = place_periods(tables.data_start, tables.observed_until, config.labels, config.split)
     incidents, observed_until = tables.incidents, tables.observed_until
     labels, sampling = config.labels, config.sampling
-    # Estimating a parameter would need a pass over every partition's contacts first: on
-    # Spark they are the configured values (a null is a clear error here).
-    parameters = FeatureParameters.configured(config.features)
+    # Estimating a threshold would need a pass over every partition's contacts first: on
+    # Spark they are the configured values (a null is a clear error here). The
+    # vocabularies are counted across partitions, so every partition fills the same slots.
+    train_end = periods.train[1] + pd.Timedelta(days=1)
+    parameters = replace(
+        FeatureParameters.configured(config.features),
+        **vocabularies(tables, incidents, observed_until, train_end),
+    )
+    log.info("feature parameters: %s", parameters.as_dict())
     tally = validation_tally(spark)
     eligible = spark.sparkContext.accumulator(0)
 
@@ -114,6 +127,47 @@ def spark_training_frame(
     )
     log_periods(frame, periods)
     return frame, periods, summary
+
+
+# Vocabulary -> (table, column, time column, slots): what the per-value features count.
+VOCABULARY_SOURCES = {
+    "channels": ("contacts", "channel", "started_at", CHANNEL_SLOTS),
+    "reasons": ("contacts", "reason", "started_at", REASON_SLOTS),
+    "event_types": ("events", "event_type", "occurred_at", EVENT_TYPE_SLOTS),
+}
+
+
+def vocabularies(
+    tables, incidents: pd.DataFrame, observed_until: pd.Timestamp, before: pd.Timestamp
+) -> dict[str, tuple[str, ...]]:
+    """The most frequent channels, reasons and event types of the rows validation keeps,
+    timed before ``before``: counted per partition, added up across them, ranked as the
+    embedded engine ranks them (so both fill the same slots)."""
+    from pyspark.sql import functions as F
+
+    def counts_of(key: tuple, pdf: pd.DataFrame) -> pd.DataFrame:
+        history, _ = partition_history(pdf, incidents, observed_until)
+        rows = []
+        for name, (table, column, when, _) in VOCABULARY_SOURCES.items():
+            frame = getattr(history, table)
+            seen = frame.loc[(frame[when] < before).to_numpy(dtype=bool), column].dropna()
+            rows += [(name, str(v), int(n)) for v, n in seen.astype(str).value_counts().items()]
+        return pd.DataFrame(rows, columns=["vocabulary", "value", "n"])
+
+    counted = (
+        tables.packed.groupBy(PARTITION_COLUMN)
+        .applyInPandas(counts_of, "vocabulary string, value string, n long")
+        .groupBy("vocabulary", "value")
+        .agg(F.sum("n").alias("n"))
+        .collect()
+    )
+    counts: dict[str, dict[str, int]] = {name: {} for name in VOCABULARY_SOURCES}
+    for row in counted:
+        counts[row["vocabulary"]][row["value"]] = int(row["n"])
+    return {
+        name: most_frequent(counts[name], slots)
+        for name, (_, _, _, slots) in VOCABULARY_SOURCES.items()
+    }
 
 
 def read_training_set(path: Path | str, spark=None) -> pd.DataFrame:

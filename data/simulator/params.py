@@ -1,7 +1,7 @@
 """The world's knobs and vocabulary.
 
-The vocabulary is the contract's, less its fallback value: the simulator draws only values
-the contract declares, so its output always validates.
+The vocabulary is the simulated company's own (the contract takes any channel, reason,
+segment or plan); its event types are the contract's, which the event families read.
 """
 
 from __future__ import annotations
@@ -10,20 +10,12 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from data.contract import AGE_BANDS as CONTRACT_AGE_BANDS
-from data.contract import CHANNELS, EVENT_TYPES, FALLBACK_CATEGORY
-from data.contract import PLANS as CONTRACT_PLANS
-from data.contract import SEGMENTS as CONTRACT_SEGMENTS
+from data.contract import EVENT_TYPES
 
-
-def _drawn(values: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(v for v in values if v != FALLBACK_CATEGORY)
-
-
-SEGMENTS = _drawn(CONTRACT_SEGMENTS)
-AGE_BANDS = _drawn(CONTRACT_AGE_BANDS)
-PLANS = _drawn(CONTRACT_PLANS)
-SIM_CHANNELS = _drawn(CHANNELS)
+SEGMENTS = ("retail", "institutional", "high_net_worth")
+AGE_BANDS = ("18-29", "30-44", "45-64", "65+")
+PLANS = ("basic", "standard", "premium")
+SIM_CHANNELS = ("phone", "chat", "email", "app", "social", "branch")
 # Operational problems: the event types that hurt (bills and refunds are recorded apart).
 PROBLEMS = ("payment_failed", "deduction_delayed", "order_delayed", "app_error")
 assert set(PROBLEMS) <= set(EVENT_TYPES)

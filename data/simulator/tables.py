@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from data.contract import CHANNELS, SCHEMAS
+from data.contract import SCHEMAS
 from data.simulator.dynamics import Dynamics
 from data.simulator.params import (
     AGE_BANDS,
@@ -17,6 +17,7 @@ from data.simulator.params import (
     PROBLEMS,
     SECONDS_PER_HOUR,
     SEGMENTS,
+    SIM_CHANNELS,
 )
 from data.simulator.state import _Population, _State, _Step
 
@@ -149,7 +150,7 @@ def build_tables(
                     "category": category,
                     "severity": rng.choice([1, 2, 3], idx.size, p=[0.15, 0.6, 0.25]),
                     "channel": rng.choice(
-                        list(CHANNELS[:6]), idx.size, p=[0.45, 0.15, 0.2, 0.1, 0.05, 0.05]
+                        list(SIM_CHANNELS), idx.size, p=[0.45, 0.15, 0.2, 0.1, 0.05, 0.05]
                     ),
                 }
             )

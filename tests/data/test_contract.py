@@ -70,17 +70,19 @@ def test_each_kind_of_bad_row_is_set_aside_with_its_reason():
     assert "contacts.sentiment" in str(issue)
 
 
-def test_unknown_category_maps_to_other_with_a_warning():
+def test_categories_are_the_data_s_own_words():
+    """A courier's channel or a risk factor of its own is kept (trimmed, lower-cased), not
+    forced into a list the product was built with."""
     valid, report = validate_table(
-        contacts({"channel": "Carrier Pigeon"}, {"channel": " CHAT "}), CONTACTS
+        contacts(
+            {"channel": "Carrier Pigeon", "reason": "Category 55"},
+            {"channel": " CHAT ", "reason": "category 55"},
+        ),
+        CONTACTS,
     )
-    assert valid["channel"].tolist() == ["other", "chat"]
-    warning = next(i for i in report.issues if i.severity == "warning")
-    assert (
-        warning.column == "channel"
-        and warning.count == 1
-        and warning.examples == ["Carrier Pigeon"]
-    )
+    assert valid["channel"].tolist() == ["carrier pigeon", "chat"]
+    assert valid["reason"].tolist() == ["category 55", "category 55"]
+    assert not report.issues
     assert report.n_rejected == 0
 
 

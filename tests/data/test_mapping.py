@@ -134,5 +134,6 @@ def test_check_profiles_the_export_through_the_mapping(export, tmp_path):
     contacts = report["tables"]["contacts"]
     assert contacts["file"].endswith("tickets.csv") and contacts["rows"] == 4
     assert contacts["unexpected_columns"] == ["Internal"]
-    assert "channel" not in contacts["outside_vocabulary"]  # mapped to the contract's words
+    assert contacts["vocabularies"]["channel"]["values"] == 3  # mapped: Telefono is phone
+    assert contacts["vocabularies"]["channel"]["most_frequent"][0] == ["phone", 2]
     assert report["families"]["contact_volume"] == "ok"

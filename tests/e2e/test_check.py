@@ -38,8 +38,9 @@ def test_missing_inputs_and_foreign_values_are_described(tmp_path, small_world):
     report = check_data(small_config(tmp_path / "ws"), data)
     tables = report["tables"]
     assert tables["contacts"]["missing_columns"] == ["sentiment"]
-    assert tables["contacts"]["outside_vocabulary"]["channel"]["rows"] == 25
-    assert tables["contacts"]["outside_vocabulary"]["channel"]["examples"] == ["carrier pigeon"]
+    channels = tables["contacts"]["vocabularies"]["channel"]
+    assert channels["values"] == 7  # the world's six and the pigeon: the data's own words
+    assert channels["most_frequent"][0][0] == "phone"
     assert tables["events"]["file"] is None and not tables["events"]["required"]
     assert report["validation"]["tables"]["contacts"]["absent_columns"] == ["sentiment"]
     families = report["families"]

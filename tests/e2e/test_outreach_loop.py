@@ -38,11 +38,11 @@ def test_a_call_changes_the_true_risk_only_through_the_knob():
 def test_the_loop_measures_an_effect_whose_interval_covers_the_truth(tmp_path):
     config = small_config(tmp_path / "ws").model_copy(
         update={
-            "loop": small_config(tmp_path).loop.model_copy(update={"customers": 1500, "days": 4})
+            "loop": small_config(tmp_path).loop.model_copy(update={"customers": 1500, "days": 5})
         }
     )
     result = run_outreach_loop(config)
-    assert len(result.days) == 4
+    assert len(result.days) == 5
     assert all(d["contact"] > 0 and d["holdout"] > 0 for d in result.days)
     assert result.true_effect < 0  # calls lower frustration, so complaints
     assert covers(result), (result.true_effect, result.measured)

@@ -11,6 +11,7 @@ from data.load import load_history
 from features.build import build_features
 from features.catalogue import RECENCY_WEIGHTED
 from features.labels import daily_cutoffs
+from features.parameters import DEFAULT_PARAMETERS
 
 COUNT_PREFIXES = (
     "contacts_", "unresolved_", "long_waits_", "transferred_", "very_negative_", "complaints_",
@@ -46,9 +47,11 @@ def test_features_use_only_what_was_known_at_the_cutoff(small_world, day):
     history, _ = load_history(small_world)
     t = history.observed_until.normalize() - pd.Timedelta(days=80 - day)
     cutoffs = daily_cutoffs(history.customers, t, t)
+    # A model's vocabulary (here: learnt from the whole world) is fixed before any cutoff.
+    learnt = DEFAULT_PARAMETERS.with_vocabularies(history.contacts, history.events)
     full, truncated = (
-        build_features(history, cutoffs),
-        build_features(known_before(history, t), cutoffs),
+        build_features(history, cutoffs, parameters=learnt),
+        build_features(known_before(history, t), cutoffs, parameters=learnt),
     )
     # Counts are exact; sums of non-integer values are differences of cumulative sums that
     # include other customers' events, so removing later rows may change their last bits.
@@ -57,3 +60,4 @@ def test_features_use_only_what_was_known_at_the_cutoff(small_world, day):
     counts = [c for c in full.columns if c.startswith(COUNT_PREFIXES) and c not in RECENCY_WEIGHTED]
     pd.testing.assert_frame_equal(full[counts], truncated[counts], check_exact=True)
     assert full["contacts_30d"].sum() > 0 and full["unresolved_30d"].sum() > 0
+    assert full["contacts_channel_1_30d"].sum() > 0 and full["events_type_1_30d"].sum() > 0

@@ -67,7 +67,9 @@ def test_posted_contacts_count_as_of_now_exactly_as_the_offline_build(
     known = fold(history, {"contacts": contacts})
     offline = scorer.score(
         build_features(
-            known, pd.DataFrame({"customer_id": [cid], "cutoff_at": [pd.Timestamp(as_of)]})
+            known,
+            pd.DataFrame({"customer_id": [cid], "cutoff_at": [pd.Timestamp(as_of)]}),
+            parameters=scorer.model.feature_parameters,
         )
     ).iloc[0]
     assert after["status"] == "ok" and after["source"] == "online"
@@ -77,7 +79,9 @@ def test_posted_contacts_count_as_of_now_exactly_as_the_offline_build(
     assert earlier["probability"] == pytest.approx(before["probability"], rel=0.5)
     unposted = scorer.score(
         build_features(
-            history, pd.DataFrame({"customer_id": [cid], "cutoff_at": [morning.floor("s")]})
+            history,
+            pd.DataFrame({"customer_id": [cid], "cutoff_at": [morning.floor("s")]}),
+            parameters=scorer.model.feature_parameters,
         )
     ).iloc[0]
     assert earlier["probability"] == pytest.approx(unposted["probability"], abs=1e-12)

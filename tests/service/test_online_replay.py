@@ -12,30 +12,38 @@ rebuilt customer at a time, so the others are evicted and rebuilt from the journ
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from data.contract import (
-    AGE_BANDS,
-    CHANNELS,
     COMPLAINTS,
     CONTACTS,
     CUSTOMERS,
     EVENT_TYPES,
     EVENTS,
     INCIDENTS,
-    PLANS,
-    REASONS,
-    SEGMENTS,
     validate_table,
 )
 from data.history import History
 from data.journal import OUTCOME_COLUMNS, EventJournal
+from data.simulator.params import AGE_BANDS, PLANS, SEGMENTS, SIM_CHANNELS
 from features.build import build_features
 from features.catalogue import FEATURE_NAMES
 from features.labels import build_labels
+from features.parameters import DEFAULT_PARAMETERS
 from serving.online import OnlineFeatures, differs
+
+# The world's words and some of a company's own (the contract keeps any).
+CHANNELS = (*SIM_CHANNELS, "carrier pigeon")
+REASONS = ("billing", "payment", "delivery", "category 55", "other")
+EVENT_TYPES = (*EVENT_TYPES, "parcel lost")
+# A model's vocabularies: some values have slots, the others are pooled.
+LEARNT = replace(
+    DEFAULT_PARAMETERS, channels=CHANNELS[:3], reasons=REASONS[:2], event_types=EVENT_TYPES[:4]
+)
 
 EXPORT = pd.Timestamp("2026-03-10", tz="UTC")
 HORIZON_HOURS = 48
@@ -205,7 +213,9 @@ def test_online_state_equals_build_features_on_the_full_history(tmp_path, seed, 
     journal = EventJournal(tmp_path / "events.db")
 
     def state() -> OnlineFeatures:
-        return OnlineFeatures(export, journal, HORIZON_HOURS, True, max_overlays=max_overlays)
+        return OnlineFeatures(
+            export, journal, HORIZON_HOURS, True, max_overlays=max_overlays, parameters=LEARNT
+        )
 
     online = state()
     ids = [r["customer_id"] for r in rows["customers"]]
@@ -237,7 +247,7 @@ def test_online_state_equals_build_features_on_the_full_history(tmp_path, seed, 
             "cutoff_at": [when for when, _, _ in asked for _ in ids],
         }
     )
-    offline = build_features(history, cutoffs)
+    offline = build_features(history, cutoffs, parameters=LEARNT)
     labels = build_labels(history, cutoffs, HORIZON_HOURS)
     checked = 0
     for name in FEATURE_NAMES:

@@ -85,17 +85,29 @@ def test_history_mode_equals_id_mode(client, trained):
     by_id, by_history = body["results"]
     assert by_history["source"] == "history" and by_history["status"] == "ok"
     assert by_history["probability"] == pytest.approx(by_id["probability"], abs=1e-12)
-    assert by_history["reasons"] == by_id["reasons"]
+    # The same reasons; a contribution may differ in its last bits (a customer's own running
+    # sums against the snapshot's grouped ones feed a linear model's terms directly).
+    assert [(r["code"], r["text"], r["features"]) for r in by_history["reasons"]] == [
+        (r["code"], r["text"], r["features"]) for r in by_id["reasons"]
+    ]
+    for mine, theirs in zip(by_history["reasons"], by_id["reasons"], strict=True):
+        assert mine["contribution"] == pytest.approx(theirs["contribution"], abs=1e-12)
 
 
-def test_unknown_channel_is_mapped_with_a_warning(client, trained):
-    payload, cutoff = top_customer_payload(trained)
-    with_contact(payload, channel="fax")
-    item = client.post("/score", json={"histories": [payload], "as_of": cutoff.isoformat()}).json()[
-        "results"
-    ][0]
-    assert item["status"] == "ok"
-    assert any("channel" in w and "fax" in w for w in item["warnings"])
+def test_a_channel_the_model_never_saw_is_pooled_as_written(client, trained):
+    """A channel of the customer's own is taken as written (no warning, no error): the model
+    counts it with every other value it did not learn, so two such channels score alike."""
+
+    def scored(channel: str) -> dict:
+        payload, cutoff = top_customer_payload(trained)
+        with_contact(payload, channel=channel)
+        body = {"histories": [payload], "as_of": cutoff.isoformat()}
+        return client.post("/score", json=body).json()["results"][0]
+
+    fax, telex = scored("fax"), scored("Telex ")
+    assert fax["status"] == telex["status"] == "ok"
+    assert fax["warnings"] == telex["warnings"] == []
+    assert fax["probability"] == pytest.approx(telex["probability"], abs=1e-12)
 
 
 @pytest.mark.parametrize(
@@ -141,8 +153,7 @@ def test_a_batch_of_histories_keeps_each_items_errors_and_warnings_its_own(clien
     assert [i["status"] for i in items] == ["ok", "error", "error", "ok"]
     assert "contacts.closed_at" in items[1]["error"] and "before started_at" in items[1]["error"]
     assert "more than once" in items[2]["error"]
-    assert items[0]["warnings"] == [] and any("fax" in w for w in items[3]["warnings"])
-    assert items[2]["warnings"] == []
+    assert all(i["warnings"] == [] for i in items)  # a channel of its own is no problem
     alone = client.post("/score", json={"histories": [a], "as_of": cutoff.isoformat()}).json()
     assert items[0]["probability"] == pytest.approx(alone["results"][0]["probability"], abs=1e-12)
     # A customer alone and in a batch: the same reasons (sums may differ in the last bit:

@@ -3,6 +3,7 @@ configured or estimated from the training period only, and used by every feature
 
 from __future__ import annotations
 
+from dataclasses import replace
 from types import SimpleNamespace
 
 import numpy as np
@@ -89,11 +90,25 @@ def test_estimates_see_only_contacts_closed_before_the_train_period_ends():
     )
 
     def resolved(future: pd.DataFrame) -> FeatureParameters:
-        history = SimpleNamespace(contacts=pd.concat([early, future], ignore_index=True))
-        return resolve_parameters(history, periods, ESTIMATE_ALL)
+        contacts = pd.concat([early, future], ignore_index=True)
+        contacts["started_at"] = contacts["closed_at"] - pd.Timedelta(hours=1)
+        events = pd.DataFrame(
+            {
+                "occurred_at": pd.Series(dtype="datetime64[ns, UTC]"),
+                "event_type": pd.Series(dtype=str),
+            }
+        )
+        return resolve_parameters(
+            SimpleNamespace(contacts=contacts, events=events), periods, ESTIMATE_ALL
+        )
 
-    wilder = later.assign(wait_seconds=later["wait_seconds"] * 50, sentiment=-100.0)
-    assert resolved(later) == resolved(wilder) == estimate_parameters(early, ESTIMATE_ALL)
+    wilder = later.assign(
+        wait_seconds=later["wait_seconds"] * 50, sentiment=-100.0, channel="carrier pigeon"
+    )
+    assert resolved(later) == resolved(wilder)
+    thresholds = replace(resolved(later), channels=None, reasons=None, event_types=None)
+    assert thresholds == estimate_parameters(early, ESTIMATE_ALL)
+    assert set(resolved(later).channels) == {"email", "phone"}  # the pigeons came later
 
 
 def test_features_are_built_with_the_parameters_given():
