@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -20,6 +20,7 @@ import pandas as pd
 from mlflow.tracking import MlflowClient
 
 from experiments.config import RadarConfig
+from features.parameters import DEFAULT_PARAMETERS, FeatureParameters
 from training import registry
 from training.metrics import score_metrics
 
@@ -46,9 +47,18 @@ class Decision:
 
 
 def judge(
-    client: MlflowClient, config: RadarConfig, test: pd.DataFrame, evaluation: dict
+    client: MlflowClient,
+    config: RadarConfig,
+    test: pd.DataFrame,
+    evaluation: dict,
+    parameters: FeatureParameters = DEFAULT_PARAMETERS,
+    rebuild: Callable[[FeatureParameters], pd.DataFrame] | None = None,
 ) -> Decision:
-    """Compare the challenger (``evaluation['model']``) with the floor and the champion."""
+    """Compare the challenger (``evaluation['model']``) with the floor and the champion.
+
+    ``test`` holds the challenger's features (built with ``parameters``). A champion whose
+    features are built otherwise (another vocabulary or thresholds) is judged on the same
+    test rows built its own way, by ``rebuild``; without it, it is not compared at all."""
     metric = config.evaluation.promote_metric
     mine = evaluation["model"][metric]
     floor = evaluation[FLOOR_SCORER][metric]
@@ -59,7 +69,16 @@ def judge(
     if champion is None:
         return Decision(True, "no champion yet; above the frequent-contact rule", **common)
     try:
-        current = registry.load_version(config, champion.version).predict_proba(test)
+        model = registry.load_version(config, champion.version)
+        rows = test
+        if model.feature_parameters != parameters:
+            if rebuild is None:
+                raise ValueError("its features are built with other parameters")
+            log.info("champion v%s builds its features its own way: rebuilding", champion.version)
+            rows = rebuild(model.feature_parameters)
+            if not rows["label"].to_numpy().tolist() == test["label"].to_numpy().tolist():
+                raise ValueError("its test rows differ from the challenger's")
+        current = model.predict_proba(rows)
     except Exception as exc:  # an incompatible old champion must not break training
         log.warning("champion v%s cannot score this test period: %s", champion.version, exc)
         return Decision(

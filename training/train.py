@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import mlflow
+import pandas as pd
 
 from data.contract import ContractError
 from data.fileio import write_json, write_text
@@ -48,6 +49,12 @@ def train(config: RadarConfig, data_dir: Path | str, engine: str = "embedded") -
     """
     started = time.perf_counter()
     data_dir = data_dir if is_uri(data_dir) else Path(data_dir)
+
+    def test_rows(parameters: FeatureParameters) -> pd.DataFrame:
+        """The test period again, its features built with other parameters (a champion's)."""
+        frame, _, _ = load_training_frame(config, data_dir, parameters)
+        return frame[frame["split"].to_numpy() == "test"]
+
     if engine == "spark" and config.data.mapping is not None:
         raise ContractError(SPARK_READS_THE_CONTRACT)
     if engine == "spark":
@@ -86,7 +93,9 @@ def train(config: RadarConfig, data_dir: Path | str, engine: str = "embedded") -
     test, evaluation, ranking = evaluate_model(frame, model, config)
     for warning in evaluation["too_few_positives"]:
         log.warning("%s", warning)
-    decision = promote.judge(client, config, test, evaluation)
+    decision = promote.judge(
+        client, config, test, evaluation, parameters, None if engine == "spark" else test_rows
+    )
 
     name = config.registry.model_name
     tags = registry.owner_tags() | ({"radar.search_run": search_run} if search_run else {})

@@ -113,3 +113,40 @@ def test_promotion_is_the_last_step_of_training(trained, small_world, tmp_path, 
     final = json.loads((ws / "evaluation.json").read_text())
     assert final["promoted_to_champion"] == result.promoted
     assert final["champion_comparison"]["champion_version"] == "1"
+
+
+def test_a_champion_that_builds_its_features_otherwise_is_judged_on_its_own(
+    trained, small_world, tmp_path, monkeypatch
+):
+    """A challenger trained with other feature parameters (here a stricter very-negative
+    threshold) is compared with the champion on the same test rows, each model on the
+    features it was trained with: the champion's are rebuilt its own way."""
+    from experiments.config import with_section
+    from training.train import train
+
+    ws = tmp_path / "ws"
+    shutil.copytree(trained["root"], ws)
+    config = with_section(
+        trained["config"].model_copy(
+            update={"workspace": trained["config"].workspace.model_copy(update={"root": ws})}
+        ),
+        "features",
+        very_negative_sentiment=-60.0,
+    )
+    rebuilt = []
+    real = promote.judge
+
+    def spy(client, config, test, evaluation, parameters, rebuild):
+        def counted(champion_parameters):
+            rebuilt.append(champion_parameters)
+            return rebuild(champion_parameters)
+
+        return real(client, config, test, evaluation, parameters, counted)
+
+    monkeypatch.setattr(promote, "judge", spy)
+    result = train(config, small_world)
+    comparison = result.evaluation["champion_comparison"]
+    champion = trained["scorer"].model.feature_parameters
+    assert rebuilt == [champion] and champion.very_negative_sentiment == -80
+    assert comparison["champion_version"] == "1" and comparison["champion"] is not None
+    assert "cannot be evaluated" not in comparison["reason"]
