@@ -1,6 +1,6 @@
 """``radar demo``: the whole product once, for real, on the embedded defaults.
 
-synthetic world -> features -> LightGBM -> MLflow run + registry -> daily risk list ->
+synthetic world -> features -> candidate models -> MLflow run + registry -> daily risk list ->
 BentoML service on loopback -> real HTTP calls checked against the list -> service stopped.
 """
 
@@ -66,7 +66,7 @@ def run_demo(config: RadarConfig, args: argparse.Namespace, service_env: dict[st
         )
     print(f"world: {world}")
 
-    _step(2, "features -> LightGBM -> evaluation -> MLflow registry")
+    _step(2, "features -> candidate models (chosen on validation) -> evaluation -> MLflow registry")
     result = train(config, world)
     print_evaluation(result.evaluation)
 

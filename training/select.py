@@ -116,7 +116,8 @@ def choose_model(
     for row in rows:
         row["best_minus_this_95"] = below.get(row["name"])
     chosen = next(r["name"] for r in rows if r["name"] == best or not _is_clear(below, r["name"]))
-    return Selection(models[chosen], chosen, metric, rows + skipped)
+    listed = {r["name"]: r for r in rows + skipped}
+    return Selection(models[chosen], chosen, metric, [listed[c.name] for c in candidates])
 
 
 def _clearly_below(
