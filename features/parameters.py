@@ -8,7 +8,7 @@ list and the service build features exactly as training did. Pure: frames in, va
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, replace
 
 import numpy as np
@@ -24,9 +24,38 @@ from features.catalogue import (
     reason_feature,
 )
 
-VOCABULARIES = ("channels", "reasons", "event_types")
 LONG_WAIT_QUANTILE = 0.9
 VERY_NEGATIVE_QUANTILE = 0.05
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """Where a vocabulary's values are, how many slots they fill, and the slot features."""
+
+    table: str
+    column: str
+    time: str  # a value belongs to a period by this time
+    slots: int
+    feature: Callable[[str], str]  # slot -> feature name
+
+    def seen(self, tables: Mapping[str, pd.DataFrame], before: pd.Timestamp | None) -> pd.Series:
+        """The values of the rows timed before ``before`` (all rows when None)."""
+        frame = tables[self.table]
+        if self.column not in frame:
+            return pd.Series(dtype=str)
+        if before is not None:
+            frame = frame[(frame[self.time] < before).to_numpy(dtype=bool)]
+        return frame[self.column].dropna().astype(str)
+
+
+# What the per-value features count, declared once (training, Spark and the scorer read it).
+VOCABULARIES = {
+    "channels": Vocabulary("contacts", "channel", "started_at", CHANNEL_SLOTS, channel_feature),
+    "reasons": Vocabulary("contacts", "reason", "started_at", REASON_SLOTS, reason_feature),
+    "event_types": Vocabulary(
+        "events", "event_type", "occurred_at", EVENT_TYPE_SLOTS, event_type_feature
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -57,29 +86,26 @@ class FeatureParameters:
             out[name] = None if value is None else list(value)
         return out
 
-    def with_vocabularies(self, contacts: pd.DataFrame, events: pd.DataFrame) -> FeatureParameters:
-        """These parameters with every vocabulary still unknown learnt from these frames."""
-        learnt = {}
-        for name, (frame, column, n) in {
-            "channels": (contacts, "channel", CHANNEL_SLOTS),
-            "reasons": (contacts, "reason", REASON_SLOTS),
-            "event_types": (events, "event_type", EVENT_TYPE_SLOTS),
-        }.items():
-            if getattr(self, name) is None:
-                learnt[name] = most_frequent(frame.get(column), n)
+    def with_vocabularies(
+        self, contacts: pd.DataFrame, events: pd.DataFrame, before: pd.Timestamp | None = None
+    ) -> FeatureParameters:
+        """These parameters with every vocabulary still unknown learnt from these frames'
+        rows timed before ``before`` (all of them when None)."""
+        tables = {"contacts": contacts, "events": events}
+        learnt = {
+            name: most_frequent(vocabulary.seen(tables, before), vocabulary.slots)
+            for name, vocabulary in VOCABULARIES.items()
+            if getattr(self, name) is None
+        }
         return replace(self, **learnt) if learnt else self
 
     def labels(self) -> dict[str, str]:
         """Slot feature -> the value it counts (what reason texts quote)."""
-        out = {}
-        for name, feature in (
-            ("channels", channel_feature),
-            ("reasons", reason_feature),
-            ("event_types", event_type_feature),
-        ):
-            for i, value in enumerate(getattr(self, name) or (), start=1):
-                out[feature(str(i))] = value
-        return out
+        return {
+            vocabulary.feature(str(i)): value
+            for name, vocabulary in VOCABULARIES.items()
+            for i, value in enumerate(getattr(self, name) or (), start=1)
+        }
 
     @classmethod
     def from_dict(cls, saved: Mapping[str, object]) -> FeatureParameters:

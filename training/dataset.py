@@ -147,11 +147,10 @@ def resolve_parameters(
         return features
     features = features or FeatureConfig()
     train_end = periods.train[1] + pd.Timedelta(days=1)
-    contacts, events = history.contacts, history.events
+    contacts = history.contacts
     closed = contacts[(contacts["closed_at"] < train_end).to_numpy(dtype=bool)]
     parameters = estimate_parameters(closed, features).with_vocabularies(
-        contacts[(contacts["started_at"] < train_end).to_numpy(dtype=bool)],
-        events[(events["occurred_at"] < train_end).to_numpy(dtype=bool)],
+        contacts, history.events, before=train_end
     )
     log.info("feature parameters: %s", parameters.as_dict())
     return parameters

@@ -29,14 +29,8 @@ from data.spark_tables import (
     validation_tally,
 )
 from experiments.config import RadarConfig
-from features.catalogue import (
-    CHANNEL_SLOTS,
-    EVENT_TYPE_SLOTS,
-    FEATURES,
-    KEY_COLUMNS,
-    REASON_SLOTS,
-)
-from features.parameters import FeatureParameters, most_frequent
+from features.catalogue import FEATURES, KEY_COLUMNS
+from features.parameters import VOCABULARIES, FeatureParameters, most_frequent
 from training.dataset import Periods, assemble_rows, log_periods, place_periods
 
 log = logging.getLogger(__name__)
@@ -129,14 +123,6 @@ def spark_training_frame(
     return frame, periods, summary
 
 
-# Vocabulary -> (table, column, time column, slots): what the per-value features count.
-VOCABULARY_SOURCES = {
-    "channels": ("contacts", "channel", "started_at", CHANNEL_SLOTS),
-    "reasons": ("contacts", "reason", "started_at", REASON_SLOTS),
-    "event_types": ("events", "event_type", "occurred_at", EVENT_TYPE_SLOTS),
-}
-
-
 def vocabularies(
     tables, incidents: pd.DataFrame, observed_until: pd.Timestamp, before: pd.Timestamp
 ) -> dict[str, tuple[str, ...]]:
@@ -147,11 +133,12 @@ def vocabularies(
 
     def counts_of(key: tuple, pdf: pd.DataFrame) -> pd.DataFrame:
         history, _ = partition_history(pdf, incidents, observed_until)
-        rows = []
-        for name, (table, column, when, _) in VOCABULARY_SOURCES.items():
-            frame = getattr(history, table)
-            seen = frame.loc[(frame[when] < before).to_numpy(dtype=bool), column].dropna()
-            rows += [(name, str(v), int(n)) for v, n in seen.astype(str).value_counts().items()]
+        tables = {"contacts": history.contacts, "events": history.events}
+        rows = [
+            (name, value, int(n))
+            for name, vocabulary in VOCABULARIES.items()
+            for value, n in vocabulary.seen(tables, before).value_counts().items()
+        ]
         return pd.DataFrame(rows, columns=["vocabulary", "value", "n"])
 
     counted = (
@@ -161,13 +148,10 @@ def vocabularies(
         .agg(F.sum("n").alias("n"))
         .collect()
     )
-    counts: dict[str, dict[str, int]] = {name: {} for name in VOCABULARY_SOURCES}
+    counts: dict[str, dict[str, int]] = {name: {} for name in VOCABULARIES}
     for row in counted:
         counts[row["vocabulary"]][row["value"]] = int(row["n"])
-    return {
-        name: most_frequent(counts[name], slots)
-        for name, (_, _, _, slots) in VOCABULARY_SOURCES.items()
-    }
+    return {name: most_frequent(counts[name], v.slots) for name, v in VOCABULARIES.items()}
 
 
 def read_training_set(path: Path | str, spark=None) -> pd.DataFrame:
