@@ -17,7 +17,8 @@ class History:
     ``observed_until`` is the end of the observation window: nothing after it is known,
     so label windows that run past it are censored. ``absent`` names the inputs
     ("table.column") the source did not have: their columns are null here, and the features
-    that need them are left out of any model trained on it.
+    that need them are left out of any model trained on it. ``derived`` names the inputs
+    filled in from others (sign-up times from each customer's first activity).
     """
 
     customers: pd.DataFrame
@@ -27,6 +28,7 @@ class History:
     incidents: pd.DataFrame
     observed_until: pd.Timestamp
     absent: frozenset[str] = frozenset()
+    derived: frozenset[str] = frozenset()
 
     @classmethod
     def from_frames(
@@ -61,6 +63,7 @@ class History:
             incidents=self.incidents,
             observed_until=self.observed_until,
             absent=self.absent,
+            derived=self.derived,
         )
 
 

@@ -147,10 +147,7 @@ def load_history(
         sources[name] = path
 
     absent = absent_inputs({name: r.absent for name, r in reports.items()})
-    if "customers" not in reports:  # no customers table: everyone seen, from first sight
-        frames["customers"], reports["customers"] = derive_customers(frames)
-    elif "signup_at" in reports["customers"].absent:
-        frames["customers"] = with_first_seen_signup(frames["customers"], frames)
+    derived = complete_customers(frames, reports)
     set_aside_orphans(frames, reports)
     report = LoadReport(directory, reports)
     for table in reports.values():
@@ -169,7 +166,10 @@ def load_history(
     )
     if absent:
         log.info("absent from %s (features that need them are off): %s", directory, sorted(absent))
-    return History(**frames, observed_until=observed_until, absent=frozenset(absent)), report
+    history = History(
+        **frames, observed_until=observed_until, absent=frozenset(absent), derived=derived
+    )
+    return history, report
 
 
 def absent_inputs(missing_columns: dict[str, list[str]]) -> set[str]:
@@ -182,6 +182,21 @@ def absent_inputs(missing_columns: dict[str, list[str]]) -> set[str]:
         for column in missing_columns.get(name, schema.column_names)
     }
     return absent - {"customers.customer_id", "customers.signup_at"}
+
+
+def complete_customers(
+    frames: dict[str, pd.DataFrame], reports: dict[str, TableReport]
+) -> frozenset[str]:
+    """Fill in (in place) what an export leaves out of the customers: the whole table from the
+    other tables' customer ids, or sign-up times from each customer's first activity.
+    Returns the inputs so derived."""
+    if "customers" not in reports:  # no customers table: everyone seen, from first sight
+        frames["customers"], reports["customers"] = derive_customers(frames)
+    elif "signup_at" in reports["customers"].absent:
+        frames["customers"] = with_first_seen_signup(frames["customers"], frames)
+    else:
+        return frozenset()
+    return frozenset({"customers.signup_at"})
 
 
 def first_seen(frames: dict[str, pd.DataFrame]) -> pd.Series:

@@ -40,6 +40,7 @@ from data.load import (
     MANIFEST,
     LoadReport,
     check_limits,
+    complete_customers,
     find_table_file,
     manifest_observed_until,
     read_table_file,
@@ -195,6 +196,28 @@ def read_tables(spark, directory: Path | str, partitions: int) -> SparkTables:
     )
 
 
+def daily_activity(tables: SparkTables) -> pd.Series:
+    """Rows of contacts, events and complaints per UTC day (sorted), counted by Spark: what
+    ``split.start: auto`` reads to find where the data becomes dense."""
+    from pyspark.sql import functions as F
+
+    starts = {"contacts": "started_at", "events": "occurred_at", "complaints": "filed_at"}
+    packed = tables.packed
+    days = None
+    for table, column in starts.items():
+        name = f"{table}{SEPARATOR}{column}"
+        if not _has(packed, name):
+            continue
+        instant = _instant(packed, name)
+        if name + NANOS in packed.columns:  # integer nanoseconds
+            instant = F.timestamp_seconds(F.floor(instant / 1_000_000_000))
+        day = packed.where(F.col(TABLE_COLUMN) == table).select(F.to_date(instant).alias("day"))
+        days = day if days is None else days.unionByName(day)
+    counted = days.where(F.col("day").isNotNull()).groupBy("day").count().toPandas()
+    index = pd.to_datetime(counted["day"]).dt.tz_localize("UTC")
+    return pd.Series(counted["count"].to_numpy(), index=index).sort_index()
+
+
 def partition_history(
     pdf: pd.DataFrame, incidents: pd.DataFrame, observed_until: pd.Timestamp
 ) -> tuple[History, dict]:
@@ -205,17 +228,15 @@ def partition_history(
     reports: dict[str, TableReport] = {}
     for name in PER_CUSTOMER_TABLES:
         schema = SCHEMAS[name]
-        rows = pdf[pdf[TABLE_COLUMN] == name]
-        if rows.empty:
+        prefix = f"{name}{SEPARATOR}"
+        columns = [c for c in pdf.columns if c.startswith(prefix)]
+        if not columns:  # the export has no such table
             frames[name] = schema.empty()
             continue
-        prefix = f"{name}{SEPARATOR}"
-        raw = _times(
-            pd.DataFrame(
-                {c[len(prefix) :]: rows[c].to_numpy() for c in pdf.columns if c.startswith(prefix)}
-            )
-        )
+        rows = pdf[pdf[TABLE_COLUMN] == name]
+        raw = _times(pd.DataFrame({c[len(prefix) :]: rows[c].to_numpy() for c in columns}))
         frames[name], reports[name] = validate_table(raw, schema)
+    derived = complete_customers(frames, reports)
     set_aside_orphans(frames, reports)
     tally = {
         name: {
@@ -228,7 +249,8 @@ def partition_history(
         }
         for name, report in reports.items()
     }
-    return History(**frames, incidents=incidents, observed_until=observed_until), tally
+    history = History(**frames, incidents=incidents, observed_until=observed_until, derived=derived)
+    return history, tally
 
 
 class TallyParam:

@@ -127,6 +127,11 @@ class SimulationConfig(_Frozen):
     )
 
 
+# The longest a complaint counts as open when no complaint of the training period has a
+# resolution time to learn from: a week.
+DEFAULT_OPEN_COMPLAINT_DAYS = 7.0
+
+
 class LabelConfig(_Frozen):
     """What is predicted, and for whom."""
 
@@ -134,12 +139,31 @@ class LabelConfig(_Frozen):
     exclude_open_complaints: bool = Field(
         True, description="Customers with an open complaint are not scored."
     )
+    open_complaint_days: float | None = Field(
+        None,
+        gt=0,
+        description="The longest a complaint counts as open, resolved or not (null: the time "
+        "within which nine in ten of the training period's resolved complaints were resolved, "
+        f"else {DEFAULT_OPEN_COMPLAINT_DAYS:g}); never for ever, so a customer who complained "
+        "is scored again.",
+    )
 
 
 class SplitConfig(_Frozen):
     """Out-of-time periods, oldest first: warm-up | train | gap | validation | gap | test."""
 
-    warmup_days: int = Field(30, ge=0, description="First days only feed feature windows.")
+    start: date | Literal["auto"] | None = Field(
+        None,
+        description="First day of the warm-up (null: the first contact, event or complaint; "
+        "auto: the first day from which the data is dense, past a few stray early rows).",
+    )
+    warmup_days: int = Field(
+        30,
+        ge=1,
+        description="First days only feed features; also the look-back of every feature: "
+        "longer windows are left out of the model and the latest X older than this counts as "
+        "none, so every training day sees as much history as the scored days.",
+    )
     validation_days: int = Field(21, ge=3, description="Early stopping and calibration.")
     test_days: int = Field(28, ge=3, description="Judged beside the peers; never used to choose.")
     gap_hours: int = Field(48, ge=0, description="Gap between periods; at least the horizon.")

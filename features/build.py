@@ -109,6 +109,10 @@ class PreparedHistory:
     events: dict[str, EventStream]
     incidents: dict[str, EventStream]
     families: tuple[str, ...]  # the feature families evaluate_features computes from it
+    # How far back "the latest X" may lie (seconds; None: unbounded), and whether tenure is
+    # time since first seen: see FeatureParameters.lookback_days.
+    lookback: int | None = None
+    first_seen_signup: bool = False
 
     def streams(self) -> list[EventStream]:
         return [
@@ -175,6 +179,8 @@ def prepare_history(
         if "incidents" in wanted
         else {},
         families=tuple(f for f in FAMILIES_BY_NAME if f in wanted),
+        lookback=None if parameters.lookback_days is None else int(parameters.lookback_days * DAY),
+        first_seen_signup=parameters.first_seen_signup,
     )
 
 
@@ -187,7 +193,12 @@ def evaluate_features(
     Only array operations: a handful of binary searches per feature and cutoff.
     """
     cutoff_at = np.asarray(cutoff_at, dtype="datetime64[ns]")
-    at = _At(np.asarray(codes, dtype=np.int64), to_seconds(cutoff_at, "floor"), cutoff_at)
+    at = _At(
+        np.asarray(codes, dtype=np.int64),
+        to_seconds(cutoff_at, "floor"),
+        cutoff_at,
+        prepared.lookback,
+    )
     out: dict[str, np.ndarray] = {}
     for family in prepared.families:
         _BUILDERS[family](prepared, at, out)
@@ -552,18 +563,37 @@ def _event_streams(
 @dataclass(frozen=True)
 class _At:
     """Where features are evaluated: customer codes, cutoffs in the streams' seconds and as
-    UTC ``datetime64[ns]``."""
+    UTC ``datetime64[ns]``, and how far back the latest event may lie (None: any age)."""
 
     c: np.ndarray
     t: np.ndarray
     when: np.ndarray
+    lookback: int | None = None
+
+
+def _since(stream: EventStream, at: _At, entities: np.ndarray | None = None) -> np.ndarray:
+    """Seconds since the latest event before the cutoff; missing when there is none within
+    the look-back (a training day, with only the warm-up behind it, could not know of an
+    older one). ``entities``: the stream's entity per query (default: the customers)."""
+    seconds = stream.seconds_since_last(at.c if entities is None else entities, at.t)
+    if at.lookback is None:
+        return seconds
+    return np.where(seconds <= at.lookback, seconds, np.nan)
+
+
+def _latest(stream: EventStream, name: str, at: _At) -> np.ndarray:
+    """Value ``name`` of the latest event before the cutoff, within the look-back."""
+    value = stream.last_value(name, at.c, at.t)
+    if at.lookback is None:
+        return value
+    return np.where(stream.seconds_since_last(at.c, at.t) <= at.lookback, value, np.nan)
 
 
 def _contact_volume(p: PreparedHistory, at: _At, out: dict) -> None:
     started, c, t = p.contacts["started"], at.c, at.t
     for w in WINDOWS_DAYS:
         out[f"contacts_{w}d"] = started.count(c, t, w * DAY)
-    out["hours_since_last_contact"] = started.seconds_since_last(c, t) / HOUR
+    out["hours_since_last_contact"] = _since(started, at) / HOUR
     out["contacts_decayed"] = started.decayed_sum(None, c, t, DECAY_HALF_LIFE_DAYS * DAY)
 
 
@@ -595,8 +625,8 @@ def _resolution(p: PreparedHistory, at: _At, out: dict) -> None:
     out["resolution_rate_30d"] = _mean(
         cs.total("resolved", c, t, 30 * DAY), cs.total("known_resolution", c, t, 30 * DAY)
     )
-    out["last_contact_resolved"] = cs.last_value("resolved_flag", c, t)
-    out["hours_since_last_unresolved"] = p.contacts["unresolved"].seconds_since_last(c, t) / HOUR
+    out["last_contact_resolved"] = _latest(cs, "resolved_flag", at)
+    out["hours_since_last_unresolved"] = _since(p.contacts["unresolved"], at) / HOUR
     out["unresolved_decayed"] = cs.decayed_sum("unresolved", c, t, DECAY_HALF_LIFE_DAYS * DAY)
     out["unresolved_fast"] = cs.decayed_sum("unresolved", c, t, FAST_HALF_LIFE_DAYS * DAY)
 
@@ -634,8 +664,8 @@ def _sentiment(p: PreparedHistory, at: _At, out: dict) -> None:
     out["sentiment_trend"] = out["mean_sentiment_7d"] - _mean(s30 - s7, n30 - n7)
     out["very_negative_contacts_30d"] = cs.total("very_negative", c, t, 30 * DAY)
     out["negativity_decayed"] = cs.decayed_sum("negativity", c, t, DECAY_HALF_LIFE_DAYS * DAY)
-    out["last_sentiment"] = cs.last_value("sentiment", c, t)
-    out["adjusted_sentiment_last"] = cs.last_value("adjusted", c, t)
+    out["last_sentiment"] = _latest(cs, "sentiment", at)
+    out["adjusted_sentiment_last"] = _latest(cs, "adjusted", at)
     for name, days in (("fast", FAST_HALF_LIFE_DAYS), ("slow", SLOW_HALF_LIFE_DAYS)):
         out[f"adjusted_sentiment_{name}"] = _mean(
             cs.decayed_sum("adjusted", c, t, days * DAY),
@@ -656,7 +686,7 @@ def _payments(p: PreparedHistory, at: _At, out: dict) -> None:
     failed, delayed, c, t = p.events["payment_failed"], p.events["deduction_delayed"], at.c, at.t
     _counts_7d_30d(failed, "payment_failed", at, out)
     _counts_7d_30d(delayed, "deduction_delayed", at, out)
-    out["seconds_since_payment_failed"] = failed.seconds_since_last(c, t)
+    out["seconds_since_payment_failed"] = _since(failed, at)
     out["failed_amount_30d"] = failed.total("amount", c, t, 30 * DAY)
     half_life = DECAY_HALF_LIFE_DAYS * DAY
     out["payment_problems_decayed"] = failed.decayed_sum(None, c, t, half_life) + (
@@ -667,7 +697,7 @@ def _payments(p: PreparedHistory, at: _At, out: dict) -> None:
 def _deliveries(p: PreparedHistory, at: _At, out: dict) -> None:
     delayed = p.events["order_delayed"]
     _counts_7d_30d(delayed, "order_delayed", at, out)
-    out["seconds_since_order_delayed"] = delayed.seconds_since_last(at.c, at.t)
+    out["seconds_since_order_delayed"] = _since(delayed, at)
     out["order_delayed_decayed"] = delayed.decayed_sum(None, at.c, at.t, DECAY_HALF_LIFE_DAYS * DAY)
 
 
@@ -684,7 +714,7 @@ def _problems(p: PreparedHistory, at: _At, out: dict) -> None:
     since_resolved = p.contacts["resolved"].seconds_since_last(c, t)
     window = np.where(np.isnan(since_resolved), 30 * DAY, np.minimum(since_resolved, 30 * DAY))
     out["problems_since_resolved_contact"] = problems.count(c, t, window.astype(np.int64))
-    out["hours_since_problem"] = problems.seconds_since_last(c, t) / HOUR
+    out["hours_since_problem"] = _since(problems, at) / HOUR
 
 
 def _refunds(p: PreparedHistory, at: _At, out: dict) -> None:
@@ -692,14 +722,14 @@ def _refunds(p: PreparedHistory, at: _At, out: dict) -> None:
 
 
 def _bills_issued(p: PreparedHistory, at: _At, out: dict) -> None:
-    out["hours_since_bill_issued"] = p.events["bill_issued"].seconds_since_last(at.c, at.t) / HOUR
+    out["hours_since_bill_issued"] = _since(p.events["bill_issued"], at) / HOUR
 
 
 def _complaint_history(p: PreparedHistory, at: _At, out: dict) -> None:
     filed, c, t = p.complaints["filed"], at.c, at.t
     out["complaints_90d"] = filed.count(c, t, 90 * DAY)
     out["complaints_365d"] = filed.count(c, t, 365 * DAY)
-    out["days_since_last_complaint"] = filed.seconds_since_last(c, t) / DAY
+    out["days_since_last_complaint"] = _since(filed, at) / DAY
 
 
 def _incidents(p: PreparedHistory, at: _At, out: dict) -> None:
@@ -713,7 +743,7 @@ def _incidents(p: PreparedHistory, at: _At, out: dict) -> None:
         started, ended, out["region_incident_severity"], r, t
     )
     out["region_incidents_7d"] = started.count(r, t, 7 * DAY)
-    out["hours_since_region_incident"] = started.seconds_since_last(r, t) / HOUR
+    out["hours_since_region_incident"] = _since(started, at, r) / HOUR
 
 
 def _incident_exposure(
@@ -764,7 +794,10 @@ def _profile(p: PreparedHistory, at: _At, out: dict) -> None:
 
 
 def _tenure(p: PreparedHistory, at: _At, out: dict) -> None:
-    out["tenure_days"] = (at.t - p.profile["signup"][at.c]) / DAY
+    tenure = (at.t - p.profile["signup"][at.c]) / DAY
+    if p.first_seen_signup and at.lookback is not None:  # time since first seen: capped too
+        tenure = np.minimum(tenure, at.lookback / DAY)
+    out["tenure_days"] = tenure
     # 1970-01-01 was a Thursday (Monday = 0).
     out["day_of_week"] = ((at.when.astype("datetime64[D]").astype(np.int64) + 3) % 7).astype(float)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 DAY = 86_400
 WINDOWS_DAYS = (1, 7, 30, 90)
@@ -23,6 +23,13 @@ SLOT_OTHER = "other"
 PROBLEM_EVENTS = ("payment_failed", "deduction_delayed", "order_delayed", "app_error")
 
 
+# A feature's look-back: the days it counts over, or LATEST for the time since (or the value
+# of) the latest contact, event or complaint, which a model caps at its own look-back (see
+# features.parameters); None for a recency-weighted sum (old events weigh nothing), a state
+# at the cutoff or the profile.
+LATEST = "latest"
+
+
 @dataclass(frozen=True)
 class Feature:
     name: str
@@ -31,6 +38,8 @@ class Feature:
     monotone: int = 0  # +1: more never lowers risk; -1: more never raises it; 0: unknown
     categories: tuple[str, ...] | None = None  # categorical feature with a fixed vocabulary
     family: str = ""  # the family computed with it (see FAMILIES)
+    lookback: int | str | None = None  # window days, LATEST, or None (see LATEST)
+    needs: tuple[str, ...] = ()  # inputs of its own, beyond its family's ("table.column")
 
 
 @dataclass(frozen=True)
@@ -235,500 +244,180 @@ REASON_GROUPS: tuple[ReasonGroup, ...] = (
 REASONS_BY_CODE = {g.code: g for g in REASON_GROUPS}
 
 
-def _features() -> tuple[Feature, ...]:
-    f: list[Feature] = []
-    for w in WINDOWS_DAYS:
-        f.append(
-            Feature(
-                f"contacts_{w}d",
-                "CONTACT_SURGE",
-                f"Contacts started in the last {w} days",
-                +1 if w <= 7 else 0,
-            )
-        )
-    for slot in slots(CHANNEL_SLOTS):
-        which = "other channels" if slot == SLOT_OTHER else f"channel {slot} (by frequency)"
-        f.append(Feature(channel_feature(slot), "CONTACT_SURGE", f"Contacts by {which} in 30 days"))
-    f.append(
-        Feature(
-            "hours_since_last_contact", "CONTACT_SURGE", "Hours since the latest contact started"
-        )
-    )
-    f.append(
-        Feature(
-            "open_contacts", "CONTACT_SURGE", "Contacts started but not closed at the cutoff", +1
-        )
-    )
-    for slot in slots(REASON_SLOTS):
-        which = "other reasons" if slot == SLOT_OTHER else f"reason {slot} (by frequency)"
-        f.append(
-            Feature(reason_feature(slot), "CONTACT_TOPIC", f"Contacts about {which} in 30 days")
-        )
-    f += [
-        Feature("unresolved_7d", "UNRESOLVED", "Contacts closed unresolved in the last 7 days", +1),
-        Feature(
-            "unresolved_30d", "UNRESOLVED", "Contacts closed unresolved in the last 30 days", +1
-        ),
-        Feature(
-            "resolution_rate_30d",
-            "UNRESOLVED",
-            "Share of contacts closed in 30 days that were resolved",
-            -1,
-        ),
-        Feature(
-            "last_contact_resolved",
-            "UNRESOLVED",
-            "Whether the latest closed contact was resolved (1/0)",
-            -1,
-        ),
-        Feature(
-            "hours_since_last_unresolved",
-            "UNRESOLVED",
-            "Hours since the latest unresolved contact closed",
-        ),
-        Feature(
-            "long_waits_7d",
-            "LONG_WAITS",
-            "Closed contacts in 7 days that waited long (features.long_wait_minutes)",
-            +1,
-        ),
-        Feature(
-            "long_waits_30d",
-            "LONG_WAITS",
-            "Closed contacts in 30 days that waited long (features.long_wait_minutes)",
-            +1,
-        ),
-        Feature(
-            "mean_wait_minutes_30d",
-            "LONG_WAITS",
-            "Mean wait of contacts closed in the last 30 days",
-        ),
-        Feature(
-            "transferred_7d",
-            "LONG_WAITS",
-            "Contacts closed after a transfer in the last 7 days",
-            +1,
-        ),
-        Feature(
-            "transferred_30d",
-            "LONG_WAITS",
-            "Contacts closed after a transfer in the last 30 days",
-            +1,
-        ),
-        Feature(
-            "mean_handle_minutes_30d",
-            "LONG_WAITS",
-            "Mean handling time of contacts closed in 30 days",
-        ),
-        Feature(
-            "mean_sentiment_7d",
-            "NEGATIVE_SENTIMENT",
-            "Mean sentiment of contacts closed in the last 7 days",
-        ),
-        Feature(
-            "mean_sentiment_30d",
-            "NEGATIVE_SENTIMENT",
-            "Mean sentiment of contacts closed in the last 30 days",
-        ),
-        Feature(
-            "sentiment_trend",
-            "NEGATIVE_SENTIMENT",
-            "Mean sentiment of the last 7 days minus that of days 8-30",
-        ),
-        Feature(
-            "very_negative_contacts_30d",
-            "NEGATIVE_SENTIMENT",
-            "Very negative contacts in 30 days (features.very_negative_sentiment)",
-            +1,
-        ),
-        Feature("last_sentiment", "NEGATIVE_SENTIMENT", "Sentiment of the latest closed contact"),
-        Feature(
-            "adjusted_sentiment_last",
-            "NEGATIVE_SENTIMENT",
-            "Sentiment of the latest closed contact with its own outcome's cost added back "
-            "(the mood the customer brought to it)",
-            -1,
-        ),
-        Feature(
-            "adjusted_sentiment_fast",
-            "NEGATIVE_SENTIMENT",
-            f"Outcome-adjusted sentiment, recency-weighted mean (half-life {FAST_HALF_LIFE_DAYS} day)",
-            -1,
-        ),
-        Feature(
-            "adjusted_sentiment_slow",
-            "NEGATIVE_SENTIMENT",
-            f"Outcome-adjusted sentiment, recency-weighted mean (half-life {SLOW_HALF_LIFE_DAYS} days)",
-            -1,
-        ),
-        Feature(
-            "adjusted_sentiment_90d",
-            "NEGATIVE_SENTIMENT",
-            "Outcome-adjusted sentiment, mean over 90 days (how easily this customer gets upset)",
-            -1,
-        ),
-        Feature(
-            "very_negative_fast",
-            "NEGATIVE_SENTIMENT",
-            f"Very negative contacts, recency-weighted (half-life {FAST_HALF_LIFE_DAYS} day)",
-            +1,
-        ),
-        Feature(
-            "unresolved_fast",
-            "UNRESOLVED",
-            f"Unresolved contacts, recency-weighted (half-life {FAST_HALF_LIFE_DAYS} day)",
-            +1,
-        ),
-    ]
-    for ev in PROBLEM_EVENTS:
-        group = {
-            "payment_failed": "PAYMENT_PROBLEM",
-            "deduction_delayed": "PAYMENT_PROBLEM",
-            "order_delayed": "DELIVERY_DELAY",
-            "app_error": "APP_ERRORS",
-        }[ev]
-        f.append(
-            Feature(
-                f"{ev}_7d",
-                group,
-                f"{ev.replace('_', ' ').capitalize()} events in the last 7 days",
-                +1,
-            )
-        )
-        f.append(
-            Feature(
-                f"{ev}_30d",
-                group,
-                f"{ev.replace('_', ' ').capitalize()} events in the last 30 days",
-                +1,
-            )
-        )
-    decayed = f"weighted by recency (half-life {DECAY_HALF_LIFE_DAYS} days)"
-    f += [
-        Feature("contacts_decayed", "CONTACT_SURGE", f"Contacts {decayed}", +1),
-        Feature("unresolved_decayed", "UNRESOLVED", f"Unresolved contacts {decayed}", +1),
-        Feature("long_waits_decayed", "LONG_WAITS", f"Long waits {decayed}", +1),
-        Feature("transfers_decayed", "LONG_WAITS", f"Transferred contacts {decayed}", +1),
-        Feature(
-            "negativity_decayed",
-            "NEGATIVE_SENTIMENT",
-            f"Negative sentiment (sum of -sentiment/100 below 0) {decayed}",
-            +1,
-        ),
-        Feature(
-            "payment_problems_decayed",
-            "PAYMENT_PROBLEM",
-            f"Failed payments and delayed deductions {decayed}",
-            +1,
-        ),
-        Feature("order_delayed_decayed", "DELIVERY_DELAY", f"Delayed orders {decayed}", +1),
-        Feature("app_error_decayed", "APP_ERRORS", f"App errors {decayed}", +1),
-        Feature(
-            "problems_fast",
-            "RECENT_PROBLEMS",
-            f"Operational problems of any kind, recency-weighted (half-life {FAST_HALF_LIFE_DAYS} day)",
-            +1,
-        ),
-        Feature(
-            "problems_slow",
-            "RECENT_PROBLEMS",
-            f"Operational problems of any kind, recency-weighted (half-life {SLOW_HALF_LIFE_DAYS} days)",
-            +1,
-        ),
-        Feature(
-            "problems_since_resolved_contact",
-            "RECENT_PROBLEMS",
-            "Problems since the customer's latest resolved contact (within 30 days)",
-            +1,
-        ),
-        Feature(
-            "hours_since_problem",
-            "RECENT_PROBLEMS",
-            "Hours since the latest operational problem of any kind",
-        ),
-    ]
-    f += [
-        Feature(
-            "seconds_since_payment_failed",
-            "PAYMENT_PROBLEM",
-            "Seconds since the latest failed payment",
-        ),
-        Feature(
-            "failed_amount_30d", "PAYMENT_PROBLEM", "Amount of failed payments in the last 30 days"
-        ),
-        Feature(
-            "seconds_since_order_delayed",
-            "DELIVERY_DELAY",
-            "Seconds since the latest delayed order",
-        ),
-        Feature("refund_30d", "COMPLAINT_HISTORY", "Refunds in the last 30 days"),
-        Feature("complaints_90d", "COMPLAINT_HISTORY", "Complaints filed in the last 90 days"),
-        Feature("complaints_365d", "COMPLAINT_HISTORY", "Complaints filed in the last 365 days"),
-        Feature(
-            "days_since_last_complaint",
-            "COMPLAINT_HISTORY",
-            "Days since the latest complaint was filed",
-        ),
-        Feature(
-            "region_incident_active",
-            "SERVICE_INCIDENT",
-            "Incidents active in the customer's region at the cutoff",
-            +1,
-        ),
-        Feature(
-            "region_incident_severity",
-            "SERVICE_INCIDENT",
-            "Summed severity of active incidents in the region",
-            +1,
-        ),
-        Feature(
-            "region_incident_exposure",
-            "SERVICE_INCIDENT",
-            "Severity-hours of incidents in the region, recency-weighted "
-            f"(half-life {SLOW_HALF_LIFE_DAYS} days)",
-            +1,
-        ),
-        Feature(
-            "region_incidents_7d",
-            "SERVICE_INCIDENT",
-            "Incidents started in the region in the last 7 days",
-        ),
-        Feature(
-            "hours_since_region_incident",
-            "SERVICE_INCIDENT",
-            "Hours since the latest incident in the region started",
-        ),
-        Feature("days_since_bill", "BILLING_CYCLE", "Whole days since the latest bill day"),
-        Feature("days_to_next_bill", "BILLING_CYCLE", "Whole days until the next bill day"),
-        Feature(
-            "hours_since_bill_issued", "BILLING_CYCLE", "Hours since the latest bill_issued event"
-        ),
-        *(
-            Feature(
-                event_type_feature(slot),
-                "ACCOUNT_EVENTS",
-                "Events of "
-                + ("other types" if slot == SLOT_OTHER else f"type {slot} (by frequency)")
-                + " in 30 days",
-            )
-            for slot in slots(EVENT_TYPE_SLOTS)
-        ),
-        # Categories: the values the model saw at fit (the data's own words).
-        Feature("segment", "PROFILE", "Customer segment", categories=()),
-        Feature("region", "PROFILE", "Customer region", categories=()),
-        Feature("age_band", "PROFILE", "Age band", categories=()),
-        Feature("plan", "PROFILE", "Plan", categories=()),
-        Feature("tenure_days", "PROFILE", "Days since signup"),
-        Feature("bill_day", "PROFILE", "Day of month the bill is issued"),
-        Feature("day_of_week", "PROFILE", "Day of week of the cutoff (0 = Monday)"),
-    ]
-    return tuple(f)
+_DECAYED = f"weighted by recency (half-life {DECAY_HALF_LIFE_DAYS} days)"
+_FAST = f"half-life {FAST_HALF_LIFE_DAYS} day"
+_SLOW = f"half-life {SLOW_HALF_LIFE_DAYS} days"
 
 
-# Which features are computed together. A family is built whole or not at all; asking
-# ``build_features`` for one of its features builds it (and returns just what was asked).
-FAMILIES: tuple[Family, ...] = (
-    Family(
-        "contact_volume",
-        "How many contacts the customer started, and how recently",
-        (*(f"contacts_{w}d" for w in WINDOWS_DAYS), "hours_since_last_contact", "contacts_decayed"),
-        needs=("contacts.started_at",),
-    ),
-    Family(
-        "contact_channels",
-        "Contacts per channel",
-        tuple(channel_feature(slot) for slot in slots(CHANNEL_SLOTS)),
-        needs=("contacts.started_at", "contacts.channel"),
-    ),
-    Family(
-        "contact_reasons",
-        "Contacts per reason",
-        tuple(reason_feature(slot) for slot in slots(REASON_SLOTS)),
-        needs=("contacts.started_at", "contacts.reason"),
-    ),
-    Family(
-        "open_contacts",
-        "Contacts started and not yet closed",
-        ("open_contacts",),
-        needs=("contacts.started_at", "contacts.closed_at"),
-    ),
-    Family(
-        "resolution",
-        "Whether closed contacts were resolved",
+def _slot_rows(
+    family: str, group: str, n: int, feature: Callable[[str], str], named: str, pooled: str
+) -> list[tuple]:
+    """The rows of a per-value family: slot 1..n (by frequency), then ``other``."""
+    return [
         (
-            "unresolved_7d",
-            "unresolved_30d",
-            "resolution_rate_30d",
-            "last_contact_resolved",
-            "hours_since_last_unresolved",
-            "unresolved_decayed",
-            "unresolved_fast",
-        ),
-        needs=("contacts.closed_at", "contacts.resolved"),
+            feature(slot),
+            family,
+            group,
+            0,
+            30,
+            pooled if slot == SLOT_OTHER else named.format(f"{slot} (by frequency)"),
+        )
+        for slot in slots(n)
+    ]
+
+
+def _event_rows(event: str, group: str, family: str) -> list[tuple]:
+    words = event.replace("_", " ").capitalize()
+    return [
+        (f"{event}_{w}d", family, group, +1, w, f"{words} events in the last {w} days")
+        for w in (7, 30)
+    ]
+
+
+# The catalogue: name, family, reason group, known risk direction (+1 more never lowers risk,
+# -1 more never raises it, 0 unknown), look-back (window days, LATEST or None), description.
+# fmt: off
+_TABLE: tuple[tuple, ...] = (
+    *(
+        ("contacts_1d", "contact_volume", "CONTACT_SURGE", +1, 1, "Contacts started in the last 1 days"),
+        ("contacts_7d", "contact_volume", "CONTACT_SURGE", +1, 7, "Contacts started in the last 7 days"),
+        ("contacts_30d", "contact_volume", "CONTACT_SURGE", 0, 30, "Contacts started in the last 30 days"),
+        ("contacts_90d", "contact_volume", "CONTACT_SURGE", 0, 90, "Contacts started in the last 90 days"),
     ),
-    Family(
-        "waits",
-        "How long customers waited",
-        ("long_waits_7d", "long_waits_30d", "mean_wait_minutes_30d", "long_waits_decayed"),
-        needs=("contacts.closed_at", "contacts.wait_seconds", "contacts.channel"),
-    ),
-    Family(
-        "transfers",
-        "Contacts transferred between agents",
-        ("transferred_7d", "transferred_30d", "transfers_decayed"),
-        needs=("contacts.closed_at", "contacts.transferred"),
-    ),
-    Family(
-        "handling",
-        "How long contacts took to handle",
-        ("mean_handle_minutes_30d",),
-        needs=("contacts.closed_at", "contacts.handle_seconds"),
-    ),
-    Family(
-        "sentiment",
-        "How the customer sounded",
-        (
-            "mean_sentiment_7d",
-            "mean_sentiment_30d",
-            "sentiment_trend",
-            "very_negative_contacts_30d",
-            "last_sentiment",
-            "adjusted_sentiment_last",
-            "adjusted_sentiment_fast",
-            "adjusted_sentiment_slow",
-            "adjusted_sentiment_90d",
-            "very_negative_fast",
-            "negativity_decayed",
-        ),
-        needs=("contacts.closed_at", "contacts.sentiment"),
-    ),
-    Family(
-        "payments",
-        "Failed payments and delayed deductions",
-        (
-            "payment_failed_7d",
-            "payment_failed_30d",
-            "deduction_delayed_7d",
-            "deduction_delayed_30d",
-            "seconds_since_payment_failed",
-            "failed_amount_30d",
-            "payment_problems_decayed",
-        ),
-        needs=("events.occurred_at", "events.event_type", "events.amount"),
-        event_types=("payment_failed", "deduction_delayed"),
-    ),
-    Family(
-        "deliveries",
-        "Delayed orders",
-        (
-            "order_delayed_7d",
-            "order_delayed_30d",
-            "seconds_since_order_delayed",
-            "order_delayed_decayed",
-        ),
-        needs=("events.occurred_at", "events.event_type"),
-        event_types=("order_delayed",),
-    ),
-    Family(
-        "app_errors",
-        "App errors",
-        ("app_error_7d", "app_error_30d", "app_error_decayed"),
-        needs=("events.occurred_at", "events.event_type"),
-        event_types=("app_error",),
-    ),
-    Family(
-        "problems",
-        "Operational problems of any kind, and whether a contact has fixed them since",
-        (
-            "problems_fast",
-            "problems_slow",
-            "problems_since_resolved_contact",
-            "hours_since_problem",
-        ),
-        needs=(
-            "events.occurred_at",
-            "events.event_type",
-            "contacts.closed_at",
-            "contacts.resolved",
-        ),
-        event_types=PROBLEM_EVENTS,
-    ),
-    Family(
-        "refunds",
-        "Refunds",
-        ("refund_30d",),
-        needs=("events.occurred_at", "events.event_type"),
-        event_types=("refund",),
-    ),
-    Family(
-        "bills_issued",
-        "Bills issued",
-        ("hours_since_bill_issued",),
-        needs=("events.occurred_at", "events.event_type"),
-        event_types=("bill_issued",),
-    ),
-    Family(
-        "event_types",
-        "Events per type (the data's most frequent types)",
-        tuple(event_type_feature(slot) for slot in slots(EVENT_TYPE_SLOTS)),
-        needs=("events.occurred_at", "events.event_type"),
-    ),
-    Family(
-        "complaint_history",
-        "Complaints filed before",
-        ("complaints_90d", "complaints_365d", "days_since_last_complaint"),
-        needs=("complaints.filed_at",),
-    ),
-    Family(
-        "incidents",
-        "Service incidents in the customer's region",
-        (
-            "region_incident_active",
-            "region_incident_severity",
-            "region_incident_exposure",
-            "region_incidents_7d",
-            "hours_since_region_incident",
-        ),
-        needs=(
-            "customers.region",
-            "incidents.region",
-            "incidents.started_at",
-            "incidents.ended_at",
-            "incidents.severity",
-        ),
-    ),
-    Family(
-        "billing_cycle",
-        "Where the cutoff falls in the customer's billing month",
-        (
-            "days_since_bill",
-            "days_to_next_bill",
-            "bill_day",
-        ),
-        needs=("customers.bill_day",),
-    ),
-    Family(
-        "profile",
-        "Who the customer is",
-        ("segment", "region", "age_band", "plan"),
-        needs=("customers.segment", "customers.region", "customers.age_band", "customers.plan"),
-    ),
-    Family(
-        "tenure",
-        "How long the customer has been with us, and the day of the week",
-        ("tenure_days", "day_of_week"),
-        # Signed up when first seen when the data has no sign-up times.
-        needs=("customers.signup_at",),
-    ),
+    *_slot_rows("contact_channels", "CONTACT_SURGE", CHANNEL_SLOTS, channel_feature, "Contacts by channel {} in 30 days", "Contacts by other channels in 30 days"),
+    ("hours_since_last_contact", "contact_volume", "CONTACT_SURGE", 0, LATEST, "Hours since the latest contact started"),
+    ("open_contacts", "open_contacts", "CONTACT_SURGE", +1, None, "Contacts started but not closed at the cutoff"),
+    *_slot_rows("contact_reasons", "CONTACT_TOPIC", REASON_SLOTS, reason_feature, "Contacts about reason {} in 30 days", "Contacts about other reasons in 30 days"),
+    ("unresolved_7d", "resolution", "UNRESOLVED", +1, 7, "Contacts closed unresolved in the last 7 days"),
+    ("unresolved_30d", "resolution", "UNRESOLVED", +1, 30, "Contacts closed unresolved in the last 30 days"),
+    ("resolution_rate_30d", "resolution", "UNRESOLVED", -1, 30, "Share of contacts closed in 30 days that were resolved"),
+    ("last_contact_resolved", "resolution", "UNRESOLVED", -1, LATEST, "Whether the latest closed contact was resolved (1/0)"),
+    ("hours_since_last_unresolved", "resolution", "UNRESOLVED", 0, LATEST, "Hours since the latest unresolved contact closed"),
+    ("long_waits_7d", "waits", "LONG_WAITS", +1, 7, "Closed contacts in 7 days that waited long (features.long_wait_minutes)"),
+    ("long_waits_30d", "waits", "LONG_WAITS", +1, 30, "Closed contacts in 30 days that waited long (features.long_wait_minutes)"),
+    ("mean_wait_minutes_30d", "waits", "LONG_WAITS", 0, 30, "Mean wait of contacts closed in the last 30 days"),
+    ("transferred_7d", "transfers", "LONG_WAITS", +1, 7, "Contacts closed after a transfer in the last 7 days"),
+    ("transferred_30d", "transfers", "LONG_WAITS", +1, 30, "Contacts closed after a transfer in the last 30 days"),
+    ("mean_handle_minutes_30d", "handling", "LONG_WAITS", 0, 30, "Mean handling time of contacts closed in 30 days"),
+    ("mean_sentiment_7d", "sentiment", "NEGATIVE_SENTIMENT", 0, 7, "Mean sentiment of contacts closed in the last 7 days"),
+    ("mean_sentiment_30d", "sentiment", "NEGATIVE_SENTIMENT", 0, 30, "Mean sentiment of contacts closed in the last 30 days"),
+    ("sentiment_trend", "sentiment", "NEGATIVE_SENTIMENT", 0, 30, "Mean sentiment of the last 7 days minus that of days 8-30"),
+    ("very_negative_contacts_30d", "sentiment", "NEGATIVE_SENTIMENT", +1, 30, "Very negative contacts in 30 days (features.very_negative_sentiment)"),
+    ("last_sentiment", "sentiment", "NEGATIVE_SENTIMENT", 0, LATEST, "Sentiment of the latest closed contact"),
+    ("adjusted_sentiment_last", "sentiment", "NEGATIVE_SENTIMENT", -1, LATEST, "Sentiment of the latest closed contact with its own outcome's cost added back (the mood the customer brought to it)"),
+    ("adjusted_sentiment_fast", "sentiment", "NEGATIVE_SENTIMENT", -1, None, f"Outcome-adjusted sentiment, recency-weighted mean ({_FAST})"),
+    ("adjusted_sentiment_slow", "sentiment", "NEGATIVE_SENTIMENT", -1, None, f"Outcome-adjusted sentiment, recency-weighted mean ({_SLOW})"),
+    ("adjusted_sentiment_90d", "sentiment", "NEGATIVE_SENTIMENT", -1, 90, "Outcome-adjusted sentiment, mean over 90 days (how easily this customer gets upset)"),
+    ("very_negative_fast", "sentiment", "NEGATIVE_SENTIMENT", +1, None, f"Very negative contacts, recency-weighted ({_FAST})"),
+    ("unresolved_fast", "resolution", "UNRESOLVED", +1, None, f"Unresolved contacts, recency-weighted ({_FAST})"),
+    *_event_rows("payment_failed", "PAYMENT_PROBLEM", "payments"),
+    *_event_rows("deduction_delayed", "PAYMENT_PROBLEM", "payments"),
+    *_event_rows("order_delayed", "DELIVERY_DELAY", "deliveries"),
+    *_event_rows("app_error", "APP_ERRORS", "app_errors"),
+    ("contacts_decayed", "contact_volume", "CONTACT_SURGE", +1, None, f"Contacts {_DECAYED}"),
+    ("unresolved_decayed", "resolution", "UNRESOLVED", +1, None, f"Unresolved contacts {_DECAYED}"),
+    ("long_waits_decayed", "waits", "LONG_WAITS", +1, None, f"Long waits {_DECAYED}"),
+    ("transfers_decayed", "transfers", "LONG_WAITS", +1, None, f"Transferred contacts {_DECAYED}"),
+    ("negativity_decayed", "sentiment", "NEGATIVE_SENTIMENT", +1, None, f"Negative sentiment (sum of -sentiment/100 below 0) {_DECAYED}"),
+    ("payment_problems_decayed", "payments", "PAYMENT_PROBLEM", +1, None, f"Failed payments and delayed deductions {_DECAYED}"),
+    ("order_delayed_decayed", "deliveries", "DELIVERY_DELAY", +1, None, f"Delayed orders {_DECAYED}"),
+    ("app_error_decayed", "app_errors", "APP_ERRORS", +1, None, f"App errors {_DECAYED}"),
+    ("problems_fast", "problems", "RECENT_PROBLEMS", +1, None, f"Operational problems of any kind, recency-weighted ({_FAST})"),
+    ("problems_slow", "problems", "RECENT_PROBLEMS", +1, None, f"Operational problems of any kind, recency-weighted ({_SLOW})"),
+    ("problems_since_resolved_contact", "problems", "RECENT_PROBLEMS", +1, 30, "Problems since the customer's latest resolved contact (within 30 days)"),
+    ("hours_since_problem", "problems", "RECENT_PROBLEMS", 0, LATEST, "Hours since the latest operational problem of any kind"),
+    ("seconds_since_payment_failed", "payments", "PAYMENT_PROBLEM", 0, LATEST, "Seconds since the latest failed payment"),
+    ("failed_amount_30d", "payments", "PAYMENT_PROBLEM", 0, 30, "Amount of failed payments in the last 30 days"),
+    ("seconds_since_order_delayed", "deliveries", "DELIVERY_DELAY", 0, LATEST, "Seconds since the latest delayed order"),
+    ("refund_30d", "refunds", "COMPLAINT_HISTORY", 0, 30, "Refunds in the last 30 days"),
+    ("complaints_90d", "complaint_history", "COMPLAINT_HISTORY", 0, 90, "Complaints filed in the last 90 days"),
+    ("complaints_365d", "complaint_history", "COMPLAINT_HISTORY", 0, 365, "Complaints filed in the last 365 days"),
+    ("days_since_last_complaint", "complaint_history", "COMPLAINT_HISTORY", 0, LATEST, "Days since the latest complaint was filed"),
+    ("region_incident_active", "incidents", "SERVICE_INCIDENT", +1, None, "Incidents active in the customer's region at the cutoff"),
+    ("region_incident_severity", "incidents", "SERVICE_INCIDENT", +1, None, "Summed severity of active incidents in the region"),
+    ("region_incident_exposure", "incidents", "SERVICE_INCIDENT", +1, None, f"Severity-hours of incidents in the region, recency-weighted ({_SLOW})"),
+    ("region_incidents_7d", "incidents", "SERVICE_INCIDENT", 0, 7, "Incidents started in the region in the last 7 days"),
+    ("hours_since_region_incident", "incidents", "SERVICE_INCIDENT", 0, LATEST, "Hours since the latest incident in the region started"),
+    ("days_since_bill", "billing_cycle", "BILLING_CYCLE", 0, None, "Whole days since the latest bill day"),
+    ("days_to_next_bill", "billing_cycle", "BILLING_CYCLE", 0, None, "Whole days until the next bill day"),
+    ("hours_since_bill_issued", "bills_issued", "BILLING_CYCLE", 0, LATEST, "Hours since the latest bill_issued event"),
+    *_slot_rows("event_types", "ACCOUNT_EVENTS", EVENT_TYPE_SLOTS, event_type_feature, "Events of type {} in 30 days", "Events of other types in 30 days"),
+    ("segment", "profile", "PROFILE", 0, None, "Customer segment"),
+    ("region", "profile", "PROFILE", 0, None, "Customer region"),
+    ("age_band", "profile", "PROFILE", 0, None, "Age band"),
+    ("plan", "profile", "PROFILE", 0, None, "Plan"),
+    ("tenure_days", "tenure", "PROFILE", 0, None, "Days since signup"),
+    ("bill_day", "billing_cycle", "PROFILE", 0, None, "Day of month the bill is issued"),
+    ("day_of_week", "tenure", "PROFILE", 0, None, "Day of week of the cutoff (0 = Monday)"),
 )
-FAMILIES_BY_NAME = {f.name: f for f in FAMILIES}
-_FAMILY_OF = {name: family.name for family in FAMILIES for name in family.features}
+# fmt: on
+# The profile's columns are each optional: each feature needs its own (categories take
+# the values the model saw at fit, the data's own words).
+_PROFILE = ("segment", "region", "age_band", "plan")
 
-FEATURES: tuple[Feature, ...] = tuple(replace(f, family=_FAMILY_OF[f.name]) for f in _features())
-if len(_FAMILY_OF) != sum(len(f.features) for f in FAMILIES) or set(_FAMILY_OF) != {
-    f.name for f in FEATURES
-}:
-    raise AssertionError("every catalogued feature must be in exactly one family")
+# Which features are computed together, and from what. A family is built whole or not at
+# all; asking ``build_features`` for one of its features builds it (and returns just what
+# was asked). Its features are the catalogue rows naming it, in catalogue order.
+# fmt: off
+_FAMILIES: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
+    ("contact_volume", "How many contacts the customer started, and how recently", ("contacts.started_at",), ()),
+    ("contact_channels", "Contacts per channel", ("contacts.started_at", "contacts.channel"), ()),
+    ("contact_reasons", "Contacts per reason", ("contacts.started_at", "contacts.reason"), ()),
+    ("open_contacts", "Contacts started and not yet closed", ("contacts.started_at", "contacts.closed_at"), ()),
+    ("resolution", "Whether closed contacts were resolved", ("contacts.closed_at", "contacts.resolved"), ()),
+    ("waits", "How long customers waited", ("contacts.closed_at", "contacts.wait_seconds", "contacts.channel"), ()),
+    ("transfers", "Contacts transferred between agents", ("contacts.closed_at", "contacts.transferred"), ()),
+    ("handling", "How long contacts took to handle", ("contacts.closed_at", "contacts.handle_seconds"), ()),
+    ("sentiment", "How the customer sounded", ("contacts.closed_at", "contacts.sentiment"), ()),
+    ("payments", "Failed payments and delayed deductions", ("events.occurred_at", "events.event_type", "events.amount"), ("payment_failed", "deduction_delayed")),
+    ("deliveries", "Delayed orders", ("events.occurred_at", "events.event_type"), ("order_delayed",)),
+    ("app_errors", "App errors", ("events.occurred_at", "events.event_type"), ("app_error",)),
+    ("problems", "Operational problems of any kind, and whether a contact has fixed them since", ("events.occurred_at", "events.event_type", "contacts.closed_at", "contacts.resolved"), PROBLEM_EVENTS),
+    ("refunds", "Refunds", ("events.occurred_at", "events.event_type"), ("refund",)),
+    ("bills_issued", "Bills issued", ("events.occurred_at", "events.event_type"), ("bill_issued",)),
+    ("event_types", "Events per type (the data's most frequent types)", ("events.occurred_at", "events.event_type"), ()),
+    ("complaint_history", "Complaints filed before", ("complaints.filed_at",), ()),
+    ("incidents", "Service incidents in the customer's region", ("customers.region", "incidents.region", "incidents.started_at", "incidents.ended_at", "incidents.severity"), ()),
+    ("billing_cycle", "Where the cutoff falls in the customer's billing month", ("customers.bill_day",), ()),
+    # Whichever profile columns the data has (each feature needs its own).
+    ("profile", "Who the customer is", (), ()),
+    # Signed up when first seen when the data has no sign-up times.
+    ("tenure", "How long the customer has been with us, and the day of the week", ("customers.signup_at",), ()),
+)
+# fmt: on
+
+
+def _catalogue() -> tuple[tuple[Feature, ...], tuple[Family, ...]]:
+    features = tuple(
+        Feature(
+            name,
+            group,
+            description,
+            monotone,
+            categories=() if name in _PROFILE else None,
+            family=family,
+            lookback=lookback,
+            needs=(f"customers.{name}",) if name in _PROFILE else (),
+        )
+        for name, family, group, monotone, lookback, description in _TABLE
+    )
+    families = tuple(
+        Family(name, description, tuple(f.name for f in features if f.family == name), needs, types)
+        for name, description, needs, types in _FAMILIES
+    )
+    declared = {f.name for f in families}
+    stray = sorted({f.family for f in features} - declared)
+    empty = [f.name for f in families if not f.features]
+    if stray or empty or len({f.name for f in features}) != len(features):
+        raise AssertionError(
+            f"every feature must be in one declared family (stray {stray}, empty {empty})"
+        )
+    return features, families
+
+
+FEATURES, FAMILIES = _catalogue()
+FAMILIES_BY_NAME = {f.name: f for f in FAMILIES}
+_FAMILY_OF = {f.name: f.family for f in FEATURES}
 FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)
 FEATURES_BY_NAME = {f.name: f for f in FEATURES}
 CATEGORICAL: tuple[str, ...] = tuple(f.name for f in FEATURES if f.categories is not None)
@@ -752,10 +441,14 @@ def families_of(features: Collection[str] | None) -> tuple[str, ...]:
 
 
 def unavailable_families(absent: Collection[str]) -> dict[str, str]:
-    """The families that need an input in ``absent`` ("table.column"), each with why."""
+    """The families that need an input in ``absent`` ("table.column"), or whose every
+    feature does, each with why."""
     out = {}
     for family in FAMILIES:
         missing = [need for need in family.needs if need in absent]
+        own = [n for name in family.features for n in FEATURES_BY_NAME[name].needs]
+        if not missing and own and all(n in absent for n in own):
+            missing = own
         if missing:
             out[family.name] = f"needs {', '.join(missing)}, absent from the data"
     return out
@@ -765,7 +458,28 @@ def available_features(absent: Collection[str]) -> tuple[str, ...]:
     """The catalogue's features whose inputs are all present, in catalogue order: what a
     model may learn from (features of absent inputs would only be constants)."""
     off = unavailable_families(absent)
-    return tuple(f.name for f in FEATURES if f.family not in off)
+    return tuple(
+        f.name
+        for f in FEATURES
+        if f.family not in off and not any(need in absent for need in f.needs)
+    )
+
+
+def beyond_lookback(lookback_days: float | None) -> tuple[str, ...]:
+    """The features whose window is longer than a model's look-back (none when unbounded):
+    training days, with only the warm-up behind them, cannot see them as scored days do."""
+    if lookback_days is None:
+        return ()
+    return tuple(
+        f.name for f in FEATURES if isinstance(f.lookback, int) and f.lookback > lookback_days
+    )
+
+
+def learnable_features(columns: Collection[str], lookback_days: float | None) -> list[str]:
+    """The catalogue's features among ``columns`` that a model with this look-back learns
+    from, in catalogue order (a frame may hold more: the peers read the long windows)."""
+    beyond = set(beyond_lookback(lookback_days))
+    return [name for name in feature_columns(columns) if name not in beyond]
 
 
 def feature_columns(frame: Collection[str]) -> list[str]:

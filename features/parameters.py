@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 import pandas as pd
 
-from experiments.config import OUTCOMES, FeatureConfig
+from experiments.config import DEFAULT_OPEN_COMPLAINT_DAYS, OUTCOMES, FeatureConfig
 from features.catalogue import (
     CHANNEL_SLOTS,
     EVENT_TYPE_SLOTS,
@@ -26,6 +26,9 @@ from features.catalogue import (
 
 LONG_WAIT_QUANTILE = 0.9
 VERY_NEGATIVE_QUANTILE = 0.05
+# The bound on open complaints: nine in ten complaints are resolved within it, so it rarely
+# cuts a real one short (the median would treat half of them as closed before they were).
+OPEN_COMPLAINT_QUANTILE = 0.9
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,16 @@ class FeatureParameters:
     channels: tuple[str, ...] | None = None
     reasons: tuple[str, ...] | None = None
     event_types: tuple[str, ...] | None = None
+    # The history every training row had (the split's warm-up, in days). A model never
+    # reads further back: windows longer than it are left out of the model, and the latest
+    # contact, event or complaint older than it counts as none, so the days it scores see
+    # what its training days saw. None: unbounded (ad-hoc builds).
+    lookback_days: float | None = None
+    # Sign-up times were derived from each customer's first activity (the export had none):
+    # tenure is then time since first seen, capped at the look-back like the other "latest".
+    first_seen_signup: bool = False
+    # How long a complaint without a resolution time counts as open (eligibility).
+    open_complaint_days: float = DEFAULT_OPEN_COMPLAINT_DAYS
 
     @property
     def cost(self) -> dict[str, float]:
@@ -120,6 +133,12 @@ class FeatureParameters:
                 name: None if saved.get(name) is None else tuple(saved[name])
                 for name in VOCABULARIES
             },
+            # Models saved before these were kept read their history unbounded.
+            lookback_days=saved.get("lookback_days"),
+            first_seen_signup=bool(saved.get("first_seen_signup", False)),
+            open_complaint_days=float(
+                saved.get("open_complaint_days", DEFAULT_OPEN_COMPLAINT_DAYS)
+            ),
         )
 
     @classmethod
@@ -188,6 +207,43 @@ def estimate_parameters(contacts: pd.DataFrame, config: FeatureConfig) -> Featur
         very_negative_sentiment=float(very_negative),
         sentiment_outcome_cost=tuple((o, float(cost[o])) for o in OUTCOMES),
     )
+
+
+def open_complaint_days(
+    complaints: pd.DataFrame, configured: float | None, before: pd.Timestamp | None = None
+) -> float:
+    """The longest a complaint counts as open: ``configured``, or the
+    :data:`OPEN_COMPLAINT_QUANTILE` of the times to resolution of the complaints resolved
+    before ``before`` (all when None), or
+    :data:`~experiments.config.DEFAULT_OPEN_COMPLAINT_DAYS` when none was."""
+    if configured is not None:
+        return float(configured)
+    return resolution_days(resolution_seconds(complaints, before))
+
+
+def resolution_seconds(complaints: pd.DataFrame, before: pd.Timestamp | None) -> pd.Series:
+    """Seconds from filing to resolution of the complaints resolved before ``before``."""
+    if "resolved_at" not in complaints or complaints.empty:
+        return pd.Series(dtype="float64")
+    resolved = complaints["resolved_at"]
+    done = resolved.notna() if before is None else (resolved < before).fillna(False)
+    done = done.to_numpy(dtype=bool)
+    return (resolved[done] - complaints["filed_at"][done]).dt.total_seconds()
+
+
+def resolution_days(seconds: pd.Series | Mapping[float, int]) -> float:
+    """The :data:`OPEN_COMPLAINT_QUANTILE` of resolution times (seconds, or counts per value
+    of seconds) in days; the documented default when there are none."""
+    if isinstance(seconds, pd.Series):
+        values = seconds.to_numpy(dtype="float64")
+    else:
+        values = np.repeat(
+            np.fromiter(seconds.keys(), dtype="float64"),
+            np.fromiter(seconds.values(), dtype=np.int64),
+        )
+    if not values.size:
+        return DEFAULT_OPEN_COMPLAINT_DAYS
+    return float(np.quantile(values, OPEN_COMPLAINT_QUANTILE)) / 86_400
 
 
 def most_frequent(values: pd.Series | Mapping[str, int] | None, n: int) -> tuple[str, ...]:

@@ -24,8 +24,15 @@ from data.history import TIME_COLUMNS, History
 from data.load import absent_inputs, find_table_file, load_history, read_table_file
 from data.mapping import Mapping, apply_mapping, load_mapping
 from experiments.config import RadarConfig, with_section
-from features.catalogue import FAMILIES, unavailable_families
-from features.labels import LabelEngine
+from features.catalogue import (
+    FAMILIES,
+    FEATURES_BY_NAME,
+    available_features,
+    beyond_lookback,
+    unavailable_families,
+)
+from features.labels import LabelEngine, LabelRules
+from features.parameters import open_complaint_days
 from training.dataset import SPLITS, NotEnoughData, sample_grid, split_periods
 
 EXAMPLES = 3
@@ -85,52 +92,73 @@ def check_tables(directory: Path, mapping: Mapping | None = None) -> dict[str, T
 
 
 def check_families(tables: dict[str, TableCheck], history: History | None) -> dict[str, str]:
-    """Per feature family: "ok", or why it cannot carry information (an input absent, as
-    training will find it; a column present but never filled; no events of its types)."""
+    """Per feature family: "ok" (naming the features' own inputs it lacks), or why it cannot
+    carry information (an input absent, as training will find it; a column present but
+    never filled; no events of its types)."""
     found = {name: t.missing_columns for name, t in tables.items() if t.file is not None}
-    status = unavailable_families(absent_inputs(found))
+    absent = absent_inputs(found)
+    status = unavailable_families(absent)
     for family in FAMILIES:
         if family.name in status:
             continue
+        own = [n for name in family.features for n in FEATURES_BY_NAME[name].needs]
         problems = [
             f"{need} is never filled"
-            for need in family.needs
+            for need in (*family.needs, *own)
             if need.split(".")[1] in tables[need.split(".")[0]].empty_columns
         ]
         seen = set() if history is None else set(history.events["event_type"].unique())
         if family.event_types and history is not None and not seen & set(family.event_types):
             problems.append(f"no events of type {', '.join(family.event_types)}")
-        status[family.name] = "; ".join(problems) or "ok"
+        lacking = [need for need in own if need in absent]
+        status[family.name] = "; ".join(problems) or (
+            f"ok (without {', '.join(lacking)})" if lacking else "ok"
+        )
     return {family.name: status[family.name] for family in FAMILIES}
 
 
 def check_periods(config: RadarConfig, history: History) -> dict[str, object]:
-    """Eligible customer-days and positives per period of the configured split."""
+    """Eligible customer-days and positives per period of the configured split, and what the
+    open-complaint rule removes from each (customer-days and positives)."""
     try:
         periods = split_periods(history, config.labels, config.split)
     except NotEnoughData as exc:
         return {"error": str(exc)}
-    engine = LabelEngine(
-        history, config.labels.horizon_hours, config.labels.exclude_open_complaints
+    train_end = periods.train[1] + pd.Timedelta(days=1)
+    labels = config.labels
+    rules = LabelRules(
+        labels.horizon_hours,
+        labels.exclude_open_complaints,
+        open_complaint_days(history.complaints, labels.open_complaint_days, before=train_end),
     )
     everyone = with_section(
         config, "sampling", train_negative_rate=1.0, validation_negative_rate=1.0
     )
-    rows, _ = sample_grid(engine, periods, everyone.sampling)
+    _, counts = sample_grid(LabelEngine(history, rules), periods, everyone.sampling)
     minimum = config.evaluation.min_positives
     out: dict[str, object] = {}
     for name in SPLITS:
-        mine = rows["split"] == name
-        eligible, positives = int(mine.sum()), int(rows["label"][mine].sum())
+        c = counts[name]
+        eligible, positives = c["eligible_customer_days"], c["positives"]
         out[name] = {
             "from": str(getattr(periods, name)[0].date()),
             "to": str(getattr(periods, name)[1].date()),
-            "eligible_customer_days": eligible,
-            "positives": positives,
+            **c,
             "positive_rate": positives / eligible if eligible else math.nan,
             "enough": positives >= minimum,
         }
     out["min_positives"] = minimum
+    out["open_complaint_days"] = rules.open_complaint_days
+    out["exclude_open_complaints"] = rules.exclude_open_complaints
+    out["warmup_from"] = str(
+        (periods.train[0] - pd.Timedelta(days=config.split.warmup_days)).date()
+    )
+    out["lookback_days"] = config.split.warmup_days
+    out["beyond_lookback"] = [
+        f
+        for f in beyond_lookback(config.split.warmup_days)
+        if f in available_features(history.absent)
+    ]
     return out
 
 
@@ -232,18 +260,38 @@ def render(report: dict[str, object]) -> str:
             f"{a['with_a_complaint']:.1%} with a complaint",
         ]
     if "periods" in report:
-        p = report["periods"]
-        lines += ["", "periods:"]
-        if "error" in p:
-            lines.append(f"  {p['error']}")
-        else:
-            for name in SPLITS:
-                s = p[name]
-                verdict = "enough" if s["enough"] else f"TOO FEW (under {p['min_positives']})"
-                lines.append(
-                    f"  {name:<10} {s['from']} .. {s['to']}: {s['eligible_customer_days']:,} "
-                    f"eligible customer-days, {s['positives']:,} positives "
-                    f"({s['positive_rate']:.2%}): {verdict}"
-                )
+        lines += ["", *_period_lines(report["periods"])]
     lines += ["", "ready to train and judge: " + ("yes" if report["ready"] else "no")]
     return "\n".join(lines)
+
+
+def _period_lines(p: dict) -> list[str]:
+    """The periods of the split: positives, what the open-complaint rule removes, and the
+    features the look-back leaves out."""
+    lines = ["periods:"]
+    if "error" in p:
+        return [*lines, f"  {p['error']}"]
+    for name in SPLITS:
+        s = p[name]
+        verdict = "enough" if s["enough"] else f"TOO FEW (under {p['min_positives']})"
+        lines.append(
+            f"  {name:<10} {s['from']} .. {s['to']}: {s['eligible_customer_days']:,} "
+            f"eligible customer-days, {s['positives']:,} positives "
+            f"({s['positive_rate']:.2%}): {verdict}"
+        )
+        if p["exclude_open_complaints"]:
+            lines.append(
+                f"             an open complaint removed {s['removed_open_complaint_customer_days']:,} "
+                f"customer-days and {s['removed_open_complaint_positives']:,} positives"
+            )
+    lines.append(
+        f"  a complaint without a resolution time counts as open for "
+        f"{p['open_complaint_days']:.1f} days (labels.open_complaint_days)"
+    )
+    lines.append(f"  warm-up from {p['warmup_from']} ({p['lookback_days']} days, the look-back)")
+    if p["beyond_lookback"]:
+        lines.append(
+            f"  left out of the model, their windows being longer than the look-back "
+            f"(split.warmup_days): {', '.join(p['beyond_lookback'])}"
+        )
+    return lines

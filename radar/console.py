@@ -16,6 +16,19 @@ def print_evaluation(evaluation: dict) -> None:
         print(f"WARNING: {warning}")
     for family, why in evaluation.get("unavailable_families", {}).items():
         print(f"feature family {family} is off: it {why}")
+    if evaluation.get("beyond_lookback"):
+        print(
+            "left out of the model (windows longer than the look-back, split.warmup_days): "
+            + ", ".join(evaluation["beyond_lookback"])
+        )
+    for period, counts in evaluation.get("eligibility", {}).items():
+        if counts.get("removed_open_complaint_customer_days"):
+            print(
+                f"{period}: an open complaint removed {counts['removed_open_complaint_customer_days']:,} "
+                f"of {counts['eligible_customer_days'] + counts['removed_open_complaint_customer_days']:,} "
+                f"customer-days and {counts['removed_open_complaint_positives']:,} of "
+                f"{counts['positives'] + counts['removed_open_complaint_positives']:,} positives"
+            )
     print_selection(evaluation.get("selection"))
     print(
         f"\nTest period: {evaluation['n_test_rows']} eligible customer-days over {evaluation['n_test_days']} days, "

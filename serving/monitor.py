@@ -24,7 +24,7 @@ import pandas as pd
 from data.fileio import write_json
 from data.history import History
 from experiments.config import EvaluationConfig, MonitoringConfig, RadarConfig
-from features.labels import build_labels
+from features.labels import LabelRules, build_labels
 from serving.monitor_report import log_report
 from serving.outreach import CONTACT, HOLDOUT, NONE
 from serving.risk_list import SNAPSHOT_FEATURES, SNAPSHOT_META
@@ -56,11 +56,7 @@ def published_days(lists_dir: Path) -> list[tuple[Date, Path]]:
 
 
 def matured_days(
-    history: History,
-    lists_dir: Path,
-    horizon_hours: int,
-    exclude_open: bool,
-    evaluation: EvaluationConfig,
+    history: History, lists_dir: Path, horizon_hours: int, evaluation: EvaluationConfig
 ) -> list[ListedDay]:
     """The listed days whose horizon ended before the data does, with their labels."""
     out = []
@@ -71,7 +67,7 @@ def matured_days(
         listed = pd.read_parquet(folder / "risk_list.parquet")
         listed = listed[listed["customer_id"].isin(history.customers["customer_id"])]
         keys = pd.DataFrame({"customer_id": listed["customer_id"].to_numpy(), "cutoff_at": cutoff})
-        labels = build_labels(history, keys, horizon_hours, exclude_open)
+        labels = build_labels(history, keys, LabelRules(horizon_hours))
         if "assignment" in listed.columns:
             assignment = listed["assignment"].to_numpy()
         else:  # a list from before assignments: its top at the evaluation's capacity
@@ -272,9 +268,7 @@ def run_monitor(history: History, config: RadarConfig) -> dict:
     if not published:
         raise FileNotFoundError(f"no published list in {lists_dir} (run `radar score` first)")
     labels = config.labels
-    days = matured_days(
-        history, lists_dir, labels.horizon_hours, labels.exclude_open_complaints, config.evaluation
-    )
+    days = matured_days(history, lists_dir, labels.horizon_hours, config.evaluation)
     latest = published[-1][1]
     meta = json.loads((latest / SNAPSHOT_META).read_text())
     model = registry.load_version(config, meta["model_version"])

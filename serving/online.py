@@ -24,7 +24,7 @@ from data.history import History
 from data.journal import JOURNALED, EventJournal, fold, merge_rows
 from features.build import PreparedHistory, evaluate_features, prepare_history
 from features.catalogue import FEATURE_NAMES
-from features.labels import LabelEngine
+from features.labels import LabelEngine, LabelRules
 from features.parameters import DEFAULT_PARAMETERS, FeatureParameters
 from features.pit import EPOCH_OFFSET, NS_PER_SECOND
 
@@ -60,17 +60,16 @@ class OnlineFeatures:
         self,
         history: History,
         journal: EventJournal | None,
-        horizon_hours: int,
-        exclude_open_complaints: bool,
+        rules: LabelRules,
         max_overlays: int = 20_000,
         parameters: FeatureParameters = DEFAULT_PARAMETERS,
     ) -> None:
         self.parameters = parameters  # the serving model's (see features.parameters)
+        self.rules = rules  # the serving model's eligibility (see features.labels)
         posted = journal.frames() if journal is not None else {}
         history = fold(history, posted)
         self._posted = {cid for frame in posted.values() for cid in frame["customer_id"]}
         self.journal = journal
-        self._label_settings = (horizon_hours, exclude_open_complaints)
         self.base = self._prepare(history)
         self.index = self.base.features.index
         self.observed_until = history.observed_until
@@ -169,7 +168,7 @@ class OnlineFeatures:
     def _prepare(self, history: History) -> _Prepared:
         return _Prepared(
             prepare_history(history, parameters=self.parameters),
-            LabelEngine(history, *self._label_settings),
+            LabelEngine(history, self.rules),
         )
 
     def _evaluate(
@@ -178,9 +177,8 @@ class OnlineFeatures:
         n = len(codes)
         times = np.repeat(t, n)
         features = evaluate_features(prepared.features, codes, np.repeat(when, n))
-        _, eligible, _ = prepared.labels.at(codes, times)
-        signed_up = prepared.labels.signup[codes] < times
-        return features, eligible, signed_up
+        rows = prepared.labels.at(codes, times)
+        return features, rows.eligible, rows.signed_up
 
     def _current_overlays(self, customer_ids: list[str]) -> dict[str, _Prepared]:
         """The overlays these customers need, rebuilt when rows were posted since (or when

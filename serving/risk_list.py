@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from datetime import date as Date
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from data.contract import SCHEMAS, check_columns
@@ -29,7 +28,7 @@ from data.history import History
 from experiments.config import EvaluationConfig, LabelConfig, OutreachConfig
 from features.build import build_features_in_chunks
 from features.catalogue import FEATURE_NAMES, KEY_COLUMNS
-from features.labels import build_labels
+from features.labels import build_labels, label_rules
 from serving.outreach import assign_outreach, recently_assigned
 from serving.page import render_page
 from serving.scorer import Scorer
@@ -75,8 +74,7 @@ def build_risk_list(
     history: History,
     scorer: Scorer,
     day: Date,
-    horizon_hours: int,
-    exclude_open: bool,
+    labels: LabelConfig,
     capacity: EvaluationConfig | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(ranked risk list of eligible customers, feature snapshot of all signed-up customers).
@@ -84,7 +82,7 @@ def build_risk_list(
     With ``capacity``, reasons are computed for the day's outreach capacity and everyone
     at or above the medium tier (everyone else is listed with a probability and no reasons).
     """
-    scored, snapshot = score_customers(history, scorer, day, horizon_hours, exclude_open, capacity)
+    scored, snapshot = score_customers(history, scorer, day, labels, capacity)
     scored = scored.sort_values(
         ["probability", "customer_id"], ascending=[False, True], kind="stable"
     ).reset_index(drop=True)
@@ -111,16 +109,16 @@ def score_customers(
     history: History,
     scorer: Scorer,
     day: Date,
-    horizon_hours: int,
-    exclude_open: bool,
+    labels: LabelConfig,
     capacity: EvaluationConfig | None = None,
     explain_top: int | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(eligible customers scored as of ``day``'s midnight, in customer order, with
     ``segment`` and ``complaint_open``; feature snapshot of all signed-up customers).
 
-    Reasons go to the ``explain_top`` highest-risk (default: the day's capacity when
-    ``capacity`` is given, else everyone) and everyone at or above the medium tier.
+    Eligibility follows the model's rules (:func:`features.labels.label_rules`). Reasons go
+    to the ``explain_top`` highest-risk (default: the day's capacity when ``capacity`` is
+    given, else everyone) and everyone at or above the medium tier.
     """
     cutoff = pd.Timestamp(day).tz_localize("UTC")
     stale = cutoff - history.observed_until
@@ -137,13 +135,10 @@ def score_customers(
     cutoffs = pd.DataFrame(
         {"customer_id": customers["customer_id"].to_numpy(), "cutoff_at": cutoff}
     )
-    eligible = build_labels(history, cutoffs, horizon_hours, exclude_open)["eligible"].to_numpy()
+    rows = build_labels(history, cutoffs, label_rules(labels, scorer.model.feature_parameters))
+    eligible = rows["eligible"].to_numpy()
     # Outreach never goes to a customer whose complaint is open (the complaints team has it).
-    open_complaint = (
-        np.zeros(len(cutoffs), dtype=bool)
-        if exclude_open
-        else eligible & ~build_labels(history, cutoffs, horizon_hours, True)["eligible"].to_numpy()
-    )
+    open_complaint = rows["complaint_open"].to_numpy()
     # By customer partition: a million customers' sorted streams at once would double the
     # memory of the scoring job. One partition at a time: a second one on another thread
     # saves a tenth of the time and costs a gigabyte at a million customers (measured).
@@ -266,9 +261,7 @@ def score_day(
     who is held out today (:func:`serving.outreach.assign_outreach`; default settings when
     None), suppressing customers assigned on the lists of the last days in ``out_dir``.
     """
-    risk_list, snapshot = build_risk_list(
-        history, scorer, day, labels.horizon_hours, labels.exclude_open_complaints, capacity
-    )
+    risk_list, snapshot = build_risk_list(history, scorer, day, labels, capacity)
     outreach = outreach or OutreachConfig()
     drawn = assign_outreach(
         risk_list,

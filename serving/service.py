@@ -36,6 +36,7 @@ from data.outcomes import OutcomeStore, without_password
 from experiments.config import load_config
 from features.build import evaluate_features, prepare_history
 from features.catalogue import FEATURE_NAMES
+from features.labels import label_rules
 from serving import bentoml_fixes
 from serving.auth import PAGE_PATH, BearerAuth
 from serving.limits import BodyLimit
@@ -391,12 +392,10 @@ class ComplaintRadar:
         missing = [n for n in scorer.model.feature_names if n not in FEATURE_NAMES]
         if missing:
             raise ValueError(f"the model needs features the catalogue lacks: {missing[:5]}")
-        labels = self.config.labels
         online = OnlineFeatures(
             snapshot.history(),
             self.journal,
-            labels.horizon_hours,
-            labels.exclude_open_complaints,
+            label_rules(self.config.labels, parameters),
             max_overlays=self.config.serving.max_online_overlays,
             parameters=parameters,
         )

@@ -98,8 +98,7 @@ def score_on_spark(
             history,
             scorer,  # shipped with the function (cloudpickle: reason texts are lambdas)
             day,
-            labels.horizon_hours,
-            labels.exclude_open_complaints,
+            labels,
             explain_top=upper,
         )
         out = snapshot.copy()

@@ -11,7 +11,7 @@ import gc
 import logging
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -19,17 +19,16 @@ import pandas as pd
 
 from data.history import History
 from data.load import load_history, read_true_risk, release_freed_memory
-from experiments.config import (
-    FeatureConfig,
-    LabelConfig,
-    RadarConfig,
-    SamplingConfig,
-    SplitConfig,
-)
+from experiments.config import LabelConfig, RadarConfig, SamplingConfig, SplitConfig
 from features.build import build_features_in_chunks
 from features.catalogue import KEY_COLUMNS, available_features
-from features.labels import LabelEngine
-from features.parameters import DEFAULT_PARAMETERS, FeatureParameters, estimate_parameters
+from features.labels import LabelEngine, label_rules
+from features.parameters import (
+    DEFAULT_PARAMETERS,
+    FeatureParameters,
+    estimate_parameters,
+    open_complaint_days,
+)
 from features.pit import EPOCH_OFFSET, to_seconds
 
 log = logging.getLogger(__name__)
@@ -55,16 +54,58 @@ class Periods:
 
 def split_periods(history: History, labels: LabelConfig, split: SplitConfig) -> Periods:
     """Place the periods on the calendar of ``history``."""
-    # Activity starts with the first contact, event or complaint (signups may be years older).
-    starts = [
-        history.contacts["started_at"].min(),
-        history.events["occurred_at"].min(),
-        history.complaints["filed_at"].min(),
+    return place_periods(data_start(history, split), history.observed_until, labels, split)
+
+
+def data_start(history: History, split: SplitConfig) -> pd.Timestamp:
+    """The first day of the warm-up: ``split.start``; with ``auto``, the first day from which
+    the data is dense; by default the first contact, event or complaint (sign-ups may be
+    years older)."""
+    times = [
+        history.contacts["started_at"],
+        history.events["occurred_at"],
+        history.complaints["filed_at"],
     ]
-    starts = [t for t in starts if pd.notna(t)]
-    if not starts:
+    known = pd.concat([t.dropna() for t in times], ignore_index=True)
+    if known.empty:
         raise NotEnoughData("history has no contacts, events or complaints: nothing to learn from")
-    return place_periods(min(starts).normalize(), history.observed_until, labels, split)
+    return start_day(split, known.dt.floor("D").value_counts().sort_index())
+
+
+def start_day(split: SplitConfig, daily: pd.Series) -> pd.Timestamp:
+    """The warm-up's first day, given the rows of activity per UTC day (``daily``, sorted)."""
+    first = pd.Timestamp(daily.index[0])
+    if split.start is None:
+        return first
+    if split.start != "auto":
+        return pd.Timestamp(split.start).tz_localize("UTC")
+    start = dense_start(daily)
+    if start > first:
+        log.info(
+            "split.start auto: the data is dense from %s; %d earlier row(s) from %s only feed "
+            "features",
+            start.date(),
+            int(daily[daily.index < start].sum()),
+            first.date(),
+        )
+    return start
+
+
+# A day starts the dense data when the week from it averages this share of the rows of the
+# median day with any activity.
+DENSE_SHARE = 0.25
+DENSE_WEEK = 7
+
+
+def dense_start(daily: pd.Series) -> pd.Timestamp:
+    """The first day whose week ahead averages at least :data:`DENSE_SHARE` of the median
+    active day's rows (``daily``: rows per day, sorted): a few stray rows years before the
+    data proper do not stretch the periods over empty years."""
+    days = pd.date_range(daily.index[0], daily.index[-1], freq="D")
+    counts = daily.reindex(days, fill_value=0)
+    ahead = counts[::-1].rolling(DENSE_WEEK, min_periods=1).mean()[::-1]
+    dense = ahead >= DENSE_SHARE * float(daily.median())
+    return pd.Timestamp(dense.idxmax()) if dense.any() else pd.Timestamp(daily.index[0])
 
 
 def place_periods(
@@ -112,45 +153,47 @@ def sample_rows(
 
 def assemble(
     history: History,
-    labels: LabelConfig,
-    split: SplitConfig,
+    config: RadarConfig,
     true_risk: pd.DataFrame | None = None,
-    sampling: SamplingConfig | None = None,
-    features: FeatureConfig | FeatureParameters | None = None,
-) -> tuple[pd.DataFrame, Periods, FeatureParameters]:
+    parameters: FeatureParameters | None = None,
+) -> tuple[pd.DataFrame, Periods, FeatureParameters, dict[str, dict[str, int]]]:
     """Features, label, weight and split for the eligible, uncensored customer-days of the
-    periods, sampled (``sampling``) before any feature is built; and the feature parameters
-    they were built with: ``features`` as given, or resolved from the configuration on the
-    train period (default: the configuration's defaults)."""
-    periods = split_periods(history, labels, split)
-    parameters = resolve_parameters(history, periods, features)
-    frame, _ = assemble_rows(
-        history, periods, labels, sampling or SamplingConfig(), None, parameters
-    )
+    periods, sampled (``config.sampling``) before any feature is built; the feature
+    parameters they were built with (``parameters`` as given, else resolved from the
+    configuration on the train period); and the counts of every period (see
+    :func:`sample_grid`)."""
+    periods = split_periods(history, config.labels, config.split)
+    parameters = parameters or resolve_parameters(history, periods, config)
+    frame, counts = assemble_rows(history, periods, config, None, parameters)
     if true_risk is not None:
         frame = frame.merge(
             true_risk[[*KEY_COLUMNS, "true_risk"]], on=list(KEY_COLUMNS), how="left"
         )
     log_periods(frame, periods)
-    return frame, periods, parameters
+    return frame, periods, parameters, counts
 
 
 def resolve_parameters(
-    history: History, periods: Periods, features: FeatureConfig | FeatureParameters | None
+    history: History, periods: Periods, config: RadarConfig
 ) -> FeatureParameters:
-    """The feature parameters of a training run. Those the configuration leaves null are
-    estimated from the contacts that closed before the train period ends, and the
-    vocabularies (the most frequent channels, reasons and event types) are learnt from
-    what happened before it ends: the validation and test periods never shape the features
-    they are judged on."""
-    if isinstance(features, FeatureParameters):
-        return features
-    features = features or FeatureConfig()
+    """The feature parameters of a training run, learnt from what happened before the train
+    period ends (the validation and test periods never shape the features they are judged
+    on): thresholds the configuration leaves null, estimated from the contacts closed by
+    then; the vocabularies (the most frequent channels, reasons and event types); the
+    open-complaint bound, from the complaints resolved by then; and the look-back, the
+    warm-up every training day has."""
     train_end = periods.train[1] + pd.Timedelta(days=1)
     contacts = history.contacts
     closed = contacts[(contacts["closed_at"] < train_end).to_numpy(dtype=bool)]
-    parameters = estimate_parameters(closed, features).with_vocabularies(
-        contacts, history.events, before=train_end
+    parameters = replace(
+        estimate_parameters(closed, config.features).with_vocabularies(
+            contacts, history.events, before=train_end
+        ),
+        lookback_days=float(config.split.warmup_days),
+        first_seen_signup="customers.signup_at" in history.derived,
+        open_complaint_days=open_complaint_days(
+            history.complaints, config.labels.open_complaint_days, before=train_end
+        ),
     )
     log.info("feature parameters: %s", parameters.as_dict())
     return parameters
@@ -159,20 +202,19 @@ def resolve_parameters(
 def assemble_rows(
     history: History,
     periods: Periods,
-    labels: LabelConfig,
-    sampling: SamplingConfig,
+    config: RadarConfig,
     stream: int | None = None,
     parameters: FeatureParameters = DEFAULT_PARAMETERS,
-) -> tuple[pd.DataFrame, int]:
-    """The sampled rows of ``periods`` with their features (and how many customer-days were
-    eligible). ``stream`` numbers an independent sampling stream of the same seed: the
-    Spark engine draws one per customer partition."""
-    engine = LabelEngine(history, labels.horizon_hours, labels.exclude_open_complaints)
-    rows, eligible_rows = sample_grid(engine, periods, sampling, stream)
+) -> tuple[pd.DataFrame, dict[str, dict[str, int]]]:
+    """The sampled rows of ``periods`` with their features, and the counts of every period.
+    ``stream`` numbers an independent sampling stream of the same seed: the Spark engine
+    draws one per customer partition."""
+    engine = LabelEngine(history, label_rules(config.labels, parameters))
+    rows, counts = sample_grid(engine, periods, config.sampling, stream)
     log.info(
         "building features for %d of %d eligible customer-days (sampled before features)",
         rows["code"].size,
-        eligible_rows,
+        sum(c["eligible_customer_days"] for c in counts.values()),
     )
     cutoffs = pd.DataFrame(
         {
@@ -201,7 +243,7 @@ def assemble_rows(
     )
     for column in ("label", "weight", "split"):
         frame[column] = rows[column]
-    return frame, eligible_rows
+    return frame, counts
 
 
 def load_training_frame(
@@ -212,20 +254,16 @@ def load_training_frame(
     are gigabytes that evaluation and registration would otherwise carry to the end.
 
     ``parameters``: a registered model's, to judge it on its own features (default: resolved
-    from ``features:`` on the train period). The summary carries the load report, the
-    absent inputs and the feature parameters used."""
+    from the configuration on the train period). The summary carries the load report, the
+    absent inputs, the feature parameters used and the counts of every period."""
     history, load_report = load_history(data_dir, config.workspace.rejects_dir, config.data)
-    frame, periods, parameters = assemble(
-        history,
-        config.labels,
-        config.split,
-        read_true_risk(data_dir),
-        config.sampling,
-        parameters or config.features,
+    frame, periods, parameters, counts = assemble(
+        history, config, read_true_risk(data_dir), parameters
     )
     summary = load_report.summary() | {
         "absent_inputs": sorted(history.absent),
         "feature_parameters": parameters.as_dict(),
+        "periods": counts,
     }
     del history
     gc.collect()
@@ -233,33 +271,47 @@ def load_training_frame(
     return frame, periods, summary
 
 
+# Per period: every eligible customer-day and its positives, and the customer-days (and
+# positives) the open-complaint rule removed from them.
+PERIOD_COUNTS = (
+    "eligible_customer_days",
+    "positives",
+    "removed_open_complaint_customer_days",
+    "removed_open_complaint_positives",
+)
+
+
 def sample_grid(
     engine: LabelEngine, periods: Periods, sampling: SamplingConfig, stream: int | None = None
-) -> tuple[dict[str, np.ndarray], int]:
+) -> tuple[dict[str, np.ndarray], dict[str, dict[str, int]]]:
     """The kept customer-days of every period (customer position, cutoff second, label,
-    weight, split) and how many were eligible. Labelled one day at a time, so memory grows
-    with the rows kept, not with customers x days."""
+    weight, split), and per period the counts of :data:`PERIOD_COUNTS` (before sampling).
+    Labelled one day at a time, so memory grows with the rows kept, not with customers x
+    days."""
     rng = np.random.default_rng(sampling.seed if stream is None else [sampling.seed, stream])
     everyone = np.arange(len(engine.index))
     # A uniform sample of customers carries the test period (all of them by default).
     tested = everyone[rng.random(everyone.size) < sampling.test_customer_fraction]
     kept: dict[str, list[np.ndarray]] = {k: [] for k in ("code", "t", "label", "weight", "split")}
-    eligible_rows = 0
+    counts = {name: dict.fromkeys(PERIOD_COUNTS, 0) for name in SPLITS}
     for name in SPLITS:
         first, last = getattr(periods, name)
         for day in pd.date_range(first, last, freq="D"):
             codes = tested if name == "test" else everyone
             t = np.full(codes.size, to_seconds([day], "floor")[0])
-            label, eligible, censored = engine.at(codes, t)
-            usable = eligible & ~censored
-            eligible_rows += int(usable.sum())
-            keep, weight = sample_rows(label[usable], name, sampling, rng)
+            rows = engine.at(codes, t)
+            usable = rows.eligible & ~rows.censored
+            removed = rows.signed_up & ~rows.eligible & ~rows.censored
+            day_counts = (usable, usable & (rows.label == 1), removed, removed & (rows.label == 1))
+            for key, mask in zip(PERIOD_COUNTS, day_counts, strict=True):
+                counts[name][key] += int(mask.sum())
+            keep, weight = sample_rows(rows.label[usable], name, sampling, rng)
             kept["code"].append(codes[usable][keep])
             kept["t"].append(t[usable][keep])
-            kept["label"].append(label[usable][keep])
+            kept["label"].append(rows.label[usable][keep])
             kept["weight"].append(weight)
             kept["split"].append(np.full(int(keep.sum()), name, dtype=object))
-    return {key: np.concatenate(parts) for key, parts in kept.items()}, eligible_rows
+    return {key: np.concatenate(parts) for key, parts in kept.items()}, counts
 
 
 def log_periods(frame: pd.DataFrame, periods: Periods) -> None:

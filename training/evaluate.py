@@ -34,13 +34,15 @@ def evaluate(
     seed: int,
     test_customer_fraction: float = 1.0,
     test: pd.DataFrame | None = None,
+    features: list[str] | None = None,
 ) -> tuple[dict, dict[str, np.ndarray]]:
     """The evaluation block of ``evaluation.json`` and the ranking score of each scorer.
 
     ``frame`` holds train, validation and test rows (column ``split``); ``model_proba`` is
     the model's probability for the test rows, in order. When the test rows are a uniform
     sample of customers (``test_customer_fraction`` < 1), an absolute daily capacity is
-    scaled to the sample and the intervals resample customers as well as days.
+    scaled to the sample and the intervals resample customers as well as days. The logistic
+    regression peer learns from ``features`` (default: every feature of the frame).
     """
     sampled = test_customer_fraction < 1
     if sampled and ev.capacity_k is not None:
@@ -63,7 +65,7 @@ def evaluate(
     train_rows = pd.Series(np.flatnonzero(split == "train"))
     picked = train_rows.sample(n=min(len(train_rows), LINEAR_ROWS), random_state=seed)
     learn = frame.iloc[picked.to_numpy()]
-    features = feature_columns(frame.columns)
+    features = features or feature_columns(frame.columns)  # the model's, when given
     linear = logistic_regression(seed, features).fit(
         learn[features],
         learn["label"].to_numpy(),
@@ -172,6 +174,7 @@ def evaluate_model(
         config.model.seed,
         config.sampling.test_customer_fraction,
         test=test,
+        features=list(model.feature_names),
     )
     return test, evaluation, ranking
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -20,6 +20,8 @@ import pandas as pd
 from data.load import read_true_risk
 from data.spark_tables import (
     PARTITION_COLUMN,
+    SEPARATOR,
+    daily_activity,
     is_uri,
     load_report,
     output_path,
@@ -30,8 +32,14 @@ from data.spark_tables import (
 )
 from experiments.config import RadarConfig
 from features.catalogue import FEATURES, KEY_COLUMNS
-from features.parameters import VOCABULARIES, FeatureParameters, most_frequent
-from training.dataset import Periods, assemble_rows, log_periods, place_periods
+from features.parameters import (
+    VOCABULARIES,
+    FeatureParameters,
+    most_frequent,
+    resolution_days,
+    resolution_seconds,
+)
+from training.dataset import Periods, assemble_rows, log_periods, place_periods, start_day
 
 log = logging.getLogger(__name__)
 
@@ -64,28 +72,39 @@ def spark_training_frame(
         "complaint-radar train", config.spark.master, config.spark.partitions
     )
     tables = read_tables(spark, data_dir, config.spark.partitions)
-    periods = place_periods(tables.data_start, tables.observed_until, config.labels, config.split)
+    start = (
+        start_day(config.split, daily_activity(tables))
+        if config.split.start is not None
+        else tables.data_start
+    )
+    periods = place_periods(start, tables.observed_until, config.labels, config.split)
     incidents, observed_until = tables.incidents, tables.observed_until
-    labels, sampling = config.labels, config.sampling
     # Estimating a threshold would need a pass over every partition's contacts first: on
     # Spark they are the configured values (a null is a clear error here). The
-    # vocabularies are counted across partitions, so every partition fills the same slots.
+    # vocabularies and the open-complaint bound are counted across partitions, so every
+    # partition fills the same slots and judges eligibility alike.
     train_end = periods.train[1] + pd.Timedelta(days=1)
+    learnt = learn_from_partitions(tables, incidents, observed_until, train_end)
     parameters = replace(
         FeatureParameters.configured(config.features),
-        **vocabularies(tables, incidents, observed_until, train_end),
+        **learnt.vocabularies,
+        lookback_days=float(config.split.warmup_days),
+        first_seen_signup=not has_signup_times(tables),
+        open_complaint_days=(
+            float(config.labels.open_complaint_days)
+            if config.labels.open_complaint_days is not None
+            else resolution_days(learnt.resolution_seconds)
+        ),
     )
     log.info("feature parameters: %s", parameters.as_dict())
     tally = validation_tally(spark)
-    eligible = spark.sparkContext.accumulator(0)
+    counted = spark.sparkContext.accumulator({}, CountsParam())
 
     def rows_of(key: tuple, pdf: pd.DataFrame) -> pd.DataFrame:
         history, validated = partition_history(pdf, incidents, observed_until)
         tally.add(validated)
-        frame, n_eligible = assemble_rows(
-            history, periods, labels, sampling, int(key[0]), parameters
-        )
-        eligible.add(n_eligible)
+        frame, counts = assemble_rows(history, periods, config, int(key[0]), parameters)
+        counted.add(counts)
         frame[DATE_COLUMN] = frame["cutoff_at"].dt.tz_localize(None).dt.normalize()
         frame["cutoff_at"] = frame["cutoff_at"].dt.tz_localize(None)
         return frame
@@ -104,7 +123,7 @@ def spark_training_frame(
         DATE_COLUMN
     ).parquet(target)
     summary = load_report(tables, tally.value, config.data)  # stops here on bad data
-    summary["eligible_customer_days"] = eligible.value
+    summary["periods"] = counted.value
     summary["feature_parameters"] = parameters.as_dict()
     frame = read_training_set(target, spark)
     true_risk = None if is_uri(data_dir) else read_true_risk(data_dir)
@@ -115,7 +134,7 @@ def spark_training_frame(
     log.info(
         "Spark assembled %d of %d eligible customer-days in %.0f s (%d rows set aside)",
         len(frame),
-        eligible.value,
+        sum(c["eligible_customer_days"] for c in counted.value.values()),
         time.perf_counter() - started,
         summary["rows_rejected"],
     )
@@ -123,12 +142,25 @@ def spark_training_frame(
     return frame, periods, summary
 
 
-def vocabularies(
+@dataclass(frozen=True)
+class Learnt:
+    """What the driver learns from every partition before the training rows are built."""
+
+    vocabularies: dict[str, tuple[str, ...]]
+    resolution_seconds: dict[float, int]  # complaints' seconds to resolution -> how many
+
+
+# The vocabulary row that carries the complaints' times to resolution (as text of seconds).
+RESOLUTION = "complaint_resolution_seconds"
+
+
+def learn_from_partitions(
     tables, incidents: pd.DataFrame, observed_until: pd.Timestamp, before: pd.Timestamp
-) -> dict[str, tuple[str, ...]]:
+) -> Learnt:
     """The most frequent channels, reasons and event types of the rows validation keeps,
-    timed before ``before``: counted per partition, added up across them, ranked as the
-    embedded engine ranks them (so both fill the same slots)."""
+    timed before ``before``, and the times to resolution of the complaints resolved before
+    it: counted per partition, added up across them, ranked and summarised as the embedded
+    engine does (so both fill the same slots and bound open complaints alike)."""
     from pyspark.sql import functions as F
 
     def counts_of(key: tuple, pdf: pd.DataFrame) -> pd.DataFrame:
@@ -139,6 +171,8 @@ def vocabularies(
             for name, vocabulary in VOCABULARIES.items()
             for value, n in vocabulary.seen(tables, before).value_counts().items()
         ]
+        seconds = resolution_seconds(history.complaints, before).value_counts()
+        rows += [(RESOLUTION, repr(float(value)), int(n)) for value, n in seconds.items()]
         return pd.DataFrame(rows, columns=["vocabulary", "value", "n"])
 
     counted = (
@@ -148,10 +182,32 @@ def vocabularies(
         .agg(F.sum("n").alias("n"))
         .collect()
     )
-    counts: dict[str, dict[str, int]] = {name: {} for name in VOCABULARIES}
+    counts: dict[str, dict[str, int]] = {name: {} for name in (*VOCABULARIES, RESOLUTION)}
     for row in counted:
         counts[row["vocabulary"]][row["value"]] = int(row["n"])
-    return {name: most_frequent(counts[name], v.slots) for name, v in VOCABULARIES.items()}
+    return Learnt(
+        {name: most_frequent(counts[name], v.slots) for name, v in VOCABULARIES.items()},
+        {float(value): n for value, n in counts[RESOLUTION].items()},
+    )
+
+
+def has_signup_times(tables) -> bool:
+    """Whether the export carries sign-up times (else they are each customer's first activity)."""
+    return any(c.startswith(f"customers{SEPARATOR}signup_at") for c in tables.packed.columns)
+
+
+class CountsParam:
+    """Adds up the partitions' period counts (Spark's accumulator protocol)."""
+
+    def zero(self, value: dict) -> dict:
+        return {}
+
+    def addInPlace(self, total: dict, part: dict) -> dict:
+        for period, counts in part.items():
+            mine = total.setdefault(period, dict.fromkeys(counts, 0))
+            for key, n in counts.items():
+                mine[key] = mine.get(key, 0) + n
+        return total
 
 
 def read_training_set(path: Path | str, spark=None) -> pd.DataFrame:

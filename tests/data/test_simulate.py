@@ -44,12 +44,12 @@ def test_world_loads_cleanly_and_looks_plausible(small_world):
 
 def test_true_risk_is_informative_about_complaints(small_world):
     """Customer-days in the top decile of true risk complain far more often than the rest."""
-    from features.labels import build_labels
+    from features.labels import LabelRules, build_labels
 
     history, _ = load_history(small_world)
     risk = pd.read_parquet(small_world / "true_risk.parquet")
     risk = risk[risk["cutoff_at"] + pd.Timedelta(hours=48) <= history.observed_until]
-    labels = build_labels(history, risk[["customer_id", "cutoff_at"]], 48)
+    labels = build_labels(history, risk[["customer_id", "cutoff_at"]], LabelRules(48))
     top = risk["true_risk"].to_numpy() >= np.quantile(risk["true_risk"], 0.9)
     y = labels["label"].to_numpy()
     assert y[top].mean() > 3 * y[~top].mean()

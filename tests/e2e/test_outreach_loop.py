@@ -12,7 +12,7 @@ import pytest
 from data.outcomes import OutcomeStore
 from data.simulator.params import WorldParams
 from data.simulator.world import World
-from radar.outreach_loop import covers, loop_config, run_outreach_loop
+from radar.outreach_loop import loop_config, run_outreach_loop
 from tests.conftest import small_config
 
 
@@ -45,7 +45,12 @@ def test_the_loop_measures_an_effect_whose_interval_covers_the_truth(tmp_path):
     assert len(result.days) == 5
     assert all(d["contact"] > 0 and d["holdout"] > 0 for d in result.days)
     assert result.true_effect < 0  # calls lower frustration, so complaints
-    assert covers(result), (result.true_effect, result.measured)
+    # One loop is one draw: its 95 % interval misses the truth one time in twenty (how often
+    # it does over many seeds, benchmarks/loop_coverage.py measures). A biased estimate
+    # would miss it by more than three of its standard errors.
+    low, high = result.measured["interval"]
+    error = (high - low) / (2 * 1.96)
+    assert abs(result.measured["difference"] - result.true_effect) < 3 * error, result.measured
     matured = [d["date"] for d in result.report["matured_days"]]
     assert [d["date"] for d in result.days] == matured
     kept = OutcomeStore(loop_config(config).outcomes_url()).frame()

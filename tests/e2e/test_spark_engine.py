@@ -89,12 +89,8 @@ def test_spark_scores_and_reasons_equal_the_embedded_engine(
     assert summary["rows_rejected"] == 0
 
     labels, capacity = config.labels, config.evaluation
-    embedded, snapshot = build_risk_list(
-        history, scorer, day, labels.horizon_hours, labels.exclude_open_complaints, capacity
-    )
-    exact, _ = score_customers(
-        history, scorer, day, labels.horizon_hours, labels.exclude_open_complaints, capacity
-    )
+    embedded, snapshot = build_risk_list(history, scorer, day, labels, capacity)
+    exact, _ = score_customers(history, scorer, day, labels, capacity)
     assert summary["n_eligible"] == len(embedded) == len(on_spark)
     assert on_spark["customer_id"].tolist() == embedded["customer_id"].tolist()
     assert on_spark["rank"].tolist() == embedded["rank"].tolist()

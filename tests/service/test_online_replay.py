@@ -32,7 +32,7 @@ from data.journal import OUTCOME_COLUMNS, EventJournal
 from data.simulator.params import AGE_BANDS, PLANS, SEGMENTS, SIM_CHANNELS
 from features.build import build_features
 from features.catalogue import FEATURE_NAMES
-from features.labels import build_labels
+from features.labels import LabelRules, build_labels
 from features.parameters import DEFAULT_PARAMETERS
 from serving.online import OnlineFeatures, differs
 
@@ -40,13 +40,21 @@ from serving.online import OnlineFeatures, differs
 CHANNELS = (*SIM_CHANNELS, "carrier pigeon")
 REASONS = ("billing", "payment", "delivery", "category 55", "other")
 EVENT_TYPES = (*EVENT_TYPES, "parcel lost")
-# A model's vocabularies: some values have slots, the others are pooled.
+# A model's vocabularies (some values have slots, the others are pooled), a look-back
+# shorter than the history (the latest events beyond it count as none) and a bound on
+# complaints without a resolution time.
 LEARNT = replace(
-    DEFAULT_PARAMETERS, channels=CHANNELS[:3], reasons=REASONS[:2], event_types=EVENT_TYPES[:4]
+    DEFAULT_PARAMETERS,
+    channels=CHANNELS[:3],
+    reasons=REASONS[:2],
+    event_types=EVENT_TYPES[:4],
+    lookback_days=12.0,
+    open_complaint_days=3.0,
 )
 
 EXPORT = pd.Timestamp("2026-03-10", tz="UTC")
 HORIZON_HOURS = 48
+RULES = LabelRules(HORIZON_HOURS, True, LEARNT.open_complaint_days)
 
 
 def _time(rng: np.random.Generator, low_days: float, high_days: float) -> pd.Timestamp:
@@ -213,9 +221,7 @@ def test_online_state_equals_build_features_on_the_full_history(tmp_path, seed, 
     journal = EventJournal(tmp_path / "events.db")
 
     def state() -> OnlineFeatures:
-        return OnlineFeatures(
-            export, journal, HORIZON_HOURS, True, max_overlays=max_overlays, parameters=LEARNT
-        )
+        return OnlineFeatures(export, journal, RULES, max_overlays=max_overlays, parameters=LEARNT)
 
     online = state()
     ids = [r["customer_id"] for r in rows["customers"]]
@@ -248,7 +254,7 @@ def test_online_state_equals_build_features_on_the_full_history(tmp_path, seed, 
         }
     )
     offline = build_features(history, cutoffs, parameters=LEARNT)
-    labels = build_labels(history, cutoffs, HORIZON_HOURS)
+    labels = build_labels(history, cutoffs, RULES)
     checked = 0
     for name in FEATURE_NAMES:
         got = np.concatenate([features[name] for _, features, _ in asked])

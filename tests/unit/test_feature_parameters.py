@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from experiments.config import FeatureConfig
+from data.contract import COMPLAINTS
+from experiments.config import FeatureConfig, RadarConfig
 from features.build import build_features
 from features.parameters import DEFAULT_PARAMETERS, FeatureParameters, estimate_parameters
 from tests.conftest import T0, make_history, ts
@@ -98,15 +99,18 @@ def test_estimates_see_only_contacts_closed_before_the_train_period_ends():
                 "event_type": pd.Series(dtype=str),
             }
         )
-        return resolve_parameters(
-            SimpleNamespace(contacts=contacts, events=events), periods, ESTIMATE_ALL
+        history = SimpleNamespace(
+            contacts=contacts, events=events, complaints=COMPLAINTS.empty(), derived=frozenset()
         )
+        return resolve_parameters(history, periods, RadarConfig(features=ESTIMATE_ALL))
 
     wilder = later.assign(
         wait_seconds=later["wait_seconds"] * 50, sentiment=-100.0, channel="carrier pigeon"
     )
     assert resolved(later) == resolved(wilder)
-    thresholds = replace(resolved(later), channels=None, reasons=None, event_types=None)
+    thresholds = replace(
+        resolved(later), channels=None, reasons=None, event_types=None, lookback_days=None
+    )
     assert thresholds == estimate_parameters(early, ESTIMATE_ALL)
     assert set(resolved(later).channels) == {"email", "phone"}  # the pigeons came later
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -279,3 +281,26 @@ def test_features_by_customer_partition_equal_the_whole_build():
     whole = build_features(history, cutoffs)
     assert parted["customer_id"].tolist() == whole["customer_id"].tolist()
     pd.testing.assert_frame_equal(parted, whole, check_exact=False, rtol=1e-12, atol=1e-12)
+
+
+def test_the_latest_event_beyond_the_lookback_counts_as_none():
+    h = make_history(
+        contacts=[
+            {"started_at": ts("-20D"), "closed_at": ts("-20D") + pd.Timedelta("5min")},
+        ],
+        complaints=[{"filed_at": ts("-40D"), "resolved_at": ts("-39D")}],
+    )
+    cutoffs = pd.DataFrame({"customer_id": ["A"], "cutoff_at": [T0]})
+
+    def at(**parameters):
+        return build_features(h, cutoffs, parameters=replace(DEFAULT_PARAMETERS, **parameters))
+
+    month = at(lookback_days=30).iloc[0]
+    assert month["hours_since_last_contact"] == 20 * 24 and month["last_sentiment"] == 20
+    assert np.isnan(month["days_since_last_complaint"])  # 40 days ago: beyond the look-back
+    week = at(lookback_days=7).iloc[0]
+    assert np.isnan(week["hours_since_last_contact"]) and np.isnan(week["last_sentiment"])
+    assert at().iloc[0]["days_since_last_complaint"] == 40  # unbounded (ad-hoc builds)
+    # Sign-up times derived from first sight make tenure a "since" too: capped.
+    assert at(lookback_days=30)["tenure_days"].iloc[0] == 400
+    assert at(lookback_days=30, first_seen_signup=True)["tenure_days"].iloc[0] == 30

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from features.build import build_features
-from features.labels import build_labels, daily_cutoffs
+from features.labels import LabelRules, build_labels, daily_cutoffs
+from features.parameters import open_complaint_days
 from tests.conftest import T0, make_history, ts
 
 
-def labels_at(history, *cutoffs):
+def labels_at(history, *cutoffs, open_days: float = 7.0):
     return build_labels(
-        history, pd.DataFrame({"customer_id": ["A"] * len(cutoffs), "cutoff_at": list(cutoffs)}), 48
+        history,
+        pd.DataFrame({"customer_id": ["A"] * len(cutoffs), "cutoff_at": list(cutoffs)}),
+        LabelRules(48, True, open_days),
     )
 
 
@@ -39,9 +43,39 @@ def test_open_complaint_makes_customer_ineligible_until_resolved():
     assert out["eligible"].tolist() == [True, False, False, True]
 
 
-def test_never_resolved_complaint_stays_open():
-    h = make_history(complaints=[{"filed_at": ts("-2D")}])
-    assert labels_at(h, ts("+20D"))["eligible"].tolist() == [False]
+def test_a_complaint_without_a_resolution_time_is_open_for_a_bounded_time():
+    h = make_history(complaints=[{"filed_at": ts("-2D")}])  # no resolved_at
+    bound = ts("-2D") + pd.Timedelta(days=5)
+    out = labels_at(h, T0, bound, bound + pd.Timedelta("1s"), ts("+20D"), open_days=5)
+    # Open for 5 days after filing, then the customer is scored again, for ever after.
+    assert out["eligible"].tolist() == [False, False, True, True]
+    assert out["complaint_open"].tolist() == [True, True, False, False]
+    assert out["signed_up"].all()
+
+
+def test_a_complaint_resolved_after_the_bound_counts_as_open_only_until_the_bound():
+    # Whether a complaint is open at a moment never depends on a resolution recorded later:
+    # unresolved at T0 + 6D, it counts as closed then whether or not it is resolved at 9D.
+    later = make_history(complaints=[{"filed_at": T0, "resolved_at": ts("+9D")}])
+    never = make_history(complaints=[{"filed_at": T0}])
+    at = (ts("+1D"), ts("+5D"), ts("+6D"), ts("+8D"))
+    assert labels_at(later, *at, open_days=5)["eligible"].tolist() == [False, False, True, True]
+    assert labels_at(never, *at, open_days=5)["eligible"].tolist() == [False, False, True, True]
+
+
+def test_the_bound_is_learnt_from_resolved_complaints():
+    days = [1, 2, 2, 3, 3, 3, 4, 4, 5, 6, 10]
+    h = make_history(
+        complaints=[
+            *({"filed_at": ts("-40D"), "resolved_at": ts(f"-{40 - d}D")} for d in days),
+            {"filed_at": ts("-5D")},  # none: not part of the estimate
+        ]
+    )
+    assert open_complaint_days(h.complaints, None) == pytest.approx(6.0)  # nine in ten
+    # Only what was resolved before the train period ended: the 10-day one came later.
+    assert open_complaint_days(h.complaints, None, before=ts("-31D")) == pytest.approx(5.1)
+    assert open_complaint_days(h.complaints, 4.5) == 4.5  # configured wins
+    assert open_complaint_days(h.complaints.iloc[:0], None) == 7.0  # the documented default
 
 
 def test_not_signed_up_is_not_eligible():

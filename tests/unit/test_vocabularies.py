@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from experiments.config import FeatureConfig
+from experiments.config import RadarConfig
 from features.build import build_features, build_features_in_chunks
 from features.catalogue import REASON_SLOTS, REASONS_BY_CODE, reason_feature, value_label
 from features.parameters import DEFAULT_PARAMETERS, FeatureParameters, most_frequent
@@ -70,7 +70,7 @@ def test_vocabularies_are_learnt_from_the_train_period_only():
     early = [{"started_at": day("2026-02-01", tz="UTC"), "reason": "billing"}]
     late = [{"started_at": day("2026-03-10", tz="UTC"), "reason": "new product"}] * 5
     history = make_history(contacts=early + late, observed_until=day("2026-04-01", tz="UTC"))
-    parameters = resolve_parameters(history, periods, FeatureConfig())
+    parameters = resolve_parameters(history, periods, RadarConfig())
     assert parameters.reasons == ("billing",)
     assert FeatureParameters.from_dict(parameters.as_dict()) == parameters
 
