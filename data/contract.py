@@ -69,7 +69,8 @@ class Column:
 
 @dataclass(frozen=True)
 class TableSchema:
-    """A table of the contract: columns, primary key and time-order checks."""
+    """A table of the contract: columns, primary key and time-order checks. Rows whose key
+    is not whole (an optional id left out) are never duplicates of each other."""
 
     name: str
     columns: tuple[Column, ...]
@@ -159,12 +160,15 @@ COMPLAINTS = TableSchema(
 EVENTS = TableSchema(
     name="events",
     columns=(
+        # Optional: without ids, identical rows are separate events and all count (real logs
+        # open several incidents on one item in the same second).
+        Column("event_id", "id", nullable=True, required=False),
         Column("customer_id", "id"),
         Column("occurred_at", "time"),
         Column("event_type", "category"),
         Column("amount", "float", nullable=True, required=False, min=-MAX_AMOUNT, max=MAX_AMOUNT),
     ),
-    key=("customer_id", "occurred_at", "event_type"),
+    key=("event_id",),
     optional=True,
 )
 
@@ -194,14 +198,14 @@ class Issue:
     column: str
     problem: str
     count: int
-    examples: list[object]
+    examples: list[str]  # "line 14, contact_id K7: 'abc'": where, which row, what value
     severity: Literal["rejected", "warning"] = "rejected"
 
     def __str__(self) -> str:
         what = "rows set aside" if self.severity == "rejected" else "rows changed"
         return (
             f"{self.table}.{self.column}: {self.problem} ({self.count} {what}; "
-            f"e.g. {self.examples})"
+            f"e.g. {'; '.join(self.examples)})"
         )
 
 
@@ -218,6 +222,11 @@ class TableReport:
     # customers' rows validated at once can tell each customer what happened to theirs.
     row_warnings: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=object))
     absent: list[str] = field(default_factory=list)  # optional columns not in the input
+    # Where the valid rows came from (see SOURCE_ROWS), so rows set aside later (a customer
+    # missing from customers) still name their line: the input's source column and, per
+    # valid row, its position in the input.
+    source: pd.Series | None = None
+    positions: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     @property
     def n_rejected(self) -> int:
@@ -265,6 +274,7 @@ def validate_table(raw: pd.DataFrame, schema: TableSchema) -> tuple[pd.DataFrame
     reasons = np.full(n, "", dtype=object)
     row_warnings = np.full(n, "", dtype=object)
     issues: list[Issue] = []
+    where = _Locator(raw, schema)
 
     def flag(
         mask: np.ndarray, column: str, problem: str, values: pd.Series | pd.DataFrame | np.ndarray
@@ -273,10 +283,12 @@ def validate_table(raw: pd.DataFrame, schema: TableSchema) -> tuple[pd.DataFrame
         if not mask.any():
             return
         reasons[mask] = f"{column}: {problem}"
-        examples = values[mask][:EXAMPLES_PER_ISSUE]
-        if isinstance(examples, pd.DataFrame):
-            examples = examples.astype(str).agg("|".join, axis=1)
-        examples = examples.tolist()
+        rows = np.flatnonzero(mask)[:EXAMPLES_PER_ISSUE]
+        if isinstance(values, pd.DataFrame):
+            shown = values.iloc[rows].astype(str).agg("|".join, axis=1).tolist()
+        else:
+            shown = list(values.iloc[rows] if isinstance(values, pd.Series) else values[rows])
+        examples = [where.describe(i, v) for i, v in zip(rows, shown, strict=True)]
         issues.append(Issue(schema.name, column, problem, int(mask.sum()), examples))
 
     out: dict[str, pd.Series] = {}
@@ -328,7 +340,8 @@ def validate_table(raw: pd.DataFrame, schema: TableSchema) -> tuple[pd.DataFrame
         flag(bad, later, f"before {earlier}", raw[later] if later in raw.columns else frame[later])
 
     ok = reasons == ""
-    dup = frame.duplicated(subset=list(schema.key), keep="first").to_numpy() & ok
+    whole = frame[list(schema.key)].notna().all(axis=1).to_numpy()
+    dup = frame.duplicated(subset=list(schema.key), keep="first").to_numpy() & ok & whole
     flag(dup, "+".join(schema.key), "duplicate key", frame[list(schema.key)])
 
     ok = reasons == ""
@@ -336,7 +349,7 @@ def validate_table(raw: pd.DataFrame, schema: TableSchema) -> tuple[pd.DataFrame
     rejected["_reason"] = reasons[~ok]
     valid = frame.loc[ok].reset_index(drop=True)
     report = TableReport(schema.name, n, int(ok.sum()), rejected, issues, row_warnings, absent)
-    return valid, report
+    return valid, _with_sources(report, raw, ok)
 
 
 def reject_rows(
@@ -347,13 +360,52 @@ def reject_rows(
     if not mask.any():
         return valid
     bad = valid.loc[mask].copy()
-    report.issues.append(
-        Issue(report.table, column, problem, int(mask.sum()), bad[column].head(3).tolist())
-    )
+    if report.source is not None:  # where they came from, as validation's own rejects say
+        bad[report.source.name] = report.source.to_numpy()[report.positions[mask]]
+        report.positions = report.positions[~mask]
+    where = _Locator(bad.reset_index(drop=True), SCHEMAS[report.table])
+    shown = bad[column].head(EXAMPLES_PER_ISSUE).tolist()
+    examples = [where.describe(i, v) for i, v in enumerate(shown)]
+    report.issues.append(Issue(report.table, column, problem, int(mask.sum()), examples))
     bad["_reason"] = f"{column}: {problem}"
     report.rejected = pd.concat([report.rejected, bad], ignore_index=True)
     report.n_valid -= int(mask.sum())
     return valid.loc[~mask].reset_index(drop=True)
+
+
+# Where each row came from, when the reader knows (a column of 1-based numbers beside the
+# contract's, carried into the rejects): the line of a CSV file (its header is line 1), the
+# row of a Parquet file, or the row a mapping's query returned.
+SOURCE_ROWS = {"_line": "line", "_row": "row", "_query_row": "row of the query"}
+
+
+class _Locator:
+    """Names a row of a raw table for a report: where it came from, its id, the value."""
+
+    def __init__(self, raw: pd.DataFrame, schema: TableSchema) -> None:
+        self.raw = raw
+        ids = [c.name for c in schema.columns if c.kind == "id" and c.name in raw.columns]
+        self.ids = [k for k in schema.key if k in ids] + [k for k in ids if k not in schema.key]
+        self.source = source_column(raw)
+
+    def describe(self, row: int, value: object) -> str:
+        """``line 14, contact_id K7: 'abc'`` (``missing`` for a value that is absent)."""
+        if self.source is not None:
+            where = f"{SOURCE_ROWS[self.source]} {self.raw[self.source].iat[row]}"
+        else:
+            where = f"row {row + 1}"
+        for name in self.ids:  # the row's first id that is there
+            known = self.raw[name].iat[row]
+            if not _is_missing(known) and str(known).strip():
+                where += f", {name} {str(known).strip()[:MAX_ID_LENGTH]}"
+                break
+        shown = "missing" if _is_missing(value) or str(value).strip() == "" else repr(str(value))
+        return f"{where}: {shown}"
+
+
+def source_column(raw: pd.DataFrame) -> str | None:
+    """The column of :data:`SOURCE_ROWS` a raw table carries, if any."""
+    return next((c for c in SOURCE_ROWS if c in raw.columns), None)
 
 
 _PROBLEM_DETAIL = {
@@ -376,6 +428,7 @@ def _validate_rows(raw: pd.DataFrame, schema: TableSchema) -> tuple[pd.DataFrame
     reasons = [""] * n
     row_warnings = [""] * n
     issues: list[Issue] = []
+    where = _Locator(raw, schema)
 
     def flag(bad: list[bool], column: str, problem: str, values: list) -> None:
         rows = [i for i in range(n) if bad[i] and not reasons[i]]  # first reason wins
@@ -383,7 +436,7 @@ def _validate_rows(raw: pd.DataFrame, schema: TableSchema) -> tuple[pd.DataFrame
             return
         for i in rows:
             reasons[i] = f"{column}: {problem}"
-        examples = [values[i] for i in rows[:EXAMPLES_PER_ISSUE]]
+        examples = [where.describe(i, values[i]) for i in rows[:EXAMPLES_PER_ISSUE]]
         issues.append(Issue(schema.name, column, problem, len(rows), examples))
 
     parsed: dict[str, list] = {}
@@ -445,7 +498,8 @@ def _validate_rows(raw: pd.DataFrame, schema: TableSchema) -> tuple[pd.DataFrame
     dup = []
     for i in range(n):
         key = tuple(parsed[k][i] for k in schema.key)
-        dup.append(key in seen and not reasons[i])
+        whole = all(part is not None for part in key)
+        dup.append(key in seen and whole and not reasons[i])
         seen.add(key)
     if any(dup):  # rare: the examples written exactly as the vectorised path writes them
         rows = np.flatnonzero(dup)
@@ -459,7 +513,16 @@ def _validate_rows(raw: pd.DataFrame, schema: TableSchema) -> tuple[pd.DataFrame
     keep = np.flatnonzero(ok)
     valid = _typed_frame({name: [v[i] for i in keep] for name, v in parsed.items()}, schema)
     warnings = np.array(row_warnings, dtype=object)
-    return valid, TableReport(schema.name, n, int(ok.sum()), rejected, issues, warnings)
+    report = TableReport(schema.name, n, int(ok.sum()), rejected, issues, warnings)
+    return valid, _with_sources(report, raw, ok)
+
+
+def _with_sources(report: TableReport, raw: pd.DataFrame, ok: np.ndarray) -> TableReport:
+    column = source_column(raw)
+    if column is not None:
+        report.source = raw[column]
+        report.positions = np.flatnonzero(ok)
+    return report
 
 
 _NAT = np.iinfo(np.int64).min

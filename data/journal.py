@@ -10,6 +10,7 @@ that contradicts the recorded one (another customer, another start) is refused.
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -85,6 +86,8 @@ class EventJournal:
         schema = JOURNALED[table]
         rows = rows.reset_index(drop=True).reindex(columns=schema.column_names)
         valid, report = validate_table(rows, schema)
+        if table == "events":  # an event posted without an id is known by what it says
+            valid = valid.assign(event_id=valid["event_id"].fillna(content_ids(valid)))
         outcomes = [Outcome("error", reason) for reason in _reasons(report.rejected, len(rows))]
         positions = [i for i, o in enumerate(outcomes) if o.error is None]
         with self._transaction():
@@ -153,6 +156,29 @@ class EventJournal:
             self._db.execute("COMMIT")
 
 
+# Events posted without an id get one made of what they say, so that posting the same event
+# again (a retry) is a duplicate, and one the export also holds is not counted twice.
+EVENT_CONTENT = ("customer_id", "occurred_at", "event_type", "amount")
+
+
+def content_ids(events: pd.DataFrame) -> pd.Series:
+    """An id per event row made of its customer, time, type and amount."""
+    nanoseconds = events["occurred_at"].dt.tz_convert("UTC").dt.as_unit("ns").astype("int64")
+    amount = events["amount"].to_numpy(dtype="float64", na_value=np.nan)
+    text = [
+        f"{customer}|{at}|{kind}|{value!r}"
+        for customer, at, kind, value in zip(
+            events["customer_id"].astype(object),
+            nanoseconds,
+            events["event_type"].astype(object),
+            amount,
+            strict=True,
+        )
+    ]
+    ids = ["auto-" + hashlib.sha1(t.encode()).hexdigest()[:24] for t in text]
+    return pd.Series(ids, index=events.index, dtype="str")
+
+
 def fold(history: History, posted: dict[str, pd.DataFrame]) -> History:
     """``history`` with posted rows merged into its contacts, complaints and events."""
     tables = {
@@ -176,6 +202,9 @@ def merge_rows(exported: pd.DataFrame, posted: pd.DataFrame, table: str) -> pd.D
     key = list(JOURNALED[table].key)
     exported_keys, posted_keys = _keys(exported, key), _keys(posted, key)
     known = posted_keys.isin(exported_keys)
+    if table == "events":  # exports may leave event ids out: the same content is the same event
+        content = list(EVENT_CONTENT)
+        known = known | _keys(posted, content).isin(_keys(exported, content))
     drop = np.zeros(len(exported), dtype=bool)
     closes = CLOSING_COLUMN.get(table)
     if closes is not None and known.any():

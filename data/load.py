@@ -15,6 +15,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -27,7 +28,7 @@ from data.contract import (
 )
 from data.fileio import atomic_directory, write_frame, write_json
 from data.history import History, latest_timestamp
-from data.mapping import apply_mapping, load_mapping
+from data.mapping import Mapping, apply_mapping, load_mapping, run_query
 from experiments.config import DataConfig
 
 log = logging.getLogger(__name__)
@@ -82,8 +83,11 @@ def find_table_file(directory: Path, name: str) -> Path | None:
     return None
 
 
-def read_table_file(path: Path) -> pd.DataFrame:
-    """Read one table file; any failure is a one-line error naming the file."""
+def read_table_file(
+    path: Path, delimiter: str | None = None, encoding: str | None = None
+) -> pd.DataFrame:
+    """Read one table file (a CSV with ``delimiter`` and ``encoding`` when given); any
+    failure is a one-line error naming the file."""
     try:
         if path.is_dir():  # a dataset: every Parquet file below, partition columns included
             return pd.read_parquet(path)
@@ -91,15 +95,77 @@ def read_table_file(path: Path) -> pd.DataFrame:
             return pd.read_parquet(path)
         # All text, and only an empty field is missing: the contract decides types and
         # which words mean "missing" in typed columns, so a region called "NA" survives.
-        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+        frame = pd.read_csv(
+            path,
+            dtype=str,
+            keep_default_na=False,
+            na_values=[""],
+            sep=delimiter or ",",
+            encoding=encoding or "utf-8",
+        )
     except pd.errors.EmptyDataError:
         raise ContractError(f"{path}: the file is empty (not even a header row)") from None
     except UnicodeDecodeError as exc:
         raise ContractError(
-            f"{path}: not UTF-8 text (byte {exc.start}: {exc.reason}); re-export it as UTF-8"
+            f"{path}: not {encoding or 'UTF-8'} text (byte {exc.start}: {exc.reason}); give the "
+            "file's encoding in the mapping (encoding: latin-1, say) or re-export it as UTF-8"
         ) from None
     except (OSError, ValueError) as exc:
         raise ContractError(f"{path}: cannot be read: {exc}") from None
+    _one_column_of_many(path, frame, delimiter)
+    return frame
+
+
+# Delimiters a header read as one column gives away.
+OTHER_DELIMITERS = {";": "semicolon", "\t": "tab", "|": "pipe"}
+
+
+def _one_column_of_many(path: Path, frame: pd.DataFrame, delimiter: str | None) -> None:
+    """A header read as one column full of ';' (or tabs, or '|') is a file with another
+    delimiter: say so, rather than report every contract column missing."""
+    if len(frame.columns) != 1:
+        return
+    header = str(frame.columns[0])
+    for mark, name in OTHER_DELIMITERS.items():
+        if mark != delimiter and header.count(mark) >= 1:
+            shown = "\\t" if mark == "\t" else mark
+            raise ContractError(
+                f"{path}: the header reads as one column {header[:60]!r}: the file looks "
+                f"{name}-separated; give the table `delimiter: \"{shown}\"` in the mapping"
+            )
+
+
+def read_table(
+    directory: Path, name: str, mapping: Mapping | None
+) -> tuple[pd.DataFrame, str] | None:
+    """Table ``name`` of the export in ``directory``, as the mapping reads it (its file, or
+    its query), renamed to the contract and numbered as :data:`~data.contract.SOURCE_ROWS`
+    says; and where it came from. None when the export has no such table."""
+    if mapping is not None and mapping.leaves_out(name):
+        return None
+    m = mapping.tables.get(name) if mapping is not None else None
+    if m is not None and m.query is not None:
+        raw = run_query(m.query, directory, name, mapping)
+        where = f"{mapping.source} (tables.{name}.query)"
+        numbered, first = "_query_row", 1
+    else:
+        path = find_table_file(directory, mapping.file_of(name) if mapping else name)
+        if path is None and mapping is not None and mapping.file_of(name) != name:
+            raise ContractError(
+                f"table '{name}': the mapping names file {mapping.file_of(name)!r}, "
+                f"not found in {directory}"
+            )
+        if path is None:
+            return None
+        raw = read_table_file(path, m.delimiter if m else None, m.encoding if m else None)
+        where = str(path)
+        csv = not path.is_dir() and not path.name.endswith(".parquet")
+        numbered, first = ("_line", 2) if csv else ("_row", 1)  # a CSV's header is line 1
+    try:
+        mapped = apply_mapping(name, raw, mapping)
+    except ContractError as exc:
+        raise ContractError(f"{where}: {exc}") from None
+    return mapped.assign(**{numbered: np.arange(first, first + len(mapped))}), where
 
 
 def load_history(
@@ -123,15 +189,10 @@ def load_history(
     mapping = load_mapping(limits.mapping) if limits.mapping is not None else None
     frames: dict[str, pd.DataFrame] = {}
     reports: dict[str, TableReport] = {}
-    sources: dict[str, Path] = {}
+    sources: dict[str, str] = {}
     for name, schema in SCHEMAS.items():
-        path = find_table_file(directory, mapping.file_of(name) if mapping else name)
-        if path is None and mapping is not None and mapping.file_of(name) != name:
-            raise ContractError(
-                f"table '{name}': the mapping names file {mapping.file_of(name)!r}, "
-                f"not found in {directory}"
-            )
-        if path is None:
+        found = read_table(directory, name, mapping)
+        if found is None:
             if not schema.optional:
                 expected = ", ".join([*(f"{name}{s}" for s in SUFFIXES), f"{name}/*.parquet"])
                 raise ContractError(
@@ -139,12 +200,11 @@ def load_history(
                 )
             frames[name] = schema.empty()
             continue
+        raw, sources[name] = found
         try:
-            raw = apply_mapping(name, read_table_file(path), mapping)
             frames[name], reports[name] = validate_table(raw, schema)
         except ContractError as exc:
-            raise ContractError(f"{path}: {exc}") from None
-        sources[name] = path
+            raise ContractError(f"{sources[name]}: {exc}") from None
 
     absent = absent_inputs({name: r.absent for name, r in reports.items()})
     derived = complete_customers(frames, reports)
@@ -254,7 +314,7 @@ def set_aside_orphans(frames: dict[str, pd.DataFrame], reports: dict[str, TableR
 
 def check_limits(
     reports: dict[str, TableReport],
-    sources: dict[str, Path],
+    sources: dict[str, str],
     limits: DataConfig,
     rejects_dir: Path | None,
 ) -> None:

@@ -8,6 +8,7 @@ row (an unparsable time keeps its original text, and is set aside with it as the
     tables:
       contacts:
         file: tickets.csv            # the export's file (default: contacts.parquet / .csv)
+        delimiter: ";"               # CSV only (default ","); encoding: latin-1 (default utf-8)
         columns:                     # contract column: source column
           contact_id: Ticket
           customer_id: Account
@@ -17,19 +18,41 @@ row (an unparsable time keeps its original text, and is set aside with it as the
           resolved: {Solved: true, Open: false, Cancelled: null}
         times:                       # contract time column: its format and zone
           started_at: {format: "%d/%m/%Y %H:%M", zone: Europe/Rome}
+      incidents: null                # not in this export (whatever file is called so)
+      complaints:                    # where renaming is not enough: a DuckDB SELECT over the
+        query: |                     # export's files (paths relative to the data folder)
+          SELECT "Incident ID" AS complaint_id, "CI Name" AS customer_id,
+                 "Reopen Time" AS filed_at,
+                 COALESCE("Resolved Time", "Close Time") AS resolved_at
+          FROM read_csv('incidents*.csv', delim=';', all_varchar=true)
+          WHERE "Reopen Time" IS NOT NULL
+        times:
+          filed_at: {format: "%d-%m-%Y %H:%M:%S", zone: Europe/Amsterdam}
 
 Source columns that the mapping does not name keep their names (a column already called
 ``customer_id`` needs no entry). A value the ``values`` map does not list is kept as it is.
+A query is DuckDB's SQL (any delimiter, quoting and encoding DuckDB reads, filters,
+``COALESCE``, joins, several files per table): one ``SELECT``, run in a database of its own
+with nothing fetched from the network; its ``values`` and ``times`` apply to what it returns.
 """
 
 from __future__ import annotations
 
+import codecs
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from data.contract import SCHEMAS, ContractError
 
@@ -68,6 +91,15 @@ class TableMapping(_Frozen):
     """How one contract table is found in the export and renamed to the contract."""
 
     file: str | None = Field(None, description="the export's file or folder in the data folder")
+    query: str | None = Field(
+        None,
+        description="a DuckDB SELECT over the export's files (paths relative to the data "
+        "folder) that returns the table (instead of file)",
+    )
+    delimiter: str | None = Field(
+        None, min_length=1, max_length=1, description="the CSV file's delimiter (default ,)"
+    )
+    encoding: str | None = Field(None, description="the CSV file's encoding (default utf-8)")
     columns: dict[str, str] = Field(
         default_factory=dict, description="contract column: source column"
     )
@@ -78,17 +110,42 @@ class TableMapping(_Frozen):
         default_factory=dict, description="contract time column: its format and zone"
     )
 
+    @model_validator(mode="after")
+    def _a_file_or_a_query(self) -> TableMapping:
+        reads_a_file = [k for k in ("file", "delimiter", "encoding") if getattr(self, k)]
+        if self.query is not None and reads_a_file:
+            raise ValueError(
+                f"a query reads the files itself: drop {reads_a_file} (or the query)"
+            )
+        if self.encoding is not None:
+            try:
+                codecs.lookup(self.encoding)
+            except LookupError:
+                raise ValueError(f"unknown encoding {self.encoding!r} (e.g. latin-1)") from None
+        return self
+
 
 class Mapping(_Frozen):
     """The whole mapping: contract table name -> how to read it."""
 
-    tables: dict[str, TableMapping] = Field(default_factory=dict)
+    # A table mapped to null is absent from the export, whatever files lie in its folder (a
+    # desk's "incidents.csv" is not the contract's regional incidents).
+    tables: dict[str, TableMapping | None] = Field(default_factory=dict)
+    _source: str = PrivateAttr("the mapping")  # the file it was read from (for messages)
+
+    @property
+    def source(self) -> str:
+        return self._source
 
     @model_validator(mode="after")
     def _names_are_the_contract_s(self) -> Mapping:
         for table, m in self.tables.items():
             if table not in SCHEMAS:
                 raise ValueError(f"unknown table {table!r}; the contract's tables: {list(SCHEMAS)}")
+            if m is None:
+                if not SCHEMAS[table].optional:
+                    raise ValueError(f"tables.{table}: a required table cannot be left out")
+                continue
             schema = SCHEMAS[table]
             names = schema.column_names
             for section in ("columns", "values", "times"):
@@ -113,6 +170,37 @@ class Mapping(_Frozen):
         m = self.tables.get(table)
         return m.file if m is not None and m.file else table
 
+    def leaves_out(self, table: str) -> bool:
+        """Whether the mapping says the export has no such table (``table: null``)."""
+        return table in self.tables and self.tables[table] is None
+
+
+def run_query(query: str, directory: Path, table: str, mapping: Mapping) -> pd.DataFrame:
+    """A mapping's query for ``table``, run by DuckDB over the files of ``directory``; any
+    problem is one error naming the table and the mapping file. Times DuckDB returns with a
+    zone come back in UTC; nothing is fetched from the network (extensions neither install
+    nor load themselves)."""
+    import duckdb
+
+    where = f"{mapping.source}: tables.{table}.query"
+    try:
+        with duckdb.connect(config=QUERY_SETTINGS) as db:
+            db.execute("SET TimeZone = 'UTC'")
+            db.execute("SET file_search_path = ?", [str(Path(directory).resolve())])
+            db.execute("SET lock_configuration = true")
+            statements = db.extract_statements(query)
+            kinds = [s.type.name for s in statements]
+            if kinds != ["SELECT"]:
+                raise ContractError(f"{where} must be one SELECT statement; it holds {kinds}")
+            return db.sql(query).df()
+    except duckdb.Error as exc:
+        message = " ".join(str(exc).split())
+        raise ContractError(f"{where} failed in DuckDB: {message}") from None
+
+
+# A query's own database: nothing fetched or loaded behind its back (times come back in UTC).
+QUERY_SETTINGS = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+
 
 def load_mapping(path: Path | str) -> Mapping:
     """Read and check a mapping file; any problem is one error naming the file."""
@@ -121,7 +209,11 @@ def load_mapping(path: Path | str) -> Mapping:
         raise ContractError(f"mapping file {path} does not exist")
     try:
         raw = yaml.safe_load(path.read_text()) or {}
-        return Mapping.model_validate(raw)
+        if not isinstance(raw, dict):
+            raise ContractError(f"mapping file {path} must hold a mapping with a tables: key")
+        mapping = Mapping.model_validate(raw)
+        mapping._source = str(path)
+        return mapping
     except yaml.YAMLError as exc:
         raise ContractError(f"mapping file {path} is not valid YAML: {exc}") from None
     except ValidationError as exc:

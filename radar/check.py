@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from data.contract import SCHEMAS, ContractError
+from data.contract import SCHEMAS, SOURCE_ROWS, ContractError
 from data.history import TIME_COLUMNS, History
-from data.load import absent_inputs, find_table_file, load_history, read_table_file
-from data.mapping import Mapping, apply_mapping, load_mapping
+from data.load import absent_inputs, load_history, read_table
+from data.mapping import Mapping, load_mapping
 from experiments.config import RadarConfig, with_section
 from features.catalogue import (
     FAMILIES,
@@ -57,21 +57,22 @@ class TableCheck:
 
 
 def check_tables(directory: Path, mapping: Mapping | None = None) -> dict[str, TableCheck]:
-    """Each contract table of ``directory`` as read from disk and renamed by ``mapping``
-    (nothing validated yet)."""
+    """Each contract table of ``directory`` as the mapping reads it (its file, or its query),
+    renamed to the contract (nothing validated yet)."""
     checks = {}
     for name, schema in SCHEMAS.items():
-        path = find_table_file(directory, mapping.file_of(name) if mapping else name)
-        check = TableCheck(name, str(path) if path else None, not schema.optional)
+        found = read_table(directory, name, mapping)
+        check = TableCheck(name, found[1] if found else None, not schema.optional)
         checks[name] = check
-        if path is None:
+        if found is None:
             continue
-        raw = apply_mapping(name, read_table_file(path), mapping)
+        raw = found[0]
+        columns = [c for c in raw.columns if c not in SOURCE_ROWS]
         check.rows = len(raw)
-        check.missing_columns = [c for c in schema.column_names if c not in raw.columns]
-        check.unexpected_columns = [c for c in raw.columns if c not in schema.column_names]
+        check.missing_columns = [c for c in schema.column_names if c not in columns]
+        check.unexpected_columns = [c for c in columns if c not in schema.column_names]
         check.empty_columns = [
-            c for c in schema.column_names if c in raw.columns and raw[c].isna().all() and len(raw)
+            c for c in schema.column_names if c in columns and raw[c].isna().all() and len(raw)
         ]
         main_time = TIME_COLUMNS[name][0]
         if main_time in raw.columns and len(raw):

@@ -313,22 +313,42 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------- parser
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="radar", description="Predict customer complaints 48 hours ahead."
-    )
-    parser.add_argument(
+def _common_options() -> argparse.ArgumentParser:
+    """The options every command takes, before or after the command's name."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
         "--config",
         type=Path,
+        default=argparse.SUPPRESS,
         help=f"experiment YAML (default: ${CONFIG_ENV} or {DEFAULT_CONFIG.name})",
     )
-    parser.add_argument(
-        "--workspace", type=Path, help="output folder (default from config: workspace/)"
+    common.add_argument(
+        "--workspace",
+        type=Path,
+        default=argparse.SUPPRESS,
+        help="output folder (default from config: workspace/)",
     )
-    parser.add_argument("-v", "--verbose", action="store_true")
+    common.add_argument(
+        "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="tracebacks"
+    )
+    return common
+
+
+COMMON_DEFAULTS = {"config": None, "workspace": None, "verbose": False}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common_options()
+    parser = argparse.ArgumentParser(
+        prog="radar", description="Predict customer complaints 48 hours ahead.", parents=[common]
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("simulate", help="generate a synthetic contact-history world")
+    def command(name: str, **kwargs) -> argparse.ArgumentParser:
+        """A command, taking the common options too."""
+        return sub.add_parser(name, parents=[common], **kwargs)
+
+    p = command("simulate", help="generate a synthetic contact-history world")
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--customers", type=int)
     p.add_argument("--days", type=int)
@@ -341,7 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_simulate)
 
-    p = sub.add_parser(
+    p = command(
         "check",
         help="profile a data folder before training: tables, feature families, validation, "
         "positives per period (exit 1 when it is not ready to train and judge)",
@@ -351,7 +371,7 @@ def build_parser() -> argparse.ArgumentParser:
     _mapping_argument(p)
     p.set_defaults(func=cmd_check)
 
-    p = sub.add_parser(
+    p = command(
         "import-log",
         help="turn a case-based event log into contract tables: each case a contact, a case "
         "with a complaint activity a complaint",
@@ -371,7 +391,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--time-zone", default="UTC", help="zone of times written without one")
     p.set_defaults(func=cmd_import_log)
 
-    p = sub.add_parser("train", help="train, evaluate, log to MLflow, register, maybe promote")
+    p = command("train", help="train, evaluate, log to MLflow, register, maybe promote")
     p.add_argument(
         "--data",
         type=_data_source,
@@ -394,14 +414,14 @@ def build_parser() -> argparse.ArgumentParser:
     _mapping_argument(p)
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser(
+    p = command(
         "search", help="hyperparameter grid on validation, one nested MLflow run per trial"
     )
     p.add_argument("--data", type=Path, required=True)
     _mapping_argument(p)
     p.set_defaults(func=cmd_search)
 
-    p = sub.add_parser(
+    p = command(
         "evaluate", help="evaluate a registered version (default: champion) on a data folder"
     )
     p.add_argument("--data", type=Path, required=True)
@@ -409,16 +429,16 @@ def build_parser() -> argparse.ArgumentParser:
     _mapping_argument(p)
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser(
+    p = command(
         "config", help="print the effective configuration as YAML (copy it to start an experiment)"
     )
     p.set_defaults(func=cmd_config)
 
-    p = sub.add_parser("promote", help="make a registered version the champion")
+    p = command("promote", help="make a registered version the champion")
     p.add_argument("--version", type=int, required=True)
     p.set_defaults(func=cmd_promote)
 
-    p = sub.add_parser("score", help="write the daily risk list and the service snapshot")
+    p = command("score", help="write the daily risk list and the service snapshot")
     p.add_argument(
         "--data", type=_data_source, required=True, help="as for train (a URI: --engine spark)"
     )
@@ -438,11 +458,13 @@ def build_parser() -> argparse.ArgumentParser:
     _mapping_argument(p)
     p.set_defaults(func=cmd_score)
 
-    p = sub.add_parser(
+    p = command(
         "outcomes", help="outreach outcomes (what happened when customers were contacted)"
     )
     outcomes = p.add_subparsers(dest="action", required=True)
-    p = outcomes.add_parser("import", help="record outcomes from a CSV or Parquet file")
+    p = outcomes.add_parser(
+        "import", parents=[common], help="record outcomes from a CSV or Parquet file"
+    )
     p.add_argument(
         "file",
         type=Path,
@@ -451,19 +473,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_outcomes_import)
 
-    p = sub.add_parser(
+    p = command(
         "monitor", help="how the published lists did once their labels matured; drift; alerts"
     )
     p.add_argument("--data", type=Path, required=True, help="data folder covering the lists")
     _mapping_argument(p)
     p.set_defaults(func=cmd_monitor)
 
-    p = sub.add_parser("serve", help="start the BentoML scoring service")
+    p = command("serve", help="start the BentoML scoring service")
     p.add_argument("--host")
     p.add_argument("--port", type=int)
     p.set_defaults(func=cmd_serve)
 
-    p = sub.add_parser("demo", help="simulate -> train -> register -> risk list -> service check")
+    p = command("demo", help="simulate -> train -> register -> risk list -> service check")
     p.add_argument("--customers", type=int)
     p.add_argument("--days", type=int)
     p.add_argument("--port", type=int)
@@ -474,6 +496,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    for name, default in COMMON_DEFAULTS.items():  # given nowhere on the command line
+        if not hasattr(args, name):
+            setattr(args, name, default)
     _setup_logging(args.verbose)
     try:
         return args.func(args)

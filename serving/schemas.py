@@ -100,6 +100,12 @@ class ComplaintIn(_Strict):
 
 
 class EventIn(_Strict):
+    event_id: Id | None = Field(
+        None,
+        description="Unique event id; without one, an event is known by what it says (the same "
+        "event posted again is a duplicate).",
+        examples=["E1"],
+    )
     occurred_at: KnownTime = Field(examples=["2026-05-29T06:00:00Z"])
     event_type: Code = Field(
         description="payment_failed, deduction_delayed, order_delayed, app_error, bill_issued, refund or other.",

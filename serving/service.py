@@ -640,9 +640,14 @@ def histories_from_request(
             rows[schema].extend({**x.model_dump(), "customer_id": cid} for x in items)
     # Ids are unique per customer here, not across the request: one item's ids must not
     # collide with another's (no feature reads them).
-    for schema, column in ((CONTACTS, "contact_id"), (COMPLAINTS, "complaint_id")):
+    for schema, column in (
+        (CONTACTS, "contact_id"),
+        (COMPLAINTS, "complaint_id"),
+        (EVENTS, "event_id"),
+    ):
         for row in rows[schema]:
-            row[column] = f"{row['customer_id']}/{row[column]}"
+            if row.get(column) is not None:
+                row[column] = f"{row['customer_id']}/{row[column]}"
     problems: dict[str, list[str]] = {cid: [] for cid in ids}
     warnings: dict[str, set[str]] = {cid: set() for cid in ids}
     frames = {}

@@ -98,13 +98,13 @@ DENSE_WEEK = 7
 
 
 def dense_start(daily: pd.Series) -> pd.Timestamp:
-    """The first day whose week ahead averages at least :data:`DENSE_SHARE` of the median
-    active day's rows (``daily``: rows per day, sorted): a few stray rows years before the
-    data proper do not stretch the periods over empty years."""
+    """The first active day whose week ahead averages at least :data:`DENSE_SHARE` of the
+    median active day's rows (``daily``: rows per day, sorted): a few stray rows years before
+    the data proper do not stretch the periods over empty years."""
     days = pd.date_range(daily.index[0], daily.index[-1], freq="D")
     counts = daily.reindex(days, fill_value=0)
     ahead = counts[::-1].rolling(DENSE_WEEK, min_periods=1).mean()[::-1]
-    dense = ahead >= DENSE_SHARE * float(daily.median())
+    dense = (ahead >= DENSE_SHARE * float(daily.median())) & (counts > 0)
     return pd.Timestamp(dense.idxmax()) if dense.any() else pd.Timestamp(daily.index[0])
 
 

@@ -235,7 +235,8 @@ def build_tables(
         "customers": customers,
         "contacts": contacts[SCHEMAS["contacts"].column_names],
         "complaints": complaints[SCHEMAS["complaints"].column_names],
-        "events": events[SCHEMAS["events"].column_names],
+        # The world's events carry no ids (each row is one event).
+        "events": events[[c for c in SCHEMAS["events"].column_names if c != "event_id"]],
         "incidents": incidents_out,
         "true_risk": risk.reset_index(drop=True),
     }

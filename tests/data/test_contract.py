@@ -66,7 +66,7 @@ def test_each_kind_of_bad_row_is_set_aside_with_its_reason():
         "started_at: not a valid time (unparsable, or outside 1950..2200)",
     ]
     issue = next(i for i in report.issues if i.column == "sentiment")
-    assert issue.count == 1 and issue.examples == ["140"]
+    assert issue.count == 1 and issue.examples == ["row 4, contact_id K3: '140'"]
     assert "contacts.sentiment" in str(issue)
 
 

@@ -91,14 +91,18 @@ def test_row_by_row_and_vectorised_validation_agree(name, monkeypatch):
 def test_duplicate_keys_are_reported_alike(monkeypatch):
     raw = pd.DataFrame(
         {
-            "customer_id": ["A", "A", "A"],
-            "occurred_at": ["2026-03-10T08:00:00.5Z", "2026-03-10T08:00:00.5Z", "2026-03-11"],
-            "event_type": ["refund", "Refund", "refund"],
+            "event_id": ["E1", " E1", "E2", None, None],
+            "customer_id": ["A", "A", "A", "A", "A"],
+            "occurred_at": ["2026-03-10T08:00:00.5Z", "2026-03-10T08:00:00.5Z", "2026-03-11"]
+            + ["2026-03-12"] * 2,
+            "event_type": ["refund", "Refund", "refund", "refund", "refund"],
         }
     )
     valid, report = validate_table(raw, SCHEMAS["events"])
     monkeypatch.setattr(contract, "SMALL_TABLE_ROWS", -1)
     v_valid, v_report = validate_table(raw, SCHEMAS["events"])
-    assert len(valid) == 2 and report.n_rejected == 1
+    # E1 twice is one event; two identical rows without ids are two events (both count).
+    assert len(valid) == 4 and report.n_rejected == 1
+    assert report.issues[0].examples == ["row 2, event_id E1: 'E1'"]
     assert issues_of(report) == issues_of(v_report)
     pd.testing.assert_frame_equal(valid, v_valid)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 
 from data.journal import EventJournal
@@ -70,3 +72,20 @@ def test_folding_adds_what_the_export_lacks_and_keeps_what_it_has(tmp_path):
     assert sorted(folded.contacts["contact_id"]) == sorted([exported["contact_id"], "N1"])
     kept = folded.contacts.set_index("contact_id").loc[exported["contact_id"]]
     assert kept["started_at"] == exported["started_at"]  # the export wins for its own rows
+
+
+def test_events_without_ids_are_known_by_what_they_say(tmp_path):
+    journal = EventJournal(tmp_path / "events.db")
+    event = {"customer_id": "A", "occurred_at": "2026-03-10T07:00:00Z", "event_type": "refund"}
+    assert post(journal, "events", event) == ["accepted"]
+    assert post(journal, "events", event) == ["duplicate"]  # a retry records nothing new
+    assert post(journal, "events", {**event, "event_id": "E9"}, {**event, "amount": "5"}) == [
+        "accepted",
+        "accepted",
+    ]
+    # The export later holds the event itself, without an id: folded in once, not twice
+    # (whether it was posted with an id or without).
+    history = make_history(events=[{"occurred_at": ts("+7h"), "event_type": "refund"}])
+    history = replace(history, events=history.events.assign(amount=float("nan")))
+    folded = journal.fold_into(history)
+    assert folded.events["amount"].fillna(0).tolist() == [0.0, 5.0]

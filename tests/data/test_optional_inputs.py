@@ -76,3 +76,37 @@ def test_a_missing_required_column_is_still_one_clear_error(tmp_path):
     )
     with pytest.raises(ContractError, match=r"contacts.*missing required column.*started_at"):
         load_history(folder)
+
+
+def test_the_profile_uses_whichever_of_its_columns_the_export_has(tmp_path):
+    minimal_export(tmp_path / "d", [("K1", "A", "2026-03-02T10:00:00Z")])
+    pd.DataFrame({"customer_id": ["A"], "segment": ["Gold"]}).to_csv(
+        tmp_path / "d" / "customers.csv", index=False
+    )
+    history, _ = load_history(tmp_path / "d")
+    assert "profile" not in unavailable_families(history.absent)
+    features = available_features(history.absent)
+    assert "segment" in features and {"region", "age_band", "plan"}.isdisjoint(features)
+    # With none of its columns the family is off, and says why.
+    assert unavailable_families(
+        {"customers.segment", "customers.region", "customers.age_band", "customers.plan"}
+    )["profile"].startswith("needs customers.segment")
+
+
+def test_split_start_auto_skips_stray_early_rows(tmp_path):
+    from experiments.config import SplitConfig
+    from training.dataset import data_start
+
+    days = pd.date_range("2026-01-01", "2026-04-30", freq="D", tz="UTC")
+    contacts = [
+        (f"K{i}", f"C{i % 40}", str(day + pd.Timedelta(hours=h)))
+        for i, (day, h) in enumerate((d, h) for d in days for h in range(8))
+    ]
+    contacts += [("OLD1", "C1", "2024-02-03T10:00:00Z"), ("OLD2", "C2", "2024-06-01T10:00:00Z")]
+    minimal_export(tmp_path / "d", contacts)
+    history, _ = load_history(tmp_path / "d")
+    assert data_start(history, SplitConfig()) == pd.Timestamp("2024-02-03", tz="UTC")
+    assert data_start(history, SplitConfig(start="auto")) == pd.Timestamp("2026-01-01", tz="UTC")
+    assert data_start(history, SplitConfig(start="2026-02-01")) == pd.Timestamp(
+        "2026-02-01", tz="UTC"
+    )

@@ -9,6 +9,7 @@ import socket
 
 import pandas as pd
 import pytest
+import yaml
 
 from radar.cli import main
 from serving.risk_list import spreadsheet_safe
@@ -96,3 +97,22 @@ def test_the_demo_sends_the_token(monkeypatch):
     with pytest.raises(RuntimeError):
         demo._check_service("http://x", pd.DataFrame({"customer_id": ["C1"]}), {}, "t", b"tok")
     assert sent == {"Authorization": "Bearer tok"}
+
+
+@pytest.mark.parametrize(
+    "order",
+    [
+        ["--workspace", "{ws}", "--config", "{config}", "config"],
+        ["config", "--workspace", "{ws}", "--config", "{config}"],
+        ["--config", "{config}", "config", "--workspace", "{ws}", "-v"],
+    ],
+    ids=["before", "after", "mixed"],
+)
+def test_common_options_go_anywhere_on_the_command_line(tmp_path, order, capsys):
+    config = tmp_path / "mine.yaml"
+    config.write_text("evaluation: {min_positives: 7}\n")
+    words = [w.format(ws=tmp_path / "ws", config=config) for w in order]
+    assert main(words) == 0
+    effective = yaml.safe_load(capsys.readouterr().out)
+    assert effective["evaluation"]["min_positives"] == 7
+    assert effective["workspace"]["root"] == str(tmp_path / "ws")
