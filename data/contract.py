@@ -103,11 +103,13 @@ CUSTOMERS = TableSchema(
     columns=(
         Column("customer_id", "id"),
         Column("signup_at", "time", required=False),
-        Column("segment", "category", required=False),
-        Column("region", "text", required=False),
-        Column("age_band", "category", required=False),
-        Column("plan", "category", required=False),
-        Column("bill_day", "int", min=1, max=28, required=False),
+        # A profile value left empty is unknown, not a reason to drop the customer (and with
+        # them every contact they made).
+        Column("segment", "category", nullable=True, required=False),
+        Column("region", "text", nullable=True, required=False),
+        Column("age_band", "category", nullable=True, required=False),
+        Column("plan", "category", nullable=True, required=False),
+        Column("bill_day", "int", nullable=True, min=1, max=28, required=False),
     ),
     key=("customer_id",),
     # Absent: derived from contacts and complaints (first seen = signed up).
@@ -121,8 +123,9 @@ CONTACTS = TableSchema(
         Column("customer_id", "id"),
         Column("started_at", "time"),
         Column("closed_at", "time", nullable=True, required=False),
-        Column("channel", "category", required=False),
-        Column("reason", "category", required=False),
+        # A contact of unknown channel or reason is still a contact (it counts in no slot).
+        Column("channel", "category", nullable=True, required=False),
+        Column("reason", "category", nullable=True, required=False),
         Column(
             "wait_seconds", "float", nullable=True, min=0, max=MAX_DURATION_SECONDS, required=False
         ),
@@ -149,9 +152,9 @@ COMPLAINTS = TableSchema(
         Column("customer_id", "id"),
         Column("filed_at", "time"),
         Column("resolved_at", "time", nullable=True, required=False),
-        Column("category", "category", required=False),
-        Column("severity", "int", min=1, max=3, required=False),
-        Column("channel", "category", required=False),
+        Column("category", "category", nullable=True, required=False),
+        Column("severity", "int", nullable=True, min=1, max=3, required=False),
+        Column("channel", "category", nullable=True, required=False),
     ),
     key=("complaint_id",),
     ordered=(("filed_at", "resolved_at"),),

@@ -216,7 +216,7 @@ def load_history(
     if rejects_dir is not None:
         report.write(Path(rejects_dir))
     check_limits(reports, sources, limits, rejects_dir)
-    observed_until = _observed_until(directory, frames)
+    observed_until = _observed_until(directory, frames, mapping)
     log.info(
         "loaded %s: %s; %d rows set aside; observed until %s",
         directory,
@@ -339,7 +339,12 @@ def check_limits(
             )
 
 
-def _observed_until(directory: Path, frames: dict[str, pd.DataFrame]) -> pd.Timestamp:
+def _observed_until(
+    directory: Path, frames: dict[str, pd.DataFrame], mapping: Mapping | None
+) -> pd.Timestamp:
+    """The end of observation: the mapping's, else the manifest's, else the latest time."""
+    if mapping is not None and mapping.observed_until is not None:
+        return pd.Timestamp(mapping.observed_until).tz_convert("UTC")
     declared = manifest_observed_until(directory)
     return declared if declared is not None else latest_timestamp(frames)
 

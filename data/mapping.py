@@ -28,6 +28,8 @@ row (an unparsable time keeps its original text, and is set aside with it as the
           WHERE "Reopen Time" IS NOT NULL
         times:
           filed_at: {format: "%d-%m-%Y %H:%M:%S", zone: Europe/Amsterdam}
+    observed_until: 2014-03-31T23:59:59Z   # when the export ends (default: manifest.json's,
+                                           # else the latest time in any table)
 
 Source columns that the mapping does not name keep their names (a column already called
 ``customer_id`` needs no entry). A value the ``values`` map does not list is kept as it is.
@@ -45,6 +47,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pandas as pd
 import yaml
 from pydantic import (
+    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -131,6 +134,11 @@ class Mapping(_Frozen):
     # A table mapped to null is absent from the export, whatever files lie in its folder (a
     # desk's "incidents.csv" is not the contract's regional incidents).
     tables: dict[str, TableMapping | None] = Field(default_factory=dict)
+    observed_until: AwareDatetime | None = Field(
+        None,
+        description="when the export's observation ended (default: manifest.json's, else the "
+        "latest time in any table); for an export whose later rows only follow up earlier ones",
+    )
     _source: str = PrivateAttr("the mapping")  # the file it was read from (for messages)
 
     @property

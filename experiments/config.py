@@ -142,6 +142,7 @@ class LabelConfig(_Frozen):
     open_complaint_days: float | None = Field(
         None,
         gt=0,
+        le=36_500,
         description="The longest a complaint counts as open, resolved or not (null: the time "
         "within which nine in ten of the training period's resolved complaints were resolved, "
         f"else {DEFAULT_OPEN_COMPLAINT_DAYS:g}); never for ever, so a customer who complained "
