@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
@@ -19,6 +19,9 @@ class History:
     ("table.column") the source did not have: their columns are null here, and the features
     that need them are left out of any model trained on it. ``derived`` names the inputs
     filled in from others (sign-up times from each customer's first activity).
+    ``observed_from`` is the start of observation: nothing before it is in the data, so a
+    window reaching back before it saw only part of what happened (None: the history is
+    complete, e.g. a history a CRM posts).
     """
 
     customers: pd.DataFrame
@@ -29,6 +32,7 @@ class History:
     observed_until: pd.Timestamp
     absent: frozenset[str] = frozenset()
     derived: frozenset[str] = frozenset()
+    observed_from: pd.Timestamp | None = None
 
     @classmethod
     def from_frames(
@@ -52,6 +56,10 @@ class History:
             observed_until = latest_timestamp(tables)
         return cls(**tables, observed_until=pd.Timestamp(observed_until))
 
+    def with_observed_from(self, start: pd.Timestamp | None) -> History:
+        """The same history, its observation starting at ``start``."""
+        return replace(self, observed_from=start)
+
     def for_customers(self, customer_ids: list[str]) -> History:
         """The part of the history that belongs to these customers (incidents are regional)."""
         ids = set(customer_ids)
@@ -64,6 +72,7 @@ class History:
             observed_until=self.observed_until,
             absent=self.absent,
             derived=self.derived,
+            observed_from=self.observed_from,
         )
 
 
@@ -74,6 +83,22 @@ TIME_COLUMNS = {
     "events": ("occurred_at",),
     "incidents": ("started_at", "ended_at"),
 }
+
+
+def first_activity(tables: dict[str, pd.DataFrame]) -> pd.Timestamp | None:
+    """The earliest contact, complaint or event: where an export's observation starts (sign-ups
+    may be years older). None when there is none."""
+    first = [
+        tables[name][column].min()
+        for name, column in (
+            ("contacts", "started_at"),
+            ("complaints", "filed_at"),
+            ("events", "occurred_at"),
+        )
+        if name in tables and len(tables[name])
+    ]
+    first = [t for t in first if pd.notna(t)]
+    return min(first) if first else None
 
 
 def latest_timestamp(tables: dict[str, pd.DataFrame]) -> pd.Timestamp:

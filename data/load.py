@@ -27,7 +27,7 @@ from data.contract import (
     validate_table,
 )
 from data.fileio import atomic_directory, write_frame, write_json
-from data.history import History, latest_timestamp
+from data.history import History, first_activity, latest_timestamp
 from data.mapping import Mapping, apply_mapping, load_mapping, run_query
 from experiments.config import DataConfig
 
@@ -131,7 +131,7 @@ def _one_column_of_many(path: Path, frame: pd.DataFrame, delimiter: str | None) 
             shown = "\\t" if mark == "\t" else mark
             raise ContractError(
                 f"{path}: the header reads as one column {header[:60]!r}: the file looks "
-                f"{name}-separated; give the table `delimiter: \"{shown}\"` in the mapping"
+                f'{name}-separated; give the table `delimiter: "{shown}"` in the mapping'
             )
 
 
@@ -227,7 +227,11 @@ def load_history(
     if absent:
         log.info("absent from %s (features that need them are off): %s", directory, sorted(absent))
     history = History(
-        **frames, observed_until=observed_until, absent=frozenset(absent), derived=derived
+        **frames,
+        observed_until=observed_until,
+        absent=frozenset(absent),
+        derived=derived,
+        observed_from=first_activity(frames),
     )
     return history, report
 

@@ -117,9 +117,7 @@ class TableMapping(_Frozen):
     def _a_file_or_a_query(self) -> TableMapping:
         reads_a_file = [k for k in ("file", "delimiter", "encoding") if getattr(self, k)]
         if self.query is not None and reads_a_file:
-            raise ValueError(
-                f"a query reads the files itself: drop {reads_a_file} (or the query)"
-            )
+            raise ValueError(f"a query reads the files itself: drop {reads_a_file} (or the query)")
         if self.encoding is not None:
             try:
                 codecs.lookup(self.encoding)

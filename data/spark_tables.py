@@ -105,7 +105,8 @@ class SparkTables:
     packed: object  # pyspark.sql.DataFrame: _table, _partition and prefixed columns
     incidents: pd.DataFrame
     observed_until: pd.Timestamp
-    data_start: pd.Timestamp  # first contact, event or complaint (for the periods)
+    observed_from: pd.Timestamp  # the first contact, event or complaint
+    data_start: pd.Timestamp  # its day (for the periods)
     partitions: int
     n_customers: int
     source: str  # the data folder or URI
@@ -188,6 +189,7 @@ def read_tables(spark, directory: Path | str, partitions: int) -> SparkTables:
         packed=packed,
         incidents=incidents,
         observed_until=_observed_until(spark, directory, last),
+        observed_from=min(first),
         data_start=min(first).normalize(),
         partitions=partitions,
         n_customers=int(bounds["customers"]),
@@ -219,7 +221,10 @@ def daily_activity(tables: SparkTables) -> pd.Series:
 
 
 def partition_history(
-    pdf: pd.DataFrame, incidents: pd.DataFrame, observed_until: pd.Timestamp
+    pdf: pd.DataFrame,
+    incidents: pd.DataFrame,
+    observed_until: pd.Timestamp,
+    observed_from: pd.Timestamp | None = None,
 ) -> tuple[History, dict]:
     """One partition's rows (as :func:`read_tables` packed them) as a validated history, and
     a tally of what validation did to each table (same rules as ``load_history``; add it to
@@ -249,7 +254,13 @@ def partition_history(
         }
         for name, report in reports.items()
     }
-    history = History(**frames, incidents=incidents, observed_until=observed_until, derived=derived)
+    history = History(
+        **frames,
+        incidents=incidents,
+        observed_until=observed_until,
+        derived=derived,
+        observed_from=observed_from,
+    )
     return history, tally
 
 

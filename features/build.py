@@ -30,6 +30,7 @@ from features.catalogue import (
     FAMILIES_BY_NAME,
     FAST_HALF_LIFE_DAYS,
     FEATURE_NAMES,
+    FEATURES_BY_NAME,
     KEY_COLUMNS,
     PROBLEM_EVENTS,
     REASON_SLOTS,
@@ -113,6 +114,8 @@ class PreparedHistory:
     # time since first seen: see FeatureParameters.lookback_days.
     lookback: int | None = None
     first_seen_signup: bool = False
+    # Where the history's observation starts (seconds; None: complete): see _observed_share.
+    observed_from: int | None = None
 
     def streams(self) -> list[EventStream]:
         return [
@@ -181,6 +184,9 @@ def prepare_history(
         families=tuple(f for f in FAMILIES_BY_NAME if f in wanted),
         lookback=None if parameters.lookback_days is None else int(parameters.lookback_days * DAY),
         first_seen_signup=parameters.first_seen_signup,
+        observed_from=None
+        if history.observed_from is None
+        else int(to_seconds([history.observed_from], "floor")[0]),
     )
 
 
@@ -202,6 +208,8 @@ def evaluate_features(
     out: dict[str, np.ndarray] = {}
     for family in prepared.families:
         _BUILDERS[family](prepared, at, out)
+    if prepared.observed_from is not None:
+        _scale_to_windows(prepared, at, out)
     expected = {n for f in prepared.families for n in FAMILIES_BY_NAME[f].features}
     if set(out) != expected:  # the catalogue is the one list of features
         raise AssertionError(
@@ -283,6 +291,7 @@ def build_features_in_chunks(
                 **{name: tables[name].iloc[owned[name][p]] for name in TABLE_READS},
                 incidents=history.incidents,
                 observed_until=history.observed_until,
+                observed_from=history.observed_from,
             )
             return build_features(mine, keys.iloc[rows_of[p]], features, parameters).drop(
                 columns=list(KEY_COLUMNS)
@@ -569,6 +578,36 @@ class _At:
     t: np.ndarray
     when: np.ndarray
     lookback: int | None = None
+
+
+def _scale_to_windows(p: PreparedHistory, at: _At, out: dict) -> None:
+    """Counts and sums over a window that reaches back before the history's observation
+    starts (a training day, with only the warm-up behind it) are scaled to the whole window:
+    the part of it the customer existed in, over the part observed. Then a 90-day count
+    means the same on the first training day as on a day scored with years behind it. A
+    customer who signed up after observation began is seen whole: scaled by 1."""
+    # Sign-ups derived from first sight say nothing of the time before it.
+    signup = None if p.first_seen_signup else p.profile["signup"][at.c]
+    shares: dict[int, np.ndarray] = {}
+    for name in out:
+        feature = FEATURES_BY_NAME[name]
+        if not feature.scaled:
+            continue
+        window = feature.lookback * DAY
+        if window not in shares:
+            shares[window] = _coverage(at.t, window, p.observed_from, signup)
+        out[name] = out[name] * shares[window]
+
+
+def _coverage(
+    t: np.ndarray, window: int, observed_from: int, signup: np.ndarray | None
+) -> np.ndarray:
+    """Per row: the span of ``[t - window, t)`` the customer existed in, over the span of it
+    that was observed (1 where nothing of it was cut off)."""
+    start = t - window if signup is None else np.maximum(t - window, signup)
+    observed = t - np.maximum(start, observed_from)
+    possible = t - start
+    return np.where((observed > 0) & (possible > observed), possible / np.maximum(observed, 1), 1.0)
 
 
 def _since(stream: EventStream, at: _At, entities: np.ndarray | None = None) -> np.ndarray:

@@ -26,7 +26,8 @@ PROBLEM_EVENTS = ("payment_failed", "deduction_delayed", "order_delayed", "app_e
 # A feature's look-back: the days it counts over, or LATEST for the time since (or the value
 # of) the latest contact, event or complaint, which a model caps at its own look-back (see
 # features.parameters); None for a recency-weighted sum (old events weigh nothing), a state
-# at the cutoff or the profile.
+# at the cutoff or the profile. A count or sum over a window longer than the history a row
+# has is scaled to the window (see features.build); averages need no scaling.
 LATEST = "latest"
 
 
@@ -40,6 +41,9 @@ class Feature:
     family: str = ""  # the family computed with it (see FAMILIES)
     lookback: int | str | None = None  # window days, LATEST, or None (see LATEST)
     needs: tuple[str, ...] = ()  # inputs of its own, beyond its family's ("table.column")
+    # A count or sum of the customer's own events over its window: scaled to the window
+    # when the row's history covers less of it.
+    scaled: bool = False
 
 
 @dataclass(frozen=True)
@@ -354,6 +358,19 @@ _TABLE: tuple[tuple, ...] = (
 # The profile's columns are each optional: each feature needs its own (categories take
 # the values the model saw at fit, the data's own words).
 _PROFILE = ("segment", "region", "age_band", "plan")
+# Windowed features that are averages or shares (the same whatever part of the window was
+# observed), or count the region's incidents (a table of its own, not the customer's past):
+# the other windowed features are counts and sums, scaled when the history is shorter.
+_NOT_SCALED = (
+    "resolution_rate_30d",
+    "mean_wait_minutes_30d",
+    "mean_handle_minutes_30d",
+    "mean_sentiment_7d",
+    "mean_sentiment_30d",
+    "sentiment_trend",
+    "adjusted_sentiment_90d",
+    "region_incidents_7d",
+)
 
 # Which features are computed together, and from what. A family is built whole or not at
 # all; asking ``build_features`` for one of its features builds it (and returns just what
@@ -398,6 +415,7 @@ def _catalogue() -> tuple[tuple[Feature, ...], tuple[Family, ...]]:
             family=family,
             lookback=lookback,
             needs=(f"customers.{name}",) if name in _PROFILE else (),
+            scaled=isinstance(lookback, int) and name not in _NOT_SCALED,
         )
         for name, family, group, monotone, lookback, description in _TABLE
     )
@@ -463,23 +481,6 @@ def available_features(absent: Collection[str]) -> tuple[str, ...]:
         for f in FEATURES
         if f.family not in off and not any(need in absent for need in f.needs)
     )
-
-
-def beyond_lookback(lookback_days: float | None) -> tuple[str, ...]:
-    """The features whose window is longer than a model's look-back (none when unbounded):
-    training days, with only the warm-up behind them, cannot see them as scored days do."""
-    if lookback_days is None:
-        return ()
-    return tuple(
-        f.name for f in FEATURES if isinstance(f.lookback, int) and f.lookback > lookback_days
-    )
-
-
-def learnable_features(columns: Collection[str], lookback_days: float | None) -> list[str]:
-    """The catalogue's features among ``columns`` that a model with this look-back learns
-    from, in catalogue order (a frame may hold more: the peers read the long windows)."""
-    beyond = set(beyond_lookback(lookback_days))
-    return [name for name in feature_columns(columns) if name not in beyond]
 
 
 def feature_columns(frame: Collection[str]) -> list[str]:

@@ -24,16 +24,16 @@ from data.history import TIME_COLUMNS, History
 from data.load import absent_inputs, load_history, read_table
 from data.mapping import Mapping, load_mapping
 from experiments.config import RadarConfig, with_section
-from features.catalogue import (
-    FAMILIES,
-    FEATURES_BY_NAME,
-    available_features,
-    beyond_lookback,
-    unavailable_families,
-)
+from features.catalogue import FAMILIES, FEATURES_BY_NAME, unavailable_families
 from features.labels import LabelEngine, LabelRules
 from features.parameters import open_complaint_days
-from training.dataset import SPLITS, NotEnoughData, sample_grid, split_periods
+from training.dataset import (
+    SPLITS,
+    NotEnoughData,
+    observed_from_the_start,
+    sample_grid,
+    split_periods,
+)
 
 EXAMPLES = 3
 VOCABULARY_SHOWN = 5
@@ -155,11 +155,7 @@ def check_periods(config: RadarConfig, history: History) -> dict[str, object]:
         (periods.train[0] - pd.Timedelta(days=config.split.warmup_days)).date()
     )
     out["lookback_days"] = config.split.warmup_days
-    out["beyond_lookback"] = [
-        f
-        for f in beyond_lookback(config.split.warmup_days)
-        if f in available_features(history.absent)
-    ]
+    out["observed_from"] = str(observed_from_the_start(history, config.split).observed_from)
     return out
 
 
@@ -289,10 +285,9 @@ def _period_lines(p: dict) -> list[str]:
         f"  a complaint without a resolution time counts as open for "
         f"{p['open_complaint_days']:.1f} days (labels.open_complaint_days)"
     )
-    lines.append(f"  warm-up from {p['warmup_from']} ({p['lookback_days']} days, the look-back)")
-    if p["beyond_lookback"]:
-        lines.append(
-            f"  left out of the model, their windows being longer than the look-back "
-            f"(split.warmup_days): {', '.join(p['beyond_lookback'])}"
-        )
+    lines.append(
+        f"  warm-up from {p['warmup_from']}: the look-back of the latest contact, event or "
+        f"complaint ({p['lookback_days']} days, split.warmup_days); counts over longer windows "
+        f"are scaled to the part observed (from {p['observed_from'][:10]})"
+    )
     return lines

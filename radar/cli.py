@@ -184,6 +184,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     from data.load import load_history
     from serving.risk_list import preview, score_day
     from serving.scorer import Scorer
+    from training.dataset import observed_from_the_start
 
     config = _config(args)
     if args.engine == "spark":
@@ -193,6 +194,7 @@ def cmd_score(args: argparse.Namespace) -> int:
             f"{args.data}: a URI needs --engine spark (the embedded engine reads local folders)"
         )
     history, _ = load_history(args.data, config.workspace.rejects_dir, config.data)
+    history = observed_from_the_start(history, config.split)
     if config.workspace.journal_path.exists():  # events posted to the service since
         history = EventJournal(config.workspace.journal_path).fold_into(history)
     day = date.fromisoformat(args.date) if args.date else history.observed_until.date()
@@ -414,9 +416,7 @@ def build_parser() -> argparse.ArgumentParser:
     _mapping_argument(p)
     p.set_defaults(func=cmd_train)
 
-    p = command(
-        "search", help="hyperparameter grid on validation, one nested MLflow run per trial"
-    )
+    p = command("search", help="hyperparameter grid on validation, one nested MLflow run per trial")
     p.add_argument("--data", type=Path, required=True)
     _mapping_argument(p)
     p.set_defaults(func=cmd_search)
@@ -458,9 +458,7 @@ def build_parser() -> argparse.ArgumentParser:
     _mapping_argument(p)
     p.set_defaults(func=cmd_score)
 
-    p = command(
-        "outcomes", help="outreach outcomes (what happened when customers were contacted)"
-    )
+    p = command("outcomes", help="outreach outcomes (what happened when customers were contacted)")
     outcomes = p.add_subparsers(dest="action", required=True)
     p = outcomes.add_parser(
         "import", parents=[common], help="record outcomes from a CSV or Parquet file"

@@ -16,11 +16,6 @@ def print_evaluation(evaluation: dict) -> None:
         print(f"WARNING: {warning}")
     for family, why in evaluation.get("unavailable_families", {}).items():
         print(f"feature family {family} is off: it {why}")
-    if evaluation.get("beyond_lookback"):
-        print(
-            "left out of the model (windows longer than the look-back, split.warmup_days): "
-            + ", ".join(evaluation["beyond_lookback"])
-        )
     for period, counts in evaluation.get("eligibility", {}).items():
         if counts.get("removed_open_complaint_customer_days"):
             print(

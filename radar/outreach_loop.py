@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from data.contract import SCHEMAS, validate_table
-from data.history import History
+from data.history import History, first_activity
 from data.outcomes import OutcomeStore
 from data.simulator.params import WorldParams
 from data.simulator.tables import customer_position
@@ -155,7 +155,7 @@ def exported(world: World) -> History:
     tables = world.tables()
     frames = {name: validate_table(tables[name], SCHEMAS[name])[0] for name in HISTORY_TABLES}
     end = world.start + timedelta(days=world.hour // 24)
-    return History(**frames, observed_until=pd.Timestamp(end))
+    return History(**frames, observed_until=pd.Timestamp(end), observed_from=first_activity(frames))
 
 
 def covers(result: LoopResult) -> bool:

@@ -73,6 +73,7 @@ class OnlineFeatures:
         self.base = self._prepare(history)
         self.index = self.base.features.index
         self.observed_until = history.observed_until
+        self.observed_from = history.observed_from
         if len(self.index):  # one evaluation builds every running sum; then free their inputs
             self._evaluate(self.base, np.zeros(1, np.int64), *self._moment(self.observed_until))
             self.base.features.compact()
@@ -209,6 +210,7 @@ class OnlineFeatures:
             customers=self.customers.iloc[[code]],
             incidents=self.incidents,
             observed_until=self.observed_until,
+            observed_from=self.observed_from,
             **tables,
         )
 

@@ -67,7 +67,12 @@ class Snapshot:
             check_columns(frame, SCHEMAS[name].column_names, f"snapshot {folder / name}.parquet")
             tables[name] = frame
         meta = json.loads((self.path / SNAPSHOT_META).read_text())
-        return History(**tables, observed_until=pd.Timestamp(meta["data_observed_until"]))
+        observed_from = meta.get("data_observed_from")
+        return History(
+            **tables,
+            observed_until=pd.Timestamp(meta["data_observed_until"]),
+            observed_from=None if observed_from is None else pd.Timestamp(observed_from),
+        )
 
 
 def build_risk_list(
@@ -278,6 +283,9 @@ def score_day(
         "scored_for": day.isoformat(),
         "cutoff_at": pd.Timestamp(day).tz_localize("UTC").isoformat(),
         "data_observed_until": history.observed_until.isoformat(),
+        "data_observed_from": None
+        if history.observed_from is None
+        else history.observed_from.isoformat(),
         "model_name": scorer.model_name,
         "model_version": scorer.model_version,
         "n_customers": len(snapshot),

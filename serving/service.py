@@ -18,7 +18,7 @@ import json
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -560,7 +560,7 @@ class ComplaintRadar:
         """All posted histories of a request through one contract pass and one feature build."""
         common = {"source": "history", "as_of": cutoff.isoformat()}
         history, problems, warnings = histories_from_request(
-            histories, cutoff, state.online.incidents
+            histories, cutoff, state.online.incidents, state.online.observed_from
         )
         ok = [i for i, p in enumerate(problems) if not p]
         results: list[CustomerScore | None] = [None] * len(histories)
@@ -615,9 +615,14 @@ bentoml_fixes.install()
 
 
 def histories_from_request(
-    posted: list[CustomerHistory], cutoff: pd.Timestamp, incidents: pd.DataFrame | None = None
+    posted: list[CustomerHistory],
+    cutoff: pd.Timestamp,
+    incidents: pd.DataFrame | None = None,
+    observed_from: pd.Timestamp | None = None,
 ) -> tuple[History, list[list[str]], list[list[str]]]:
-    """Posted histories -> one validated :class:`History` (one contract pass per table).
+    """Posted histories -> one validated :class:`History` (one contract pass per table),
+    observed from where the published data's observation starts (a CRM's history is read as
+    the exports are).
 
     Returns (history, each item's problems that reject it, each item's warnings such as
     remapped categories). Messages name the table, column and problem, never a posted value
@@ -669,6 +674,9 @@ def histories_from_request(
         problems[cid] if first[cid] == i else ["customer_id posted more than once in this request"]
         for i, cid in enumerate(ids)
     ]
-    history = History.from_frames(**frames, incidents=incidents, observed_until=cutoff)
+    history = replace(
+        History.from_frames(**frames, incidents=incidents, observed_until=cutoff),
+        observed_from=observed_from,
+    )
     item_warnings = [sorted(warnings[cid]) if first[cid] == i else [] for i, cid in enumerate(ids)]
     return history, item_problems, item_warnings

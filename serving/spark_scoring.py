@@ -39,7 +39,7 @@ from features.catalogue import FEATURES
 from serving.risk_list import reason_columns, score_customers
 from serving.scorer import Scorer
 from training.metrics import daily_capacity
-from training.spark_dataset import feature_ddl
+from training.spark_dataset import feature_ddl, observed_start
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +80,7 @@ def score_on_spark(
 
     tables = read_tables(spark, data_dir, config.spark.partitions)
     incidents, observed_until = tables.incidents, tables.observed_until
+    observed_from = observed_start(tables, config.split)
     labels, ev, top = config.labels, config.evaluation, scorer.serving.top_reasons
     # Each partition explains up to the capacity of the whole population: a superset of its
     # share of the global top, which is cut to size below.
@@ -89,7 +90,7 @@ def score_on_spark(
     tally = validation_tally(spark)
 
     def scores_of(pdf: pd.DataFrame) -> pd.DataFrame:
-        history, validated = partition_history(pdf, incidents, observed_until)
+        history, validated = partition_history(pdf, incidents, observed_until, observed_from)
         tally.add(validated)
         cutoff = pd.Timestamp(day).tz_localize("UTC")
         if not (history.customers["signup_at"] < cutoff).any():

@@ -72,6 +72,14 @@ def data_start(history: History, split: SplitConfig) -> pd.Timestamp:
     return start_day(split, known.dt.floor("D").value_counts().sort_index())
 
 
+def observed_from_the_start(history: History, split: SplitConfig) -> History:
+    """``history``, observed from the dense start when ``split.start`` is ``auto``: the rows
+    before it are strays, not a history windows may count on."""
+    if split.start != "auto" or history.observed_from is None:
+        return history
+    return replace(history, observed_from=max(history.observed_from, data_start(history, split)))
+
+
 def start_day(split: SplitConfig, daily: pd.Series) -> pd.Timestamp:
     """The warm-up's first day, given the rows of activity per UTC day (``daily``, sorted)."""
     first = pd.Timestamp(daily.index[0])
@@ -162,6 +170,7 @@ def assemble(
     parameters they were built with (``parameters`` as given, else resolved from the
     configuration on the train period); and the counts of every period (see
     :func:`sample_grid`)."""
+    history = observed_from_the_start(history, config.split)
     periods = split_periods(history, config.labels, config.split)
     parameters = parameters or resolve_parameters(history, periods, config)
     frame, counts = assemble_rows(history, periods, config, None, parameters)

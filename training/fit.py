@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from experiments.config import Candidate, RadarConfig
-from features.catalogue import learnable_features
+from features.catalogue import feature_columns
 from features.parameters import DEFAULT_PARAMETERS, FeatureParameters
 from training.model import CalibratedModel, LinearRiskModel, RiskModel
 
@@ -20,9 +20,8 @@ def fit_candidate(
     ``parameters``: those the frame's features were built with (kept with the model)."""
     train = frame[frame["split"] == "train"]
     val = frame[frame["split"] == "validation"]
-    # The frame holds the features the data can support (see features.available_features);
-    # the model learns from those its look-back allows.
-    names = learnable_features(frame.columns, parameters.lookback_days)
+    # The frame holds the features the data can support (see features.available_features).
+    names = feature_columns(frame.columns)
     model: CalibratedModel
     if candidate.kind == "linear":
         model = LinearRiskModel(names, candidate.c, candidate.model.seed, parameters)

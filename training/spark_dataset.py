@@ -30,7 +30,7 @@ from data.spark_tables import (
     spark_session,
     validation_tally,
 )
-from experiments.config import RadarConfig
+from experiments.config import RadarConfig, SplitConfig
 from features.catalogue import FEATURES, KEY_COLUMNS
 from features.parameters import (
     VOCABULARIES,
@@ -79,6 +79,7 @@ def spark_training_frame(
     )
     periods = place_periods(start, tables.observed_until, config.labels, config.split)
     incidents, observed_until = tables.incidents, tables.observed_until
+    observed_from = observed_start(tables, config.split, start)
     # Estimating a threshold would need a pass over every partition's contacts first: on
     # Spark they are the configured values (a null is a clear error here). The
     # vocabularies and the open-complaint bound are counted across partitions, so every
@@ -101,7 +102,7 @@ def spark_training_frame(
     counted = spark.sparkContext.accumulator({}, CountsParam())
 
     def rows_of(key: tuple, pdf: pd.DataFrame) -> pd.DataFrame:
-        history, validated = partition_history(pdf, incidents, observed_until)
+        history, validated = partition_history(pdf, incidents, observed_until, observed_from)
         tally.add(validated)
         frame, counts = assemble_rows(history, periods, config, int(key[0]), parameters)
         counted.add(counts)
@@ -189,6 +190,15 @@ def learn_from_partitions(
         {name: most_frequent(counts[name], v.slots) for name, v in VOCABULARIES.items()},
         {float(value): n for value, n in counts[RESOLUTION].items()},
     )
+
+
+def observed_start(tables, split: SplitConfig, start: pd.Timestamp | None = None) -> pd.Timestamp:
+    """Where observation starts, as the embedded engine has it: the first activity, or the
+    dense start when ``split.start`` is ``auto`` (``start``, when already found)."""
+    if split.start != "auto":
+        return tables.observed_from
+    start = start if start is not None else start_day(split, daily_activity(tables))
+    return max(tables.observed_from, start)
 
 
 def has_signup_times(tables) -> bool:

@@ -21,7 +21,7 @@ from data.fileio import write_json, write_text
 from data.mapping import SPARK_READS_THE_CONTRACT
 from data.spark_tables import is_uri
 from experiments.config import RadarConfig, with_section
-from features.catalogue import beyond_lookback, catalogue_frame, unavailable_families
+from features.catalogue import catalogue_frame, unavailable_families
 from features.parameters import FeatureParameters
 from training import promote, registry, tracking
 from training.dataset import load_training_frame
@@ -80,14 +80,7 @@ def train(config: RadarConfig, data_dir: Path | str, engine: str = "embedded") -
     unavailable = unavailable_families(load_summary.get("absent_inputs", ()))
     for family, why in unavailable.items():
         log.warning("feature family %s is off: it %s", family, why)
-    beyond = [name for name in beyond_lookback(parameters.lookback_days) if name in frame]
-    if beyond:
-        log.info(
-            "left out of the model, their windows being longer than the %g-day look-back "
-            "(split.warmup_days): %s",
-            parameters.lookback_days,
-            ", ".join(beyond),
-        )
+
     selection = choose_model(frame, config, parameters)
     model = selection.model
     log.info(
@@ -130,7 +123,6 @@ def train(config: RadarConfig, data_dir: Path | str, engine: str = "embedded") -
             selection=selection.as_dict(),
             features=len(model.feature_names),
             unavailable_families=unavailable,
-            beyond_lookback=beyond,
             eligibility=load_summary.get("periods", {}),
             search_run_id=search_run,
             train_seconds=round(time.perf_counter() - started, 1),

@@ -9,7 +9,7 @@ import shutil
 import pandas as pd
 
 from data.load import load_history
-from features.catalogue import available_features, learnable_features
+from features.catalogue import available_features
 from radar.cli import main
 from serving.risk_list import score_day
 from serving.scorer import Scorer
@@ -34,10 +34,8 @@ def test_only_the_required_columns_train_and_score(tmp_path, small_world):
         )
     history, _ = load_history(data)
     scorer = Scorer.from_registry(config)
-    # What the inputs support, less the windows longer than the 14-day look-back (warm-up).
-    supported = available_features(history.absent)
-    assert scorer.model.feature_names == learnable_features(supported, 14)
-    assert len(supported) == 11 and len(scorer.model.feature_names) == 7
+    assert scorer.model.feature_names == list(available_features(history.absent))
+    assert len(scorer.model.feature_names) == 11
     off = result.evaluation["unavailable_families"]
     assert {"sentiment", "waits", "payments", "incidents", "profile", "billing_cycle"} <= set(off)
     assert "contact_volume" not in off and "complaint_history" not in off

@@ -82,10 +82,7 @@ def test_the_helpdesk_log_reads_through_its_mapping_trains_and_scores(tmp_path):
     assert main([*common, "train", "--data", str(data), *mapping]) == 0
     evaluation = json.loads((tmp_path / "ws" / "evaluation.json").read_text())
     assert "sentiment" in evaluation["unavailable_families"]
-    # 11 features carry information; the look-back (the 30-day warm-up) leaves out the
-    # three whose windows are longer: training days could not see them as scored days do.
-    assert evaluation["beyond_lookback"] == ["contacts_90d", "complaints_90d", "complaints_365d"]
-    assert evaluation["features"] == 8
+    assert evaluation["features"] == 11
     for peer in ("rule_frequent_contact", "rule_prior_complaints", "logistic_regression"):
         assert "average_precision" in evaluation[peer]["model_minus_this_95"]
     assert evaluation["eligibility"]["test"] == {

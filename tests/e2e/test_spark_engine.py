@@ -75,6 +75,39 @@ def test_training_on_spark_assembles_the_embedded_rows_and_registers(
     assert result.evaluation["model"]["average_precision"] > 0
 
 
+def test_an_export_of_the_required_columns_assembles_alike_on_spark(
+    spark, small_world: Path, trained, tmp_path: Path
+) -> None:
+    """No customers table (derived from first sight), no resolution times (complaints open
+    for the bounded time), no split.start: Spark learns the same parameters, eligibility and
+    rows as the embedded engine, partition by partition. Here with the dense start found
+    by Spark's count of activity per day."""
+    from training.dataset import load_training_frame
+    from training.spark_dataset import spark_training_frame
+
+    data = tmp_path / "export"
+    data.mkdir()
+    contacts = pd.read_parquet(small_world / "contacts.parquet")
+    contacts[["contact_id", "customer_id", "started_at"]].to_parquet(data / "contacts.parquet")
+    complaints = pd.read_parquet(small_world / "complaints.parquet")
+    complaints[["complaint_id", "customer_id", "filed_at"]].to_parquet(data / "complaints.parquet")
+    shutil.copy(small_world / "manifest.json", data / "manifest.json")
+    config = with_section(
+        with_section(trained["config"], "spark", partitions=3, output=str(tmp_path / "out")),
+        "split",
+        start="auto",
+    )
+    on_spark, periods, summary = spark_training_frame(config, data, spark)
+    embedded, embedded_periods, report = load_training_frame(config, data)
+    assert periods == embedded_periods
+    assert summary["feature_parameters"] == report["feature_parameters"]
+    assert summary["feature_parameters"]["first_seen_signup"] is True
+    assert summary["periods"] == report["periods"]
+    keys = ["cutoff_at", "customer_id"]
+    expected = embedded.sort_values(keys).reset_index(drop=True)
+    pd.testing.assert_frame_equal(on_spark[expected.columns], expected, check_exact=True)
+
+
 def test_spark_scores_and_reasons_equal_the_embedded_engine(
     spark, small_world: Path, trained, tmp_path: Path
 ) -> None:

@@ -37,7 +37,7 @@ def test_rescoring_the_served_day_is_picked_up(trained, workspace, monkeypatch):
         h.events[h.events["customer_id"] != cid],
         h.incidents,
         h.observed_until,
-    )
+    ).with_observed_from(h.observed_from)
     at_list = {"customer_ids": [cid], "as_of": pd.Timestamp(day).tz_localize("UTC").isoformat()}
     with make_client(ws, monkeypatch) as c:
         before = c.post("/score", json=at_list).json()["results"][0]

@@ -29,7 +29,7 @@ def test_matured_lists_are_judged_and_forged_drift_raises_an_alert(trained, work
         )
     for folder in lists.glob("????-??-??"):  # the contact feed stopped, say
         snapshot = pd.read_parquet(folder / SNAPSHOT_FEATURES)
-        snapshot["contacts_7d"] = 0.0
+        snapshot["contacts_30d"] = 0.0
         snapshot.to_parquet(folder / SNAPSHOT_FEATURES)
 
     report = run_monitor(h, config)
@@ -38,7 +38,7 @@ def test_matured_lists_are_judged_and_forged_drift_raises_an_alert(trained, work
     assert written == json.loads(json.dumps(report))
     page = (config.workspace.monitoring_dir / REPORT_FILE).read_text()
     assert "How the lists did" in page and page.count("data:image/png;base64,") == 3
-    assert "contacts_7d drifted" in page
+    assert "contacts_30d drifted" in page
     runs = mlflow.search_runs(experiment_names=[config.registry.experiment + "-monitoring"])
     assert len(runs) == 1 and runs["metrics.alerts"].iloc[0] == len(report["alerts"])
     days = report["matured_days"]
@@ -62,8 +62,8 @@ def test_matured_lists_are_judged_and_forged_drift_raises_an_alert(trained, work
     assert report["score_psi"] is not None and report["score_psi"] >= 0
     assert report["drift_days"] == sorted(p.name for p in lists.glob("????-??-??"))
     drifted = {a["subject"] for a in report["alerts"] if a["kind"] == "feature_drift"}
-    assert "contacts_7d" in drifted
-    assert report["feature_psi"]["contacts_7d"] > 0.25
+    assert "contacts_30d" in drifted
+    assert report["feature_psi"]["contacts_30d"] > 0.25
     assert "day_of_week" not in report["feature_psi"]  # one list is one weekday by design
 
 
@@ -76,7 +76,7 @@ def test_the_service_exposes_the_latest_report_as_gauges(workspace, monkeypatch)
     report = {
         "pooled_at_capacity": {"realized_precision": 0.35, "expected_precision": 0.3},
         "outreach_effect": {"difference": -0.05},
-        "feature_psi": {"contacts_7d": 0.4},
+        "feature_psi": {"contacts_30d": 0.4},
         "score_psi": 0.12,
         "alerts": [{"kind": "feature_drift"}],
     }
@@ -90,4 +90,4 @@ def test_the_service_exposes_the_latest_report_as_gauges(workspace, monkeypatch)
             0.35
         )
         assert value("complaint_radar_monitor_outreach_effect") == -0.05
-        assert value("complaint_radar_monitor_feature_psi", {"feature": "contacts_7d"}) == 0.4
+        assert value("complaint_radar_monitor_feature_psi", {"feature": "contacts_30d"}) == 0.4

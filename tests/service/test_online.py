@@ -113,7 +113,7 @@ def test_each_new_snapshot_is_checked_against_the_state_that_served(
         h.events,
         h.incidents,
         h.observed_until,
-    )
+    ).with_observed_from(h.observed_from)
     # Counters are process-wide: compare with their values before this service started.
     start = {
         "loaded": metric("checked", check="loaded"),

@@ -53,6 +53,8 @@ LEARNT = replace(
 )
 
 EXPORT = pd.Timestamp("2026-03-10", tz="UTC")
+# The export's observation starts 40 days before it: 90-day counts are scaled.
+OBSERVED_FROM = EXPORT - pd.Timedelta(days=40)
 HORIZON_HOURS = 48
 RULES = LabelRules(HORIZON_HOURS, True, LEARNT.open_complaint_days)
 
@@ -149,7 +151,7 @@ def complete_history(rows: dict[str, list[dict]]) -> History:
         events=_frame(EVENTS, rows["events"]),
         incidents=_frame(INCIDENTS, INCIDENT_ROWS),
         observed_until=EXPORT + pd.Timedelta("8D"),
-    )
+    ).with_observed_from(OBSERVED_FROM)
 
 
 def export_and_posts(
@@ -199,7 +201,7 @@ def export_and_posts(
         events=_frame(EVENTS, exported["events"]),
         incidents=_frame(INCIDENTS, INCIDENT_ROWS),
         observed_until=EXPORT,
-    )
+    ).with_observed_from(OBSERVED_FROM)
     posts.sort(key=lambda p: p[0])
     return export, posts
 
