@@ -59,7 +59,9 @@ def run(name: str, data: Path, work: Path, **labels: object) -> dict[str, object
     common = ["--config", str(work / "config.yaml"), "--workspace", str(work / "ws")]
     mapping = ["--mapping", str(LOGS / name / "mapping.yaml")]
     log = work / "radar.log"
-    radar(*common, "check", "--data", str(data), *mapping, "--json", str(work / "check.json"), log=log)
+    radar(
+        *common, "check", "--data", str(data), *mapping, "--json", str(work / "check.json"), log=log
+    )
     radar(*common, "train", "--data", str(data), *mapping, log=log)
     return {
         "check": json.loads((work / "check.json").read_text()),
@@ -134,10 +136,17 @@ def before_after(name: str, before: dict, after: dict) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--log", action="append", required=True, help="NAME=FOLDER (NAME: a folder of " + str(LOGS) + ")"
+        "--log",
+        action="append",
+        required=True,
+        help="NAME=FOLDER (NAME: a folder of " + str(LOGS) + ")",
     )
-    parser.add_argument("--before", action="store_true", help="also train with complaints open for ever")
-    parser.add_argument("--work", type=Path, help="where workspaces go (default: a temporary folder)")
+    parser.add_argument(
+        "--before", action="store_true", help="also train with complaints open for ever"
+    )
+    parser.add_argument(
+        "--work", type=Path, help="where workspaces go (default: a temporary folder)"
+    )
     parser.add_argument("--append", action="store_true", help="add the tables to RESULTS.md")
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="radar-real-"))
@@ -145,10 +154,17 @@ def main() -> int:
     for item in args.log:
         name, _, folder = item.partition("=")
         if not (LOGS / name / "mapping.yaml").exists():
-            parser.error(f"no mapping for {name!r}: the logs are {sorted(p.name for p in LOGS.iterdir() if p.is_dir())}")
+            parser.error(
+                f"no mapping for {name!r}: the logs are {sorted(p.name for p in LOGS.iterdir() if p.is_dir())}"
+            )
         results[name] = run(name, Path(folder).resolve(), work / name)
         if args.before:
-            old = run(name, Path(folder).resolve(), work / f"{name}-before", open_complaint_days=FOR_EVER_DAYS)
+            old = run(
+                name,
+                Path(folder).resolve(),
+                work / f"{name}-before",
+                open_complaint_days=FOR_EVER_DAYS,
+            )
             comparisons.append(before_after(name, old, results[name]))
     text = "\n\n".join([table(results), periods(results), *comparisons])
     print(text)
