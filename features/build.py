@@ -585,9 +585,10 @@ def _scale_to_windows(p: PreparedHistory, at: _At, out: dict) -> None:
     starts (a training day, with only the warm-up behind it) are scaled to the whole window:
     the part of it the customer existed in, over the part observed. Then a 90-day count
     means the same on the first training day as on a day scored with years behind it. A
-    customer who signed up after observation began is seen whole: scaled by 1."""
-    # Sign-ups derived from first sight say nothing of the time before it.
-    signup = None if p.first_seen_signup else p.profile["signup"][at.c]
+    customer who signed up after observation began is seen whole: scaled by 1. Sign-ups
+    derived from first sight count as such (nothing is invented before a customer's first
+    contact), so an export without sign-up times gets no scaling."""
+    signup = p.profile["signup"][at.c]
     shares: dict[int, np.ndarray] = {}
     for name in out:
         feature = FEATURES_BY_NAME[name]
@@ -599,12 +600,10 @@ def _scale_to_windows(p: PreparedHistory, at: _At, out: dict) -> None:
         out[name] = out[name] * shares[window]
 
 
-def _coverage(
-    t: np.ndarray, window: int, observed_from: int, signup: np.ndarray | None
-) -> np.ndarray:
+def _coverage(t: np.ndarray, window: int, observed_from: int, signup: np.ndarray) -> np.ndarray:
     """Per row: the span of ``[t - window, t)`` the customer existed in, over the span of it
     that was observed (1 where nothing of it was cut off)."""
-    start = t - window if signup is None else np.maximum(t - window, signup)
+    start = np.maximum(t - window, signup)
     observed = t - np.maximum(start, observed_from)
     possible = t - start
     return np.where((observed > 0) & (possible > observed), possible / np.maximum(observed, 1), 1.0)
