@@ -43,9 +43,9 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.results import append_result  # noqa: E402
 from benchmarks.scratch import require_wrk, scratch_config  # noqa: E402
 from radar.process import free_port, service_env, start_service, stop  # noqa: E402
-from serving.bentoml_fixes import STOCK_TIMEOUT_ENV  # noqa: E402
-from serving.payload import history_payload  # noqa: E402
-from serving.risk_list import load_snapshot  # noqa: E402
+from serving.api.bentoml_fixes import STOCK_TIMEOUT_ENV  # noqa: E402
+from serving.api.histories import history_payload  # noqa: E402
+from serving.publication import load_snapshot  # noqa: E402
 
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}
 # A new contact on every request (a counter in the id), so each one is a durable write.

@@ -2,7 +2,7 @@
 
 For each world (a data folder, e.g. made by ``benchmarks/scale.py``), two processes under
 ``/usr/bin/time -v``: the peer loads the validated history only; the other loads it and
-builds the online state (:class:`serving.online.OnlineFeatures`, as the service does on a
+builds the online state (:class:`serving.api.online.OnlineFeatures`, as the service does on a
 snapshot), then answers a few hundred single-customer questions as of the data's end.
 Reported: both peaks (loading validates and copies, so the peak is above what stays), the
 resident set after loading and after the state is built (what a serving process holds from
@@ -43,7 +43,7 @@ out = {"customers": len(history.customers), "contacts": len(history.contacts),
        "rss_history_gb": rss_gb()}
 if sys.argv[2] == "state":
     from data.load import release_freed_memory
-    from serving.online import OnlineFeatures
+    from serving.api.online import OnlineFeatures
     started = time.perf_counter()
     state = OnlineFeatures(history, None, 48, True)
     out["build_seconds"] = time.perf_counter() - started

@@ -35,8 +35,8 @@ sys.path.insert(0, str(ROOT))
 from data.load import load_history  # noqa: E402
 from experiments.config import load_config  # noqa: E402
 from radar.process import free_port, service_env, stop, wait_ready  # noqa: E402
-from serving.payload import history_payload  # noqa: E402
-from serving.risk_list import load_snapshot  # noqa: E402
+from serving.api.histories import history_payload  # noqa: E402
+from serving.publication import load_snapshot  # noqa: E402
 from training import registry  # noqa: E402
 
 CONCURRENT_CLIENTS = 8

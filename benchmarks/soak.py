@@ -30,7 +30,7 @@ from benchmarks.http_tail import RANDOM_ID_SCRIPT, parse_wrk  # noqa: E402
 from benchmarks.results import append_result  # noqa: E402
 from benchmarks.scratch import require_wrk, scratch_config  # noqa: E402
 from radar.process import free_port, start_service, stop  # noqa: E402
-from serving.risk_list import load_snapshot  # noqa: E402
+from serving.publication import load_snapshot  # noqa: E402
 
 WARM_UP_SECONDS = 30
 

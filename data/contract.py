@@ -65,6 +65,8 @@ class Column:
     categories: tuple[str, ...] = ()
     min: float | None = None
     max: float | None = None
+    description: str = ""  # what it means (the API's documentation reads it)
+    example: object = None
 
 
 @dataclass(frozen=True)
@@ -98,18 +100,36 @@ _DTYPES: dict[str, object] = {
     "text": "str",
 }
 
+
+def _optional(name: str, kind: ColumnKind, description: str, example: object, **rules) -> Column:
+    """A column an export may leave out, or leave empty in a row."""
+    return Column(
+        name, kind, nullable=True, required=False, description=description, example=example, **rules
+    )
+
+
+CUSTOMER_ID = "Customer id as in the CRM."
+
 CUSTOMERS = TableSchema(
     name="customers",
     columns=(
-        Column("customer_id", "id"),
-        Column("signup_at", "time", required=False),
+        Column("customer_id", "id", description=CUSTOMER_ID, example="C000042"),
+        Column(
+            "signup_at",
+            "time",
+            required=False,
+            description="When the customer signed up (absent: when first seen).",
+            example="2024-03-01T10:00:00Z",
+        ),
         # A profile value left empty is unknown, not a reason to drop the customer (and with
         # them every contact they made).
-        Column("segment", "category", nullable=True, required=False),
-        Column("region", "text", nullable=True, required=False),
-        Column("age_band", "category", nullable=True, required=False),
-        Column("plan", "category", nullable=True, required=False),
-        Column("bill_day", "int", nullable=True, min=1, max=28, required=False),
+        _optional("segment", "category", "Customer segment, in the company's own words.", "retail"),
+        _optional(
+            "region", "text", "Service region (regional incidents are matched on it).", "north"
+        ),
+        _optional("age_band", "category", "Age band, in the company's own words.", "30-44"),
+        _optional("plan", "category", "Plan or product, in the company's own words.", "standard"),
+        _optional("bill_day", "int", "Day of the month the bill is issued.", 12, min=1, max=28),
     ),
     key=("customer_id",),
     # Absent: derived from contacts and complaints (first seen = signed up).
@@ -119,27 +139,44 @@ CUSTOMERS = TableSchema(
 CONTACTS = TableSchema(
     name="contacts",
     columns=(
-        Column("contact_id", "id"),
-        Column("customer_id", "id"),
-        Column("started_at", "time"),
-        Column("closed_at", "time", nullable=True, required=False),
+        Column("contact_id", "id", description="Unique contact id.", example="K1"),
+        Column("customer_id", "id", description=CUSTOMER_ID, example="C000042"),
+        Column(
+            "started_at",
+            "time",
+            description="When the contact started.",
+            example="2026-05-28T14:02:00Z",
+        ),
+        _optional(
+            "closed_at",
+            "time",
+            "When it closed; null while open (the outcome fields are known then).",
+            "2026-05-28T14:20:00Z",
+        ),
         # A contact of unknown channel or reason is still a contact (it counts in no slot).
-        Column("channel", "category", nullable=True, required=False),
-        Column("reason", "category", nullable=True, required=False),
-        Column(
-            "wait_seconds", "float", nullable=True, min=0, max=MAX_DURATION_SECONDS, required=False
+        _optional(
+            "channel",
+            "category",
+            "Channel, in the company's own words (phone, chat, ...).",
+            "phone",
         ),
-        Column(
-            "handle_seconds",
+        _optional("reason", "category", "Contact reason, in the company's own words.", "billing"),
+        _optional(
+            "wait_seconds", "float", "Seconds in the queue.", 2400, min=0, max=MAX_DURATION_SECONDS
+        ),
+        _optional(
+            "handle_seconds", "float", "Seconds of handling.", 420, min=0, max=MAX_DURATION_SECONDS
+        ),
+        _optional("transferred", "bool", "Whether the contact was transferred.", False),
+        _optional("resolved", "bool", "Whether the issue was resolved; known at close.", False),
+        _optional(
+            "sentiment",
             "float",
-            nullable=True,
-            min=0,
-            max=MAX_DURATION_SECONDS,
-            required=False,
+            "-100 (furious) to 100 (delighted); known at close.",
+            -85,
+            min=-100,
+            max=100,
         ),
-        Column("transferred", "bool", nullable=True, required=False),
-        Column("resolved", "bool", nullable=True, required=False),
-        Column("sentiment", "float", nullable=True, min=-100, max=100, required=False),
     ),
     key=("contact_id",),
     ordered=(("started_at", "closed_at"),),
@@ -148,13 +185,17 @@ CONTACTS = TableSchema(
 COMPLAINTS = TableSchema(
     name="complaints",
     columns=(
-        Column("complaint_id", "id"),
-        Column("customer_id", "id"),
-        Column("filed_at", "time"),
-        Column("resolved_at", "time", nullable=True, required=False),
-        Column("category", "category", nullable=True, required=False),
-        Column("severity", "int", nullable=True, min=1, max=3, required=False),
-        Column("channel", "category", nullable=True, required=False),
+        Column("complaint_id", "id", description="Unique complaint id.", example="Q1"),
+        Column("customer_id", "id", description=CUSTOMER_ID, example="C000042"),
+        Column(
+            "filed_at", "time", description="When it was filed.", example="2026-05-29T09:00:00Z"
+        ),
+        _optional("resolved_at", "time", "When it was resolved; null while open.", None),
+        _optional(
+            "category", "category", "Complaint category, in the company's own words.", "billing"
+        ),
+        _optional("severity", "int", "1 critical, 2 standard, 3 minor.", 2, min=1, max=3),
+        _optional("channel", "category", "Channel it came through.", "email"),
     ),
     key=("complaint_id",),
     ordered=(("filed_at", "resolved_at"),),
@@ -165,11 +206,28 @@ EVENTS = TableSchema(
     columns=(
         # Optional: without ids, identical rows are separate events and all count (real logs
         # open several incidents on one item in the same second).
-        Column("event_id", "id", nullable=True, required=False),
-        Column("customer_id", "id"),
-        Column("occurred_at", "time"),
-        Column("event_type", "category"),
-        Column("amount", "float", nullable=True, required=False, min=-MAX_AMOUNT, max=MAX_AMOUNT),
+        _optional(
+            "event_id",
+            "id",
+            "Unique event id; without one an event is known by what it says (posting the same "
+            "event again is a duplicate).",
+            "E1",
+        ),
+        Column("customer_id", "id", description=CUSTOMER_ID, example="C000042"),
+        Column(
+            "occurred_at", "time", description="When it happened.", example="2026-05-29T06:00:00Z"
+        ),
+        Column(
+            "event_type",
+            "category",
+            description="What happened, in the company's own words; payment_failed, "
+            "deduction_delayed, order_delayed, app_error, bill_issued and refund also feed "
+            "families of their own.",
+            example="payment_failed",
+        ),
+        _optional(
+            "amount", "float", "Amount involved, if any.", 49.9, min=-MAX_AMOUNT, max=MAX_AMOUNT
+        ),
     ),
     key=("event_id",),
     optional=True,
@@ -178,10 +236,19 @@ EVENTS = TableSchema(
 INCIDENTS = TableSchema(
     name="incidents",
     columns=(
-        Column("region", "text"),
-        Column("started_at", "time"),
-        Column("ended_at", "time", nullable=True),
-        Column("severity", "int", min=1, max=3),
+        Column("region", "text", description="Region affected.", example="north"),
+        Column(
+            "started_at", "time", description="When it started.", example="2026-05-29T06:00:00Z"
+        ),
+        Column("ended_at", "time", nullable=True, description="When it ended; null while running."),
+        Column(
+            "severity",
+            "int",
+            min=1,
+            max=3,
+            description="1 critical, 2 standard, 3 minor.",
+            example=2,
+        ),
     ),
     key=("region", "started_at"),
     ordered=(("started_at", "ended_at"),),

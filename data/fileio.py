@@ -30,12 +30,25 @@ def write_json(path: Path, payload: object) -> None:
 
 
 def write_frame(path: Path, frame: pd.DataFrame) -> None:
-    """Write a frame as Parquet or CSV (by suffix), atomically."""
+    """Write a frame as Parquet or CSV (by suffix), atomically; a CSV spreadsheet-safe."""
     path = Path(path)
     if path.suffix == ".parquet":
         _write_atomically(path, lambda tmp: frame.to_parquet(tmp, index=False))
     else:
-        _write_atomically(path, lambda tmp: frame.to_csv(tmp, index=False))
+        _write_atomically(path, lambda tmp: spreadsheet_safe(frame).to_csv(tmp, index=False))
+
+
+def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text cells that a spreadsheet would run as a formula (=, +, -, @, tab, CR first) get a
+    leading apostrophe: a customer id, a note or a rejected value must never become a
+    formula in someone's Excel."""
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+            text = out[column].astype("str")
+            risky = text.str.match(r"^[=+\-@\t\r]").fillna(False)
+            out[column] = text.where(~risky, "'" + text)
+    return out
 
 
 def _write_atomically(path: Path, write: Callable[[Path], object]) -> None:
@@ -140,6 +153,11 @@ def _publishable(folder: Path) -> None:
         os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~_UMASK)
         if path.is_file():
             _fsync(path)
+
+
+def fsync_folder(path: Path) -> None:
+    """Make a folder's entries (a rename into it) durable."""
+    _fsync(Path(path))
 
 
 def _fsync(path: Path) -> None:

@@ -6,21 +6,50 @@ silently training with a default.
 
 from __future__ import annotations
 
-import os
 from datetime import date
+from functools import cache
 from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 EXPERIMENTS_DIR = Path(__file__).resolve().parent
 DEFAULT_CONFIG = EXPERIMENTS_DIR / "default.yaml"
-# The user's tracking URI, read once at import: mlflow.set_tracking_uri() writes this same
-# variable into os.environ, so reading it later would return whatever store was used last.
-USER_TRACKING_URI = os.environ.get("MLFLOW_TRACKING_URI")
 CONFIG_ENV = "RADAR_CONFIG"
 WORKSPACE_ENV = "RADAR_WORKSPACE"
+
+
+class Environment(BaseSettings):
+    """The environment variables the product reads, in one place (read when a config is
+    loaded or a service starts, never at import)."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    radar_config: Path | None = Field(None, description="The experiment YAML (--config).")
+    radar_workspace: Path | None = Field(None, description="Replaces workspace.root.")
+    radar_api_token: SecretStr | None = Field(
+        None, description="The service's bearer token (else serving.token_file; neither: open)."
+    )
+    radar_outcomes_url: SecretStr | None = Field(
+        None, description="The outcome database's URL (a password stays out of the YAML)."
+    )
+    radar_journal_url: SecretStr | None = Field(
+        None, description="The event journal's database URL (shared by the service's replicas)."
+    )
+    mlflow_tracking_uri: str | None = Field(None, description="Another MLflow store.")
+    radar_bentoml_timeout: str | None = Field(
+        None, description="'stock' keeps BentoML's own timeout middleware (benchmarks only)."
+    )
+
+
+@cache
+def user_tracking_uri() -> str | None:
+    """The user's MLflow store, read the first time it is asked for (before any MLflow call:
+    ``mlflow.set_tracking_uri`` writes the same variable, so a later read would return
+    whatever store was used last)."""
+    return Environment().mlflow_tracking_uri
 
 
 class _Frozen(BaseModel):
@@ -41,7 +70,7 @@ class WorkspaceConfig(_Frozen):
 
     @property
     def mlflow_uri(self) -> str:
-        return USER_TRACKING_URI or f"sqlite:///{(self.root / 'mlflow.db').resolve()}"
+        return user_tracking_uri() or f"sqlite:///{(self.root / 'mlflow.db').resolve()}"
 
     @property
     def artifact_root(self) -> Path:
@@ -468,6 +497,12 @@ class ServingConfig(_Frozen):
         gt=0,
         description="Warn when a score's as_of lies this long after the last data of its customer.",
     )
+    journal_url: str | None = Field(
+        None,
+        description="Database of the events posted to /events (SQLAlchemy URL, e.g. "
+        "postgresql+psycopg://user@host/db, shared by every replica; $RADAR_JOURNAL_URL wins); "
+        "default: SQLite workspace/events.db.",
+    )
 
     @model_validator(mode="after")
     def _tiers_ordered(self) -> ServingConfig:
@@ -583,9 +618,6 @@ class SparkConfig(_Frozen):
     )
 
 
-OUTCOMES_URL_ENV = "RADAR_OUTCOMES_URL"  # a URL with a password stays out of the YAML
-
-
 class RadarConfig(_Frozen):
     workspace: WorkspaceConfig = WorkspaceConfig()
     data: DataConfig = DataConfig()
@@ -605,11 +637,22 @@ class RadarConfig(_Frozen):
     loop: LoopConfig = LoopConfig()
     spark: SparkConfig = SparkConfig()
 
+    def journal_url(self) -> str:
+        """Where the service journals posted events: $RADAR_JOURNAL_URL, the configured URL,
+        or a SQLite file in the workspace."""
+        from_environment = Environment().radar_journal_url
+        return (
+            (from_environment.get_secret_value() if from_environment else None)
+            or self.serving.journal_url
+            or f"sqlite:///{self.workspace.journal_path.resolve()}"
+        )
+
     def outcomes_url(self) -> str:
         """Where outreach outcomes are kept: $RADAR_OUTCOMES_URL, the configured URL, or a
         SQLite file in the workspace."""
+        from_environment = Environment().radar_outcomes_url
         return (
-            os.environ.get(OUTCOMES_URL_ENV)
+            (from_environment.get_secret_value() if from_environment else None)
             or self.outreach.outcomes_url
             or f"sqlite:///{self.workspace.outcomes_path.resolve()}"
         )
@@ -688,14 +731,16 @@ def load_config(path: Path | str | None = None, **overrides: object) -> RadarCon
 
     ``overrides`` replace whole sections or top-level keys (used by the CLI and tests).
     """
-    path = Path(path or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
+    environment = Environment()
+    path = Path(path or environment.radar_config or DEFAULT_CONFIG)
     if not path.exists():
         raise ConfigError(f"config file {path} does not exist")
     raw = yaml.safe_load(path.read_text()) or {}
     if not isinstance(raw, dict):
         raise ConfigError(f"config file {path} must hold a mapping at the top level")
-    if os.environ.get(WORKSPACE_ENV):
-        raw["workspace"] = {**(raw.get("workspace") or {}), "root": os.environ[WORKSPACE_ENV]}
+    if environment.radar_workspace:
+        workspace = str(environment.radar_workspace)
+        raw["workspace"] = {**(raw.get("workspace") or {}), "root": workspace}
     raw.update({k: v for k, v in overrides.items() if v is not None})
     try:
         return RadarConfig.model_validate(raw)

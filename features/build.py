@@ -44,7 +44,7 @@ from features.catalogue import (
     slots,
 )
 from features.parameters import DEFAULT_PARAMETERS, FeatureParameters
-from features.pit import EventStream, to_seconds
+from features.pit import EventStream, to_seconds, whole_seconds
 
 HOUR = 3600
 # Rows of the customer partitions build_features_in_chunks holds at once: their sorted
@@ -86,7 +86,7 @@ def normalise_cutoffs(cutoffs: pd.DataFrame) -> pd.DataFrame:
             # Kept as (Arrow) strings: converting millions of ids to Python objects is slow.
             "customer_id": cutoffs["customer_id"].astype(str).array,
             # The tz-aware array itself: to_numpy() would box every time as an object.
-            "cutoff_at": cutoff_at.dt.tz_convert("UTC").dt.as_unit("ns").dt.floor("s").array,
+            "cutoff_at": whole_seconds(cutoff_at).array,
         }
     )
 

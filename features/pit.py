@@ -25,6 +25,18 @@ SECONDS_MASK = SPAN - 1
 EPOCH_OFFSET = np.int64(1 << 31)  # keeps seconds since 1970 positive for dates back to 1902
 
 
+def whole_second(moment: object) -> pd.Timestamp:
+    """A moment (any time-zone-aware time) in UTC, floored to the second: the resolution of
+    every cutoff (features, labels, the service's "as of")."""
+    ns = pd.Timestamp(moment).value  # nanoseconds since the epoch, UTC
+    return pd.Timestamp(ns - ns % NS_PER_SECOND, tz="UTC")
+
+
+def whole_seconds(times: pd.Series) -> pd.Series:
+    """:func:`whole_second` of every time of a column."""
+    return times.dt.tz_convert("UTC").dt.as_unit("ns").dt.floor("s")
+
+
 def to_seconds(
     times: pd.Series | pd.DatetimeIndex | np.ndarray, rounding: Literal["floor", "ceil"]
 ) -> np.ndarray:

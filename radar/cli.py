@@ -180,9 +180,9 @@ def cmd_promote(args: argparse.Namespace) -> int:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    from data.journal import EventJournal
     from data.load import load_history
-    from serving.risk_list import preview, score_day
+    from serving.api.journal import EventJournal, journal_exists
+    from serving.batch.risk_list import preview, score_day
     from serving.scorer import Scorer
     from training.dataset import observed_from_the_start
 
@@ -195,8 +195,8 @@ def cmd_score(args: argparse.Namespace) -> int:
         )
     history, _ = load_history(args.data, config.workspace.rejects_dir, config.data)
     history = observed_from_the_start(history, config.split)
-    if config.workspace.journal_path.exists():  # events posted to the service since
-        history = EventJournal(config.workspace.journal_path).fold_into(history)
+    if journal_exists(config.journal_url()):  # events posted to the service since
+        history = EventJournal(config.journal_url()).fold_into(history)
     day = date.fromisoformat(args.date) if args.date else history.observed_until.date()
     out = Path(args.out) if args.out else config.workspace.risk_lists_dir
     path, risk_list = score_day(
@@ -221,8 +221,8 @@ def cmd_score(args: argparse.Namespace) -> int:
 def _score_on_spark(config, args: argparse.Namespace) -> int:
     from data.contract import ContractError
     from data.mapping import SPARK_READS_THE_CONTRACT
+    from serving.batch.spark_scoring import score_on_spark
     from serving.scorer import Scorer
-    from serving.spark_scoring import score_on_spark
 
     if args.out:
         config = with_section(config, "spark", output=str(args.out))
@@ -251,8 +251,8 @@ def cmd_outcomes_import(args: argparse.Namespace) -> int:
 
 def cmd_monitor(args: argparse.Namespace) -> int:
     from data.load import load_history
-    from serving.monitor import run_monitor
-    from serving.monitor_report import REPORT_FILE
+    from serving.monitoring.monitor import run_monitor
+    from serving.monitoring.report import REPORT_FILE
 
     config = _config(args)
     history, _ = load_history(args.data, config.workspace.rejects_dir, config.data)
@@ -289,7 +289,7 @@ def cmd_monitor(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from radar.process import port_is_free, service_env
-    from serving.auth import check_exposure
+    from serving.api.auth import check_exposure
 
     config = _config(args)
     host, port = args.host or config.serving.host, args.port or config.serving.port
@@ -300,7 +300,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     bentoml = str(Path(sys.executable).parent / "bentoml")
     os.execve(
         bentoml,
-        [bentoml, "serve", "serving.service:ComplaintRadar", "--host", host, "--port", str(port)],
+        [
+            bentoml,
+            "serve",
+            "serving.api.service:ComplaintRadar",
+            "--host",
+            host,
+            "--port",
+            str(port),
+        ],
         env,
     )
     return 0  # not reached

@@ -20,10 +20,10 @@ from experiments.config import RadarConfig
 from radar.console import print_evaluation
 from radar.outreach_loop import covers, loop_config, run_outreach_loop
 from radar.process import free_port, start_service, stop
-from serving.auth import load_token
-from serving.monitor import run_monitor
-from serving.payload import history_payload
-from serving.risk_list import preview, score_day
+from serving.api.auth import load_token
+from serving.api.histories import history_payload
+from serving.batch.risk_list import preview, score_day
+from serving.monitoring.monitor import run_monitor
 from serving.scorer import Scorer
 from training.train import train
 

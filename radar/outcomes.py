@@ -14,8 +14,7 @@ import pandas as pd
 from pydantic import ValidationError
 
 from data.fileio import write_frame
-from data.outcomes import OutcomeStore, without_password
-from serving.schemas import OutreachOutcome
+from serving.outreach.outcomes import OutcomeStore, OutreachOutcome, without_password
 
 log = logging.getLogger(__name__)
 FIELDS = tuple(OutreachOutcome.model_fields)

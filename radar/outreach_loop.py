@@ -23,19 +23,18 @@ import pandas as pd
 
 from data.contract import SCHEMAS, validate_table
 from data.history import History, first_activity
-from data.outcomes import OutcomeStore
 from data.simulator.params import WorldParams
 from data.simulator.tables import customer_position
 from data.simulator.world import World
 from data.simulator.write import write_world
 from experiments.config import RadarConfig
-from serving.monitor import run_monitor
-from serving.risk_list import score_day
+from serving.batch.risk_list import score_day
+from serving.monitoring.monitor import run_monitor
+from serving.outreach.outcomes import OutcomeStore
 from serving.scorer import Scorer
 from training.train import train
 
 log = logging.getLogger(__name__)
-HISTORY_TABLES = ("customers", "contacts", "complaints", "events", "incidents")
 
 
 @dataclass(frozen=True)
@@ -153,7 +152,7 @@ def run_outreach_loop(config: RadarConfig) -> LoopResult:
 def exported(world: World) -> History:
     """What an export of the world taken now holds, through the contract."""
     tables = world.tables()
-    frames = {name: validate_table(tables[name], SCHEMAS[name])[0] for name in HISTORY_TABLES}
+    frames = {name: validate_table(tables[name], schema)[0] for name, schema in SCHEMAS.items()}
     end = world.start + timedelta(days=world.hour // 24)
     return History(**frames, observed_until=pd.Timestamp(end), observed_from=first_activity(frames))
 

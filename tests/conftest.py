@@ -114,7 +114,7 @@ def small_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def trained(tmp_path_factory: pytest.TempPathFactory, small_world: Path):
     """A workspace with one trained, registered champion and a published risk list."""
     from data.load import load_history
-    from serving.risk_list import score_day
+    from serving.batch.risk_list import score_day
     from serving.scorer import Scorer
     from training.train import train
 

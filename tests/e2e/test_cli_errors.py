@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 import yaml
 
+from data.fileio import spreadsheet_safe
 from radar.cli import main
-from serving.risk_list import spreadsheet_safe
 from tests.data.test_load_faults import export
 
 

@@ -144,7 +144,7 @@ def test_a_failed_run_leaves_the_previous_output(tmp_path):
 def test_reasons_for_the_capacity_and_the_medium_tier_only(trained, tmp_path):
     """A large list explains only where someone will act; every probability is unchanged."""
     from experiments.config import EvaluationConfig
-    from serving.risk_list import score_day
+    from serving.batch.risk_list import score_day
 
     full = trained["risk_list"]
     day = pd.Timestamp(full["cutoff_at"].iloc[0]).date()

@@ -11,7 +11,7 @@ import pandas as pd
 from data.load import load_history
 from features.catalogue import available_features
 from radar.cli import main
-from serving.risk_list import score_day
+from serving.batch.risk_list import score_day
 from serving.scorer import Scorer
 from tests.conftest import small_config
 from training.train import train

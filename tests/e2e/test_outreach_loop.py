@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from data.outcomes import OutcomeStore
 from data.simulator.params import WorldParams
 from data.simulator.world import World
 from radar.outreach_loop import loop_config, run_outreach_loop
+from serving.outreach.outcomes import OutcomeStore
 from tests.conftest import small_config
 
 

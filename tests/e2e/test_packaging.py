@@ -30,13 +30,19 @@ def test_bentoml_build_succeeds_offline(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     assert "complaint_radar" in done.stdout
     built = list(
-        (tmp_path / "bentoml" / "bentos" / "complaint_radar").glob("*/src/serving/service.py")
+        (tmp_path / "bentoml" / "bentos" / "complaint_radar").glob("*/src/serving/api/service.py")
     )
     assert built, "the service source is packaged"
     # The packaged source alone imports the service: nothing it needs was left out.
-    src = built[0].parents[1]
+    src = built[0].parents[2]
+    for asset in ("serving/outreach/templates/list.html", "serving/outreach/static/list.js"):
+        assert (src / asset).exists(), f"{asset} is packaged"
     imported = subprocess.run(
-        [sys.executable, "-c", "import serving.service, sys; print(sys.modules['experiments'])"],
+        [
+            sys.executable,
+            "-c",
+            "import serving.api.service, sys; print(sys.modules['experiments'])",
+        ],
         cwd=src,
         env={**env, "PYTHONPATH": str(src)},
         capture_output=True,

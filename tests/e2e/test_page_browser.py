@@ -7,8 +7,8 @@ import shutil
 
 import pytest
 
-from data.outcomes import OutcomeStore
 from radar.process import free_port, service_env, start_service, stop
+from serving.outreach.outcomes import OutcomeStore
 
 pytestmark = pytest.mark.slow
 

@@ -111,8 +111,8 @@ def test_an_export_of_the_required_columns_assembles_alike_on_spark(
 def test_spark_scores_and_reasons_equal_the_embedded_engine(
     spark, small_world: Path, trained, tmp_path: Path
 ) -> None:
-    from serving.risk_list import build_risk_list, score_customers
-    from serving.spark_scoring import FEATURES_FOLDER, read_spark_list, score_on_spark
+    from serving.batch.risk_list import build_risk_list, score_customers
+    from serving.batch.spark_scoring import FEATURES_FOLDER, read_spark_list, score_on_spark
 
     config = with_section(trained["config"], "spark", partitions=3, output=str(tmp_path))
     scorer, history = trained["scorer"], trained["history"]
@@ -161,7 +161,7 @@ def test_mostly_rejected_data_stops_spark_scoring_and_keeps_the_last_output(
     spark, small_world: Path, trained, tmp_path: Path
 ) -> None:
     from data.load import DataQualityError
-    from serving.spark_scoring import read_spark_list, score_on_spark
+    from serving.batch.spark_scoring import read_spark_list, score_on_spark
 
     config = with_section(trained["config"], "spark", partitions=3, output=str(tmp_path / "out"))
     day = trained["history"].observed_until.date()

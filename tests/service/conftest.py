@@ -18,7 +18,7 @@ def _forget_bentoml_metrics() -> None:
 
 
 def make_client(workspace, monkeypatch) -> TestClient:
-    from serving.service import ComplaintRadar
+    from serving.api.service import ComplaintRadar
 
     monkeypatch.setenv("RADAR_WORKSPACE", str(workspace))
     _forget_bentoml_metrics()

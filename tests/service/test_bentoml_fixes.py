@@ -10,7 +10,7 @@ import weakref
 
 import pytest
 
-from serving.bentoml_fixes import RequestTimeout
+from serving.api.bentoml_fixes import RequestTimeout
 
 SPAN = contextvars.ContextVar("span")  # stands in for the tracing span set further out
 

@@ -12,7 +12,8 @@ import pytest
 import yaml
 
 from data.history import History
-from serving.risk_list import LATEST, SNAPSHOT_FEATURES, SNAPSHOT_HISTORY, score_day
+from serving.batch.risk_list import score_day
+from serving.publication import LATEST, SNAPSHOT_FEATURES, SNAPSHOT_HISTORY
 from tests.service.conftest import make_client
 from tests.service.test_service import top_customer_payload, with_contact
 
@@ -172,4 +173,4 @@ def test_large_id_batches_leave_the_event_loop(client, trained, monkeypatch):
     assert client.post("/score", json={"customer_ids": ids[:1]}).status_code == 200
     assert calls == []
     assert client.post("/score", json={"customer_ids": ids}).status_code == 200
-    assert calls == ["_score_request"]
+    assert calls == ["_score"]

@@ -11,9 +11,10 @@ import pandas as pd
 import pytest
 
 from experiments.config import OutreachConfig
-from serving.monitor import run_monitor
-from serving.monitor_report import REPORT_FILE
-from serving.risk_list import SNAPSHOT_FEATURES, score_day
+from serving.batch.risk_list import score_day
+from serving.monitoring.monitor import run_monitor
+from serving.monitoring.report import REPORT_FILE
+from serving.publication import SNAPSHOT_FEATURES
 
 pytestmark = pytest.mark.slow
 

@@ -9,9 +9,9 @@ from prometheus_client import REGISTRY
 
 from data.contract import CONTACTS, validate_table
 from data.history import History
-from data.journal import fold
 from features.build import build_features
-from serving.risk_list import score_day
+from serving.api.journal import fold
+from serving.batch.risk_list import score_day
 from tests.service.conftest import make_client
 
 pytestmark = pytest.mark.slow

@@ -28,13 +28,13 @@ from data.contract import (
     validate_table,
 )
 from data.history import History
-from data.journal import OUTCOME_COLUMNS, EventJournal
 from data.simulator.params import AGE_BANDS, PLANS, SEGMENTS, SIM_CHANNELS
 from features.build import build_features
 from features.catalogue import FEATURE_NAMES
 from features.labels import LabelRules, build_labels
 from features.parameters import DEFAULT_PARAMETERS
-from serving.online import OnlineFeatures, differs
+from serving.api.journal import CORRECTABLE, EventJournal
+from serving.api.online import OnlineFeatures, differs
 
 # The world's words and some of a company's own (the contract keeps any).
 CHANNELS = (*SIM_CHANNELS, "carrier pigeon")
@@ -163,7 +163,7 @@ def export_and_posts(
     exported = {name: [] for name in ("contacts", "complaints", "events")}
     posts: list[tuple[pd.Timestamp, str, dict]] = []
     late = EXPORT + pd.Timedelta("90min")  # rows the export missed arrive a little later
-    outcome = OUTCOME_COLUMNS["contacts"]
+    outcome = CORRECTABLE["contacts"]
     for row in rows["contacts"]:
         start, closed = row["started_at"], row["closed_at"]
         opened = {**row, **dict.fromkeys(outcome)}

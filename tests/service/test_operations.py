@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from experiments.config import load_config
-from serving.risk_list import score_day
+from serving.batch.risk_list import score_day
 from serving.scorer import Scorer
 from tests.service.conftest import make_client
 from training import registry

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from prometheus_client import REGISTRY
 
-from data.outcomes import OutcomeStore
+from serving.outreach.outcomes import OutcomeStore
 from tests.service.conftest import make_client
 
 pytestmark = pytest.mark.slow

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from experiments.config import OutreachConfig
-from serving.risk_list import SNAPSHOT_META, score_day
+from serving.batch.risk_list import score_day
+from serving.publication import SNAPSHOT_META
 
 pytestmark = pytest.mark.slow
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from serving.payload import history_payload
+from serving.api.histories import history_payload
 from tests.service.conftest import make_client
 
 pytestmark = pytest.mark.slow
@@ -115,7 +115,7 @@ def test_a_channel_the_model_never_saw_is_pooled_as_written(client, trained):
     [
         {"customer_ids": "C1"},  # wrong type
         {"customer_ids": ["C1"], "surprise": 1},  # unknown field
-        {"histories": [{"customer": {"customer_id": "X"}}]},  # missing profile fields
+        {"histories": [{"customer": {"segment": "retail"}}]},  # no customer id
         {"top_reasons": 99},  # out of range
     ],
 )
@@ -162,3 +162,24 @@ def test_a_batch_of_histories_keeps_each_items_errors_and_warnings_its_own(clien
     assert [(r["code"], r["text"]) for r in mine] == [(r["code"], r["text"]) for r in single]
     for r, q in zip(mine, single, strict=True):
         assert r["contribution"] == pytest.approx(q["contribution"], abs=1e-12)
+
+
+def test_a_history_needs_only_what_the_contract_requires(client, trained):
+    # The contract's required columns only: a customer id, contacts with id and start. The
+    # profile is optional, sign-up is first sight (as in an export without a customers
+    # table); with nothing to date the customer, the item says so.
+    payload, cutoff = top_customer_payload(trained)
+    bare = {
+        "customer": {"customer_id": "NEW1"},
+        "contacts": [
+            {"contact_id": c["contact_id"], "started_at": c["started_at"]}
+            for c in payload["contacts"]
+        ],
+    }
+    nothing = {"customer": {"customer_id": "NEW2"}}
+    body = {"histories": [bare, nothing], "as_of": cutoff.isoformat()}
+    response = client.post("/score", json=body)
+    assert response.status_code == 200
+    first, second = response.json()["results"]
+    assert first["status"] == "ok" and 0 < first["probability"] < 1
+    assert second["status"] == "error" and "signup_at" in second["error"]

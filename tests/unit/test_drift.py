@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from serving.monitor import wilson
+from serving.monitoring.monitor import wilson
 from training.drift import psi, reference_of
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from experiments.config import EvaluationConfig, OutreachConfig
-from serving.outreach import (
+from serving.outreach.assignment import (
     BEYOND_CAPACITY,
     COMPLAINT_OPEN,
     CONTACT,

@@ -15,8 +15,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from data.outcomes import OutcomeStore, without_password
 from radar.outcomes import import_outcomes, read_outcomes
+from serving.outreach.outcomes import OutcomeStore, without_password
 
 CONTACTED = datetime(2026, 5, 20, 9, 30, tzinfo=UTC)
 

@@ -18,6 +18,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from experiments.config import EvaluationConfig, OutreachConfig
+from serving.publication import list_of_day
 from training.metrics import daily_capacity
 
 CONTACT, HOLDOUT, NONE = "contact", "holdout", "none"
@@ -104,8 +105,8 @@ def recently_assigned(out_dir: Path, day: Date, days: int) -> set[str]:
     before ``day``; days without a list, or lists from before assignments, add nobody."""
     found: set[str] = set()
     for back in range(1, days + 1):
-        path = Path(out_dir) / (day - timedelta(days=back)).isoformat() / "risk_list.parquet"
-        if not path.exists():
+        path = list_of_day(out_dir, day - timedelta(days=back))
+        if path is None:
             continue
         if "assignment" not in pq.read_schema(path).names:
             continue

@@ -4,7 +4,7 @@ The published history is prepared once (every event stream sorted and indexed, s
 :func:`features.build.prepare_history`) and compacted: the streams keep their events and
 the values queries read, and add up a customer's own events per query rather than holding
 running sums for every event. A customer with events posted since gets an
-overlay: its own rows with the journal's merged in (:func:`data.journal.merge_rows`, the
+overlay: its own rows with the journal's merged in (:func:`serving.api.journal.merge_rows`, the
 rule of the nightly build), prepared alone, rebuilt only when something new is posted.
 Either way a request is answered by :func:`features.build.evaluate_features`, the code
 that training and the daily list run, so the numbers are the ones ``build_features``
@@ -21,12 +21,12 @@ import numpy as np
 import pandas as pd
 
 from data.history import History
-from data.journal import JOURNALED, EventJournal, fold, merge_rows
 from features.build import PreparedHistory, evaluate_features, prepare_history
 from features.catalogue import FEATURE_NAMES
 from features.labels import LabelEngine, LabelRules
 from features.parameters import DEFAULT_PARAMETERS, FeatureParameters
-from features.pit import EPOCH_OFFSET, NS_PER_SECOND
+from features.pit import EPOCH_OFFSET, NS_PER_SECOND, whole_second
+from serving.api.journal import JOURNALED, EventJournal, fold, merge_rows
 
 # Relative tolerance of the online/offline consistency check (the replay tests' bound).
 TOLERANCE = 1e-9
@@ -39,7 +39,7 @@ class _Prepared:
 
 
 @dataclass(frozen=True)
-class OnlineScores:
+class FeaturesAt:
     """Features of some customers at one moment, and whether each may be scored."""
 
     features: dict[str, np.ndarray]  # customer_id, cutoff_at and every catalogue feature
@@ -107,7 +107,7 @@ class OnlineFeatures:
         """Customers whose state was rebuilt from posted events."""
         return len(self._overlays)
 
-    def at(self, customer_ids: list[str], as_of: pd.Timestamp) -> OnlineScores:
+    def at(self, customer_ids: list[str], as_of: pd.Timestamp) -> FeaturesAt:
         """Features, eligibility and sign-up of known customers at ``as_of`` (UTC)."""
         when, t = self._moment(as_of)
         parts: list[tuple[np.ndarray, dict[str, np.ndarray], np.ndarray, np.ndarray]] = []
@@ -132,7 +132,7 @@ class OnlineFeatures:
             signed_up = np.concatenate([p[3] for p in parts])[order]
         features["customer_id"] = np.asarray(customer_ids, dtype=object)
         features["cutoff_at"] = np.repeat(when, len(customer_ids))
-        return OnlineScores(features, eligible, signed_up)
+        return FeaturesAt(features, eligible, signed_up)
 
     def disagreements(
         self, offline: pd.DataFrame, cutoff: pd.Timestamp, sample: int, seed: int
@@ -162,8 +162,7 @@ class OnlineFeatures:
     def _moment(as_of: pd.Timestamp) -> tuple[np.datetime64, np.ndarray]:
         """``as_of`` floored to the second, as UTC nanoseconds and as the feature code's
         seconds (what :func:`features.pit.to_seconds` gives, without its set-up)."""
-        ns = pd.Timestamp(as_of).value  # nanoseconds since the epoch, UTC
-        ns -= ns % NS_PER_SECOND
+        ns = whole_second(as_of).value
         return np.datetime64(ns, "ns"), np.array([ns // NS_PER_SECOND + EPOCH_OFFSET])
 
     def _prepare(self, history: History) -> _Prepared:

@@ -10,14 +10,15 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import logging
-import os
+from functools import cache
 from http.cookies import CookieError, SimpleCookie
 from pathlib import Path
 from typing import Any
 
+import jinja2
 from starlette.responses import HTMLResponse, JSONResponse
 
-from experiments.config import RadarConfig, load_config
+from experiments.config import Environment, RadarConfig, load_config
 
 log = logging.getLogger("complaint_radar.auth")
 
@@ -43,9 +44,10 @@ def load_token(config: RadarConfig) -> bytes | None:
         if not token:
             raise AuthConfigError(f"serving.token_file {path} is empty")
         return token.encode()
-    if TOKEN_ENV not in os.environ:
+    token = Environment().radar_api_token
+    if token is None:
         return None
-    token = os.environ[TOKEN_ENV].strip()
+    token = token.get_secret_value().strip()
     if not token:
         raise AuthConfigError(
             f"${TOKEN_ENV} is set but blank: set a token, or unset it to serve without auth on loopback"
@@ -95,7 +97,7 @@ class BearerAuth:
                 refusal = self._refusal(dict(scope["headers"]))
                 if refusal is not None:
                     if page and refusal.status_code == 401:
-                        refusal = HTMLResponse(LOGIN_PAGE.format(message=LOGIN_ASK), 401)
+                        refusal = HTMLResponse(sign_in_page(LOGIN_ASK), 401)
                     await refusal(scope, receive, send)
                     return
         await self.app(scope, receive, send)
@@ -121,10 +123,20 @@ class BearerAuth:
 
 
 LOGIN_ASK = "The outreach list needs the service's token."
-LOGIN_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sign in</title>
-</head><body><h1>Complaint Radar</h1><p>{message}</p>
-<form method="post" action="/list/login"><label>Token <input type="password" name="token"
-autocomplete="current-password"></label> <button type="submit">Sign in</button></form></body></html>"""
+WRONG_TOKEN = "That token is not the service's."
+
+
+@cache
+def _templates() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(__file__).resolve().parent / "templates"),
+        autoescape=jinja2.select_autoescape(default=True),
+    )
+
+
+def sign_in_page(message: str) -> str:
+    """The page that asks a person for the service's token (kept then in a cookie)."""
+    return _templates().get_template("login.html").render(message=message)
 
 
 def _cookie(headers: dict[bytes, bytes]) -> bytes | None:

@@ -1,78 +1,28 @@
 """``radar score``: the daily ranked risk list for the outreach team, and the feature
-snapshot the service answers id lookups from.
-
-Output, replaced atomically (a failed run leaves the previous list in place)::
-
-    OUT/YYYY-MM-DD/risk_list.{parquet,csv,html}   ranked eligible customers with reasons
-    OUT/YYYY-MM-DD/features_snapshot.parquet      features of every customer at the cutoff
-    OUT/YYYY-MM-DD/snapshot.json                  what produced it
-    OUT/YYYY-MM-DD/history/<table>.parquet        the validated history it was built from
-                                                  (the service's online feature state)
-    OUT/latest.json                               which date the service should load
-"""
+snapshot the service answers id lookups from, published as :mod:`serving.publication`
+lays them out (a failed run leaves the previous list in place)."""
 
 from __future__ import annotations
 
 import json
 import logging
-import uuid
-from dataclasses import dataclass
 from datetime import date as Date
 from pathlib import Path
 
 import pandas as pd
 
-from data.contract import SCHEMAS, check_columns
-from data.fileio import atomic_directory, write_json
+from data.fileio import write_frame, write_text
 from data.history import History
 from experiments.config import EvaluationConfig, LabelConfig, OutreachConfig
 from features.build import build_features_in_chunks
-from features.catalogue import FEATURE_NAMES, KEY_COLUMNS
 from features.labels import build_labels, label_rules
-from serving.outreach import assign_outreach, recently_assigned
-from serving.page import render_page
+from serving import publication
+from serving.outreach.assignment import assign_outreach, recently_assigned
+from serving.outreach.page import render_page
 from serving.scorer import Scorer
 from training.metrics import daily_capacity
 
 log = logging.getLogger(__name__)
-
-LATEST = "latest.json"
-SNAPSHOT_FEATURES = "features_snapshot.parquet"
-SNAPSHOT_META = "snapshot.json"
-SNAPSHOT_HISTORY = "history"
-HISTORY_TABLES = ("customers", "contacts", "complaints", "events", "incidents")
-SNAPSHOT_COLUMNS = (*KEY_COLUMNS, *FEATURE_NAMES, "eligible")
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """Features of every customer at one cutoff, as published by ``radar score``."""
-
-    date: str
-    cutoff_at: pd.Timestamp
-    features: pd.DataFrame  # indexed by customer_id, with an ``eligible`` column
-    path: Path
-
-    def history(self) -> History:
-        """The validated history the snapshot was built from (every table, all of it)."""
-        folder = self.path / SNAPSHOT_HISTORY
-        if not folder.is_dir():
-            raise FileNotFoundError(
-                f"snapshot {self.path} has no published history ({folder} is missing; an older "
-                "version wrote it): run `radar score` again to publish one"
-            )
-        tables = {}
-        for name in HISTORY_TABLES:
-            frame = pd.read_parquet(folder / f"{name}.parquet")
-            check_columns(frame, SCHEMAS[name].column_names, f"snapshot {folder / name}.parquet")
-            tables[name] = frame
-        meta = json.loads((self.path / SNAPSHOT_META).read_text())
-        observed_from = meta.get("data_observed_from")
-        return History(
-            **tables,
-            observed_until=pd.Timestamp(meta["data_observed_until"]),
-            observed_from=None if observed_from is None else pd.Timestamp(observed_from),
-        )
 
 
 def build_risk_list(
@@ -182,58 +132,18 @@ def publish(
     day: Date,
     meta: dict,
 ) -> Path:
-    """Write the list and snapshot for ``day`` atomically, then point ``latest.json`` at it."""
-    target = Path(out_dir) / day.isoformat()
-    with atomic_directory(target) as staging:
-        risk_list.to_parquet(staging / "risk_list.parquet", index=False)
-        spreadsheet_safe(risk_list.drop(columns=["reasons_json"])).to_csv(
-            staging / "risk_list.csv", index=False
-        )
-        (staging / "risk_list.html").write_text(render_page(risk_list, meta))
-        snapshot.to_parquet(staging / SNAPSHOT_FEATURES, index=False)
-        (staging / SNAPSHOT_HISTORY).mkdir()
-        for name in HISTORY_TABLES:
-            getattr(history, name).to_parquet(
-                staging / SNAPSHOT_HISTORY / f"{name}.parquet", index=False
-            )
-        write_json(staging / SNAPSHOT_META, meta)
-    # A publication id, so that re-scoring a date the service already holds still changes the
-    # pointer, and the service reloads.
-    pointer = {
-        "date": day.isoformat(),
-        "path": target.name,  # relative: a workspace may be moved or copied whole
-        "publication": uuid.uuid4().hex,
-    }
-    write_json(Path(out_dir) / LATEST, pointer)
-    return target
+    """Publish the list and snapshot of ``day`` (see :func:`serving.publication.publish`)."""
 
+    def write(folder: Path) -> None:
+        write_frame(folder / publication.LIST_PARQUET, risk_list)
+        write_frame(folder / publication.LIST_CSV, risk_list.drop(columns=["reasons_json"]))
+        write_text(folder / publication.LIST_HTML, render_page(risk_list, meta))
+        write_frame(folder / publication.SNAPSHOT_FEATURES, snapshot)
+        for name in publication.HISTORY_TABLES:
+            path = folder / publication.SNAPSHOT_HISTORY / f"{name}.parquet"
+            write_frame(path, getattr(history, name))
 
-def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
-    """Text cells that a spreadsheet would run as a formula (=, +, -, @, tab, CR first) get a
-    leading apostrophe: a customer id must never become a formula in the outreach team's Excel."""
-    out = frame.copy()
-    for column in out.columns:
-        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
-            text = out[column].astype("str")
-            risky = text.str.match(r"^[=+\-@\t\r]").fillna(False)
-            out[column] = text.where(~risky, "'" + text)
-    return out
-
-
-def load_snapshot(risk_lists_dir: Path) -> Snapshot:
-    """The snapshot ``latest.json`` points to."""
-    pointer = Path(risk_lists_dir) / LATEST
-    if not pointer.exists():
-        raise FileNotFoundError(
-            f"no published snapshot: {pointer} is missing (run `radar score` first)"
-        )
-    latest = json.loads(pointer.read_text())
-    path = Path(risk_lists_dir) / latest["path"]
-    features = pd.read_parquet(path / SNAPSHOT_FEATURES)
-    check_columns(features, SNAPSHOT_COLUMNS, f"snapshot {path / SNAPSHOT_FEATURES}")
-    features = features.set_index("customer_id", drop=False)
-    meta = json.loads((path / SNAPSHOT_META).read_text())
-    return Snapshot(latest["date"], pd.Timestamp(meta["cutoff_at"]), features, path)
+    return publication.publish(out_dir, day, write, meta)
 
 
 def preview(risk_list: pd.DataFrame, rows: int) -> str:
@@ -263,7 +173,7 @@ def score_day(
 
     ``capacity``: explain only the day's capacity and the medium tier and above (see
     :func:`build_risk_list`); None explains everyone. ``outreach``: who is contacted and
-    who is held out today (:func:`serving.outreach.assign_outreach`; default settings when
+    who is held out today (:func:`serving.outreach.assignment.assign_outreach`; default settings when
     None), suppressing customers assigned on the lists of the last days in ``out_dir``.
     """
     risk_list, snapshot = build_risk_list(history, scorer, day, labels, capacity)

@@ -15,6 +15,33 @@ from pathlib import Path
 
 import pandas as pd
 import sqlalchemy as sa
+from pydantic import Field
+
+from serving.fields import Code, Id, KnownTime, Strict
+
+MAX_NOTE_LENGTH = 2000
+
+
+class OutreachOutcome(Strict):
+    """What happened when the outreach team contacted (or tried to contact) a customer."""
+
+    customer_id: Id = Field(description="Customer contacted.", examples=["C000123"])
+    contacted_at: KnownTime = Field(
+        description="When the contact (attempt) happened.", examples=["2026-05-30T09:15:00Z"]
+    )
+    list_date: date | None = Field(
+        None,
+        description="Date of the risk list the customer was taken from.",
+        examples=["2026-05-30"],
+    )
+    reached: bool = Field(description="Whether the customer was actually reached.")
+    outcome_code: Code = Field(
+        description="What came of it, in the team's own codes.", examples=["issue_resolved"]
+    )
+    note: str | None = Field(
+        None, max_length=MAX_NOTE_LENGTH, description="Free text.", examples=["refund promised"]
+    )
+
 
 METADATA = sa.MetaData()
 OUTCOMES = sa.Table(

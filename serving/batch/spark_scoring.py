@@ -1,6 +1,6 @@
 """``radar score --engine spark``: the day's scores, reasons and features on Apache Spark.
 
-Each customer partition runs the embedded scoring (:func:`serving.risk_list.score_customers`:
+Each customer partition runs the embedded scoring (:func:`serving.batch.risk_list.score_customers`:
 validation, eligibility, ``build_features``, the registered model, exact SHAP reasons) on
 its own customers, explaining its own highest-risk customers up to the day's capacity and
 everyone at or above the medium tier. The day's capacity is then applied across all
@@ -36,7 +36,7 @@ from data.spark_tables import (
 )
 from experiments.config import RadarConfig
 from features.catalogue import FEATURES
-from serving.risk_list import reason_columns, score_customers
+from serving.batch.risk_list import reason_columns, score_customers
 from serving.scorer import Scorer
 from training.metrics import daily_capacity
 from training.spark_dataset import feature_ddl, observed_start

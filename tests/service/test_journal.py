@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pandas as pd
 
-from data.journal import EventJournal
+from serving.api.journal import EventJournal
 from tests.conftest import make_history, ts
 
 OPEN = {
@@ -89,3 +89,29 @@ def test_events_without_ids_are_known_by_what_they_say(tmp_path):
     history = replace(history, events=history.events.assign(amount=float("nan")))
     folded = journal.fold_into(history)
     assert folded.events["amount"].fillna(0).tolist() == [0.0, 5.0]
+
+
+def test_a_retried_older_version_of_a_contact_is_a_duplicate_and_the_batch_keeps_its_rows(
+    tmp_path,
+):
+    # Open, then closed, then the open version again (a CRM retry): nothing new, no failure;
+    # the new contact posted in the same batch is recorded whatever happens to the retry.
+    journal = EventJournal(tmp_path / "events.db")
+    assert post(journal, "contacts", OPEN) == ["accepted"]
+    assert post(journal, "contacts", CLOSED) == ["updated"]
+    fresh = {**OPEN, "contact_id": "N9"}
+    assert post(journal, "contacts", OPEN, fresh, {**CLOSED, "sentiment": None}) == [
+        "duplicate",
+        "accepted",
+        "duplicate",
+    ]
+    stored = journal.frames()["contacts"].set_index("contact_id")
+    assert stored.loc["N1", "resolved"] == False  # noqa: E712 (a nullable boolean)
+    assert stored.loc["N1", "sentiment"] == -90.0 and "N9" in stored.index
+    # An outcome fills in or corrects; a recorded start or channel is never changed.
+    assert post(journal, "contacts", {**fresh, "handle_seconds": "30"}) == ["updated"]
+    for changed in ({"started_at": "2026-03-11T00:00:00Z"}, {"channel": "chat"}):
+        refused = journal.record("contacts", pd.DataFrame([{**fresh, **changed}]))[0]
+        assert refused.status == "error" and next(iter(changed)) in refused.error
+    customers, latest = journal.changes_since(0)
+    assert customers == {"A"} and latest == journal.latest_change() == 4

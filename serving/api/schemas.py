@@ -2,119 +2,61 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, Field, create_model
 
-from data.contract import MAX_AMOUNT, MAX_DURATION_SECONDS, MAX_ID_LENGTH
+from data.contract import COMPLAINTS, CONTACTS, CUSTOMERS, EVENTS, Column, TableSchema
+from serving.fields import Code, Id, KnownTime, Strict
+from serving.outreach.outcomes import OutreachOutcome
 
 EXAMPLE_TIME = "2026-05-30T09:15:00Z"
-CLOCK_SKEW = timedelta(seconds=300)
 MAX_IDS = 1000
 MAX_HISTORIES = 100
 MAX_EVENTS = 1000
 
-
-EARLIEST = datetime(1950, 1, 1, tzinfo=UTC)  # same bound as the data contract
-
-
-def _not_in_future(value: datetime) -> datetime:
-    if value > datetime.now(UTC) + CLOCK_SKEW:
-        raise ValueError("timestamp is in the future")
-    if value < EARLIEST:
-        raise ValueError(f"timestamp is before {EARLIEST.date()}")
-    return value
+_TYPES = {"id": Id, "time": KnownTime, "float": float, "int": int, "bool": bool}
 
 
-# A timezone-aware time that has already happened (a few minutes of clock skew allowed).
-KnownTime = Annotated[AwareDatetime, AfterValidator(_not_in_future)]
-MAX_TEXT_LENGTH = 64  # channels, reasons, segments, regions: short codes, not prose
-Id = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID_LENGTH)]
-Code = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT_LENGTH)]
+def _field(column: Column) -> tuple[object, object]:
+    """A request field of a contract column: its kind, bounds, description and example; a
+    column an export may leave out (or empty) is optional."""
+    kind = _TYPES.get(column.kind, Code)
+    bounds = {k: v for k, v in (("ge", column.min), ("le", column.max)) if v is not None}
+    examples = [column.example] if column.example is not None else None
+    info = {"description": column.description, "examples": examples, **bounds}
+    if column.required and not column.nullable:
+        return kind, Field(**info)
+    return kind | None, Field(None, **info)
 
 
-class _Strict(BaseModel):
-    # Posted histories are customer data: error messages name the field, never echo the value.
-    # Infinity and NaN are not measurements (JSON has neither; Python's parser accepts both).
-    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True, allow_inf_nan=False)
+def contract_model(
+    name: str, schema: TableSchema, doc: str, without: tuple[str, ...] = ()
+) -> type[BaseModel]:
+    """The request model of a contract table's rows (generated: the contract is the one
+    declaration of columns, kinds, bounds and which are optional)."""
+    fields = {c.name: _field(c) for c in schema.columns if c.name not in without}
+    return create_model(name, __base__=Strict, __doc__=doc, **fields)
 
 
-class CustomerProfile(_Strict):
-    customer_id: Id = Field(description="Customer id as in the CRM.", examples=["C000042"])
-    signup_at: KnownTime = Field(
-        description="When the customer signed up (UTC).", examples=["2024-03-01T10:00:00Z"]
-    )
-    segment: Code = Field(
-        description="retail, institutional or high_net_worth; others map to 'other'.",
-        examples=["retail"],
-    )
-    region: Code = Field(description="Service region.", examples=["north"])
-    age_band: Code = Field(description="18-29, 30-44, 45-64 or 65+.", examples=["30-44"])
-    plan: Code = Field(description="basic, standard or premium.", examples=["standard"])
-    bill_day: int = Field(
-        ge=1, le=28, description="Day of month the bill is issued.", examples=[12]
-    )
+# What a posted history holds: the customer's profile and rows (the customer implied).
+CustomerProfile = contract_model("CustomerProfile", CUSTOMERS, "A customer's profile.")
+ContactIn = contract_model(
+    "ContactIn", CONTACTS, "A contact: post it when it opens, and again when it closes.",
+    ("customer_id",),
+)  # fmt: skip
+ComplaintIn = contract_model("ComplaintIn", COMPLAINTS, "A complaint.", ("customer_id",))
+EventIn = contract_model("EventIn", EVENTS, "An operational event.", ("customer_id",))
+# What /events takes: rows of known customers, as they happen.
+ContactEvent = contract_model(
+    "ContactEvent", CONTACTS, "A contact as it happens: post it when it opens, and again with "
+    "its outcome (posting it again, or an older version of it, records nothing new).",
+)  # fmt: skip
+ComplaintEvent = contract_model("ComplaintEvent", COMPLAINTS, "A complaint as it is filed.")
+OperationalEvent = contract_model("OperationalEvent", EVENTS, "An operational event.")
 
 
-class ContactIn(_Strict):
-    contact_id: Id = Field(description="Unique contact id.", examples=["K1"])
-    started_at: KnownTime = Field(
-        description="When the contact started.", examples=["2026-05-28T14:02:00Z"]
-    )
-    closed_at: KnownTime | None = Field(None, description="When it closed; null while open.")
-    channel: Code = Field(
-        description="phone, chat, email, app, social, branch or other (unknown values map to other).",
-        examples=["phone"],
-    )
-    reason: Code = Field(
-        description="billing, payment, delivery, product_quality, account_access, technical_fault, service_attitude or other.",
-        examples=["payment"],
-    )
-    wait_seconds: float | None = Field(
-        None, ge=0, le=MAX_DURATION_SECONDS, description="Seconds in the queue.", examples=[2400]
-    )
-    handle_seconds: float | None = Field(
-        None, ge=0, le=MAX_DURATION_SECONDS, description="Seconds of handling.", examples=[420]
-    )
-    transferred: bool | None = Field(None, description="Whether the contact was transferred.")
-    resolved: bool | None = Field(
-        None, description="Whether the issue was resolved; known at close.", examples=[False]
-    )
-    sentiment: float | None = Field(
-        None,
-        ge=-100,
-        le=100,
-        description="-100 (furious) to 100 (delighted); known at close.",
-        examples=[-85],
-    )
-
-
-class ComplaintIn(_Strict):
-    complaint_id: Id = Field(examples=["Q1"])
-    filed_at: KnownTime
-    resolved_at: KnownTime | None = None
-    category: Code = Field(examples=["billing"])
-    severity: int = Field(ge=1, le=3, description="1 critical, 2 standard, 3 minor.")
-    channel: Code = Field(examples=["email"])
-
-
-class EventIn(_Strict):
-    event_id: Id | None = Field(
-        None,
-        description="Unique event id; without one, an event is known by what it says (the same "
-        "event posted again is a duplicate).",
-        examples=["E1"],
-    )
-    occurred_at: KnownTime = Field(examples=["2026-05-29T06:00:00Z"])
-    event_type: Code = Field(
-        description="payment_failed, deduction_delayed, order_delayed, app_error, bill_issued, refund or other.",
-        examples=["payment_failed"],
-    )
-    amount: float | None = Field(None, ge=-MAX_AMOUNT, le=MAX_AMOUNT, examples=[49.9])
-
-
-class CustomerHistory(_Strict):
+class CustomerHistory(Strict):
     """A customer's recent history, scored with the same feature code as training."""
 
     customer: CustomerProfile
@@ -123,7 +65,7 @@ class CustomerHistory(_Strict):
     events: list[EventIn] = Field(default_factory=list, max_length=5000)
 
 
-class ScoreRequest(_Strict):
+class ScoreRequest(Strict):
     """Score customers by id (their history as the service knows it) and/or from posted
     histories, as of now or of `as_of`."""
 
@@ -209,21 +151,7 @@ class ScoreResponse(BaseModel):
     snapshot_date: str | None = Field(None, examples=["2026-05-30"])
 
 
-class ContactEvent(ContactIn):
-    """A contact as it happens: post it when it opens, and again with its outcome."""
-
-    customer_id: Id = Field(description="A customer of the latest snapshot.", examples=["C000042"])
-
-
-class ComplaintEvent(ComplaintIn):
-    customer_id: Id = Field(description="A customer of the latest snapshot.", examples=["C000042"])
-
-
-class OperationalEvent(EventIn):
-    customer_id: Id = Field(description="A customer of the latest snapshot.", examples=["C000042"])
-
-
-class EventsRequest(_Strict):
+class EventsRequest(Strict):
     """Contacts, complaints and operational events of known customers, as they happen."""
 
     contacts: list[ContactEvent] = Field(default_factory=list, max_length=MAX_EVENTS)
@@ -235,7 +163,7 @@ class EventsRequest(_Strict):
 RecordStatus = Literal["accepted", "updated", "duplicate", "error"]
 
 
-class EventOutcome(BaseModel):
+class EventResult(BaseModel):
     table: Literal["contacts", "complaints", "events"]
     index: int = Field(description="Position of the item in its list in the request.")
     status: RecordStatus = Field(
@@ -246,35 +174,11 @@ class EventOutcome(BaseModel):
 
 
 class EventsResponse(BaseModel):
-    results: list[EventOutcome]
+    results: list[EventResult]
     recorded: int = Field(description="Items accepted or updated (kept across restarts).")
 
 
-MAX_NOTE_LENGTH = 2000
-
-
-class OutreachOutcome(_Strict):
-    """What happened when the outreach team contacted (or tried to contact) a customer."""
-
-    customer_id: Id = Field(description="Customer contacted.", examples=["C000123"])
-    contacted_at: KnownTime = Field(
-        description="When the contact (attempt) happened.", examples=[EXAMPLE_TIME]
-    )
-    list_date: date | None = Field(
-        None,
-        description="Date of the risk list the customer was taken from.",
-        examples=["2026-05-30"],
-    )
-    reached: bool = Field(description="Whether the customer was actually reached.")
-    outcome_code: Code = Field(
-        description="What came of it, in the team's own codes.", examples=["issue_resolved"]
-    )
-    note: str | None = Field(
-        None, max_length=MAX_NOTE_LENGTH, description="Free text.", examples=["refund promised"]
-    )
-
-
-class OutcomesRequest(_Strict):
+class OutcomesRequest(Strict):
     """Outreach outcomes to record (idempotent by customer and contact time)."""
 
     outcomes: list[OutreachOutcome] = Field(min_length=1, max_length=MAX_EVENTS)

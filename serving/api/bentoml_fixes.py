@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from typing import Any
 
 from bentoml.exceptions import BentoMLException
 from pydantic import ValidationError
 from starlette.responses import JSONResponse
+
+from experiments.config import Environment
 
 BENTOML_HTTP_LOGGER = "bentoml._internal.server.http_app"
 STOCK_TIMEOUT_ENV = "RADAR_BENTOML_TIMEOUT"
@@ -104,7 +105,7 @@ def install() -> None:
     """
     from bentoml._internal.server.http import traffic
 
-    if os.environ.get(STOCK_TIMEOUT_ENV) != "stock":
+    if Environment().radar_bentoml_timeout != "stock":
         traffic.TimeoutMiddleware = RequestTimeout  # looked up when the app is built
     logger = logging.getLogger(BENTOML_HTTP_LOGGER)
     if not any(isinstance(f, ClientErrorsAreQuiet) for f in logger.filters):

@@ -12,7 +12,6 @@ these into alerts.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from datetime import date as Date
@@ -25,9 +24,14 @@ from data.fileio import write_json
 from data.history import History
 from experiments.config import EvaluationConfig, MonitoringConfig, RadarConfig
 from features.labels import LabelRules, build_labels
-from serving.monitor_report import log_report
-from serving.outreach import CONTACT, HOLDOUT, NONE
-from serving.risk_list import SNAPSHOT_FEATURES, SNAPSHOT_META
+from serving.monitoring.report import log_report
+from serving.outreach.assignment import CONTACT, HOLDOUT, NONE
+from serving.publication import (
+    LIST_PARQUET,
+    SNAPSHOT_FEATURES,
+    published_days,
+    read_meta,
+)
 from training import drift, registry
 from training.metrics import daily_capacity
 from training.model import CalibratedModel
@@ -46,15 +50,6 @@ class ListedDay:
     listed: pd.DataFrame  # customer_id, probability, selected, assignment, label
 
 
-def published_days(lists_dir: Path) -> list[tuple[Date, Path]]:
-    """(date, folder) of every published list, oldest first."""
-    found = []
-    for folder in sorted(Path(lists_dir).glob("????-??-??")):
-        if (folder / "risk_list.parquet").exists():
-            found.append((Date.fromisoformat(folder.name), folder))
-    return found
-
-
 def matured_days(
     history: History, lists_dir: Path, horizon_hours: int, evaluation: EvaluationConfig
 ) -> list[ListedDay]:
@@ -64,7 +59,7 @@ def matured_days(
         cutoff = pd.Timestamp(day).tz_localize("UTC")
         if cutoff + pd.Timedelta(hours=horizon_hours) > history.observed_until:
             continue
-        listed = pd.read_parquet(folder / "risk_list.parquet")
+        listed = pd.read_parquet(folder / LIST_PARQUET)
         listed = listed[listed["customer_id"].isin(history.customers["customer_id"])]
         keys = pd.DataFrame({"customer_id": listed["customer_id"].to_numpy(), "cutoff_at": cutoff})
         labels = build_labels(history, keys, LabelRules(horizon_hours))
@@ -211,7 +206,7 @@ def feature_drift(
     }
     scores = np.concatenate(
         [
-            pd.read_parquet(folder / "risk_list.parquet", columns=["probability"])[
+            pd.read_parquet(folder / LIST_PARQUET, columns=["probability"])[
                 "probability"
             ].to_numpy()
             for folder in folders
@@ -270,7 +265,7 @@ def run_monitor(history: History, config: RadarConfig) -> dict:
     labels = config.labels
     days = matured_days(history, lists_dir, labels.horizon_hours, config.evaluation)
     latest = published[-1][1]
-    meta = json.loads((latest / SNAPSHOT_META).read_text())
+    meta = read_meta(latest)
     model = registry.load_version(config, meta["model_version"])
     recent = [folder for _, folder in published[-config.monitoring.drift_days :]]
     drifted = feature_drift(model, recent)

@@ -1,0 +1,1 @@
+"""The batch jobs: the daily risk list (`radar score`) and scoring on Spark."""

@@ -1,0 +1,1 @@
+"""Monitoring: how the published lists did once their labels matured (`radar monitor`)."""
