@@ -40,8 +40,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.load_setup import require_wrk, workspace_copy  # noqa: E402
 from benchmarks.results import append_result  # noqa: E402
-from benchmarks.scratch import require_wrk, scratch_config  # noqa: E402
 from radar.process import free_port, service_env, start_service, stop  # noqa: E402
 from serving.api.bentoml_fixes import STOCK_TIMEOUT_ENV  # noqa: E402
 from serving.api.histories import history_payload  # noqa: E402
@@ -181,7 +181,7 @@ def main() -> int:
     ids = snapshot.features.loc[snapshot.features["eligible"], "customer_id"].tolist()
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
-        config = scratch_config(args.workspace, Path(tmp))  # posted contacts land there
+        config = workspace_copy(args.workspace, Path(tmp))  # posted contacts land there
         one, batch = Path(tmp) / "one.lua", Path(tmp) / "batch.lua"
         one.write_text(RANDOM_ID_SCRIPT.format(ids=", ".join(f'"{i}"' for i in ids[1:])))
         body = json.dumps({"customer_ids": ids[1 : args.batch + 1], "top_reasons": 3})

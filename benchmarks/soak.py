@@ -27,8 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.http_tail import RANDOM_ID_SCRIPT, parse_wrk  # noqa: E402
+from benchmarks.load_setup import require_wrk, workspace_copy  # noqa: E402
 from benchmarks.results import append_result  # noqa: E402
-from benchmarks.scratch import require_wrk, scratch_config  # noqa: E402
 from radar.process import free_port, start_service, stop  # noqa: E402
 from serving.publication import load_snapshot  # noqa: E402
 
@@ -55,7 +55,7 @@ def main() -> int:
     ids = snapshot.features.loc[snapshot.features["eligible"], "customer_id"].tolist()
     seconds = int(args.minutes * 60)
     with tempfile.TemporaryDirectory() as tmp:
-        config = scratch_config(args.workspace, Path(tmp))
+        config = workspace_copy(args.workspace, Path(tmp))
         script = Path(tmp) / "one.lua"
         script.write_text(RANDOM_ID_SCRIPT.format(ids=", ".join(f'"{i}"' for i in ids)))
         port = free_port(0)

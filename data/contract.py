@@ -19,18 +19,6 @@ import pandas as pd
 
 ColumnKind = Literal["id", "time", "float", "int", "bool", "category", "text"]
 
-# Event types with a meaning of their own: the payments, deliveries, app errors, problems,
-# refunds and bills feature families read these. Any other type is kept as the data writes
-# it and counted by the per-type features (channels, reasons, segments and plans are
-# likewise the data's own words: see features.parameters for the vocabularies learnt).
-EVENT_TYPES = (
-    "payment_failed",
-    "deduction_delayed",
-    "order_delayed",
-    "app_error",
-    "bill_issued",
-    "refund",
-)
 FALLBACK_CATEGORY = "other"  # what a value outside a closed vocabulary becomes
 # Plausible time range: also keeps times inside what pandas and the window keys can hold.
 EARLIEST_TIME = pd.Timestamp("1950-01-01", tz="UTC")

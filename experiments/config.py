@@ -232,15 +232,15 @@ class FeatureConfig(_Frozen):
     @model_validator(mode="after")
     def _costs_name_outcomes(self) -> FeatureConfig:
         cost = self.sentiment_outcome_cost
-        if cost is not None and set(cost) != set(OUTCOMES):
+        if cost is not None and set(cost) != set(CONTACT_OUTCOMES):
             raise ValueError(
-                f"features.sentiment_outcome_cost must give exactly {list(OUTCOMES)}; got {sorted(cost)}"
+                f"features.sentiment_outcome_cost must give exactly {list(CONTACT_OUTCOMES)}; got {sorted(cost)}"
             )
         return self
 
 
 # The contact outcomes whose sentiment cost is added back (see FeatureConfig).
-OUTCOMES = ("unresolved", "long_wait", "transferred")
+CONTACT_OUTCOMES = ("unresolved", "long_wait", "transferred")
 
 
 class ModelConfig(_Frozen):

@@ -19,7 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from data.contract import ContractError, check_columns
+from data.contract import SCHEMAS, ContractError, check_columns
 from data.history import History
 from features.catalogue import (
     CATEGORICAL,
@@ -29,10 +29,10 @@ from features.catalogue import (
     EVENT_TYPE_SLOTS,
     FAMILIES_BY_NAME,
     FAST_HALF_LIFE_DAYS,
+    FEATURE_INPUTS,
     FEATURE_NAMES,
     FEATURES_BY_NAME,
     KEY_COLUMNS,
-    PROBLEM_EVENTS,
     REASON_SLOTS,
     SLOT_OTHER,
     SLOW_HALF_LIFE_DAYS,
@@ -50,23 +50,18 @@ HOUR = 3600
 # Rows of the customer partitions build_features_in_chunks holds at once: their sorted
 # streams and feature arrays stay well under a gigabyte whatever the number of customers.
 FEATURE_CHUNK_ROWS = 250_000
-# The columns of each per-customer table the feature code reads (partitions carry only these).
+# The columns of each per-customer table the feature code reads (partitions carry only
+# these): what the families and their features need, and the customer id.
 TABLE_READS = {
-    "customers": ("customer_id", "signup_at", "segment", "region", "age_band", "plan", "bill_day"),
-    "contacts": (
+    table: (
         "customer_id",
-        "started_at",
-        "closed_at",
-        "channel",
-        "reason",
-        "wait_seconds",
-        "handle_seconds",
-        "transferred",
-        "resolved",
-        "sentiment",
-    ),
-    "complaints": ("customer_id", "filed_at"),
-    "events": ("customer_id", "occurred_at", "event_type", "amount"),
+        *(
+            c
+            for c in SCHEMAS[table].column_names
+            if any(need == f"{table}.{c}" for need in FEATURE_INPUTS)
+        ),
+    )
+    for table in ("customers", "contacts", "complaints", "events")
 }
 # Below this many values a lookup is cheaper in pandas than through Arrow's arrays.
 SMALL_LOOKUP = 10_000
@@ -532,25 +527,17 @@ def _contact_streams(
     return streams
 
 
-# Event types each family reads (``problems``: a stream of every operational problem).
-_EVENT_STREAMS = {
-    "payments": ("payment_failed", "deduction_delayed"),
-    "deliveries": ("order_delayed",),
-    "app_errors": ("app_error",),
-    "refunds": ("refund",),
-    "bills_issued": ("bill_issued",),
-    "problems": ("problems",),
-}
-
-
 def _event_streams(
     events: pd.DataFrame, index: pd.Index, families: set[str], parameters: FeatureParameters
 ) -> dict[str, EventStream]:
-    """One stream per event type ``families`` read (and ``problems``, of every problem; and
-    ``typed``, of every event with its type's slot)."""
-    wanted = [k for family in families for k in _EVENT_STREAMS.get(family, ())]
+    """One stream per event type the wanted families count (as the catalogue declares), one
+    of every operational ``problems``, and ``typed``: every event with its type's slot."""
+    problems = FAMILIES_BY_NAME["problems"].event_types
+    wanted = sorted(
+        {t for f in families if f != "problems" for t in FAMILIES_BY_NAME[f].event_types}
+    )
     typed = "event_types" in families
-    if not wanted and not typed:
+    if not wanted and not typed and "problems" not in families:
         return {}
     codes = positions(events["customer_id"], index)
     occurred = utc_datetime64(events["occurred_at"])
@@ -560,8 +547,10 @@ def _event_streams(
         streams["typed"] = EventStream(
             codes, occurred, {f"ty_{x}": flag for x, flag in slotted.items()}
         )
-    kind = _flags(events["event_type"], (*PROBLEM_EVENTS, "refund", "bill_issued"))
-    kind["problems"] = np.any([kind[k] for k in PROBLEM_EVENTS], axis=0)
+    kind = _flags(events["event_type"], (*wanted, *problems))
+    if "problems" in families:
+        kind["problems"] = np.any([kind[k] for k in problems], axis=0)
+        wanted.append("problems")
     amount = events["amount"].to_numpy(dtype=float)
     return streams | {
         k: EventStream(codes[kind[k]], occurred[kind[k]], {"amount": amount[kind[k]]})

@@ -55,6 +55,7 @@ class Family:
     features: tuple[str, ...]
     needs: tuple[str, ...]  # the input it is built from, as "table.column"
     event_types: tuple[str, ...] = ()  # for families of events: the types they count
+    reads: tuple[str, ...] = ()  # inputs it also reads when present (none is needed)
 
 
 @dataclass(frozen=True)
@@ -404,6 +405,30 @@ _FAMILIES: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
 # fmt: on
 
 
+# What a family also reads when the data has it: the sentiment a contact's own outcome
+# costs is added back (features.parameters), and only queued channels wait long.
+_ALSO_READS = {
+    "sentiment": (
+        "contacts.resolved",
+        "contacts.wait_seconds",
+        "contacts.channel",
+        "contacts.transferred",
+    ),
+}
+
+
+def _scaled(name: str, lookback: int | str | None) -> bool:
+    return isinstance(lookback, int) and name not in _NOT_SCALED
+
+
+def _own_needs(name: str, lookback: int | str | None) -> tuple[str, ...]:
+    """A profile feature reads its own column; a scaled count reads when the customer
+    signed up (see features.build._scale_to_windows)."""
+    if name in _PROFILE:
+        return (f"customers.{name}",)
+    return ("customers.signup_at",) if _scaled(name, lookback) else ()
+
+
 def _catalogue() -> tuple[tuple[Feature, ...], tuple[Family, ...]]:
     features = tuple(
         Feature(
@@ -414,13 +439,20 @@ def _catalogue() -> tuple[tuple[Feature, ...], tuple[Family, ...]]:
             categories=() if name in _PROFILE else None,
             family=family,
             lookback=lookback,
-            needs=(f"customers.{name}",) if name in _PROFILE else (),
-            scaled=isinstance(lookback, int) and name not in _NOT_SCALED,
+            needs=_own_needs(name, lookback),
+            scaled=_scaled(name, lookback),
         )
         for name, family, group, monotone, lookback, description in _TABLE
     )
     families = tuple(
-        Family(name, description, tuple(f.name for f in features if f.family == name), needs, types)
+        Family(
+            name,
+            description,
+            tuple(f.name for f in features if f.family == name),
+            needs,
+            types,
+            _ALSO_READS.get(name, ()),
+        )
         for name, description, needs, types in _FAMILIES
     )
     declared = {f.name for f in families}
@@ -434,6 +466,10 @@ def _catalogue() -> tuple[tuple[Feature, ...], tuple[Family, ...]]:
 
 
 FEATURES, FAMILIES = _catalogue()
+# Every input ("table.column") any family or feature reads.
+FEATURE_INPUTS = frozenset(need for family in FAMILIES for need in family.needs) | frozenset(
+    need for feature in FEATURES for need in feature.needs
+)
 FAMILIES_BY_NAME = {f.name: f for f in FAMILIES}
 _FAMILY_OF = {f.name: f.family for f in FEATURES}
 FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)

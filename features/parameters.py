@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 import pandas as pd
 
-from experiments.config import DEFAULT_OPEN_COMPLAINT_DAYS, OUTCOMES, FeatureConfig
+from experiments.config import CONTACT_OUTCOMES, DEFAULT_OPEN_COMPLAINT_DAYS, FeatureConfig
 from features.catalogue import (
     CHANNEL_SLOTS,
     EVENT_TYPE_SLOTS,
@@ -68,7 +68,9 @@ class FeatureParameters:
     queued_channels: tuple[str, ...]
     long_wait_seconds: float
     very_negative_sentiment: float
-    sentiment_outcome_cost: tuple[tuple[str, float], ...]  # (outcome, points), OUTCOMES order
+    sentiment_outcome_cost: tuple[
+        tuple[str, float], ...
+    ]  # (outcome, points), CONTACT_OUTCOMES order
     # The data's most frequent values, in slot order, learnt from the train period and kept
     # with the model. None: not learnt (every value is pooled in the ``other`` slot). Never
     # learnt from the history being built: that would let later data choose the slots.
@@ -127,7 +129,7 @@ class FeatureParameters:
             long_wait_seconds=float(saved["long_wait_seconds"]),
             very_negative_sentiment=float(saved["very_negative_sentiment"]),
             sentiment_outcome_cost=tuple(
-                (o, float(saved["sentiment_outcome_cost"][o])) for o in OUTCOMES
+                (o, float(saved["sentiment_outcome_cost"][o])) for o in CONTACT_OUTCOMES
             ),
             **{
                 name: None if saved.get(name) is None else tuple(saved[name])
@@ -205,7 +207,7 @@ def estimate_parameters(contacts: pd.DataFrame, config: FeatureConfig) -> Featur
         queued_channels=queued,
         long_wait_seconds=float(long_wait),
         very_negative_sentiment=float(very_negative),
-        sentiment_outcome_cost=tuple((o, float(cost[o])) for o in OUTCOMES),
+        sentiment_outcome_cost=tuple((o, float(cost[o])) for o in CONTACT_OUTCOMES),
     )
 
 
@@ -269,12 +271,12 @@ def _outcome_costs(
     sentiment: np.ndarray, flags: np.ndarray, fallback: dict[str, float]
 ) -> dict[str, float]:
     known = ~np.isnan(sentiment)
-    if known.sum() <= len(OUTCOMES) + 1:
+    if known.sum() <= len(CONTACT_OUTCOMES) + 1:
         return dict(fallback)
     design = np.column_stack([np.ones(known.sum()), flags[known].astype(float)])
     coef, *_ = np.linalg.lstsq(design, sentiment[known], rcond=None)
     # A flag no contact has gets a zero coefficient from lstsq: no cost.
-    return {o: float(max(-coef[1 + i], 0.0)) for i, o in enumerate(OUTCOMES)}
+    return {o: float(max(-coef[1 + i], 0.0)) for i, o in enumerate(CONTACT_OUTCOMES)}
 
 
 # The values the configuration's defaults resolve to: what build_features uses when it is

@@ -10,15 +10,12 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from data.contract import EVENT_TYPES
-
 SEGMENTS = ("retail", "institutional", "high_net_worth")
 AGE_BANDS = ("18-29", "30-44", "45-64", "65+")
 PLANS = ("basic", "standard", "premium")
 SIM_CHANNELS = ("phone", "chat", "email", "app", "social", "branch")
 # Operational problems: the event types that hurt (bills and refunds are recorded apart).
 PROBLEMS = ("payment_failed", "deduction_delayed", "order_delayed", "app_error")
-assert set(PROBLEMS) <= set(EVENT_TYPES)
 # The contact reason a customer gives when calling about an open problem of each type.
 PROBLEM_REASON = ("payment", "payment", "delivery", "technical_fault")
 IDLE_REASONS = ("billing", "product_quality", "account_access", "service_attitude", "other")

@@ -44,7 +44,7 @@ class OutreachOutcome(Strict):
 
 
 METADATA = sa.MetaData()
-OUTCOMES = sa.Table(
+OUTCOME_TABLE = sa.Table(
     "outreach_outcomes",
     METADATA,
     sa.Column("customer_id", sa.String(128), primary_key=True),
@@ -80,27 +80,31 @@ class OutcomeStore:
             for outcome in outcomes:
                 row = _row(outcome)
                 key = (
-                    OUTCOMES.c.customer_id == row["customer_id"],
-                    OUTCOMES.c.contacted_at == row["contacted_at"],
+                    OUTCOME_TABLE.c.customer_id == row["customer_id"],
+                    OUTCOME_TABLE.c.contacted_at == row["contacted_at"],
                 )
-                found = db.execute(sa.select(*OUTCOMES.c).where(*key)).mappings().first()
+                found = db.execute(sa.select(*OUTCOME_TABLE.c).where(*key)).mappings().first()
                 if found is None:
-                    db.execute(OUTCOMES.insert().values(**row, recorded_at=now))
+                    db.execute(OUTCOME_TABLE.insert().values(**row, recorded_at=now))
                     statuses.append("accepted")
                 elif all(found[c] == row[c] for c in VALUES):
                     statuses.append("duplicate")
                 else:
                     changes = {c: row[c] for c in VALUES}
-                    db.execute(OUTCOMES.update().where(*key).values(**changes, recorded_at=now))
+                    db.execute(
+                        OUTCOME_TABLE.update().where(*key).values(**changes, recorded_at=now)
+                    )
                     statuses.append("updated")
         return statuses
 
     def frame(self, list_date: date | None = None) -> pd.DataFrame:
         """Every recorded outcome (of one list's customers when ``list_date`` is given),
         oldest contact first (times as UTC timestamps)."""
-        query = sa.select(*OUTCOMES.c).order_by(OUTCOMES.c.contacted_at, OUTCOMES.c.customer_id)
+        query = sa.select(*OUTCOME_TABLE.c).order_by(
+            OUTCOME_TABLE.c.contacted_at, OUTCOME_TABLE.c.customer_id
+        )
         if list_date is not None:
-            query = query.where(OUTCOMES.c.list_date == list_date)
+            query = query.where(OUTCOME_TABLE.c.list_date == list_date)
         with self.engine.connect() as db:
             rows = db.execute(query).all()
         frame = pd.DataFrame(rows, columns=list(COLUMNS))

@@ -22,7 +22,6 @@ from data.contract import (
     COMPLAINTS,
     CONTACTS,
     CUSTOMERS,
-    EVENT_TYPES,
     EVENTS,
     INCIDENTS,
     validate_table,
@@ -30,7 +29,7 @@ from data.contract import (
 from data.history import History
 from data.simulator.params import AGE_BANDS, PLANS, SEGMENTS, SIM_CHANNELS
 from features.build import build_features
-from features.catalogue import FEATURE_NAMES
+from features.catalogue import FAMILIES, FEATURE_NAMES
 from features.labels import LabelRules, build_labels
 from features.parameters import DEFAULT_PARAMETERS
 from serving.api.journal import CORRECTABLE, EventJournal
@@ -39,7 +38,8 @@ from serving.api.online import OnlineFeatures, differs
 # The world's words and some of a company's own (the contract keeps any).
 CHANNELS = (*SIM_CHANNELS, "carrier pigeon")
 REASONS = ("billing", "payment", "delivery", "category 55", "other")
-EVENT_TYPES = (*EVENT_TYPES, "parcel lost")
+# The types families read and one of a company's own.
+EVENT_TYPES = (*{t for f in FAMILIES for t in f.event_types}, "bill_issued", "parcel lost")
 # A model's vocabularies (some values have slots, the others are pooled), a look-back
 # shorter than the history (the latest events beyond it count as none) and a bound on
 # complaints without a resolution time.

@@ -15,7 +15,7 @@ def require_wrk() -> None:
         sys.exit("wrk is not installed (Debian: apt-get install wrk)")
 
 
-def scratch_config(workspace: Path, tmp: Path) -> RadarConfig:
+def workspace_copy(workspace: Path, tmp: Path) -> RadarConfig:
     """A config whose workspace is a copy, under ``tmp``, of ``workspace``'s MLflow store and
     risk lists (the model artifacts are read in place)."""
     copy = Path(tmp) / "workspace"
