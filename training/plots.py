@@ -3,8 +3,6 @@ axes and units."""
 
 from __future__ import annotations
 
-import base64
-import html
 from pathlib import Path
 
 import matplotlib
@@ -16,6 +14,8 @@ import pandas as pd
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import precision_recall_curve
 
+from data.fileio import write_text
+from data.templates import inline_png, render
 from training.metrics import REPORT_METRICS, SCORERS, daily_capacity, paired_differences
 from training.select import selection_lines
 
@@ -114,67 +114,45 @@ def write_report(evaluation: dict, plots: list[Path], path: Path) -> Path:
     """One self-contained HTML page: comparison table, intervals, segments, plots."""
     scorers = [k for k in SCORERS if k in evaluation]
 
-    def table(block: dict, names: list[str]) -> str:
-        head = "".join(f"<th>{m}</th>" for m in REPORT_METRICS)
-        rows = []
-        for name in names:
-            cells = []
-            for m in REPORT_METRICS:
-                ci = block[name].get("intervals_95", {}).get(m)
-                extra = f"<br><small>[{ci[0]:.3f}, {ci[1]:.3f}]</small>" if ci else ""
-                cells.append(f"<td>{block[name][m]:.4f}{extra}</td>")
-            rows.append(f"<tr><th>{html.escape(name)}</th>{''.join(cells)}</tr>")
-        return f"<table><tr><th>scorer</th>{head}</tr>{''.join(rows)}</table>"
+    def rows(block: dict, names: list[str]) -> list[tuple]:
+        return [
+            (
+                name,
+                [
+                    (block[name][m], block[name].get("intervals_95", {}).get(m))
+                    for m in REPORT_METRICS
+                ],
+            )
+            for name in names
+        ]
 
     segments = []
     for segment, block in evaluation.get("by_segment", {}).items():
         names = [n for n in scorers if n in block]
-        title = f"<h3>{html.escape(segment)}: {block['n_rows']} customer-days, {block['positives']} positives</h3>"
-        segments.append(
-            title + (table(block, names) if names else "<p>No positives in the test period.</p>")
-        )
-    images = "".join(
-        f"<figure><img alt='{p.stem}' src='data:image/png;base64,{base64.b64encode(p.read_bytes()).decode()}'></figure>"
-        for p in plots
-    )
-    differences = "".join(
-        f"<tr><th>{html.escape(peer)}</th><td>{metric}</td><td>[{low:+.4f}, {high:+.4f}]</td><td>{verdict}</td></tr>"
-        for peer, metric, low, high, verdict in paired_differences(evaluation)
-    )
+        segments.append((segment, {**block, "rows": rows(block, names) if names else []}))
     cap = evaluation["capacity"]
-    warnings = "".join(
-        f"<p style='color:#a00'><strong>Too few positives:</strong> {html.escape(w)}</p>"
-        for w in evaluation.get("too_few_positives", [])
-    ) + "".join(
-        f"<p style='color:#a60'><strong>Feature family off:</strong> {html.escape(family)}: "
-        f"it {html.escape(why)}</p>"
-        for family, why in evaluation.get("unavailable_families", {}).items()
+    selection = evaluation.get("selection")
+    page = render(
+        __file__,
+        "evaluation.html",
+        model=evaluation.get("registered_model", ""),
+        version=evaluation.get("version", ""),
+        too_few=evaluation.get("too_few_positives", []),
+        unavailable=list(evaluation.get("unavailable_families", {}).items()),
+        test_period=" to ".join(evaluation.get("periods", {}).get("test", [])),
+        n_rows=evaluation["n_test_rows"],
+        n_days=evaluation["n_test_days"],
+        positive_rate=evaluation["positive_rate"],
+        capacity=cap["k"] if cap["k"] else f"{cap['fraction']:.0%}",
+        mean_daily_k=cap["mean_daily_k"],
+        selection="\n".join(selection_lines(selection)[1:]) if selection else "",
+        metrics=REPORT_METRICS,
+        overall=rows(evaluation, scorers),
+        differences=paired_differences(evaluation),
+        segments=segments,
+        plots=[(p.stem, inline_png(p)) for p in plots],
     )
-    chosen = evaluation.get("selection")
-    selection = (
-        "<h2>Candidate models (chosen on the validation period)</h2><pre>"
-        + html.escape("\n".join(selection_lines(chosen)[1:]))
-        + "</pre>"
-        if chosen
-        else ""
-    )
-    page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Evaluation {html.escape(str(evaluation.get("registered_model", "")))} v{evaluation.get("version", "")}</title>
-<style>body {{ font-family: system-ui, sans-serif; margin: 2em; color: #222; }} table {{ border-collapse: collapse; margin: 1em 0; }}
-th, td {{ border: 1px solid #ddd; padding: .3em .6em; text-align: right; }} th {{ background: #f4f4f4; }} figure {{ display: inline-block; margin: .5em; }}
-img {{ max-width: 640px; }} small {{ color: #666; }}</style></head><body>
-<h1>Complaint risk model: out-of-time evaluation</h1>
-{warnings}<p>{html.escape(str(evaluation.get("registered_model", "")))} version {evaluation.get("version", "")}. Test period {" to ".join(evaluation.get("periods", {}).get("test", []))}:
-{evaluation["n_test_rows"]} eligible customer-days over {evaluation["n_test_days"]} days, positive rate {evaluation["positive_rate"]:.2%}.
-Capacity: top {cap["k"] if cap["k"] else f"{cap['fraction']:.0%}"} eligible customers a day (about {cap["mean_daily_k"]:.0f}).
-Brackets: 95 % intervals from resampling whole test days.</p>
-{selection}<h2>All eligible customer-days</h2>{table(evaluation, scorers)}
-<h2>Model minus each peer</h2><p>Paired 95 % intervals: every scorer judged on the same resampled test days, so shared day-to-day luck cancels.</p>
-<table><tr><th>peer</th><th>metric</th><th>model - peer</th><th>verdict</th></tr>{differences}</table>
-<h2>By segment</h2>{"".join(segments)}
-<h2>Plots</h2>{images}
-</body></html>"""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(page)
+    write_text(path, page)
     return path
 
 

@@ -10,14 +10,13 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import logging
-from functools import cache
 from http.cookies import CookieError, SimpleCookie
 from pathlib import Path
 from typing import Any
 
-import jinja2
 from starlette.responses import HTMLResponse, JSONResponse
 
+from data.templates import render
 from experiments.config import Environment, RadarConfig, load_config
 
 log = logging.getLogger("complaint_radar.auth")
@@ -126,17 +125,9 @@ LOGIN_ASK = "The outreach list needs the service's token."
 WRONG_TOKEN = "That token is not the service's."
 
 
-@cache
-def _templates() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(Path(__file__).resolve().parent / "templates"),
-        autoescape=jinja2.select_autoescape(default=True),
-    )
-
-
 def sign_in_page(message: str) -> str:
     """The page that asks a person for the service's token (kept then in a cookie)."""
-    return _templates().get_template("login.html").render(message=message)
+    return render(__file__, "login.html", message=message)
 
 
 def _cookie(headers: dict[bytes, bytes]) -> bytes | None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import html
 import tempfile
 from pathlib import Path
 
@@ -14,6 +12,7 @@ import matplotlib.pyplot as plt
 import mlflow
 
 from data.fileio import write_text
+from data.templates import inline_png, render
 from experiments.config import RadarConfig
 from training import registry
 from training.plots import save_figure
@@ -68,55 +67,20 @@ def write_plots(report: dict, out: Path) -> list[Path]:
 
 def write_html(report: dict, plots: list[Path], path: Path) -> Path:
     """A self-contained page (plots inline) for the outreach lead and the data scientist."""
-    effect = report["outreach_effect"]
-    if effect.get("interval"):
-        low, high = effect["interval"]
-        effect_text = (
-            f"Contacted customers complained at {effect['contact_rate']:.2%} "
-            f"({effect['contact_complaints']} of {effect['contact_customers']}), the holdout at "
-            f"{effect['holdout_rate']:.2%} ({effect['holdout_complaints']} of "
-            f"{effect['holdout_customers']}): difference {effect['difference']:+.2%}, 95 % "
-            f"interval [{low:+.2%}, {high:+.2%}]."
-        )
-    else:
-        effect_text = "No holdout yet: the effect of outreach cannot be measured."
-    rows = "".join(
-        f"<tr><td>{d['date']}</td><td>{d['selected']}</td><td>{_pct(d['realized_precision_at_capacity'])}</td>"
-        f"<td>{_pct(d['expected_precision_at_capacity'])}</td><td>{_pct(d['recall_at_capacity'])}</td>"
-        f"<td>{d['contact_complaints']} / {d['contact_customers']}</td>"
-        f"<td>{d['holdout_complaints']} / {d['holdout_customers']}</td></tr>"
-        for d in report["matured_days"]
+    page = render(
+        __file__,
+        "monitoring.html",
+        report=report,
+        effect=report["outreach_effect"],
+        plots=[(p.stem, inline_png(p)) for p in plots],
+        pct=_pct,
     )
-    alerts = "".join(f"<li>{html.escape(a['message'])}</li>" for a in report["alerts"])
-    notes = "".join(f"<li>{html.escape(n)}</li>" for n in report["notes"])
-    images = "".join(
-        f"<img alt='{p.stem}' src='data:image/png;base64,"
-        f"{base64.b64encode(p.read_bytes()).decode()}'>"
-        for p in plots
-    )
-    page = f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Complaint Radar monitoring</title>
-<style>body {{ font-family: system-ui, sans-serif; margin: 2em; color: #222; }}
-table {{ border-collapse: collapse; }} th, td {{ border-bottom: 1px solid #ddd; padding: .3em .6em; }}
-img {{ max-width: 48%; margin: .5em; vertical-align: top; }} .alerts li {{ color: #b00020; }}</style>
-</head><body><h1>How the lists did</h1>
-<p>Data until {report["data_observed_until"]}; {len(report["matured_days"])} of
-{len(report["listed_days"])} listed days have matured labels.</p>
-<h2>Outreach effect</h2><p>{effect_text}</p>
-<h2>Alerts</h2><ul class="alerts">{alerts or "<li style='color:#222'>none</li>"}</ul>
-{f"<ul>{notes}</ul>" if notes else ""}
-<h2>Matured days</h2><table><thead><tr><th>list date</th><th>selected</th><th>realized precision</th>
-<th>expected precision</th><th>recall</th><th>contact: complained / customers</th>
-<th>holdout: complained / customers</th></tr></thead><tbody>{rows}</tbody></table>
-<h2>Plots</h2>{images}
-</body></html>
-"""
     write_text(path, page)
     return path
 
 
-def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.1%}"
+def _pct(value: float | None, digits: int = 1) -> str:
+    return "n/a" if value is None else f"{value:.{digits}%}"
 
 
 def log_report(report: dict, config: RadarConfig) -> Path:

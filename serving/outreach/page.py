@@ -9,23 +9,14 @@ from functools import cache
 from pathlib import Path
 
 import pandas as pd
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
+
+from data.templates import render
 
 HERE = Path(__file__).resolve().parent
 PAGE_ROWS = 1000  # the top of the list; the CSV and Parquet files hold everyone
 OUTCOME_CODES = ("issue_resolved", "callback_scheduled", "declined", "no_answer", "other")
 FILTERS = (("f-tier", "tier"), ("f-assignment", "assignment"), ("f-segment", "segment"))
-
-
-@cache
-def templates() -> Environment:
-    """The package's templates, every value escaped unless marked safe."""
-    return Environment(
-        loader=FileSystemLoader(HERE / "templates"),
-        autoescape=select_autoescape(default=True),
-        undefined=StrictUndefined,
-    )
 
 
 @cache
@@ -49,28 +40,26 @@ def render_page(
     values = (["high", "medium", "low"], ["contact", "holdout", "none"], sorted(segments.unique()))
     tiers = risk_list["risk_tier"].value_counts().to_dict()
     outreach = meta.get("outreach", {})
-    return (
-        templates()
-        .get_template("list.html")
-        .render(
-            meta=meta,
-            tiers={tier: tiers.get(tier, 0) for tier in ("high", "medium", "low")},
-            outreach={
-                "capacity": outreach.get("capacity", "?"),
-                "contact": outreach.get("contact", 0),
-                "holdout": outreach.get("holdout", 0),
-                "recent": outreach.get("suppressed_recently_assigned", 0),
-                "suppress_days": outreach.get("suppress_days", "?"),
-            },
-            filters=[
-                *((key, label, v) for (key, label), v in zip(FILTERS, values, strict=True)),
-                ("f-reason", "reason", reasons),
-            ],
-            rows=[_row(r, recorded.get(str(r.customer_id))) for r in shown.itertuples()],
-            interactive=interactive,
-            outcome_codes=OUTCOME_CODES,
-            script=script(),
-        )
+    return render(
+        __file__,
+        "list.html",
+        meta=meta,
+        tiers={tier: tiers.get(tier, 0) for tier in ("high", "medium", "low")},
+        outreach={
+            "capacity": outreach.get("capacity", "?"),
+            "contact": outreach.get("contact", 0),
+            "holdout": outreach.get("holdout", 0),
+            "recent": outreach.get("suppressed_recently_assigned", 0),
+            "suppress_days": outreach.get("suppress_days", "?"),
+        },
+        filters=[
+            *((key, label, v) for (key, label), v in zip(FILTERS, values, strict=True)),
+            ("f-reason", "reason", reasons),
+        ],
+        rows=[_row(r, recorded.get(str(r.customer_id))) for r in shown.itertuples()],
+        interactive=interactive,
+        outcome_codes=OUTCOME_CODES,
+        script=script(),
     )
 
 
