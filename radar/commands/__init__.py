@@ -1,0 +1,33 @@
+"""One module per ``radar`` command: each declares its name, help, arguments and ``run``."""
+
+from radar.commands import (
+    check,
+    config,
+    demo,
+    evaluate,
+    import_log,
+    monitor,
+    outcomes,
+    promote,
+    score,
+    search,
+    serve,
+    simulate,
+    train,
+)
+
+COMMANDS = (
+    simulate,
+    check,
+    import_log,
+    train,
+    search,
+    evaluate,
+    config,
+    promote,
+    score,
+    outcomes,
+    monitor,
+    serve,
+    demo,
+)
