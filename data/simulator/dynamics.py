@@ -83,14 +83,27 @@ class Dynamics:
     def step(
         self, pop: _Population, s: _State, hour: int, rng: np.random.Generator, record: bool
     ) -> _Step:
-        p = self.params
-        m = pop.segment.size
         day, hod = divmod(hour, HOURS_PER_DAY)
         date = self.start + pd.Timedelta(days=day)
-        weekday = (self.start_weekday + day) % 7
         active = (pop.signup_hour <= hour) & (hour < pop.churn_hour)
+        started = self._incidents(s, rng)
+        severity = s.incident_severity[pop.region_slot].astype(float)
+        days_since_bill = self._days_since_bill(date, pop.bill_day)
+        problem_idx, problem_type = self._problems(pop, s, days_since_bill, severity, active, rng)
+        # Contacts respond to frustration, open problems and incidents (both saturate).
+        felt = self.params.frustration_cap * np.tanh(s.frustration / self.params.frustration_cap)
+        rate = self._contact_rate(pop, s, felt, severity, hod, (self.start_weekday + day) % 7)
+        contact_idx = np.flatnonzero(
+            active & (rng.random(pop.segment.size) < np.minimum(rate, 0.9))
+        )
+        contact = self.contacts(pop, s, contact_idx, severity, rng, record)
+        hazard = self._hazard(pop, s, felt, days_since_bill, active, hour, hod)
+        s.frustration *= self.decay
+        return _Step(problem_idx, problem_type, contact_idx, contact, hazard, started)
 
-        # Regional incidents: ongoing ones run down, new ones start.
+    def _incidents(self, s: _State, rng: np.random.Generator) -> np.ndarray:
+        """Regional incidents: ongoing ones run down, new ones start (their slots)."""
+        p = self.params
         running = s.incident_left > 0
         s.incident_left[running] -= 1
         s.incident_severity[s.incident_left <= 0] = 0
@@ -103,22 +116,32 @@ class Dynamics:
                 p.incident_hours[0], p.incident_hours[1] + 1, started.size
             )
             s.incident_severity[started] = rng.choice([1, 2, 3], started.size, p=[0.5, 0.35, 0.15])
-        severity = s.incident_severity[pop.region_slot].astype(float)
+        return started
 
-        # Operational problems (one uniform draw picks which, if any).
-        days_since_bill = self._days_since_bill(date, pop.bill_day)
+    def _problems(
+        self,
+        pop: _Population,
+        s: _State,
+        days_since_bill: np.ndarray,
+        severity: np.ndarray,
+        active: np.ndarray,
+        rng: np.random.Generator,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Operational problems (one uniform draw picks which, if any): (who, which type)."""
+        p = self.params
         rates = np.array(p.problem_rates) / HOURS_PER_DAY
         pf_rate = rates[0] * np.where(days_since_bill <= 1, p.bill_payment_failure_boost, 1.0)
         app_rate = rates[3] * (1.0 + 2.0 * severity)
-        u = rng.random(m)
+        u = rng.random(pop.segment.size)
         hit = active & (u < pf_rate + rates[1] + rates[2] + app_rate)
         problem_idx = np.flatnonzero(hit)
+        n = problem_idx.size
         cum = np.cumsum(
             np.stack(
                 [
                     pf_rate[problem_idx],
-                    np.full(problem_idx.size, rates[1]),
-                    np.full(problem_idx.size, rates[2]),
+                    np.full(n, rates[1]),
+                    np.full(n, rates[2]),
                     app_rate[problem_idx],
                 ]
             ),
@@ -135,10 +158,20 @@ class Dynamics:
         ]
         s.open_problems[fixed] -= 1
         s.frustration += p.incident_frustration_per_hour * severity * pop.sensitivity * active
+        return problem_idx, problem_type
 
-        # Contacts respond to frustration, open problems and incidents (both saturate).
-        felt = p.frustration_cap * np.tanh(s.frustration / p.frustration_cap)
-        rate = (
+    def _contact_rate(
+        self,
+        pop: _Population,
+        s: _State,
+        felt: np.ndarray,
+        severity: np.ndarray,
+        hod: int,
+        weekday: int,
+    ) -> np.ndarray:
+        """Each customer's chance of a contact this hour."""
+        p = self.params
+        return (
             np.array(p.contact_rates)[pop.segment]
             / HOURS_PER_DAY
             * self.diurnal[hod]
@@ -150,12 +183,21 @@ class Dynamics:
             )
             * (1.0 + p.incident_contact_boost * severity)
         )
-        contact_idx = np.flatnonzero(active & (rng.random(m) < np.minimum(rate, 0.9)))
-        contact = self.contacts(pop, s, contact_idx, severity, rng, record)
 
-        # Complaint hazard (per hour), zero while a complaint is open or the customer is gone.
+    def _hazard(
+        self,
+        pop: _Population,
+        s: _State,
+        felt: np.ndarray,
+        days_since_bill: np.ndarray,
+        active: np.ndarray,
+        hour: int,
+        hod: int,
+    ) -> np.ndarray:
+        """Complaint hazard (per hour), zero while a complaint is open or the customer is gone."""
+        p = self.params
         bill_peak = np.where(days_since_bill == p.bill_peak_day, p.bill_peak_boost, 1.0)
-        hazard = (
+        return (
             (
                 p.complaint_base
                 * np.array(p.segment_complaint_mult)[pop.segment]
@@ -167,8 +209,6 @@ class Dynamics:
             * self.diurnal[hod]
             * (active & (s.complaint_open_until <= hour))
         )
-        s.frustration *= self.decay
-        return _Step(problem_idx, problem_type, contact_idx, contact, hazard, started)
 
     def contacts(
         self,
