@@ -153,14 +153,10 @@ def main() -> int:
     args = parser.parse_args()
 
     config = load_config(workspace={"root": str(args.workspace)})
-    client = registry.connect(config)
-    version = registry.resolve_version(client, config.registry.model_name, None)
+    version = registry.resolve_version(registry.connect(config), config.registry.model_name, None)
     snapshot = load_snapshot(config.workspace.risk_lists_dir)
     eligible = snapshot.features[snapshot.features["eligible"]]
-    ids = eligible["customer_id"].tolist()
     risk_model = registry.load_version(config, version)
-    feature_names = risk_model.feature_names
-    shape = ", ".join(f"{k} {v}" for k, v in risk_model.describe().items())
     logs = args.workspace / "bench"
     logs.mkdir(parents=True, exist_ok=True)
 
@@ -168,105 +164,117 @@ def main() -> int:
     env = service_env(config)
     env["RADAR_API_TOKEN"] = ""  # measure the open service
     env["PATH"] = f"{Path(sys.executable).parent}:{env.get('PATH', '')}"  # mlflow runs `uvicorn`
-    procs: list[subprocess.Popen] = []
-    ours_cmd = [
-        sys.executable,
-        "-m",
-        "radar.cli",
-        "--workspace",
-        str(args.workspace),
-        "serve",
-        "--port",
-        str(ours_port),
-    ]
+    ours_cmd = [sys.executable, "-m", "radar.cli", "--workspace", str(args.workspace),
+                "serve", "--port", str(ours_port)]  # fmt: skip
     mlflow_cmd = [
         str(Path(sys.executable).parent / "mlflow"), "models", "serve",
         "-m", f"models:/{config.registry.model_name}/{version}",
         "--env-manager", "local", "--host", "127.0.0.1", "-p", str(mlflow_port), "--workers", "1",
     ]  # fmt: skip
+    procs: list[subprocess.Popen] = []
     try:
-        procs.append(
-            start(ours_cmd, env, f"http://127.0.0.1:{ours_port}", "/readyz", logs / "ours.log")
-        )
-        procs.append(
-            start(mlflow_cmd, env, f"http://127.0.0.1:{mlflow_port}", "/ping", logs / "mlflow.log")
-        )
-        ours_url, peer_url = (
-            f"http://127.0.0.1:{ours_port}/score",
-            f"http://127.0.0.1:{mlflow_port}/invocations",
-        )
-
-        def mlflow_body(rows: pd.DataFrame) -> dict:
-            frame = rows[feature_names].astype(object).where(rows[feature_names].notna(), None)
-            return {
-                "dataframe_split": {"columns": feature_names, "data": frame.to_numpy().tolist()}
-            }
-
-        # Posted histories: each customer's own history up to the snapshot's cutoff.
+        ours = f"http://127.0.0.1:{ours_port}"
+        procs.append(start(ours_cmd, env, ours, "/readyz", logs / "ours.log"))
+        peer = f"http://127.0.0.1:{mlflow_port}"
+        procs.append(start(mlflow_cmd, env, peer, "/ping", logs / "mlflow.log"))
         history, _ = load_history(args.data or config.workspace.world_dir)
-        cutoff = eligible["cutoff_at"].iloc[0]
-        posted = [history_payload(history, c, cutoff) for c in ids[:HISTORIES]]
-        as_of = cutoff.isoformat()
-        singles = {
-            "ours, 3 reasons": (ours_url, [{"customer_ids": [c]} for c in ids]),
-            "ours, no reasons": (ours_url, [{"customer_ids": [c], "top_reasons": 0} for c in ids]),
-            "ours, posted history, 3 reasons": (
-                ours_url,
-                [{"histories": [h], "as_of": as_of} for h in posted],
-            ),
-            "mlflow models serve": (
-                peer_url,
-                [mlflow_body(eligible.iloc[[i]]) for i in range(min(len(ids), 500))],
-            ),
-        }
-        batches = {
-            "ours, 3 reasons": (ours_url, {"customer_ids": ids[:BATCH]}),
-            "ours, no reasons": (ours_url, {"customer_ids": ids[:BATCH], "top_reasons": 0}),
-            "ours, posted history, 3 reasons": (ours_url, {"histories": posted, "as_of": as_of}),
-            "mlflow models serve": (peer_url, mlflow_body(eligible.head(BATCH))),
-        }
+        peers = _peers(
+            f"{ours}/score", f"{peer}/invocations", eligible, history, risk_model.feature_names
+        )
         rows = []
-        for name, (url, bodies) in singles.items():
-            seq = sequential(url, bodies, args.requests)
-            rps = throughput(url, bodies, logs)
+        for name, (url, bodies, batch) in peers.items():
             rows.append(
                 {
                     "server": name,
-                    **seq,
-                    "rps_8_clients": rps,
-                    f"batch_{BATCH}_ms": batch_ms(url, batches[name][1]),
+                    **sequential(url, bodies, args.requests),
+                    "rps_8_clients": throughput(url, bodies, logs),
+                    f"batch_{BATCH}_ms": batch_ms(url, batch),
                 }
             )
     finally:
         for proc in procs:
             stop(proc)
 
+    shape = ", ".join(f"{k} {v}" for k, v in risk_model.describe().items())
+    title = (
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, model {config.registry.model_name} "
+        f"v{version} ({shape}), {len(eligible)} eligible customers"
+    )
+    command = (
+        f".venv/bin/python benchmarks/serve_latency.py --workspace {args.workspace} "
+        f"--requests {args.requests}" + (f" --data {args.data}" if args.data else "")
+    )
     table = pd.DataFrame(rows).set_index("server")
-    base = table.loc["mlflow models serve"]
-    lines = [
-        f"### {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, model {config.registry.model_name} v{version} ({shape}), {len(ids)} eligible customers",
-        "",
-        f"Command: `.venv/bin/python benchmarks/serve_latency.py --workspace {args.workspace} --requests {args.requests}"
-        + (f" --data {args.data}" if args.data else "")
-        + "`",
-        f"Load generator for req/s: {'wrk -t2 -c8 -d5s' if shutil.which('wrk') else '8 Python threads (wrk not installed)'}; "
-        "latency: one sequential Python client.",
-        "",
-        f"| server | p50 ms | p99 ms | req/s (8 clients) | batch ms ({BATCH} ids; {HISTORIES} posted histories) | p50 vs MLflow | req/s vs MLflow |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for name, r in table.iterrows():
-        lines.append(
-            f"| {name} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.rps_8_clients:.0f} | {r[f'batch_{BATCH}_ms']:.1f} | "
-            f"{r.p50_ms / base.p50_ms:.2f}x | {r.rps_8_clients / base.rps_8_clients:.2f}x |"
-        )
-    report = "\n".join(lines) + "\n"
+    report = _report(table, title, command)
     print(report)
     print(json.dumps(table.round(3).to_dict(orient="index"), indent=2))
     if args.append:
         with (ROOT / "benchmarks" / "RESULTS.md").open("a") as fh:
             fh.write("\n" + report)
     return 0
+
+
+def _peers(
+    ours: str, peer: str, eligible: pd.DataFrame, history, feature_names: list[str]
+) -> dict[str, tuple[str, list[dict], dict]]:
+    """Each peer's URL, single-customer request bodies and one batch body."""
+    ids = eligible["customer_id"].tolist()
+
+    def mlflow_body(rows: pd.DataFrame) -> dict:
+        frame = rows[feature_names].astype(object).where(rows[feature_names].notna(), None)
+        return {"dataframe_split": {"columns": feature_names, "data": frame.to_numpy().tolist()}}
+
+    # Posted histories: each customer's own history up to the snapshot's cutoff.
+    cutoff = eligible["cutoff_at"].iloc[0]
+    posted = [history_payload(history, c, cutoff) for c in ids[:HISTORIES]]
+    as_of = cutoff.isoformat()
+    return {
+        "ours, 3 reasons": (
+            ours,
+            [{"customer_ids": [c]} for c in ids],
+            {"customer_ids": ids[:BATCH]},
+        ),
+        "ours, no reasons": (
+            ours,
+            [{"customer_ids": [c], "top_reasons": 0} for c in ids],
+            {"customer_ids": ids[:BATCH], "top_reasons": 0},
+        ),
+        "ours, posted history, 3 reasons": (
+            ours,
+            [{"histories": [h], "as_of": as_of} for h in posted],
+            {"histories": posted, "as_of": as_of},
+        ),
+        "mlflow models serve": (
+            peer,
+            [mlflow_body(eligible.iloc[[i]]) for i in range(min(len(ids), 500))],
+            mlflow_body(eligible.head(BATCH)),
+        ),
+    }
+
+
+def _report(table: pd.DataFrame, title: str, command: str) -> str:
+    """The Markdown table with ratios to the MLflow server, headed by its command."""
+    base = table.loc["mlflow models serve"]
+    generator = (
+        "wrk -t2 -c8 -d5s" if shutil.which("wrk") else "8 Python threads (wrk not installed)"
+    )
+    lines = [
+        f"### {title}",
+        "",
+        f"Command: `{command}`",
+        f"Load generator for req/s: {generator}; latency: one sequential Python client.",
+        "",
+        f"| server | p50 ms | p99 ms | req/s (8 clients) | batch ms ({BATCH} ids; {HISTORIES} "
+        "posted histories) | p50 vs MLflow | req/s vs MLflow |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, r in table.iterrows():
+        lines.append(
+            f"| {name} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.rps_8_clients:.0f} | "
+            f"{r[f'batch_{BATCH}_ms']:.1f} | {r.p50_ms / base.p50_ms:.2f}x | "
+            f"{r.rps_8_clients / base.rps_8_clients:.2f}x |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

@@ -324,90 +324,107 @@ def validate_table(raw: pd.DataFrame, schema: TableSchema) -> tuple[pd.DataFrame
         )
     raw = raw.reset_index(drop=True)
     absent = [c.name for c in schema.columns if c.name not in raw.columns]
-    n = len(raw)
-    if n <= SMALL_TABLE_ROWS:
+    if len(raw) <= SMALL_TABLE_ROWS:
         valid, report = _validate_rows(raw, schema)
         report.absent = absent
         return valid, report
-    reasons = np.full(n, "", dtype=object)
-    row_warnings = np.full(n, "", dtype=object)
-    issues: list[Issue] = []
-    where = _Locator(raw, schema)
+    checks = _ColumnChecks(raw, schema)
+    frame = pd.DataFrame({col.name: checks.column(col) for col in schema.columns})
+    for earlier, later in schema.ordered:
+        bad = (frame[later] < frame[earlier]).fillna(False).to_numpy()
+        shown = raw[later] if later in raw.columns else frame[later]
+        checks.flag(bad, later, f"before {earlier}", shown)
+    ok = checks.reasons == ""
+    whole = frame[list(schema.key)].notna().all(axis=1).to_numpy()
+    dup = frame.duplicated(subset=list(schema.key), keep="first").to_numpy() & ok & whole
+    checks.flag(dup, "+".join(schema.key), "duplicate key", frame[list(schema.key)])
+
+    ok = checks.reasons == ""
+    rejected = raw.loc[~ok].copy()
+    rejected["_reason"] = checks.reasons[~ok]
+    valid = frame.loc[ok].reset_index(drop=True)
+    report = TableReport(
+        schema.name, len(raw), int(ok.sum()), rejected, checks.issues, checks.row_warnings, absent
+    )
+    return valid, _with_sources(report, raw, ok)
+
+
+class _ColumnChecks:
+    """The vectorised checks of one raw table: each row's first problem, the issues found
+    and the per-row warnings (unknown categories), gathered as the columns are coerced."""
+
+    def __init__(self, raw: pd.DataFrame, schema: TableSchema) -> None:
+        self.raw, self.schema, self.n = raw, schema, len(raw)
+        self.reasons = np.full(self.n, "", dtype=object)
+        self.row_warnings = np.full(self.n, "", dtype=object)
+        self.issues: list[Issue] = []
+        self.where = _Locator(raw, schema)
 
     def flag(
-        mask: np.ndarray, column: str, problem: str, values: pd.Series | pd.DataFrame | np.ndarray
+        self,
+        mask: np.ndarray,
+        column: str,
+        problem: str,
+        values: pd.Series | pd.DataFrame | np.ndarray,
     ) -> None:
-        mask = np.asarray(mask, dtype=bool) & (reasons == "")  # first reason wins
+        mask = np.asarray(mask, dtype=bool) & (self.reasons == "")  # first reason wins
         if not mask.any():
             return
-        reasons[mask] = f"{column}: {problem}"
+        self.reasons[mask] = f"{column}: {problem}"
         rows = np.flatnonzero(mask)[:EXAMPLES_PER_ISSUE]
         if isinstance(values, pd.DataFrame):
             shown = values.iloc[rows].astype(str).agg("|".join, axis=1).tolist()
         else:
             shown = list(values.iloc[rows] if isinstance(values, pd.Series) else values[rows])
-        examples = [where.describe(i, v) for i, v in zip(rows, shown, strict=True)]
-        issues.append(Issue(schema.name, column, problem, int(mask.sum()), examples))
+        examples = [self.where.describe(i, v) for i, v in zip(rows, shown, strict=True)]
+        self.issues.append(Issue(self.schema.name, column, problem, int(mask.sum()), examples))
 
-    out: dict[str, pd.Series] = {}
-    for col in schema.columns:
-        values = raw[col.name] if col.name in raw.columns else pd.Series([None] * n)
+    def column(self, col: Column) -> pd.Series:
+        """``col`` coerced to its kind, every problem of its values flagged."""
+        raw = self.raw
+        values = raw[col.name] if col.name in raw.columns else pd.Series([None] * self.n)
         values = _null_tokens_as_missing(values.reset_index(drop=True), col)
         coerced, unparsable = _coerce(values, col)
         present = values.notna().to_numpy()
         problem = f"not a valid {col.kind}" + _PROBLEM_DETAIL.get(col.kind, "")
-        flag(unparsable & present, col.name, problem, values)
+        self.flag(unparsable & present, col.name, problem, values)
         if not col.nullable and col.name in raw.columns:
-            flag(coerced.isna().to_numpy() & ~(unparsable & present), col.name, "missing", values)
+            missing = coerced.isna().to_numpy() & ~(unparsable & present)
+            self.flag(missing, col.name, "missing", values)
         if col.kind == "category" and col.categories:
-            known = coerced.isin(col.categories).to_numpy() | coerced.isna().to_numpy()
-            if (~known).any():
-                unknown = values[~known]
-                issues.append(
-                    Issue(
-                        schema.name,
-                        col.name,
-                        f"unknown value mapped to '{FALLBACK_CATEGORY}'",
-                        int((~known).sum()),
-                        sorted(set(map(str, unknown)))[:EXAMPLES_PER_ISSUE],
-                        severity="warning",
-                    )
-                )
-                note = f"{schema.name}.{col.name}: unknown value mapped to '{FALLBACK_CATEGORY}'"
-                row_warnings[~known] = (
-                    row_warnings[~known]
-                    + note
-                    + " ("
-                    + values[~known].astype(str).to_numpy()
-                    + ")\n"
-                )
-                coerced = coerced.where(known, FALLBACK_CATEGORY)
+            coerced = self._known_categories(col, values, coerced)
         if col.min is not None or col.max is not None:
             num = coerced.astype("float64")
-            bad = np.zeros(n, dtype=bool)
+            bad = np.zeros(self.n, dtype=bool)
             if col.min is not None:
                 bad |= (num < col.min).fillna(False).to_numpy()
             if col.max is not None:
                 bad |= (num > col.max).fillna(False).to_numpy()
-            flag(bad, col.name, f"out of range [{col.min}, {col.max}]", values)
-        out[col.name] = coerced
+            self.flag(bad, col.name, f"out of range [{col.min}, {col.max}]", values)
+        return coerced
 
-    frame = pd.DataFrame(out)
-    for earlier, later in schema.ordered:
-        bad = (frame[later] < frame[earlier]).fillna(False).to_numpy()
-        flag(bad, later, f"before {earlier}", raw[later] if later in raw.columns else frame[later])
-
-    ok = reasons == ""
-    whole = frame[list(schema.key)].notna().all(axis=1).to_numpy()
-    dup = frame.duplicated(subset=list(schema.key), keep="first").to_numpy() & ok & whole
-    flag(dup, "+".join(schema.key), "duplicate key", frame[list(schema.key)])
-
-    ok = reasons == ""
-    rejected = raw.loc[~ok].copy()
-    rejected["_reason"] = reasons[~ok]
-    valid = frame.loc[ok].reset_index(drop=True)
-    report = TableReport(schema.name, n, int(ok.sum()), rejected, issues, row_warnings, absent)
-    return valid, _with_sources(report, raw, ok)
+    def _known_categories(self, col: Column, values: pd.Series, coerced: pd.Series) -> pd.Series:
+        """Unknown values become the fallback category, with a warning on each such row."""
+        known = coerced.isin(col.categories).to_numpy() | coerced.isna().to_numpy()
+        if known.all():
+            return coerced
+        unknown = values[~known]
+        note = f"unknown value mapped to '{FALLBACK_CATEGORY}'"
+        self.issues.append(
+            Issue(
+                self.schema.name,
+                col.name,
+                note,
+                int((~known).sum()),
+                sorted(set(map(str, unknown)))[:EXAMPLES_PER_ISSUE],
+                severity="warning",
+            )
+        )
+        shown = unknown.astype(str).to_numpy()
+        self.row_warnings[~known] = (
+            self.row_warnings[~known] + f"{self.schema.name}.{col.name}: {note} (" + shown + ")\n"
+        )
+        return coerced.where(known, FALLBACK_CATEGORY)
 
 
 def reject_rows(
@@ -483,96 +500,98 @@ SMALL_TABLE_ROWS = 64
 def _validate_rows(raw: pd.DataFrame, schema: TableSchema) -> tuple[pd.DataFrame, TableReport]:
     """:func:`validate_table` for a few rows, one value at a time."""
     n = len(raw)
-    reasons = [""] * n
-    row_warnings = [""] * n
-    issues: list[Issue] = []
-    where = _Locator(raw, schema)
-
-    def flag(bad: list[bool], column: str, problem: str, values: list) -> None:
-        rows = [i for i in range(n) if bad[i] and not reasons[i]]  # first reason wins
-        if not rows:
-            return
-        for i in rows:
-            reasons[i] = f"{column}: {problem}"
-        examples = [where.describe(i, values[i]) for i in rows[:EXAMPLES_PER_ISSUE]]
-        issues.append(Issue(schema.name, column, problem, len(rows), examples))
-
-    parsed: dict[str, list] = {}
-    for col in schema.columns:
-        column = raw[col.name] if col.name in raw.columns else pd.Series([None] * n, dtype=object)
-        values, coerced, failed = _coerce_values(column, col)
-        problem = f"not a valid {col.kind}" + _PROBLEM_DETAIL.get(col.kind, "")
-        flag(failed, col.name, problem, values)
-        if not col.nullable and col.name in raw.columns:
-            flag(
-                [c is None and not f for c, f in zip(coerced, failed, strict=True)],
-                col.name,
-                "missing",
-                values,
-            )
-        if col.kind == "category" and col.categories:
-            unknown = [c is not None and c not in col.categories for c in coerced]
-            if any(unknown):
-                issues.append(
-                    Issue(
-                        schema.name,
-                        col.name,
-                        f"unknown value mapped to '{FALLBACK_CATEGORY}'",
-                        sum(unknown),
-                        sorted({str(v) for v, u in zip(values, unknown, strict=True) if u})[
-                            :EXAMPLES_PER_ISSUE
-                        ],
-                        severity="warning",
-                    )
-                )
-                note = f"{schema.name}.{col.name}: unknown value mapped to '{FALLBACK_CATEGORY}'"
-                for i in np.flatnonzero(unknown):
-                    row_warnings[i] += f"{note} ({values[i]})\n"
-                coerced = [
-                    FALLBACK_CATEGORY if u else c for c, u in zip(coerced, unknown, strict=True)
-                ]
-        if col.min is not None or col.max is not None:
-            bad = [
-                c is not None
-                and ((col.min is not None and c < col.min) or (col.max is not None and c > col.max))
-                for c in coerced
-            ]
-            flag(bad, col.name, f"out of range [{col.min}, {col.max}]", values)
-        parsed[col.name] = coerced
-
+    checks = _ValueChecks(raw, schema)
+    parsed = {col.name: checks.column(col) for col in schema.columns}
     for earlier, later in schema.ordered:
         bad = [
             a is not None and b is not None and b < a
             for a, b in zip(parsed[earlier], parsed[later], strict=True)
         ]
-        flag(
-            bad,
-            later,
-            f"before {earlier}",
-            raw[later].tolist() if later in raw.columns else [None] * n,
-        )
+        shown = raw[later].tolist() if later in raw.columns else [None] * n
+        checks.flag(bad, later, f"before {earlier}", shown)
 
     seen: set[tuple] = set()
     dup = []
     for i in range(n):
         key = tuple(parsed[k][i] for k in schema.key)
         whole = all(part is not None for part in key)
-        dup.append(key in seen and whole and not reasons[i])
+        dup.append(key in seen and whole and not checks.reasons[i])
         seen.add(key)
     if any(dup):  # rare: the examples written exactly as the vectorised path writes them
         rows = np.flatnonzero(dup)
         keys = _typed_frame({k: [parsed[k][i] for i in rows] for k in schema.key}, schema)
         joined = dict(zip(rows, keys.astype(str).agg("|".join, axis=1), strict=True))
-        flag(dup, "+".join(schema.key), "duplicate key", [joined.get(i) for i in range(n)])
+        checks.flag(dup, "+".join(schema.key), "duplicate key", [joined.get(i) for i in range(n)])
 
-    ok = np.array([not r for r in reasons], dtype=bool)
+    ok = np.array([not r for r in checks.reasons], dtype=bool)
     rejected = raw.loc[~ok].copy()
-    rejected["_reason"] = np.array(reasons, dtype=object)[~ok]
+    rejected["_reason"] = np.array(checks.reasons, dtype=object)[~ok]
     keep = np.flatnonzero(ok)
     valid = _typed_frame({name: [v[i] for i in keep] for name, v in parsed.items()}, schema)
-    warnings = np.array(row_warnings, dtype=object)
-    report = TableReport(schema.name, n, int(ok.sum()), rejected, issues, warnings)
+    warnings = np.array(checks.row_warnings, dtype=object)
+    report = TableReport(schema.name, n, int(ok.sum()), rejected, checks.issues, warnings)
     return valid, _with_sources(report, raw, ok)
+
+
+class _ValueChecks:
+    """:class:`_ColumnChecks` value by value, in plain lists, for a few rows."""
+
+    def __init__(self, raw: pd.DataFrame, schema: TableSchema) -> None:
+        self.raw, self.schema, self.n = raw, schema, len(raw)
+        self.reasons = [""] * self.n
+        self.row_warnings = [""] * self.n
+        self.issues: list[Issue] = []
+        self.where = _Locator(raw, schema)
+
+    def flag(self, bad: list[bool], column: str, problem: str, values: list) -> None:
+        rows = [i for i in range(self.n) if bad[i] and not self.reasons[i]]  # first reason wins
+        if not rows:
+            return
+        for i in rows:
+            self.reasons[i] = f"{column}: {problem}"
+        examples = [self.where.describe(i, values[i]) for i in rows[:EXAMPLES_PER_ISSUE]]
+        self.issues.append(Issue(self.schema.name, column, problem, len(rows), examples))
+
+    def column(self, col: Column) -> list:
+        """``col``'s values parsed (None for missing), every problem flagged."""
+        raw, n = self.raw, self.n
+        column = raw[col.name] if col.name in raw.columns else pd.Series([None] * n, dtype=object)
+        values, coerced, failed = _coerce_values(column, col)
+        problem = f"not a valid {col.kind}" + _PROBLEM_DETAIL.get(col.kind, "")
+        self.flag(failed, col.name, problem, values)
+        if not col.nullable and col.name in raw.columns:
+            missing = [c is None and not f for c, f in zip(coerced, failed, strict=True)]
+            self.flag(missing, col.name, "missing", values)
+        if col.kind == "category" and col.categories:
+            coerced = self._known_categories(col, values, coerced)
+        if col.min is not None or col.max is not None:
+            low, high = col.min, col.max
+            bad = [
+                c is not None and ((low is not None and c < low) or (high is not None and c > high))
+                for c in coerced
+            ]
+            self.flag(bad, col.name, f"out of range [{col.min}, {col.max}]", values)
+        return coerced
+
+    def _known_categories(self, col: Column, values: list, coerced: list) -> list:
+        unknown = [c is not None and c not in col.categories for c in coerced]
+        if not any(unknown):
+            return coerced
+        note = f"unknown value mapped to '{FALLBACK_CATEGORY}'"
+        shown = sorted({str(v) for v, u in zip(values, unknown, strict=True) if u})
+        self.issues.append(
+            Issue(
+                self.schema.name,
+                col.name,
+                note,
+                sum(unknown),
+                shown[:EXAMPLES_PER_ISSUE],
+                severity="warning",
+            )
+        )
+        for i in np.flatnonzero(unknown):
+            self.row_warnings[i] += f"{self.schema.name}.{col.name}: {note} ({values[i]})\n"
+        return [FALLBACK_CATEGORY if u else c for c, u in zip(coerced, unknown, strict=True)]
 
 
 def _with_sources(report: TableReport, raw: pd.DataFrame, ok: np.ndarray) -> TableReport:

@@ -292,39 +292,56 @@ def build_features_in_chunks(
                 columns=list(KEY_COLUMNS)
             )
 
-        # Each partition's rows are written straight into their places in preallocated
-        # columns: no concatenation, no second copy of the grid. Text columns (the
-        # profile's categories) stay Arrow: their pieces are put in order once at the end
-        # rather than each converted to Python objects and back.
-        columns: dict[str, np.ndarray] = {}
-        dtypes: dict[str, object] = {}
-        texts: dict[str, list[pa.Array]] = {}
+        output = _OutputColumns(len(cutoffs))
         parts = [p for p in range(n_parts) if len(rows_of[p])]  # ranges may hold no cutoffs
         for done, part_features in enumerate(_in_order(pool, build_part, parts, workers), 1):
-            rows = rows_of[parts[done - 1]]
-            names = list(part_features.columns)
-            for name in names:
-                column = part_features[name]
-                dtypes[name] = column.dtype
-                if name in CATEGORICAL:
-                    texts.setdefault(name, []).append(pa.array(column.array, pa.large_string()))
-                    continue
-                values = column.to_numpy()
-                if name not in columns:
-                    columns[name] = np.empty(len(cutoffs), dtype=values.dtype)
-                columns[name][rows] = values
+            output.put(rows_of[parts[done - 1]], part_features)
             del part_features
             if progress is not None:
                 progress(done, len(parts))
     order = np.argsort(np.concatenate(rows_of), kind="stable")  # pieces' rows -> output rows
-    for name, pieces in texts.items():
-        ordered = pa.chunked_array(pieces).take(order).combine_chunks()
-        columns[name] = pd.array(ordered, dtype=dtypes[name])
-    values = pd.DataFrame(
-        {name: pd.Series(columns[name], dtype=dtypes[name], copy=False) for name in names},
-        copy=False,
-    )
-    return pd.concat([keys, values], axis=1)
+    return pd.concat([keys, output.frame(order)], axis=1)
+
+
+class _OutputColumns:
+    """The grid's feature columns, each partition's rows written straight into their places
+    in preallocated columns: no concatenation, no second copy of the grid. Text columns
+    (the profile's categories) stay Arrow: their pieces are put in order once at the end
+    rather than each converted to Python objects and back."""
+
+    def __init__(self, n_rows: int) -> None:
+        self.n_rows = n_rows
+        self.columns: dict[str, np.ndarray] = {}
+        self.dtypes: dict[str, object] = {}
+        self.texts: dict[str, list[pa.Array]] = {}
+        self.names: list[str] = []
+
+    def put(self, rows: np.ndarray, part: pd.DataFrame) -> None:
+        """Write ``part``'s columns into output ``rows`` (texts kept in arrival order)."""
+        self.names = list(part.columns)
+        for name in self.names:
+            column = part[name]
+            self.dtypes[name] = column.dtype
+            if name in CATEGORICAL:
+                self.texts.setdefault(name, []).append(pa.array(column.array, pa.large_string()))
+                continue
+            values = column.to_numpy()
+            if name not in self.columns:
+                self.columns[name] = np.empty(self.n_rows, dtype=values.dtype)
+            self.columns[name][rows] = values
+
+    def frame(self, order: np.ndarray) -> pd.DataFrame:
+        """The columns as one frame; ``order`` puts the texts' arrival order into rows."""
+        for name, pieces in self.texts.items():
+            ordered = pa.chunked_array(pieces).take(order).combine_chunks()
+            self.columns[name] = pd.array(ordered, dtype=self.dtypes[name])
+        return pd.DataFrame(
+            {
+                name: pd.Series(self.columns[name], dtype=self.dtypes[name], copy=False)
+                for name in self.names
+            },
+            copy=False,
+        )
 
 
 def _in_order(

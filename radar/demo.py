@@ -11,8 +11,10 @@ import json
 import logging
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
+import pandas as pd
 
 from data.load import MANIFEST, load_history
 from data.simulator import simulate_world
@@ -40,18 +42,40 @@ def _step(n: int, text: str) -> None:
 
 def run_demo(config: RadarConfig, args: argparse.Namespace, service_env: dict[str, str]) -> int:
     started = time.perf_counter()
+    world = _world(config, args)
+    _step(2, "features -> candidate models (chosen on validation) -> evaluation -> MLflow registry")
+    result = train(config, world)
+    print_evaluation(result.evaluation)
+    _step(3, "daily risk lists with today's outreach, and how the earlier ones did")
+    history, _ = load_history(world, config.workspace.rejects_dir, config.data)
+    list_dir, risk_list = _daily_lists(config, history)
+    _step(4, "scoring service over HTTP")
+    ok, base = _serve_and_check(config, args, history, risk_list, service_env)
+    loop_ws = _outreach_loop(config)
+    _step(6, f"done in {time.perf_counter() - started:.0f} s")
+    ws = config.workspace
+    print(f"""world (synthetic data)    {world}
+MLflow store              {ws.mlflow_uri}   (browse: .venv/bin/mlflow ui --backend-store-uri {ws.mlflow_uri})
+evaluation                {result.evaluation_path}
+monitoring                {ws.monitoring_dir / "monitoring.html"} (and monitoring.json)
+outreach loop             {loop_ws.root} (its lists, outcomes.db, monitoring/)
+registered model          {config.registry.model_name} version {result.version} ({"champion" if result.promoted else "challenger"})
+risk list                 {list_dir / "risk_list.html"} (and .csv, .parquet)
+service                   radar serve  ->  POST {base.rsplit(":", 1)[0]}:{config.serving.port}/score
+service check             {"PASSED" if ok else "FAILED"}""")
+    return 0 if ok else 1
+
+
+def _world(config: RadarConfig, args: argparse.Namespace) -> Path:
+    """Step 1: the synthetic world, reused when its size and seed are the asked ones."""
     sim = config.simulation
     customers, days = args.customers or sim.customers, args.days or sim.days
     world = config.workspace.world_dir
     manifest_path = world / MANIFEST
-
     _step(1, f"synthetic world: {customers} customers x {days} days (seed {sim.seed})")
     existing = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
-    if not args.fresh and (
-        existing.get("customers"),
-        existing.get("days"),
-        existing.get("seed"),
-    ) == (customers, days, sim.seed):
+    same = (existing.get("customers"), existing.get("days"), existing.get("seed"))
+    if not args.fresh and same == (customers, days, sim.seed):
         print(f"reusing {world} (same size and seed; --fresh regenerates)")
     else:
         simulate_world(
@@ -65,29 +89,30 @@ def run_demo(config: RadarConfig, args: argparse.Namespace, service_env: dict[st
             truth_days=sim.truth_days,
         )
     print(f"world: {world}")
+    return world
 
-    _step(2, "features -> candidate models (chosen on validation) -> evaluation -> MLflow registry")
-    result = train(config, world)
-    print_evaluation(result.evaluation)
 
-    _step(3, "daily risk lists with today's outreach, and how the earlier ones did")
-    history, _ = load_history(world, config.workspace.rejects_dir, config.data)
+def _daily_lists(config: RadarConfig, history) -> tuple[Path, pd.DataFrame]:
+    """Step 3: a few earlier, matured lists for the monitor to judge, then today's list."""
     day = history.observed_until.date()
     scorer = Scorer.from_registry(config)
-    # The lists of a few earlier days, as the team would have had them: their 48 h have
-    # passed, so the monitor can judge them (and today's list skips whom they assigned).
-    for back in range(DEMO_LOOP_DAYS + 2, 2, -1):
-        earlier = day - timedelta(days=back)
-        _, listed = score_day(
+
+    def list_of(date):
+        return score_day(
             history,
             scorer,
-            earlier,
+            date,
             config.workspace.risk_lists_dir,
             config.labels,
             config.evaluation,
             config.outreach,
         )
-        drawn = listed["assignment"].value_counts()
+
+    # The lists of a few earlier days, as the team would have had them: their 48 h have
+    # passed, so the monitor can judge them (and today's list skips whom they assigned).
+    for back in range(DEMO_LOOP_DAYS + 2, 2, -1):
+        earlier = day - timedelta(days=back)
+        drawn = list_of(earlier)[1]["assignment"].value_counts()
         print(
             f"list of {earlier}: {drawn.get('contact', 0)} to contact, "
             f"{drawn.get('holdout', 0)} held out"
@@ -103,38 +128,37 @@ def run_demo(config: RadarConfig, args: argparse.Namespace, service_env: dict[st
         f"monitoring: {len(report['alerts'])} alert(s), "
         f"{config.workspace.monitoring_dir / 'monitoring.html'}"
     )
-    list_dir, risk_list = score_day(
-        history,
-        scorer,
-        day,
-        config.workspace.risk_lists_dir,
-        config.labels,
-        config.evaluation,
-        config.outreach,
-    )
+    list_dir, risk_list = list_of(day)
     print(preview(risk_list, 5))
+    return list_dir, risk_list
 
-    _step(4, "scoring service over HTTP")
+
+def _serve_and_check(
+    config: RadarConfig,
+    args: argparse.Namespace,
+    history,
+    risk_list: pd.DataFrame,
+    service_env: dict[str, str],
+) -> tuple[bool, str]:
+    """Step 4: the BentoML service on loopback, asked over HTTP, its answers checked."""
     token = load_token(config)  # a misconfigured token fails here, before a server starts
     port = free_port(args.port or config.serving.port, config.serving.host)
     base = f"http://{config.serving.host}:{port}"
     service_log = config.workspace.root / "service.log"
     proc = start_service(config, port, service_log, service_env)
+    first, cutoff = risk_list["customer_id"].iloc[0], risk_list["cutoff_at"].iloc[0]
     try:
         print(f"service ready at {base}")
-        ok = _check_service(
-            base,
-            risk_list,
-            history_payload(
-                history, risk_list["customer_id"].iloc[0], risk_list["cutoff_at"].iloc[0]
-            ),
-            risk_list["cutoff_at"].iloc[0].isoformat(),
-            token,
-        )
+        payload = history_payload(history, first, cutoff)
+        ok = _check_service(base, risk_list, payload, cutoff.isoformat(), token)
     finally:
         stop(proc)
         print(f"service stopped (log: {service_log})")
+    return ok, base
 
+
+def _outreach_loop(config: RadarConfig):
+    """Step 5: the closed outreach loop in its own small world; returns its workspace."""
     loop = config.loop
     _step(
         5,
@@ -156,19 +180,7 @@ def run_demo(config: RadarConfig, args: argparse.Namespace, service_env: dict[st
     )
     loop_ws = loop_config(config).workspace
     print(f"loop monitoring: {loop_ws.monitoring_dir / 'monitoring.html'}")
-
-    _step(6, f"done in {time.perf_counter() - started:.0f} s")
-    ws = config.workspace
-    print(f"""world (synthetic data)    {world}
-MLflow store              {ws.mlflow_uri}   (browse: .venv/bin/mlflow ui --backend-store-uri {ws.mlflow_uri})
-evaluation                {result.evaluation_path}
-monitoring                {ws.monitoring_dir / "monitoring.html"} (and monitoring.json)
-outreach loop             {loop_ws.root} (its lists, outcomes.db, monitoring/)
-registered model          {config.registry.model_name} version {result.version} ({"champion" if result.promoted else "challenger"})
-risk list                 {list_dir / "risk_list.html"} (and .csv, .parquet)
-service                   radar serve  ->  POST {base.rsplit(":", 1)[0]}:{config.serving.port}/score
-service check             {"PASSED" if ok else "FAILED"}""")
-    return 0 if ok else 1
+    return loop_ws
 
 
 def _check_service(

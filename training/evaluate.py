@@ -54,6 +54,49 @@ def evaluate(
     if test is None:
         test = frame[split == "test"]
     y, day = test["label"].to_numpy(), test["cutoff_at"].dt.date.to_numpy()
+    probability, ranking = _peer_scores(frame, test, model_proba, seed, features)
+    intervals, differences = (
+        bootstrap_intervals(
+            day, y, ranking, ev, seed, test["customer_id"].to_numpy() if sampled else None
+        )
+        if ev.bootstrap_samples
+        else ({}, {})
+    )
+    result: dict[str, object] = {}
+    for name in ranking:
+        metrics = score_metrics(day, y, ranking[name], probability[name], ev)
+        metrics["intervals_95"] = intervals.get(name, {})
+        if name in differences:
+            metrics["model_minus_this_95"] = differences[name]
+        result[name] = metrics
+    per_day = pd.Series(day).value_counts()
+    daily_k = [daily_capacity(int(n), ev.capacity_fraction, ev.capacity_k) for n in per_day]
+    result.update(
+        capacity={
+            "fraction": ev.capacity_fraction,
+            "k": ev.capacity_k,
+            "mean_daily_k": float(np.mean(daily_k)),
+        },
+        positive_rate=float(y.mean()),
+        test_customer_fraction=test_customer_fraction,
+        n_test_rows=len(test),
+        n_test_days=len(per_day),
+        by_segment=_by_segment(test, ranking, probability, ev),
+        **period_sizes(frame, ev.min_positives),
+    )
+    return result, ranking
+
+
+def _peer_scores(
+    frame: pd.DataFrame,
+    test: pd.DataFrame,
+    model_proba: np.ndarray,
+    seed: int,
+    features: list[str] | None,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Each scorer's probability and ranking score on the test rows: the model, both rules
+    (fitted on validation), the logistic regression (on train) and, when known, the truth."""
+    split = frame["split"].to_numpy()
     rule_columns = [*FrequentContactRule.columns, *PriorComplaintsRule.columns]
     val = frame.loc[split == "validation", [*rule_columns, "label", "weight"]]
     y_val, w_val = val["label"].to_numpy(), val["weight"].to_numpy()
@@ -87,57 +130,33 @@ def evaluate(
     }
     if "true_risk" in test and test["true_risk"].notna().all():
         probability["oracle"] = ranking["oracle"] = test["true_risk"].to_numpy()
+    return probability, ranking
 
-    intervals, differences = (
-        bootstrap_intervals(
-            day, y, ranking, ev, seed, test["customer_id"].to_numpy() if sampled else None
-        )
-        if ev.bootstrap_samples
-        else ({}, {})
-    )
-    result: dict[str, object] = {}
-    for name in ranking:
-        metrics = score_metrics(day, y, ranking[name], probability[name], ev)
-        metrics["intervals_95"] = intervals.get(name, {})
-        if name in differences:
-            metrics["model_minus_this_95"] = differences[name]
-        result[name] = metrics
+
+def _by_segment(
+    test: pd.DataFrame,
+    ranking: dict[str, np.ndarray],
+    probability: dict[str, np.ndarray],
+    ev: EvaluationConfig,
+) -> dict[str, dict]:
+    """Every scorer's metrics within each customer segment (sizes only where none complained)."""
+    y, day = test["label"].to_numpy(), test["cutoff_at"].dt.date.to_numpy()
     segments = {}
     by_segment = test[SEGMENT_COLUMN] if SEGMENT_COLUMN in test else pd.Series(dtype=str)
     for segment in sorted(by_segment.dropna().unique()):
         rows = (by_segment == segment).to_numpy()
+        segments[segment] = {"n_rows": int(rows.sum()), "positives": int(y[rows].sum())}
         if y[rows].sum() == 0:
-            segments[segment] = {"n_rows": int(rows.sum()), "positives": 0}
             continue
-        segments[segment] = {
-            "n_rows": int(rows.sum()),
-            "positives": int(y[rows].sum()),
-            **{
+        segments[segment].update(
+            {
                 name: score_metrics(
                     day[rows], y[rows], ranking[name][rows], probability[name][rows], ev
                 )
                 for name in ranking
-            },
-        }
-    per_day = pd.Series(day).value_counts()
-    result.update(
-        capacity={
-            "fraction": ev.capacity_fraction,
-            "k": ev.capacity_k,
-            "mean_daily_k": float(
-                np.mean(
-                    [daily_capacity(int(n), ev.capacity_fraction, ev.capacity_k) for n in per_day]
-                )
-            ),
-        },
-        positive_rate=float(y.mean()),
-        test_customer_fraction=test_customer_fraction,
-        n_test_rows=len(test),
-        n_test_days=len(per_day),
-        by_segment=segments,
-        **period_sizes(frame, ev.min_positives),
-    )
-    return result, ranking
+            }
+        )
+    return segments
 
 
 # What a period with too few positives undermines.

@@ -33,8 +33,20 @@ def write_plots(
     """Precision-recall, cumulative gain, reliability, daily precision, SHAP summary."""
     out.mkdir(parents=True, exist_ok=True)
     y = test["label"].to_numpy()
-    paths = []
+    day = test["cutoff_at"].dt.date
+    return [
+        save_figure(_precision_recall(y, scores), out / "precision_recall.png"),
+        save_figure(_cumulative_gain(y, scores), out / "cumulative_gain.png"),
+        save_figure(_reliability(y, scores), out / "reliability.png"),
+        save_figure(
+            _daily_precision(day, y, scores, capacity_fraction, capacity_k),
+            out / "daily_precision.png",
+        ),
+        save_figure(_shap_summary(shap_values), out / "shap_summary.png"),
+    ]
 
+
+def _precision_recall(y: np.ndarray, scores: dict[str, np.ndarray]):
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     for name, s in scores.items():
         p, r, _ = precision_recall_curve(y, s)
@@ -46,8 +58,10 @@ def write_plots(
         ylabel="Precision (share of flagged who complain)",
     )
     ax.legend(fontsize=8)
-    paths.append(save_figure(fig, out / "precision_recall.png"))
+    return fig
 
+
+def _cumulative_gain(y: np.ndarray, scores: dict[str, np.ndarray]):
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     share = np.arange(1, len(y) + 1) / len(y)
     for name, s in scores.items():
@@ -62,8 +76,10 @@ def write_plots(
         ylabel="Complaints caught (%)",
     )
     ax.legend(fontsize=8)
-    paths.append(save_figure(fig, out / "cumulative_gain.png"))
+    return fig
 
+
+def _reliability(y: np.ndarray, scores: dict[str, np.ndarray]):
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     for name in ("model", "logistic_regression", "oracle"):
         if name in scores:
@@ -77,10 +93,17 @@ def write_plots(
         ylabel="Observed complaint rate within 48 h",
     )
     ax.legend(fontsize=8)
-    paths.append(save_figure(fig, out / "reliability.png"))
+    return fig
 
+
+def _daily_precision(
+    day: pd.Series,
+    y: np.ndarray,
+    scores: dict[str, np.ndarray],
+    capacity_fraction: float,
+    capacity_k: int | None,
+):
     fig, ax = plt.subplots(figsize=(7.5, 4.5))
-    day = test["cutoff_at"].dt.date
     for name, s in scores.items():
         frame = pd.DataFrame({"day": day, "y": y, "s": s})
         prec = frame.groupby("day").apply(
@@ -97,8 +120,10 @@ def write_plots(
     )
     ax.tick_params(axis="x", rotation=30)
     ax.legend(fontsize=8)
-    paths.append(save_figure(fig, out / "daily_precision.png"))
+    return fig
 
+
+def _shap_summary(shap_values: pd.DataFrame):
     fig, ax = plt.subplots(figsize=(6.5, 6.5))
     mean_abs = shap_values.abs().mean().sort_values().tail(20)
     ax.barh(mean_abs.index, mean_abs.to_numpy())
@@ -106,8 +131,7 @@ def write_plots(
         title=f"Reasons: top 20 features (test sample of {len(shap_values)})",
         xlabel="Mean |exact contribution| (log-odds)",
     )
-    paths.append(save_figure(fig, out / "shap_summary.png"))
-    return paths
+    return fig
 
 
 def write_report(evaluation: dict, plots: list[Path], path: Path) -> Path:

@@ -80,23 +80,7 @@ def spark_training_frame(
     periods = place_periods(start, tables.observed_until, config.labels, config.split)
     incidents, observed_until = tables.incidents, tables.observed_until
     observed_from = observed_start(tables, config.split, start)
-    # Estimating a threshold would need a pass over every partition's contacts first: on
-    # Spark they are the configured values (a null is a clear error here). The
-    # vocabularies and the open-complaint bound are counted across partitions, so every
-    # partition fills the same slots and judges eligibility alike.
-    train_end = periods.train[1] + pd.Timedelta(days=1)
-    learnt = learn_from_partitions(tables, incidents, observed_until, train_end)
-    parameters = replace(
-        FeatureParameters.configured(config.features),
-        **learnt.vocabularies,
-        lookback_days=float(config.split.warmup_days),
-        first_seen_signup=not has_signup_times(tables),
-        open_complaint_days=(
-            float(config.labels.open_complaint_days)
-            if config.labels.open_complaint_days is not None
-            else resolution_days(learnt.resolution_seconds)
-        ),
-    )
+    parameters = _learnt_parameters(config, tables, incidents, observed_until, periods)
     log.info("feature parameters: %s", parameters.as_dict())
     tally = validation_tally(spark)
     counted = spark.sparkContext.accumulator({}, CountsParam())
@@ -141,6 +125,27 @@ def spark_training_frame(
     )
     log_periods(frame, periods)
     return frame, periods, summary
+
+
+def _learnt_parameters(config: RadarConfig, tables, incidents, observed_until, periods):
+    """The feature parameters, learnt across every partition before any row is built."""
+    # Estimating a threshold would need a pass over every partition's contacts first: on
+    # Spark they are the configured values (a null is a clear error here). The
+    # vocabularies and the open-complaint bound are counted across partitions, so every
+    # partition fills the same slots and judges eligibility alike.
+    train_end = periods.train[1] + pd.Timedelta(days=1)
+    learnt = learn_from_partitions(tables, incidents, observed_until, train_end)
+    return replace(
+        FeatureParameters.configured(config.features),
+        **learnt.vocabularies,
+        lookback_days=float(config.split.warmup_days),
+        first_seen_signup=not has_signup_times(tables),
+        open_complaint_days=(
+            float(config.labels.open_complaint_days)
+            if config.labels.open_complaint_days is not None
+            else resolution_days(learnt.resolution_seconds)
+        ),
+    )
 
 
 @dataclass(frozen=True)

@@ -55,19 +55,7 @@ def train(config: RadarConfig, data_dir: Path | str, engine: str = "embedded") -
         frame, _, _ = load_training_frame(config, data_dir, parameters)
         return frame[frame["split"].to_numpy() == "test"]
 
-    if engine == "spark" and config.data.mapping is not None:
-        raise ContractError(SPARK_READS_THE_CONTRACT)
-    if engine == "spark":
-        from training.spark_dataset import spark_training_frame
-
-        frame, periods, load_summary = spark_training_frame(config, data_dir)
-    elif is_uri(data_dir):
-        raise ContractError(
-            f"{data_dir}: the embedded engine reads local folders; use --engine spark for a "
-            "cluster's file system"
-        )
-    else:
-        frame, periods, load_summary = load_training_frame(config, data_dir)
+    frame, periods, load_summary = _training_frame(config, data_dir, engine)
     parameters = FeatureParameters.from_dict(load_summary["feature_parameters"])
     client = registry.connect(config)
     registry.fail_dead_runs(client, config.registry.experiment)
@@ -83,13 +71,10 @@ def train(config: RadarConfig, data_dir: Path | str, engine: str = "embedded") -
 
     selection = choose_model(frame, config, parameters)
     model = selection.model
+    n_train = int((frame["split"] == "train").sum())
     log.info(
         "chose %s (%s) on validation; trained on %d rows (%d features), calibration a=%.3f b=%.3f",
-        selection.chosen,
-        model.kind,
-        int((frame["split"] == "train").sum()),
-        len(model.feature_names),
-        *model.calibration_,
+        *(selection.chosen, model.kind, n_train, len(model.feature_names), *model.calibration_),
     )
     test, evaluation, ranking = evaluate_model(frame, model, config)
     for warning in evaluation["too_few_positives"]:
@@ -103,12 +88,7 @@ def train(config: RadarConfig, data_dir: Path | str, engine: str = "embedded") -
     with mlflow.start_run(tags=tags) as run:
         mlflow.log_params(tracking.flat_params(config, data_dir, periods))
         mlflow.log_param("engine", engine)
-        tracking.log_selection(selection)
-        tracking.log_scorer_metrics(evaluation, ranking)
-        for split in ("train", "validation", "test"):
-            mlflow.log_input(tracking.dataset_record(frame, data_dir, split), context=split)
-        mlflow.log_dict({"features": catalogue_frame()}, "feature_catalogue.json")
-        mlflow.log_dict(load_summary, "load_report.json")
+        _log_what_was_learnt(frame, data_dir, selection, evaluation, ranking, load_summary)
         version = registry.register(client, registry.log_risk_model(model, test), name)
         evaluation.update(
             registered_model=name,
@@ -131,13 +111,7 @@ def train(config: RadarConfig, data_dir: Path | str, engine: str = "embedded") -
         report = tracking.log_evaluation(evaluation, test, ranking, model, config, out_dir)
     write_text(config.workspace.root / tracking.REPORT_FILE, report.read_text())
     write_json(config.workspace.root / tracking.EVALUATION_FILE, evaluation)
-    promoted, reason = promote.promote_if_unchanged(client, config, str(version.version), decision)
-    evaluation.update(promoted_to_champion=promoted)
-    evaluation["champion_comparison"]["reason"] = reason
-    client.set_tag(run.info.run_id, "radar.promoted", str(promoted).lower())
-    for folder in (out_dir, config.workspace.root):
-        write_json(folder / tracking.EVALUATION_FILE, evaluation)
-    log.info("evaluation report: %s", config.workspace.root / tracking.REPORT_FILE)
+    promoted = _promote(client, config, run.info.run_id, evaluation, decision, out_dir)
     return TrainResult(
         run.info.run_id,
         str(version.version),
@@ -145,3 +119,44 @@ def train(config: RadarConfig, data_dir: Path | str, engine: str = "embedded") -
         evaluation,
         config.workspace.root / tracking.EVALUATION_FILE,
     )
+
+
+def _promote(client, config: RadarConfig, run_id: str, evaluation: dict, decision, out_dir) -> bool:
+    """Move the champion alias if the gate passed and nobody moved it meanwhile; the
+    evaluation (in the run's folder and the workspace) says what happened and why."""
+    version = evaluation["version"]
+    promoted, reason = promote.promote_if_unchanged(client, config, version, decision)
+    evaluation.update(promoted_to_champion=promoted)
+    evaluation["champion_comparison"]["reason"] = reason
+    client.set_tag(run_id, "radar.promoted", str(promoted).lower())
+    for folder in (out_dir, config.workspace.root):
+        write_json(folder / tracking.EVALUATION_FILE, evaluation)
+    log.info("evaluation report: %s", config.workspace.root / tracking.REPORT_FILE)
+    return promoted
+
+
+def _training_frame(config: RadarConfig, data_dir: Path | str, engine: str):
+    """The labelled feature frame, its periods and the load summary, from either engine."""
+    if engine == "spark" and config.data.mapping is not None:
+        raise ContractError(SPARK_READS_THE_CONTRACT)
+    if engine == "spark":
+        from training.spark_dataset import spark_training_frame
+
+        return spark_training_frame(config, data_dir)
+    if is_uri(data_dir):
+        raise ContractError(
+            f"{data_dir}: the embedded engine reads local folders; use --engine spark for a "
+            "cluster's file system"
+        )
+    return load_training_frame(config, data_dir)
+
+
+def _log_what_was_learnt(frame, data_dir, selection, evaluation, ranking, load_summary) -> None:
+    """Into the active run: the candidates, every scorer's metrics, the three periods as
+    datasets, the feature catalogue and the load report."""
+    tracking.log_selection(selection)
+    tracking.log_scorer_metrics(evaluation, ranking)
+    for split in ("train", "validation", "test"):
+        mlflow.log_input(tracking.dataset_record(frame, data_dir, split), context=split)
+    mlflow.log_dict({"features": catalogue_frame()}, "feature_catalogue.json")
+    mlflow.log_dict(load_summary, "load_report.json")

@@ -88,6 +88,62 @@ def score_on_spark(
     schema = _schema(top)
 
     tally = validation_tally(spark)
+    scores_of = _partition_scorer(
+        scorer, day, labels, (incidents, observed_until, observed_from), upper, tally
+    )
+    scored = (
+        tables.packed.groupBy(PARTITION_COLUMN)
+        .applyInPandas(scores_of, schema)
+        .persist(StorageLevel.DISK_ONLY)
+    )
+    # Computed once (and kept on disk) before anything is written: bad data stops the run
+    # here, and the date's earlier output stays in place.
+    n_scored = scored.count()
+    report = load_report(tables, tally.value, config.data)
+    out = config.spark.output or config.workspace.spark_dir
+    stamp = F.lit(day.isoformat()).alias(DATE_COLUMN)
+    feature_columns = ["customer_id", "cutoff_at", *[f"`{f.name}`" for f in FEATURES], "eligible"]
+    scored.select(*feature_columns, stamp).write.mode("overwrite").partitionBy(DATE_COLUMN).parquet(
+        output_path(out, FEATURES_FOLDER)
+    )
+    listed = scored.where(F.col("eligible"))
+    n_eligible = listed.count()
+    capacity = daily_capacity(n_eligible, ev.capacity_fraction, ev.capacity_k)
+    order = [F.desc("probability"), F.asc("customer_id")]
+    listed = _explained_within(listed, capacity, order, top)
+    ranked = _ranked(spark, listed.orderBy(*order))
+    ranked.select(*ranked.columns, stamp).write.mode("overwrite").partitionBy(DATE_COLUMN).parquet(
+        output_path(out, LIST_FOLDER)
+    )
+    tiers = {r["risk_tier"]: r["count"] for r in listed.groupBy("risk_tier").count().collect()}
+    scored.unpersist()
+    summary = {
+        "scored_for": day.isoformat(),
+        "engine": "spark",
+        "risk_list": output_path(out, LIST_FOLDER, f"{DATE_COLUMN}={day.isoformat()}"),
+        "features": output_path(out, FEATURES_FOLDER, f"{DATE_COLUMN}={day.isoformat()}"),
+        "n_customers": tables.n_customers,
+        "n_signed_up": n_scored,
+        "rows_rejected": report["rows_rejected"],
+        "n_eligible": n_eligible,
+        "explained_capacity": capacity,
+        "tiers": tiers,
+        "partitions": tables.partitions,
+        "seconds": round(time.perf_counter() - started, 1),
+        "model_name": scorer.model_name,
+        "model_version": scorer.model_version,
+    }
+    log.info(
+        "Spark scored %d eligible customers for %s in %.0f s", n_eligible, day, summary["seconds"]
+    )
+    return summary
+
+
+def _partition_scorer(scorer: Scorer, day: Date, labels, context: tuple, upper: int, tally):
+    """The function each customer partition is scored by: its history built and validated,
+    features, probabilities and up to ``upper`` explanations, as one flat frame."""
+    incidents, observed_until, observed_from = context
+    top = scorer.serving.top_reasons
 
     def scores_of(pdf: pd.DataFrame) -> pd.DataFrame:
         history, validated = partition_history(pdf, incidents, observed_until, observed_from)
@@ -117,25 +173,14 @@ def score_on_spark(
         )
         return out.merge(listed, on="customer_id", how="left")
 
-    scored = (
-        tables.packed.groupBy(PARTITION_COLUMN)
-        .applyInPandas(scores_of, schema)
-        .persist(StorageLevel.DISK_ONLY)
-    )
-    # Computed once (and kept on disk) before anything is written: bad data stops the run
-    # here, and the date's earlier output stays in place.
-    n_scored = scored.count()
-    report = load_report(tables, tally.value, config.data)
-    out = config.spark.output or config.workspace.spark_dir
-    stamp = F.lit(day.isoformat()).alias(DATE_COLUMN)
-    feature_columns = ["customer_id", "cutoff_at", *[f"`{f.name}`" for f in FEATURES], "eligible"]
-    scored.select(*feature_columns, stamp).write.mode("overwrite").partitionBy(DATE_COLUMN).parquet(
-        output_path(out, FEATURES_FOLDER)
-    )
-    listed = scored.where(F.col("eligible"))
-    n_eligible = listed.count()
-    capacity = daily_capacity(n_eligible, ev.capacity_fraction, ev.capacity_k)
-    order = [F.desc("probability"), F.asc("customer_id")]
+    return scores_of
+
+
+def _explained_within(listed, capacity: int, order: list, top: int):
+    """The list's columns, reasons kept for the top ``capacity`` and the high and medium
+    tiers only (as the embedded engine does), cleared for everyone else."""
+    from pyspark.sql import functions as F
+
     last = listed.orderBy(*order).limit(capacity).collect()[-1] if capacity else None
     within = (
         (F.col("probability") > last["probability"])
@@ -152,7 +197,7 @@ def score_on_spark(
         "suggested_action": F.lit("No action needed"),
         "reasons_json": F.lit("[]"),
     }
-    listed = listed.select(
+    return listed.select(
         "customer_id",
         "probability",
         "risk_tier",
@@ -163,32 +208,6 @@ def score_on_spark(
         "model_name",
         "model_version",
     )
-    ranked = _ranked(spark, listed.orderBy(*order))
-    ranked.select(*ranked.columns, stamp).write.mode("overwrite").partitionBy(DATE_COLUMN).parquet(
-        output_path(out, LIST_FOLDER)
-    )
-    tiers = {r["risk_tier"]: r["count"] for r in listed.groupBy("risk_tier").count().collect()}
-    scored.unpersist()
-    summary = {
-        "scored_for": day.isoformat(),
-        "engine": "spark",
-        "risk_list": output_path(out, LIST_FOLDER, f"{DATE_COLUMN}={day.isoformat()}"),
-        "features": output_path(out, FEATURES_FOLDER, f"{DATE_COLUMN}={day.isoformat()}"),
-        "n_customers": tables.n_customers,
-        "n_signed_up": n_scored,
-        "rows_rejected": report["rows_rejected"],
-        "n_eligible": n_eligible,
-        "explained_capacity": capacity,
-        "tiers": tiers,
-        "partitions": tables.partitions,
-        "seconds": round(time.perf_counter() - started, 1),
-        "model_name": scorer.model_name,
-        "model_version": scorer.model_version,
-    }
-    log.info(
-        "Spark scored %d eligible customers for %s in %.0f s", n_eligible, day, summary["seconds"]
-    )
-    return summary
 
 
 def _ranked(spark, ordered):
