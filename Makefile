@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint format bento clean postgresql chromium java
+.PHONY: demo test test-fast lint format bento clean postgresql chromium java wrk
 
 # The environment: pinned by constraints.txt, rebuilt when the pins or pyproject change.
 $(STAMP): pyproject.toml constraints.txt
@@ -40,6 +40,14 @@ java:
 	{ [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 	  { mkdir -p /usr/share/man/man1 && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; } ; } || \
 	echo "Java could not be installed: the Spark engine's tests will be skipped"
+
+# Debian's wrk, the load generator of the service benchmarks (benchmarks/http_tail.py,
+# soak.py, serve_latency.py); not needed by the product or its tests.
+wrk:
+	@command -v wrk >/dev/null || \
+	{ [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; } ; } || \
+	echo "wrk could not be installed: the service benchmarks fall back to Python clients or stop"
 
 test: $(STAMP) postgresql chromium java
 	$(BIN)/ruff check .

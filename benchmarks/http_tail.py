@@ -2,7 +2,7 @@
 
 Two servers on the same workspace, in the same run: ours as shipped, and the same service
 with BentoML's stock timeout middleware (``RADAR_BENTOML_TIMEOUT=stock``), the peer that
-shows what the fix in ``serving/bentoml_fixes.py`` is worth. For each, ``--seconds`` per
+shows what the fix in ``serving/api/bentoml_fixes.py`` is worth. For each, ``--seconds`` per
 phase:
 
   0. ``/events`` of one new contact per request from one connection (a durable write);

@@ -393,6 +393,8 @@ class _ColumnChecks:
             self.flag(missing, col.name, "missing", values)
         if col.kind == "category" and col.categories:
             coerced = self._known_categories(col, values, coerced)
+        if col.kind == "time":
+            self._zoneless(col, values, coerced)
         if col.min is not None or col.max is not None:
             num = coerced.astype("float64")
             bad = np.zeros(self.n, dtype=bool)
@@ -402,6 +404,31 @@ class _ColumnChecks:
                 bad |= (num > col.max).fillna(False).to_numpy()
             self.flag(bad, col.name, f"out of range [{col.min}, {col.max}]", values)
         return coerced
+
+    def _zoneless(self, col: Column, values: pd.Series, coerced: pd.Series) -> None:
+        """Times written without a zone are read as UTC, and said so (a warning per column)."""
+        kept = coerced.notna().to_numpy() & (self.reasons == "")
+        if isinstance(values.dtype, pd.DatetimeTZDtype):
+            return
+        if pd.api.types.is_datetime64_dtype(values.dtype):
+            zoneless = kept
+        else:  # the text as written (an aware datetime prints its offset)
+            text = values.astype("str").str.strip()
+            has = text.str.contains(_ZONE.pattern) & text.str.contains("[T :]")
+            zoneless = kept & ~has.fillna(False).to_numpy(dtype=bool)
+        if zoneless.any():
+            rows = np.flatnonzero(zoneless)[:EXAMPLES_PER_ISSUE]
+            examples = [self.where.describe(i, values.iloc[i]) for i in rows]
+            self.issues.append(
+                Issue(
+                    self.schema.name,
+                    col.name,
+                    ZONELESS,
+                    int(zoneless.sum()),
+                    examples,
+                    severity="warning",
+                )
+            )
 
     def _known_categories(self, col: Column, values: pd.Series, coerced: pd.Series) -> pd.Series:
         """Unknown values become the fallback category, with a warning on each such row."""
@@ -481,6 +508,23 @@ class _Locator:
 def source_column(raw: pd.DataFrame) -> str | None:
     """The column of :data:`SOURCE_ROWS` a raw table carries, if any."""
     return next((c for c in SOURCE_ROWS if c in raw.columns), None)
+
+
+ZONELESS = "no time zone: read as UTC (a mapping's times: can declare the export's zone)"
+_ZONE = re.compile(r"(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$")
+
+
+def _has_zone(value: object) -> bool:
+    """Whether a present time value says its zone (text with Z or an offset, or an aware
+    timestamp)."""
+    if isinstance(value, str):
+        text = value.strip()
+        # A date alone, or a time of day without an offset, has no zone; "-05" after a
+        # date is its day, not an offset.
+        return bool(_ZONE.search(text)) and ("T" in text or " " in text or ":" in text)
+    if isinstance(value, datetime):
+        return value.tzinfo is not None
+    return False
 
 
 _PROBLEM_DETAIL = {
@@ -564,6 +608,17 @@ class _ValueChecks:
             self.flag(missing, col.name, "missing", values)
         if col.kind == "category" and col.categories:
             coerced = self._known_categories(col, values, coerced)
+        if col.kind == "time":
+            zoneless = [
+                c is not None and not self.reasons[i] and not _has_zone(values[i])
+                for i, c in enumerate(coerced)
+            ]
+            if any(zoneless):
+                rows = [i for i, z in enumerate(zoneless) if z]
+                examples = [self.where.describe(i, values[i]) for i in rows[:EXAMPLES_PER_ISSUE]]
+                self.issues.append(
+                    Issue(self.schema.name, col.name, ZONELESS, len(rows), examples, "warning")
+                )
         if col.min is not None or col.max is not None:
             low, high = col.min, col.max
             bad = [
@@ -770,6 +825,14 @@ _BOOL_WORDS = {
     "no": False,
     "f": False,
 }
+
+
+def flag_of(value: object) -> object:
+    """A flag written as text in a file (``true``, ``1``, ``no``...) as a bool; anything else
+    as it is (the caller's schema then says what is wrong with it)."""
+    if isinstance(value, str):
+        return _BOOL_WORDS.get(value.strip().lower(), value)
+    return value
 
 
 def check_columns(frame: pd.DataFrame, expected: Sequence[str], what: str) -> None:

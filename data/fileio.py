@@ -181,3 +181,46 @@ def _read_umask() -> int:
 _UMASK = _read_umask()
 # Temporary names this process is writing right now (threads may publish concurrently).
 _IN_PROGRESS: set[str] = set()
+
+
+LOCK_FILE = ".radar.lock"
+
+
+class WorkspaceBusy(OSError):
+    """Another ``radar`` job holds the workspace."""
+
+
+@contextlib.contextmanager
+def workspace_lock(root: Path, job: str) -> Iterator[None]:
+    """Hold the workspace for one job (score, train, monitor...): a second job on the same
+    workspace stops at once, naming the one that holds it, instead of both writing and the
+    last silently winning. The lock is the kernel's (``flock``): a killed job releases it."""
+    import fcntl
+
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    path = root / LOCK_FILE
+    handle = path.open("a+", encoding="utf-8")
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another job"
+            raise WorkspaceBusy(
+                f"workspace {root} is busy: {holder} holds it; wait for it to finish, or give "
+                "this job another --workspace"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"radar {job} (pid {os.getpid()}, since {_now()})")
+        handle.flush()
+        yield
+    finally:
+        handle.close()  # closing releases the lock
+
+
+def _now() -> str:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")

@@ -50,6 +50,7 @@ class LoadReport:
 
     source: Path
     tables: dict[str, TableReport]
+    error: str | None = None  # what stopped the load before every table was validated
 
     @property
     def n_rejected(self) -> int:
@@ -58,6 +59,7 @@ class LoadReport:
     def summary(self) -> dict[str, object]:
         return {
             "source": str(self.source),
+            **({"error": self.error} if self.error else {}),
             "rows_rejected": self.n_rejected,
             "tables": {k: r.summary() for k, r in self.tables.items()},
         }
@@ -190,21 +192,27 @@ def load_history(
     frames: dict[str, pd.DataFrame] = {}
     reports: dict[str, TableReport] = {}
     sources: dict[str, str] = {}
-    for name, schema in SCHEMAS.items():
-        found = read_table(directory, name, mapping)
-        if found is None:
-            if not schema.optional:
-                expected = ", ".join([*(f"{name}{s}" for s in SUFFIXES), f"{name}/*.parquet"])
-                raise ContractError(
-                    f"required table '{name}' not found in {directory} (looked for {expected})"
-                )
-            frames[name] = schema.empty()
-            continue
-        raw, sources[name] = found
-        try:
-            frames[name], reports[name] = validate_table(raw, schema)
-        except ContractError as exc:
-            raise ContractError(f"{sources[name]}: {exc}") from None
+    try:
+        for name, schema in SCHEMAS.items():
+            found = read_table(directory, name, mapping)
+            if found is None:
+                if not schema.optional:
+                    expected = ", ".join([*(f"{name}{s}" for s in SUFFIXES), f"{name}/*.parquet"])
+                    raise ContractError(
+                        f"required table '{name}' not found in {directory} (looked for {expected})"
+                    )
+                frames[name] = schema.empty()
+                continue
+            raw, sources[name] = found
+            try:
+                frames[name], reports[name] = validate_table(raw, schema)
+            except ContractError as exc:
+                raise ContractError(f"{sources[name]}: {exc}") from None
+    except ContractError as exc:
+        # The rejects folder says what stopped this load, never an earlier load's rows.
+        if rejects_dir is not None:
+            LoadReport(directory, reports, error=str(exc)).write(Path(rejects_dir))
+        raise
 
     absent = absent_inputs({name: r.absent for name, r in reports.items()})
     derived = complete_customers(frames, reports)

@@ -86,7 +86,18 @@ class WorkspaceConfig(_Frozen):
 
     @property
     def rejects_dir(self) -> Path:
+        """Rows set aside, one folder per writer, each replaced whole by its next run."""
         return self.root / "rejects"
+
+    @property
+    def data_rejects_dir(self) -> Path:
+        """The last data load's rejected rows (a CSV per table) and its report."""
+        return self.rejects_dir / "data"
+
+    @property
+    def outcome_rejects_dir(self) -> Path:
+        """The last outcome import's rejected rows and its report."""
+        return self.rejects_dir / "outcomes"
 
     @property
     def journal_path(self) -> Path:
@@ -450,7 +461,10 @@ class ServingConfig(_Frozen):
     port: int = Field(3000, ge=1, le=65535, description="HTTP port.")
     top_reasons: int = Field(3, ge=1, le=10, description="Reasons per score by default.")
     max_batch: int = Field(
-        1000, ge=1, description="Most customers (ids + histories) in one request."
+        1100,
+        ge=1,
+        description="Most customers (ids + histories) in one request (the request schema "
+        "allows 1000 ids and 100 histories).",
     )
     high_tier: float = Field(
         0.10, gt=0, lt=1, description="Probability at or above which the tier is 'high'."
@@ -502,6 +516,12 @@ class ServingConfig(_Frozen):
         description="Database of the events posted to /events (SQLAlchemy URL, e.g. "
         "postgresql+psycopg://user@host/db, shared by every replica; $RADAR_JOURNAL_URL wins); "
         "default: SQLite workspace/events.db.",
+    )
+    allowed_hosts: tuple[str, ...] = Field(
+        (),
+        description="Host names the service answers to besides its bind address (e.g. the "
+        "name a gateway forwards); without a token, loopback names are always allowed and "
+        "nothing else; with one and this empty, any.",
     )
 
     @model_validator(mode="after")

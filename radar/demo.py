@@ -47,7 +47,7 @@ def run_demo(config: RadarConfig, args: argparse.Namespace, service_env: dict[st
     result = train(config, world)
     print_evaluation(result.evaluation)
     _step(3, "daily risk lists with today's outreach, and how the earlier ones did")
-    history, _ = load_history(world, config.workspace.rejects_dir, config.data)
+    history, _ = load_history(world, config.workspace.data_rejects_dir, config.data)
     list_dir, risk_list = _daily_lists(config, history)
     _step(4, "scoring service over HTTP")
     ok, base = _serve_and_check(config, args, history, risk_list, service_env)

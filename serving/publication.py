@@ -17,9 +17,11 @@ the pointer never finds its folder missing, whatever is re-published meanwhile.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import shutil
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,6 +35,8 @@ from data.fileio import atomic_directory, fsync_folder, process_alive, write_jso
 from data.history import History
 from features.catalogue import FEATURE_NAMES, KEY_COLUMNS
 
+log = logging.getLogger(__name__)
+
 LATEST = "latest.json"
 LIST_PARQUET = "risk_list.parquet"
 LIST_CSV = "risk_list.csv"
@@ -42,9 +46,15 @@ SNAPSHOT_META = "snapshot.json"
 SNAPSHOT_HISTORY = "history"
 HISTORY_TABLES = ("customers", "contacts", "complaints", "events", "incidents")
 SNAPSHOT_COLUMNS = (*KEY_COLUMNS, *FEATURE_NAMES, "eligible")
-# Publications of a day kept beside the current one: a reader that read the pointer just
-# before a re-publication still finds the folder it names.
+# What a list tells outreach to do with each customer (serving.outreach decides it).
+CONTACT, HOLDOUT, NONE = "contact", "holdout", "none"
+ASSIGNMENTS = (CONTACT, HOLDOUT, NONE)
+LIST_REQUIRED = ("customer_id", "probability")
+# Publications of a day kept beside the current one, and how long any superseded one is
+# kept at least: a reader that read the pointer just before a re-publication (or several,
+# in quick succession) still finds the folder it names.
 KEPT_BEFORE_CURRENT = 1
+SUPERSEDED_GRACE_SECONDS = 120
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -81,14 +91,17 @@ def _link(day_path: Path, target: str) -> None:
 
 
 def _clean(out_dir: Path, day: Date) -> None:
-    """Remove the day's older publications, but the last :data:`KEPT_BEFORE_CURRENT`."""
+    """Remove the day's older publications, but the last :data:`KEPT_BEFORE_CURRENT` and any
+    written in the last :data:`SUPERSEDED_GRACE_SECONDS`."""
     current = os.readlink(out_dir / day.isoformat())
     older = sorted(
         (p for p in out_dir.glob(f"{day.isoformat()}.*") if p.name != current and p.is_dir()),
         key=lambda p: p.stat().st_mtime,
     )
+    old_enough = time.time() - SUPERSEDED_GRACE_SECONDS
     for folder in older[: max(len(older) - KEPT_BEFORE_CURRENT, 0)]:
-        shutil.rmtree(folder, ignore_errors=True)
+        if folder.stat().st_mtime < old_enough:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def pointer(out_dir: Path) -> str:
@@ -110,12 +123,62 @@ def latest_folder(out_dir: Path) -> tuple[str, Path]:
 
 
 def published_days(out_dir: Path) -> list[tuple[Date, Path]]:
-    """(date, folder) of every published list, oldest first."""
+    """(date, folder) of every published list, oldest first. Only folders named by a real
+    date count: anything else in the folder (``2026-13-45``, a copy) is passed over."""
     found = []
     for folder in sorted(Path(out_dir).glob("????-??-??")):
-        if _DAY.match(folder.name) and (folder / LIST_PARQUET).exists():
+        if not (_DAY.match(folder.name) and (folder / LIST_PARQUET).exists()):
+            continue
+        try:
             found.append((Date.fromisoformat(folder.name), folder))
+        except ValueError:
+            log.warning("%s is not a date: not a published list, passed over", folder)
     return found
+
+
+class ListError(ValueError):
+    """A published list that cannot be judged as it is: which file, what, how many rows."""
+
+
+def read_list(folder: Path) -> pd.DataFrame:
+    """A published list, checked before anyone believes it: the columns a list has, one row
+    per customer, a probability in [0, 1] for every row and, when there is one, an
+    assignment that is one of :data:`ASSIGNMENTS`."""
+    path = Path(folder) / LIST_PARQUET
+    try:
+        listed = pd.read_parquet(path)
+    except Exception as exc:
+        raise ListError(f"{path} cannot be read: {exc}") from None
+    missing = [c for c in LIST_REQUIRED if c not in listed.columns]
+    if missing:
+        raise ListError(f"{path} lacks column(s) {missing}; it has {sorted(listed.columns)}")
+    customers = listed["customer_id"]
+    probability = pd.to_numeric(listed["probability"], errors="coerce")
+    problems = {
+        "customer_id: missing": customers.isna(),
+        "customer_id: listed more than once": customers.duplicated(keep=False),
+        "probability: missing or not in [0, 1]": ~probability.between(0, 1),
+    }
+    if "assignment" in listed.columns:
+        problems[f"assignment: not one of {list(ASSIGNMENTS)}"] = ~listed["assignment"].isin(
+            ASSIGNMENTS
+        )
+    for problem, bad in problems.items():
+        if bad.any():
+            row = listed[bad.to_numpy()].iloc[0]
+            column = problem.split(":")[0]
+            raise ListError(
+                f"{path}: {int(bad.sum())} row(s) with {problem}, e.g. customer "
+                f"{row['customer_id']!r}: {column} {row[column]!r}"
+            )
+    return listed.assign(probability=probability)
+
+
+def known_customers(out_dir: Path) -> pd.Index:
+    """The customers of the latest publication's history: those the service knows."""
+    _, folder = latest_folder(out_dir)
+    path = folder / SNAPSHOT_HISTORY / "customers.parquet"
+    return pd.Index(pd.read_parquet(path, columns=["customer_id"])["customer_id"].astype(str))
 
 
 def list_of_day(out_dir: Path, day: Date) -> Path | None:

@@ -265,7 +265,7 @@ def load_training_frame(
     ``parameters``: a registered model's, to judge it on its own features (default: resolved
     from the configuration on the train period). The summary carries the load report, the
     absent inputs, the feature parameters used and the counts of every period."""
-    history, load_report = load_history(data_dir, config.workspace.rejects_dir, config.data)
+    history, load_report = load_history(data_dir, config.workspace.data_rejects_dir, config.data)
     frame, periods, parameters, counts = assemble(
         history, config, read_true_risk(data_dir), parameters
     )

@@ -309,9 +309,12 @@ class RiskModel(CalibratedModel):
     @classmethod
     def load(cls, directory: Path) -> RiskModel:
         directory = Path(directory)
-        meta = json.loads((directory / META_FILE).read_text())
+        meta = _read_json(directory / META_FILE)
         model = cls(meta["feature_names"], _saved_settings(meta), _saved_parameters(meta))
-        model.booster_ = lgb.Booster(model_file=str(directory / MODEL_FILE))
+        try:
+            model.booster_ = lgb.Booster(model_file=str(directory / MODEL_FILE))
+        except Exception as exc:  # LightGBM says what broke, never in which file
+            raise ModelFileError(f"{directory / MODEL_FILE} cannot be read: {exc}") from None
         model.categories_ = meta["categories"]
         model.calibration_ = tuple(meta["calibration"])
         model.best_iteration_ = meta["best_iteration"]
@@ -516,8 +519,8 @@ class LinearRiskModel(CalibratedModel):
     @classmethod
     def load(cls, directory: Path) -> LinearRiskModel:
         directory = Path(directory)
-        meta = json.loads((directory / META_FILE).read_text())
-        linear = json.loads((directory / LINEAR_FILE).read_text())
+        meta = _read_json(directory / META_FILE)
+        linear = _read_json(directory / LINEAR_FILE)
         model = cls(
             meta["feature_names"], **meta["settings"], feature_parameters=_saved_parameters(meta)
         )
@@ -544,11 +547,33 @@ MODEL_KINDS: dict[str, type[CalibratedModel]] = {
 }
 
 
+class ModelFileError(ValueError):
+    """A saved model that cannot be read: names the file."""
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise ModelFileError(f"{path} cannot be read: {exc}") from None
+
+
 def load_model(directory: Path) -> CalibratedModel:
     """Whichever kind of model was saved in ``directory`` (versions saved before kinds
-    existed are LightGBM)."""
-    meta = json.loads((Path(directory) / META_FILE).read_text())
+    existed are LightGBM); a damaged file is an error that names it."""
+    directory = Path(directory)
+    meta = _read_json(directory / META_FILE)
     kind = meta.get("kind", RiskModel.kind)
     if kind not in MODEL_KINDS:
-        raise ValueError(f"{directory}: unknown model kind {kind!r}; known: {sorted(MODEL_KINDS)}")
-    return MODEL_KINDS[kind].load(directory)
+        raise ModelFileError(
+            f"{directory / META_FILE}: unknown model kind {kind!r}; known: {sorted(MODEL_KINDS)}"
+        )
+    try:
+        return MODEL_KINDS[kind].load(directory)
+    except ModelFileError:
+        raise
+    except (KeyError, TypeError, ValueError) as exc:  # a file that parses but is not a model
+        raise ModelFileError(
+            f"the {kind} model saved in {directory} is incomplete or damaged: "
+            f"{type(exc).__name__}: {exc}"
+        ) from None

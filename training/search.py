@@ -93,7 +93,7 @@ def search_frame(
 
 def search(config: RadarConfig, data_dir: Path | str) -> SearchResult:
     """``radar search``: load, assemble, run the grid; write ``search.json`` to the workspace."""
-    history, _ = load_history(Path(data_dir), config.workspace.rejects_dir, config.data)
+    history, _ = load_history(Path(data_dir), config.workspace.data_rejects_dir, config.data)
     frame, _, parameters, _ = assemble(history, config)
     registry.connect(config)
     result = search_frame(frame, config, parameters)

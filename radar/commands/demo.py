@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from data.fileio import workspace_lock
 from radar.commands.common import config_of
 
 NAME = "demo"
@@ -22,4 +23,5 @@ def run(args: argparse.Namespace) -> int:
     from radar.process import service_env
 
     config = config_of(args)
-    return run_demo(config, args, service_env(config, args.config))
+    with workspace_lock(config.workspace.root, NAME):
+        return run_demo(config, args, service_env(config, args.config))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from data.fileio import workspace_lock
 from radar.commands.common import config_of, mapping_argument
 
 NAME = "monitor"
@@ -21,14 +22,15 @@ def run(args: argparse.Namespace) -> int:
     from serving.monitoring.monitor import run_monitor
 
     config = config_of(args)
-    history, _ = load_history(args.data, config.workspace.rejects_dir, config.data)
-    report = run_monitor(history, config)
-    print("\n".join(summary_lines(report)))
-    out = config.workspace
-    print(
-        f"report: {out.monitoring_dir / 'monitoring.html'} (and {out.monitoring_file}; also in MLflow)"
-    )
-    return 0
+    with workspace_lock(config.workspace.root, NAME):
+        history, _ = load_history(args.data, config.workspace.data_rejects_dir, config.data)
+        report = run_monitor(history, config)
+        print("\n".join(summary_lines(report)))
+        out = config.workspace
+        print(
+            f"report: {out.monitoring_dir / 'monitoring.html'} (and {out.monitoring_file}; also in MLflow)"
+        )
+        return 0
 
 
 def summary_lines(report: dict) -> list[str]:

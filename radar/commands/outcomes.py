@@ -28,9 +28,13 @@ def arguments(p: argparse.ArgumentParser, common: argparse.ArgumentParser | None
 
 def run(args: argparse.Namespace) -> int:
     from radar.outcomes import import_outcomes
+    from serving.publication import known_customers
 
     config = config_of(args)
-    counts = import_outcomes(args.file, config.outcomes_url(), config.workspace.rejects_dir)
+    known = known_customers(config.workspace.risk_lists_dir)  # as POST /outcomes knows them
+    counts = import_outcomes(
+        args.file, config.outcomes_url(), config.workspace.outcome_rejects_dir, known
+    )
     print(
         f"outcomes from {args.file}: {counts['accepted']} new, {counts['updated']} corrected, "
         f"{counts['duplicate']} already recorded, {counts['rejected']} set aside"

@@ -7,6 +7,7 @@ import json
 from datetime import date
 from pathlib import Path
 
+from data.fileio import workspace_lock
 from experiments.config import RadarConfig, with_section
 from radar.commands.common import config_of, data_source, engine_argument, mapping_argument
 
@@ -34,25 +35,26 @@ def arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config = config_of(args)
-    if args.engine == "spark":
-        return _on_spark(config, args)
-    if isinstance(args.data, str):
-        raise SystemExit(
-            f"{args.data}: a URI needs --engine spark (the embedded engine reads local folders)"
-        )
-    day = date.fromisoformat(args.date) if args.date else None
-    out = Path(args.out) if args.out else None
-    path, risk_list = score(config, args.data, day, out)
-    from serving.batch.risk_list import preview
+    with workspace_lock(config.workspace.root, NAME):
+        if args.engine == "spark":
+            return _on_spark(config, args)
+        if isinstance(args.data, str):
+            raise SystemExit(
+                f"{args.data}: a URI needs --engine spark (the embedded engine reads local folders)"
+            )
+        day = date.fromisoformat(args.date) if args.date else None
+        out = Path(args.out) if args.out else None
+        path, risk_list = score(config, args.data, day, out)
+        from serving.batch.risk_list import preview
 
-    print(preview(risk_list, 10))
-    drawn = risk_list["assignment"].value_counts()
-    print(
-        f"today: {drawn.get('contact', 0)} to contact, {drawn.get('holdout', 0)} held out "
-        "at random as the control group"
-    )
-    print(f"risk list: {path / 'risk_list.html'} (also .csv, .parquet)")
-    return 0
+        print(preview(risk_list, 10))
+        drawn = risk_list["assignment"].value_counts()
+        print(
+            f"today: {drawn.get('contact', 0)} to contact, {drawn.get('holdout', 0)} held out "
+            "at random as the control group"
+        )
+        print(f"risk list: {path / 'risk_list.html'} (also .csv, .parquet)")
+        return 0
 
 
 def score(
@@ -66,7 +68,7 @@ def score(
     from serving.scorer import Scorer
     from training.dataset import observed_from_the_start
 
-    history, _ = load_history(data, config.workspace.rejects_dir, config.data)
+    history, _ = load_history(data, config.workspace.data_rejects_dir, config.data)
     history = observed_from_the_start(history, config.split)
     if journal_exists(config.journal_url()):  # events posted to the service since
         history = EventJournal(config.journal_url()).fold_into(history)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from data.fileio import workspace_lock
 from experiments.config import with_section
 from radar.commands.common import config_of, data_source, engine_argument, mapping_argument
 
@@ -39,7 +40,8 @@ def run(args: argparse.Namespace) -> int:
     config = config_of(args)
     if args.search:
         config = with_section(config, "search", enabled=True)
-    result = train(config, args.data, engine=args.engine)
-    print_evaluation(result.evaluation)
-    print(f"evaluation: {result.evaluation_path}")
-    return 0
+    with workspace_lock(config.workspace.root, NAME):
+        result = train(config, args.data, engine=args.engine)
+        print_evaluation(result.evaluation)
+        print(f"evaluation: {result.evaluation_path}")
+        return 0

@@ -23,6 +23,7 @@ log = logging.getLogger("complaint_radar.auth")
 
 TOKEN_ENV = "RADAR_API_TOKEN"
 PROTECTED_PATHS = ("/score", "/reload", "/events", "/outcomes")
+METRICS_PATH = "/metrics"  # behind the token when there is one
 PAGE_PATH = "/list"  # the outreach page: a person signs in with the token (a cookie)
 PAGE_LOGIN = "/list/login"
 TOKEN_COOKIE = "radar_token"
@@ -76,7 +77,8 @@ def check_exposure(config: RadarConfig, host: str) -> None:
 class BearerAuth:
     """ASGI middleware: scoring routes need ``Authorization: Bearer <token>`` when one is set.
 
-    Health, readiness, metrics and docs stay open. The comparison is constant-time.
+    Health, readiness and docs stay open; ``/metrics`` needs the token too when there is one
+    (a scraper sends it as a bearer token). The comparison is constant-time.
     """
 
     def __init__(self, app: Any) -> None:
@@ -92,7 +94,8 @@ class BearerAuth:
         if scope["type"] == "http":
             path = scope["path"]
             page = (path == PAGE_PATH or path.startswith(PAGE_PATH + "/")) and path != PAGE_LOGIN
-            if path in PROTECTED_PATHS or page:
+            metrics = path == METRICS_PATH and (self.token is not None or self.problem is not None)
+            if path in PROTECTED_PATHS or page or metrics:
                 refusal = self._refusal(dict(scope["headers"]))
                 if refusal is not None:
                     if page and refusal.status_code == 401:

@@ -12,6 +12,7 @@ import pandas as pd
 from data.contract import COMPLAINTS, CONTACTS, CUSTOMERS, EVENTS, validate_table
 from data.history import History
 from serving.api.schemas import CustomerHistory
+from serving.fields import item_time_problems
 
 
 def histories_from_request(
@@ -59,6 +60,8 @@ def histories_from_request(
                 row[column] = f"{row['customer_id']}/{row[column]}"
     problems: dict[str, list[str]] = {cid: [] for cid in ids}
     warnings: dict[str, set[str]] = {cid: set() for cid in ids}
+    for i in keep:  # a time that has not happened yet: the item fails, never its value shown
+        problems[ids[i]].extend(_time_problems(posted[i]))
     frames = {}
     for schema, records in rows.items():
         raw = pd.DataFrame(records, columns=schema.column_names)
@@ -84,6 +87,23 @@ def histories_from_request(
     )
     item_warnings = [sorted(warnings[cid]) if first[cid] == i else [] for i, cid in enumerate(ids)]
     return history, item_problems, item_warnings
+
+
+def _time_problems(history: CustomerHistory) -> list[str]:
+    """``table.column: problem`` for each kind of time of a posted history that cannot have
+    happened yet (or is too early), with how many rows have it."""
+    found: dict[str, int] = {}
+    for table, items in (
+        ("customers", [history.customer]),
+        ("contacts", history.contacts),
+        ("complaints", history.complaints),
+        ("events", history.events),
+    ):
+        for item in items:
+            for problem in item_time_problems(item):
+                key = f"{table}.{problem}"
+                found[key] = found.get(key, 0) + 1
+    return [f"{problem} ({count} row(s))" for problem, count in found.items()]
 
 
 def first_seen(history: CustomerHistory) -> object:

@@ -105,7 +105,8 @@ class EventJournal:
         self.sqlite = database.get_backend_name() == "sqlite"
         if self.sqlite and database.database:
             Path(database.database).parent.mkdir(parents=True, exist_ok=True)
-        self.engine = sa.create_engine(url, pool_pre_ping=not self.sqlite)
+        # hide_parameters: a failed statement never carries posted values into a log line.
+        self.engine = sa.create_engine(url, pool_pre_ping=not self.sqlite, hide_parameters=True)
         if self.sqlite:
             sa.event.listen(self.engine, "connect", _sqlite_settings)
             sa.event.listen(self.engine, "begin", _sqlite_begin)
@@ -122,15 +123,14 @@ class EventJournal:
     def record(self, table: str, rows: pd.DataFrame) -> list[Recorded]:
         """Validate ``rows`` (raw values; absent optional fields are null) against the
         contract and store the valid ones; one result per row, in order. A row that fails
-        (the contract, a clash, the database) never takes the others with it. Versions of
-        one row posted together (opened, then closed) are applied in the order posted."""
+        the contract or clashes with a recorded one never takes the others with it; a
+        database that refuses the write (disk full) fails the call whole, and since every
+        write is idempotent, the caller may simply retry. Versions of one row posted together
+        (opened, then closed) are applied in the order posted."""
         schema = JOURNALED[table]
         rows = rows.reset_index(drop=True).reindex(columns=schema.column_names)
         results: list[Recorded] = [Recorded("error", "not recorded")] * len(rows)
-        keys = rows[list(schema.key)].astype(object)
-        key = keys.map(str).agg("|".join, axis=1)
-        # Rows without a whole key (events posted without ids) are never versions of another.
-        version = np.where(keys.isna().any(axis=1), 0, key.groupby(key).cumcount())
+        version = _versions(rows, schema.key)
         with self._write, self.engine.connect() as db:
             db.info["writes"] = True  # SQLite: take the write lock first (see _sqlite_begin)
             with db.begin():
@@ -186,27 +186,35 @@ class EventJournal:
 
     # ------------------------------------------------------------------ internals
     def _upsert(self, db: sa.Connection, schema: TableSchema, values: dict) -> Recorded:
+        if self.sqlite:  # one writer at a time (BEGIN IMMEDIATE): no insert can race this one
+            return self._apply(db, schema, values)
+        try:
+            with db.begin_nested():  # a savepoint: a lost race costs only this row's attempt
+                return self._apply(db, schema, values)
+        except sa.exc.IntegrityError:  # another replica inserted the key meanwhile
+            with db.begin_nested():
+                return self._apply(db, schema, values)
+
+    def _apply(self, db: sa.Connection, schema: TableSchema, values: dict) -> Recorded:
+        """Insert a new row, fill in what a recorded one lacks, or say why not."""
         table = self.tables[schema.name]
         key = [table.c[k] == values[k] for k in schema.key]
-        with db.begin_nested():  # a savepoint: a row that fails is only its own loss
-            found = db.execute(sa.select(table).where(*key)).mappings().first()
-            if found is None:
-                db.execute(table.insert().values(**values))
-                self._changed(db, schema.name, values["customer_id"])
-                return Recorded("accepted")
-            fixed = [c for c in schema.column_names if c not in CORRECTABLE[schema.name]]
-            clash = [c for c in fixed if _differs(found[c], values[c]) and found[c] is not None]
-            if clash:
-                what = "+".join(schema.key)
-                return Recorded(
-                    "error", f"{schema.name} {what} already recorded with other {clash}"
-                )
-            changes = {c: v for c, v in values.items() if v is not None and _differs(found[c], v)}
-            if not changes:  # the same row again, or an older version of it
-                return Recorded("duplicate")
-            db.execute(table.update().where(*key).values(**changes))
+        found = db.execute(sa.select(table).where(*key)).mappings().first()
+        if found is None:
+            db.execute(table.insert().values(**values))
             self._changed(db, schema.name, values["customer_id"])
-            return Recorded("updated")
+            return Recorded("accepted")
+        fixed = [c for c in schema.column_names if c not in CORRECTABLE[schema.name]]
+        clash = [c for c in fixed if _differs(found[c], values[c]) and found[c] is not None]
+        if clash:
+            what = "+".join(schema.key)
+            return Recorded("error", f"{schema.name} {what} already recorded with other {clash}")
+        changes = {c: v for c, v in values.items() if v is not None and _differs(found[c], v)}
+        if not changes:  # the same row again, or an older version of it
+            return Recorded("duplicate")
+        db.execute(table.update().where(*key).values(**changes))
+        self._changed(db, schema.name, values["customer_id"])
+        return Recorded("updated")
 
     def _changed(self, db: sa.Connection, table: str, customer_id: str) -> None:
         db.execute(
@@ -249,11 +257,31 @@ def _sqlite_begin(connection: sa.Connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def _versions(rows: pd.DataFrame, key: tuple[str, ...]) -> np.ndarray:
+    """Per row, how many rows of the same key came before it in the request (0: the first
+    version). Rows without a whole key (events posted without ids) are never versions of
+    another. Plain Python: a request holds a few rows."""
+    seen: dict[tuple, int] = {}
+    version = np.zeros(len(rows), dtype=np.int64)
+    for i, values in enumerate(zip(*(rows[k].tolist() for k in key), strict=True)):
+        if any(_missing(v) for v in values):
+            continue
+        version[i] = seen.get(values, 0)
+        seen[values] = version[i] + 1
+    return version
+
+
+def _missing(value: object) -> bool:
+    return value is None or value is pd.NA or value is pd.NaT or value != value
+
+
 def _records(valid: pd.DataFrame, schema: TableSchema) -> Iterable[dict]:
     """Validated rows as plain values the database stores (naive UTC times, None for null)."""
     kinds = {c.name: c.kind for c in schema.columns}
-    for row in valid.to_dict("records"):
-        yield {name: _plain(value, kinds[name]) for name, value in row.items()}
+    names = list(valid.columns)
+    columns = [valid[name].tolist() for name in names]
+    for values in zip(*columns, strict=True):
+        yield {name: _plain(value, kinds[name]) for name, value in zip(names, values, strict=True)}
 
 
 def _plain(value: object, kind: str) -> object:

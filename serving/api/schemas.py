@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, create_model
 
 from data.contract import COMPLAINTS, CONTACTS, CUSTOMERS, EVENTS, Column, TableSchema
-from serving.fields import Code, Id, KnownTime, Strict
+from serving.fields import Code, Flag, Id, Integer, Moment, Number, Strict, bounded
 from serving.outreach.outcomes import OutreachOutcome
 
 EXAMPLE_TIME = "2026-05-30T09:15:00Z"
@@ -15,7 +15,8 @@ MAX_IDS = 1000
 MAX_HISTORIES = 100
 MAX_EVENTS = 1000
 
-_TYPES = {"id": Id, "time": KnownTime, "float": float, "int": int, "bool": bool}
+# A time must carry its zone; whether it has already happened is checked per item.
+_TYPES = {"id": Id, "time": Moment, "float": Number, "int": Integer, "bool": Flag}
 
 
 def _field(column: Column) -> tuple[object, object]:
@@ -23,8 +24,10 @@ def _field(column: Column) -> tuple[object, object]:
     column an export may leave out (or empty) is optional."""
     kind = _TYPES.get(column.kind, Code)
     bounds = {k: v for k, v in (("ge", column.min), ("le", column.max)) if v is not None}
+    if bounds:  # on the value's own type, so the schema says minimum/maximum beside null
+        kind = bounded(kind, **bounds)
     examples = [column.example] if column.example is not None else None
-    info = {"description": column.description, "examples": examples, **bounds}
+    info = {"description": column.description, "examples": examples}
     if column.required and not column.nullable:
         return kind, Field(**info)
     return kind | None, Field(None, **info)
@@ -81,14 +84,17 @@ class ScoreRequest(Strict):
         max_length=MAX_HISTORIES,
         description="Histories to score as of `as_of`.",
     )
-    as_of: KnownTime | None = Field(
+    # Absent means the default; null is not a moment or a number (the published schema of
+    # a top-level field has no null, so nothing it calls invalid is taken).
+    as_of: Moment = Field(
         None,
         description="The moment to score at (default: now): only data before it is used, "
-        "for ids and histories alike.",
+        "for ids and histories alike; a moment that has not happened yet is an error for "
+        "every item.",
         examples=[EXAMPLE_TIME],
     )
-    top_reasons: int | None = Field(
-        None, ge=0, le=10, description="Reasons per customer (default from config; 0 = none)."
+    top_reasons: bounded(Integer, ge=0, le=10) = Field(
+        None, description="Reasons per customer (default from config; 0 = none)."
     )
 
 
@@ -163,14 +169,20 @@ class EventsRequest(Strict):
 RecordStatus = Literal["accepted", "updated", "duplicate", "error"]
 
 
-class EventResult(BaseModel):
-    table: Literal["contacts", "complaints", "events"]
+class ItemResult(BaseModel):
+    """What happened to one posted item."""
+
     index: int = Field(description="Position of the item in its list in the request.")
     status: RecordStatus = Field(
         description="'duplicate': already recorded as is (posting again is safe); "
-        "'updated': a recorded contact or complaint got its outcome."
+        "'updated': a correction of a recorded item (a contact closed, a complaint resolved, "
+        "an outcome of the same customer and time)."
     )
     error: str | None = Field(None, description="Why the item was refused (table.column: problem).")
+
+
+class EventResult(ItemResult):
+    table: Literal["contacts", "complaints", "events"]
 
 
 class EventsResponse(BaseModel):
@@ -181,21 +193,12 @@ class EventsResponse(BaseModel):
 class OutcomesRequest(Strict):
     """Outreach outcomes to record (idempotent by customer and contact time)."""
 
-    outcomes: list[OutreachOutcome] = Field(min_length=1, max_length=MAX_EVENTS)
-
-
-class OutcomeResult(BaseModel):
-    index: int = Field(description="Position of the item in the request.")
-    status: RecordStatus = Field(
-        description="'duplicate': already recorded as is; 'updated': a correction of a "
-        "recorded outcome (same customer and time)."
-    )
-    error: str | None = Field(None, description="Why the item was refused.")
+    outcomes: list[OutreachOutcome] = Field(default_factory=list, max_length=MAX_EVENTS)
 
 
 class OutcomesResponse(BaseModel):
-    results: list[OutcomeResult]
-    recorded: int = Field(description="Items accepted or updated.")
+    results: list[ItemResult]
+    recorded: int = Field(description="Items accepted or updated (kept across restarts).")
 
 
 class ReloadResponse(BaseModel):

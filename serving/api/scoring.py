@@ -17,6 +17,22 @@ NOT_YET = "not a customer yet at as_of (signed up later)"
 COMPLAINT_OPEN = "not eligible at as_of: a complaint is open"
 
 
+def refuse_all(ids: list[str], histories: list[CustomerHistory], error: str) -> list[CustomerScore]:
+    """Every asked customer as an error item (a request-wide problem such as its as_of)."""
+    return [
+        *(
+            CustomerScore(customer_id=cid, status="error", error=error, source="online")
+            for cid in ids
+        ),
+        *(
+            CustomerScore(
+                customer_id=h.customer.customer_id, status="error", error=error, source="history"
+            )
+            for h in histories
+        ),
+    ]
+
+
 def score_ids(
     state: ServingState, ids: list[str], as_of: pd.Timestamp, k: int, stale_hours: float
 ) -> list[CustomerScore]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import gc
 import logging
-import threading
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,14 +23,19 @@ from starlette.responses import JSONResponse
 
 from experiments.config import load_config
 from features.pit import whole_second
-from serving import publication
 from serving.api import bentoml_fixes
 from serving.api.auth import PAGE_PATH, AuthConfigError, BearerAuth, load_token
+from serving.api.guard import RequestGuard
 from serving.api.journal import EventJournal
 from serving.api.limits import BodyLimit
 from serving.api.metrics import MonitoringGauges, count_scores
 from serving.api.page import PageContext, outreach_page
-from serving.api.recording import record_events, record_outcomes
+from serving.api.recording import (
+    STORAGE_ERRORS,
+    record_events,
+    record_outcomes,
+    storage_failure,
+)
 from serving.api.schemas import (
     EventsRequest,
     EventsResponse,
@@ -41,10 +45,10 @@ from serving.api.schemas import (
     ScoreRequest,
     ScoreResponse,
 )
-from serving.api.scoring import score_histories, score_ids
-from serving.api.state import ServingState, load_state
+from serving.api.scoring import refuse_all, score_histories, score_ids
+from serving.api.state import LiveState
+from serving.fields import time_problem
 from serving.outreach.outcomes import OutcomeStore, without_password
-from training import registry
 
 log = logging.getLogger("complaint_radar.service")
 
@@ -91,16 +95,9 @@ class ComplaintRadar:
         self.outcome_store, self.outcomes_problem = _open(
             "outcome database", lambda: OutcomeStore(self.config.outcomes_url())
         )
-        self.gauges = MonitoringGauges(self.config.workspace.monitoring_file)
-        self.state: ServingState | None = None
-        self.problems: list[str] = []
-        self._lock = threading.Lock()
-        # Customers with rows posted while a reload builds its state aside: marked changed in
-        # the new state at the swap, so nothing posted during a reload is missed.
-        self._posted_lock = threading.Lock()
-        self._posted_since_reload: set[str] = set()
-        self._stop = threading.Event()
-        self.reload_now()
+        gauges = MonitoringGauges(self.config.workspace.monitoring_file)
+        self.live = LiveState(self.config, self.journal, gauges)
+        self.live.reload()
         try:
             token = load_token(self.config)
         except AuthConfigError:
@@ -108,7 +105,7 @@ class ComplaintRadar:
         lists = self.config.workspace.risk_lists_dir
         outreach_page.attach(PageContext(lists, token, self.outcome_store))
         if self.config.serving.reload_seconds > 0:
-            threading.Thread(target=self._watch, name="radar-reload", daemon=True).start()
+            self.live.start_watching()
         # Start-up leaves a heap of a million objects (MLflow, pandas, LightGBM, BentoML);
         # moved out of the collector's view, a full collection walks only what requests
         # create: a millisecond instead of a pause of ~100 ms every few thousand requests.
@@ -116,11 +113,14 @@ class ComplaintRadar:
         gc.freeze()
 
     def __is_ready__(self) -> bool:
-        return self.state is not None
+        return self.live.state is not None
 
     @bentoml.on_shutdown
     def _shutdown(self) -> None:
-        self._stop.set()
+        self.live.stop()
+
+    def _not_ready(self) -> JSONResponse:
+        return _error(503, "service not ready: " + "; ".join(self.live.problems))
 
     # ------------------------------------------------------------------ routes
     @bentoml.api(route="/score", input_spec=ScoreRequest, output_spec=ScoreResponse)
@@ -149,19 +149,21 @@ class ComplaintRadar:
         return self._score(request)
 
     def _score(self, request: ScoreRequest) -> ScoreResponse | JSONResponse:
-        state, serving = self.state, self.config.serving  # one state for the whole request
+        state, serving = self.live.state, self.config.serving  # one state for the request
         if state is None:
-            return _error(503, "service not ready: " + "; ".join(self.problems))
-        n = len(request.customer_ids) + len(request.histories)
-        if n == 0:
-            return _error(400, "nothing to score: give customer_ids and/or histories")
+            return self._not_ready()
+        n = len(request.customer_ids) + len(request.histories)  # none: an empty answer
         if n > serving.max_batch:
             return _error(413, f"batch of {n} customers exceeds the limit of {serving.max_batch}")
         k = serving.top_reasons if request.top_reasons is None else request.top_reasons
-        as_of = whole_second(request.as_of or datetime.now(UTC))
-        results = score_ids(state, request.customer_ids, as_of, k, serving.stale_data_hours)
-        if request.histories:
-            results += score_histories(state, request.histories, as_of, k)
+        problem = time_problem(request.as_of)
+        if problem is not None:  # every item fails alike: nothing is scored as of the future
+            results = refuse_all(request.customer_ids, request.histories, f"as_of: {problem}")
+        else:
+            as_of = whole_second(request.as_of or datetime.now(UTC))
+            results = score_ids(state, request.customer_ids, as_of, k, serving.stale_data_hours)
+            if request.histories:
+                results += score_histories(state, request.histories, as_of, k)
         scored = [r for r in results if r.probability is not None]
         count_scores([r.probability for r in scored], [r.risk_tier for r in scored])
         return ScoreResponse(
@@ -179,14 +181,15 @@ class ComplaintRadar:
         return await anyio.to_thread.run_sync(self._record_events, request)
 
     def _record_events(self, request: EventsRequest) -> EventsResponse | JSONResponse:
-        state = self.state
+        state = self.live.state
         if state is None:
-            return _error(503, "service not ready: " + "; ".join(self.problems))
+            return self._not_ready()
         if self.journal is None:
             return _error(503, self.journal_problem)
-        if not (request.contacts or request.complaints or request.events):
-            return _error(400, "nothing to record: give contacts, complaints and/or events")
-        return record_events(request, state.online, self.journal, self._changed)
+        try:
+            return record_events(request, state.online, self.journal, self.live.changed)
+        except STORAGE_ERRORS as exc:
+            return _error(*storage_failure("event journal", exc))
 
     @bentoml.api(route="/outcomes", input_spec=OutcomesRequest, output_spec=OutcomesResponse)
     async def outcomes(self, **fields: Any) -> OutcomesResponse | JSONResponse:
@@ -196,79 +199,31 @@ class ComplaintRadar:
         return await anyio.to_thread.run_sync(self._record_outcomes, request)
 
     def _record_outcomes(self, request: OutcomesRequest) -> OutcomesResponse | JSONResponse:
-        state = self.state
+        state = self.live.state
         if state is None:
-            return _error(503, "service not ready: " + "; ".join(self.problems))
+            return self._not_ready()
         if self.outcome_store is None:
             return _error(503, self.outcomes_problem)
-        return record_outcomes(request, state.online, self.outcome_store)
-
-    def _changed(self, customer_ids: set[str]) -> None:
-        """New journal rows for these customers: their online state rebuilds when next asked."""
-        if not customer_ids:
-            return
-        with self._posted_lock:
-            self._posted_since_reload.update(customer_ids)
-            if self.state is not None:
-                self.state.online.changed(customer_ids)
+        try:
+            return record_outcomes(request, state.online, self.outcome_store)
+        except STORAGE_ERRORS as exc:
+            return _error(*storage_failure("outcome database", exc))
 
     @bentoml.api(route="/reload", output_spec=ReloadResponse)
     def reload(self) -> ReloadResponse:
         """Load the current champion and latest publication now (the watcher also does this)."""
-        return self.reload_now()
-
-    # ----------------------------------------------------------------- loading
-    def reload_now(self) -> ReloadResponse:
-        """Build a new state aside and swap it in; on any failure keep serving the old one
-        (or stay not ready), log why, and never raise: a bad publication must not crash-loop."""
-        with self._lock:
-            before = self.state
-            with self._posted_lock:
-                self._posted_since_reload = set()
-            try:
-                loaded = load_state(self.config, self.journal, before)
-                with self._posted_lock:  # rows posted while the new state was being built
-                    if loaded is not before:
-                        loaded.online.changed(self._posted_since_reload)
-                    self.state = loaded
-                self.problems = []
-            except Exception as exc:
-                self.problems = [f"{type(exc).__name__}: {exc}"]
-                still = "still serving the previous state" if before else "not ready"
-                log.error("reload failed, %s: %s", still, self.problems[0])
-            self.gauges.refresh()
-            now = self.state
-            return ReloadResponse(
-                model_name=now.scorer.model_name if now else None,
-                model_version=now.scorer.model_version if now else None,
-                snapshot_date=now.snapshot_date if now else None,
-                reloaded=now is not before,
-                problems=self.problems,
-            )
-
-    def _watch(self) -> None:
-        """Reload when the champion alias or the publication changes."""
-        config, client = self.config, None
-        while not self._stop.wait(config.serving.reload_seconds):
-            try:
-                client = client or registry.connect(config)
-                version = registry.resolve_version(
-                    client, config.registry.model_name, config.serving.model_version
-                )
-                state = self.state
-                pointer = publication.pointer(config.workspace.risk_lists_dir)
-                if state is None or (version, pointer) != (
-                    state.scorer.model_version,
-                    state.pointer,
-                ):
-                    self.reload_now()
-                else:
-                    self.gauges.refresh()
-            except Exception as exc:  # the watcher must never take the service down
-                log.warning("reload check failed: %s", exc)
+        before, now = self.live.reload()
+        return ReloadResponse(
+            model_name=now.scorer.model_name if now else None,
+            model_version=now.scorer.model_version if now else None,
+            snapshot_date=now.snapshot_date if now else None,
+            reloaded=now is not before,
+            problems=self.live.problems,
+        )
 
 
 ComplaintRadar.add_asgi_middleware(BearerAuth)
 ComplaintRadar.add_asgi_middleware(BodyLimit)
+ComplaintRadar.add_asgi_middleware(RequestGuard)
 ComplaintRadar.mount_asgi_app(outreach_page, path=PAGE_PATH)
 bentoml_fixes.install()

@@ -6,6 +6,7 @@ the day against the next nightly build), counting disagreements as metrics."""
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 
 import pandas as pd
@@ -19,6 +20,7 @@ from serving.api.journal import EventJournal
 from serving.api.metrics import CHECKED, DISAGREEMENTS
 from serving.api.online import OnlineFeatures
 from serving.scorer import Scorer
+from training import registry
 
 log = logging.getLogger("complaint_radar.service")
 
@@ -100,3 +102,79 @@ def check_consistency(
             customers * len(FEATURE_NAMES),
             dict(list(differing.items())[:5]),
         )
+
+
+class LiveState:
+    """The state the routes answer from, replaced whole by :meth:`reload`.
+
+    A reload builds the new state aside and swaps it in with one assignment, so a request
+    keeps the state it started with. Customers with rows posted while a reload builds are
+    marked changed in the new state at the swap, so nothing posted meanwhile is missed. A
+    failed load keeps the old state serving (or the service not ready) and says why.
+    """
+
+    def __init__(self, config: RadarConfig, journal: EventJournal | None, gauges) -> None:
+        self.config, self.journal, self.gauges = config, journal, gauges
+        self.state: ServingState | None = None
+        self.problems: list[str] = []
+        self._lock = threading.Lock()
+        self._posted_lock = threading.Lock()
+        self._posted_since_reload: set[str] = set()
+        self._stop = threading.Event()
+
+    def changed(self, customer_ids: set[str]) -> None:
+        """New journal rows for these customers: their online state rebuilds when next asked."""
+        if not customer_ids:
+            return
+        with self._posted_lock:
+            self._posted_since_reload.update(customer_ids)
+            if self.state is not None:
+                self.state.online.changed(customer_ids)
+
+    def reload(self) -> tuple[ServingState | None, ServingState | None]:
+        """Load the current champion and publication; (the state before, the state now).
+        Never raises: a bad publication must not crash-loop the service."""
+        with self._lock:
+            before = self.state
+            with self._posted_lock:
+                self._posted_since_reload = set()
+            try:
+                loaded = load_state(self.config, self.journal, before)
+                with self._posted_lock:  # rows posted while the new state was being built
+                    if loaded is not before:
+                        loaded.online.changed(self._posted_since_reload)
+                    self.state = loaded
+                self.problems = []
+            except Exception as exc:
+                self.problems = [f"{type(exc).__name__}: {exc}"]
+                still = "still serving the previous state" if before else "not ready"
+                log.error("reload failed, %s: %s", still, self.problems[0])
+            self.gauges.refresh()
+            return before, self.state
+
+    def start_watching(self) -> None:
+        """Reload every ``serving.reload_seconds`` when the champion or the publication moved."""
+        threading.Thread(target=self._watch, name="radar-reload", daemon=True).start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _watch(self) -> None:
+        config, client = self.config, None
+        while not self._stop.wait(config.serving.reload_seconds):
+            try:
+                client = client or registry.connect(config)
+                version = registry.resolve_version(
+                    client, config.registry.model_name, config.serving.model_version
+                )
+                state = self.state
+                pointer = publication.pointer(config.workspace.risk_lists_dir)
+                if state is None or (version, pointer) != (
+                    state.scorer.model_version,
+                    state.pointer,
+                ):
+                    self.reload()
+                else:
+                    self.gauges.refresh()
+            except Exception as exc:  # the watcher must never take the service down
+                log.warning("reload check failed: %s", exc)

@@ -25,11 +25,14 @@ from data.history import History
 from experiments.config import EvaluationConfig, MonitoringConfig, RadarConfig
 from features.labels import LabelRules, build_labels
 from serving.monitoring.report import log_report
-from serving.outreach.assignment import CONTACT, HOLDOUT, NONE
 from serving.publication import (
-    LIST_PARQUET,
+    CONTACT,
+    HOLDOUT,
+    NONE,
     SNAPSHOT_FEATURES,
+    ListError,
     published_days,
+    read_list,
     read_meta,
 )
 from training import drift, registry
@@ -51,15 +54,19 @@ class ListedDay:
 
 
 def matured_days(
-    history: History, lists_dir: Path, horizon_hours: int, evaluation: EvaluationConfig
+    history: History,
+    published: list[tuple[Date, Path]],
+    horizon_hours: int,
+    evaluation: EvaluationConfig,
 ) -> list[ListedDay]:
-    """The listed days whose horizon ended before the data does, with their labels."""
+    """The listed days whose horizon ended before the data does, with their labels (every
+    list already checked by :func:`serving.publication.read_list`)."""
     out = []
-    for day, folder in published_days(lists_dir):
+    for day, folder in published:
         cutoff = pd.Timestamp(day).tz_localize("UTC")
         if cutoff + pd.Timedelta(hours=horizon_hours) > history.observed_until:
             continue
-        listed = pd.read_parquet(folder / LIST_PARQUET)
+        listed = read_list(folder)
         listed = listed[listed["customer_id"].isin(history.customers["customer_id"])]
         keys = pd.DataFrame({"customer_id": listed["customer_id"].to_numpy(), "cutoff_at": cutoff})
         labels = build_labels(history, keys, LabelRules(horizon_hours))
@@ -84,6 +91,28 @@ def matured_days(
             )
         )
     return out
+
+
+def checked_lists(published: list[tuple[Date, Path]]) -> tuple[list, list[dict]]:
+    """(the published lists that pass the list schema, an alert for each that does not):
+    a list that says something impossible is not believed, and says why."""
+    good, refused = [], []
+    for day, folder in published:
+        try:
+            read_list(folder)
+        except ListError as exc:
+            refused.append(
+                {
+                    "kind": "invalid_list",
+                    "subject": day.isoformat(),
+                    "value": None,
+                    "threshold": None,
+                    "message": f"the list of {day} is not judged: {exc}",
+                }
+            )
+            continue
+        good.append((day, folder))
+    return good, refused
 
 
 def day_summary(day: ListedDay) -> dict:
@@ -131,6 +160,8 @@ def pooled_at_capacity(summaries: list[dict]) -> dict:
 def calibration_by_decile(days: list[ListedDay]) -> list[dict]:
     """Mean predicted probability against the observed complaint rate, per decile of the
     predicted probability over every listed customer of every matured day."""
+    if not days:
+        return []
     pooled = pd.concat([d.listed for d in days], ignore_index=True)
     if pooled.empty:
         return []
@@ -204,14 +235,7 @@ def feature_drift(
         for j, name in enumerate(model.feature_names)
         if name in reference["features"] and name not in DATE_FEATURES
     }
-    scores = np.concatenate(
-        [
-            pd.read_parquet(folder / LIST_PARQUET, columns=["probability"])[
-                "probability"
-            ].to_numpy()
-            for folder in folders
-        ]
-    )
+    scores = np.concatenate([read_list(folder)["probability"].to_numpy() for folder in folders])
     return features, drift.psi(reference["probability"], scores)
 
 
@@ -259,11 +283,14 @@ def alerts(report: dict, thresholds: MonitoringConfig) -> list[dict]:
 def run_monitor(history: History, config: RadarConfig) -> dict:
     """Judge every matured list of the workspace on ``history``; write and return the report."""
     lists_dir = config.workspace.risk_lists_dir
-    published = published_days(lists_dir)
+    published, refused = checked_lists(published_days(lists_dir))
     if not published:
-        raise FileNotFoundError(f"no published list in {lists_dir} (run `radar score` first)")
+        why = f" ({refused[-1]['message']})" if refused else ""
+        raise FileNotFoundError(
+            f"no published list to judge in {lists_dir}{why} (run `radar score` first)"
+        )
     labels = config.labels
-    days = matured_days(history, lists_dir, labels.horizon_hours, config.evaluation)
+    days = matured_days(history, published, labels.horizon_hours, config.evaluation)
     latest = published[-1][1]
     meta = read_meta(latest)
     model = registry.load_version(config, meta["model_version"])
@@ -286,14 +313,14 @@ def run_monitor(history: History, config: RadarConfig) -> dict:
             "were kept: retrain for feature and score drift"
         ],
     }
-    if not days:
+    if not days:  # the normal state of a new deployment's first days
         horizon = pd.Timedelta(hours=labels.horizon_hours)
         report["notes"].append(
-            f"no listed day has matured yet: a list's labels are known {horizon} after its date"
+            f"no list has matured yet: a list's labels are known {horizon} after its date"
         )
     report["pooled_at_capacity"] = pooled_at_capacity(report["matured_days"])
     report["thresholds"] = config.monitoring.model_dump()
-    report["alerts"] = alerts(report, config.monitoring)
+    report["alerts"] = refused + alerts(report, config.monitoring)
     write_json(config.workspace.monitoring_file, report)
     log_report(report, config)  # the HTML page with plots, also in MLflow
     return report

@@ -96,8 +96,10 @@ def log_report(report: dict, config: RadarConfig) -> Path:
             client.create_experiment(
                 name, artifact_location=config.workspace.artifact_root.as_uri()
             )
+        registry.fail_dead_runs(client, name)  # a killed monitor's run is not left RUNNING
         mlflow.set_experiment(name)
-        with mlflow.start_run(run_name=f"monitor {report['data_observed_until'][:10]}"):
+        run_name = f"monitor {report['data_observed_until'][:10]}"
+        with mlflow.start_run(run_name=run_name, tags=registry.owner_tags()):
             mlflow.log_dict(report, "monitoring.json")
             mlflow.log_artifact(str(page))
             if plots:

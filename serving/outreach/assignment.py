@@ -18,11 +18,9 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from experiments.config import EvaluationConfig, OutreachConfig
-from serving.publication import list_of_day
+from serving.publication import CONTACT, HOLDOUT, NONE, list_of_day
 from training.metrics import daily_capacity
 
-CONTACT, HOLDOUT, NONE = "contact", "holdout", "none"
-ASSIGNMENTS = (CONTACT, HOLDOUT, NONE)
 # What the list says to do with a customer outreach does not contact today, and why.
 HELD_OUT = "Control group today: do not contact"
 BEYOND_CAPACITY = "Beyond today's capacity: no outreach"

@@ -17,7 +17,7 @@ import pandas as pd
 import sqlalchemy as sa
 from pydantic import Field
 
-from serving.fields import Code, Id, KnownTime, Strict
+from serving.fields import Code, Day, Flag, Id, Moment, Strict
 
 MAX_NOTE_LENGTH = 2000
 
@@ -26,15 +26,16 @@ class OutreachOutcome(Strict):
     """What happened when the outreach team contacted (or tried to contact) a customer."""
 
     customer_id: Id = Field(description="Customer contacted.", examples=["C000123"])
-    contacted_at: KnownTime = Field(
-        description="When the contact (attempt) happened.", examples=["2026-05-30T09:15:00Z"]
+    contacted_at: Moment = Field(
+        description="When the contact (attempt) happened (with its zone; not in the future).",
+        examples=["2026-05-30T09:15:00Z"],
     )
-    list_date: date | None = Field(
+    list_date: Day | None = Field(
         None,
         description="Date of the risk list the customer was taken from.",
         examples=["2026-05-30"],
     )
-    reached: bool = Field(description="Whether the customer was actually reached.")
+    reached: Flag = Field(description="Whether the customer was actually reached.")
     outcome_code: Code = Field(
         description="What came of it, in the team's own codes.", examples=["issue_resolved"]
     )
@@ -68,7 +69,8 @@ class OutcomeStore:
         database = sa.engine.make_url(url)
         if database.get_backend_name() == "sqlite" and database.database:
             Path(database.database).parent.mkdir(parents=True, exist_ok=True)
-        self.engine = sa.create_engine(url)
+        # hide_parameters: a failed statement never carries a note or an id into a log line.
+        self.engine = sa.create_engine(url, hide_parameters=True)
         METADATA.create_all(self.engine)
 
     def record(self, outcomes: list[Mapping[str, object]]) -> list[str]:

@@ -22,7 +22,8 @@ def make_client(workspace, monkeypatch) -> TestClient:
 
     monkeypatch.setenv("RADAR_WORKSPACE", str(workspace))
     _forget_bentoml_metrics()
-    return TestClient(ComplaintRadar.to_asgi())
+    # The service answers to its own host names only (an open service: loopback).
+    return TestClient(ComplaintRadar.to_asgi(), base_url="http://127.0.0.1:3000")
 
 
 @pytest.fixture
