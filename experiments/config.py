@@ -517,6 +517,19 @@ class ServingConfig(_Frozen):
         "postgresql+psycopg://user@host/db, shared by every replica; $RADAR_JOURNAL_URL wins); "
         "default: SQLite workspace/events.db.",
     )
+    journal_poll_seconds: float = Field(
+        0.25,
+        ge=0,
+        description="How often the service applies what other processes (replicas, workers) "
+        "recorded in a shared event journal (0: never; a single process needs none).",
+    )
+    workers: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Processes `radar serve` runs on one port (connections spread by the "
+        "kernel, SO_REUSEPORT); each holds its own online state, all share the journal.",
+    )
     allowed_hosts: tuple[str, ...] = Field(
         (),
         description="Host names the service answers to besides its bind address (e.g. the "

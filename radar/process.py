@@ -51,19 +51,23 @@ def start_service(
     log_path: Path,
     env: dict[str, str] | None = None,
     timeout: float = READY_TIMEOUT_SECONDS,
+    workers: int = 1,
 ) -> subprocess.Popen:
     """``radar serve`` on ``port`` of the configured host, output to ``log_path``; returns
-    once it is ready (the process is stopped if it never gets there)."""
+    once it is ready, every worker of it (the process is stopped if it never gets there)."""
     host = config.serving.host
+    command = [sys.executable, "-m", "radar.cli", "serve", "--port", str(port), "--host", host]
     with log_path.open("w") as log_file:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "radar.cli", "serve", "--port", str(port), "--host", host],
+            [*command, "--workers", str(workers)],
             env=env or service_env(config),
             stdout=log_file,
             stderr=subprocess.STDOUT,
         )
     try:
-        wait_ready(f"http://{host}:{port}/readyz", proc, log_path, timeout)
+        # Each new connection may reach another worker: several answers in a row mean all.
+        answers = 1 if workers == 1 else 10 * workers
+        wait_ready(f"http://{host}:{port}/readyz", proc, log_path, timeout, answers)
     except BaseException:
         stop(proc)
         raise
@@ -89,17 +93,24 @@ def stop(proc: subprocess.Popen, timeout: float = 30) -> None:
 
 
 def wait_ready(
-    url: str, proc: subprocess.Popen, log_path: Path, timeout: float = READY_TIMEOUT_SECONDS
+    url: str,
+    proc: subprocess.Popen,
+    log_path: Path,
+    timeout: float = READY_TIMEOUT_SECONDS,
+    answers: int = 1,
 ) -> None:
-    """Poll ``url`` until it answers 200; fail early if ``proc`` dies (its log says why)."""
-    deadline = time.monotonic() + timeout
+    """Poll ``url`` until it answers 200 ``answers`` times in a row, each on a new connection;
+    fail early if ``proc`` dies (its log says why)."""
+    deadline, in_a_row = time.monotonic() + timeout, 0
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"server exited with code {proc.returncode}; see {log_path}")
         try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
+            in_a_row = in_a_row + 1 if httpx.get(url, timeout=2).status_code == 200 else 0
         except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
+            in_a_row = 0
+        if in_a_row >= answers:
+            return
+        if in_a_row == 0:
+            time.sleep(0.3)
     raise TimeoutError(f"server not ready after {timeout:.0f} s; see {log_path}")

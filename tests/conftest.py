@@ -101,6 +101,15 @@ def small_config(root: Path) -> RadarConfig:
 
 
 @pytest.fixture(scope="session")
+def postgresql_url():
+    """A real PostgreSQL server, started for this test session and stopped after it."""
+    from tests.postgres import postgres_server
+
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
 def small_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from data.simulator import simulate_world
 

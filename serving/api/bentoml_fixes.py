@@ -1,4 +1,4 @@
-"""Two fixes to BentoML's HTTP layer (pinned bentoml 1.4.39), installed by the service.
+"""Fixes to BentoML's HTTP layer (pinned bentoml 1.4.39), installed by the service.
 
 1. Its ``TimeoutMiddleware`` schedules a timer per request (``loop.call_later(timeout)``)
    and never cancels it. Each pending timer keeps the request's future and context, and
@@ -18,6 +18,11 @@
 4. A request that fails its schema gets a 400 whose ``detail`` is a list of objects, where the
    OpenAPI document it publishes says a string: here it is one string, ``field: problem``
    per error (values never included).
+5. With several workers, its workers share one listening socket, and on Linux one worker
+   takes every keep-alive connection (8 of 8 connections on one worker, the other idle).
+   Here each worker listens on a socket of its own on the same port (``SO_REUSEPORT``, which
+   circus, BentoML's process manager, supports, though only for a socket named in a worker's
+   executable, where BentoML names it in the arguments) and the kernel spreads connections.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import socket
 from typing import Any
 
 from bentoml.exceptions import BentoMLException
@@ -173,6 +179,54 @@ def _detail_as_text(endpoint: Any) -> Any:
     return answer
 
 
+SERVICE_NAME = "complaint_radar"
+API_SOCKET = "_bento_api_server"  # the name BentoML gives its HTTP socket
+
+
+def _service_workers() -> int:
+    from bentoml._internal.configuration.containers import BentoMLContainer
+
+    workers = BentoMLContainer.config.services.get().get(SERVICE_NAME, {}).get("workers")
+    return workers if isinstance(workers, int) else 1
+
+
+def _socket_per_worker(stock_init: Any) -> Any:
+    """CircusSocket.__init__ that makes the HTTP socket one per worker when there are several."""
+
+    def __init__(self: Any, name: str = "", *args: Any, **kwargs: Any) -> None:
+        if name == API_SOCKET and _service_workers() > 1:
+            kwargs["so_reuseport"] = True
+        stock_init(self, name, *args, **kwargs)
+        if self.so_reuseport and not hasattr(self, "_cfg"):
+            # circus re-creates the socket in each worker from this description
+            family = "AF_INET6" if self.family == socket.AF_INET6 else "AF_INET"
+            self._cfg = {"name": name, "host": self.host, "port": self.port,
+                         "family": family, "backlog": self.backlog, "so_reuseport": True}  # fmt: skip
+
+    __init__.radar_fixed = True
+    return __init__
+
+
+def _sockets_of_worker(process: Any) -> dict | None:
+    """circus's ``Process._get_sockets_fds`` looking for the socket in the arguments too: a
+    ``SO_REUSEPORT`` socket is made and bound anew for each worker that names it."""
+    from circus.sockets import CircusSocket
+
+    watcher = process.watcher
+    if watcher is None or watcher.sockets is None:
+        return None
+    fds = watcher._get_sockets_fds()
+    args = watcher.args if isinstance(watcher.args, str) else " ".join(watcher.args or ())
+    command = f"{watcher.cmd} {args}"
+    for name, stock in watcher.sockets.items():
+        if stock.so_reuseport and f"circus.sockets.{name}" in command:
+            own = CircusSocket.load_from_config(stock._cfg)
+            own.bind_and_listen()
+            fds[name] = own.fileno()
+            process._sockets.append(own)  # kept open until the worker is forked
+    return fds
+
+
 def install() -> None:
     """Put the fixes in place (idempotent).
 
@@ -194,6 +248,12 @@ def install() -> None:
         ServiceAppFactory.api_endpoint_wrapper = _detail_as_text(
             ServiceAppFactory.api_endpoint_wrapper
         )
+    from circus.process import Process
+    from circus.sockets import CircusSocket
+
+    if not getattr(CircusSocket.__init__, "radar_fixed", False):
+        CircusSocket.__init__ = _socket_per_worker(CircusSocket.__init__)
+        Process._get_sockets_fds = _sockets_of_worker
     logger = logging.getLogger(BENTOML_HTTP_LOGGER)
     if not any(isinstance(f, ClientErrorsAreQuiet) for f in logger.filters):
         logger.addFilter(ClientErrorsAreQuiet())

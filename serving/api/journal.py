@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -166,19 +167,25 @@ class EventJournal:
                 out[name] = _typed(db.execute(query).mappings().all(), schema)
         return out
 
-    def changes_since(self, seq: int) -> tuple[set[str], int]:
-        """(customers with rows accepted or updated after change ``seq``, the latest seq)."""
+    def changes_after(self, seq: int) -> list[tuple[int, str]]:
+        """(running number, customer) of every change after ``seq``, in order."""
         changes = self.tables[CHANGES]
         with self.engine.connect() as db:
             rows = db.execute(
-                sa.select(changes.c.seq, changes.c.customer_id).where(changes.c.seq > seq)
+                sa.select(changes.c.seq, changes.c.customer_id)
+                .where(changes.c.seq > seq)
+                .order_by(changes.c.seq)
             ).all()
-        return {r.customer_id for r in rows}, max((r.seq for r in rows), default=seq)
+        return [(int(r.seq), r.customer_id) for r in rows]
 
-    def latest_change(self) -> int:
-        """The running number of the latest change (0 for none)."""
+    def latest_change(self, older_than_seconds: float = 0.0) -> int:
+        """The running number of the latest change recorded at least this long ago (0 for
+        none)."""
+        changes = self.tables[CHANGES]
+        before = datetime.now(UTC).replace(tzinfo=None) - pd.Timedelta(seconds=older_than_seconds)
+        query = sa.select(sa.func.max(changes.c.seq)).where(changes.c.recorded_at <= before)
         with self.engine.connect() as db:
-            return db.execute(sa.select(sa.func.max(self.tables[CHANGES].c.seq))).scalar() or 0
+            return db.execute(query).scalar() or 0
 
     def fold_into(self, history: History) -> History:
         """``history`` with the journal's rows merged in by :func:`merge_rows`."""
@@ -395,3 +402,46 @@ def _reasons(rejected: pd.DataFrame, n: int) -> list[str | None]:
     for index, reason in rejected["_reason"].items():
         out[int(index)] = reason
     return out
+
+
+class ChangeFollower:
+    """Where one process is in the journal's change log, so that it applies what any other
+    process (a replica, a worker) recorded.
+
+    On a shared database, writes commit out of order: a running number is taken at insert
+    and seen only at commit, so a later number can be visible before an earlier one. A gap
+    is therefore waited for, up to ``settle_seconds``, before it is passed over (a write
+    that was rolled back leaves one for ever). Starting, the follower takes the changes of
+    the last ``settle_seconds`` as new: marking a customer changed twice costs one rebuild,
+    missing one would serve a stale score.
+    """
+
+    def __init__(
+        self, journal: EventJournal, settle_seconds: float = 30.0, clock=time.monotonic
+    ) -> None:
+        self.journal, self.settle_seconds, self.clock = journal, settle_seconds, clock
+        self.applied = journal.latest_change(older_than_seconds=settle_seconds)
+        self._ahead: set[int] = set()  # seen numbers beyond a gap
+        self._gap: tuple[int, float] | None = None  # (first missing number, since when)
+
+    def poll(self) -> set[str]:
+        """Customers with changes not seen before (each change is reported once)."""
+        rows = self.journal.changes_after(self.applied)
+        fresh = {customer for seq, customer in rows if seq not in self._ahead}
+        self._ahead.update(seq for seq, _ in rows)
+        self._advance()
+        if self._ahead:
+            missing, now = self.applied + 1, self.clock()
+            if self._gap is None or self._gap[0] != missing:
+                self._gap = (missing, now)
+            elif now - self._gap[1] > self.settle_seconds:  # never coming: pass it over
+                self.applied = min(self._ahead) - 1
+                self._advance()
+        if not self._ahead:
+            self._gap = None
+        return fresh
+
+    def _advance(self) -> None:
+        while self.applied + 1 in self._ahead:
+            self.applied += 1
+            self._ahead.discard(self.applied)

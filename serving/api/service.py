@@ -106,6 +106,8 @@ class ComplaintRadar:
         outreach_page.attach(PageContext(lists, token, self.outcome_store))
         if self.config.serving.reload_seconds > 0:
             self.live.start_watching()
+        if self.journal is not None and self.config.serving.journal_poll_seconds > 0:
+            self.live.start_following()
         # Start-up leaves a heap of a million objects (MLflow, pandas, LightGBM, BentoML);
         # moved out of the collector's view, a full collection walks only what requests
         # create: a millisecond instead of a pause of ~100 ms every few thousand requests.

@@ -16,7 +16,7 @@ from experiments.config import RadarConfig
 from features.catalogue import FEATURE_NAMES
 from features.labels import label_rules
 from serving import publication
-from serving.api.journal import EventJournal
+from serving.api.journal import ChangeFollower, EventJournal
 from serving.api.metrics import CHECKED, DISAGREEMENTS
 from serving.api.online import OnlineFeatures
 from serving.scorer import Scorer
@@ -121,6 +121,9 @@ class LiveState:
         self._posted_lock = threading.Lock()
         self._posted_since_reload: set[str] = set()
         self._stop = threading.Event()
+        # Where this process is in the journal's change log: the first state is built from
+        # the journal as it is now (or later), so following starts here.
+        self.follower = ChangeFollower(journal) if journal is not None else None
 
     def changed(self, customer_ids: set[str]) -> None:
         """New journal rows for these customers: their online state rebuilds when next asked."""
@@ -155,6 +158,25 @@ class LiveState:
     def start_watching(self) -> None:
         """Reload every ``serving.reload_seconds`` when the champion or the publication moved."""
         threading.Thread(target=self._watch, name="radar-reload", daemon=True).start()
+
+    def start_following(self) -> None:
+        """Apply what any process recorded in a shared journal (every replica, every worker)
+        every ``serving.journal_poll_seconds``: their customers rebuild when next asked."""
+        threading.Thread(target=self._follow, name="radar-journal", daemon=True).start()
+
+    def follow_once(self) -> int:
+        """Mark changed the customers of journal changes not seen yet; returns how many."""
+        customers = self.follower.poll()
+        self.changed(customers)
+        return len(customers)
+
+    def _follow(self) -> None:
+        poll = self.config.serving.journal_poll_seconds
+        while not self._stop.wait(poll):
+            try:
+                self.follow_once()
+            except Exception as exc:  # a database blip must not stop following for good
+                log.warning("following the event journal failed: %s", exc)
 
     def stop(self) -> None:
         self._stop.set()

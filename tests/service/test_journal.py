@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pandas as pd
 
-from serving.api.journal import EventJournal
+from serving.api.journal import ChangeFollower, EventJournal
 from tests.conftest import make_history, ts
 
 OPEN = {
@@ -113,5 +113,32 @@ def test_a_retried_older_version_of_a_contact_is_a_duplicate_and_the_batch_keeps
     for changed in ({"started_at": "2026-03-11T00:00:00Z"}, {"channel": "chat"}):
         refused = journal.record("contacts", pd.DataFrame([{**fresh, **changed}]))[0]
         assert refused.status == "error" and next(iter(changed)) in refused.error
-    customers, latest = journal.changes_since(0)
-    assert customers == {"A"} and latest == journal.latest_change() == 4
+    changes = journal.changes_after(0)
+    assert changes == [(1, "A"), (2, "A"), (3, "A"), (4, "A")] and journal.latest_change() == 4
+
+
+class _ChangeLog:
+    """A change log whose writes commit out of order, as on a shared database."""
+
+    def __init__(self) -> None:
+        self.visible: list[tuple[int, str]] = []
+
+    def changes_after(self, seq: int) -> list[tuple[int, str]]:
+        return sorted(c for c in self.visible if c[0] > seq)
+
+    def latest_change(self, older_than_seconds: float = 0.0) -> int:
+        return 0
+
+
+def test_a_follower_waits_for_a_gap_and_reports_each_change_once():
+    log, now = _ChangeLog(), [0.0]
+    follower = ChangeFollower(log, settle_seconds=5, clock=lambda: now[0])
+    log.visible += [(1, "A"), (3, "C")]  # change 2 is taken but not committed yet
+    assert follower.poll() == {"A", "C"} and follower.applied == 1
+    assert follower.poll() == set()  # C is not reported again while 2 is awaited
+    log.visible.append((2, "B"))  # it commits: seen, and the cursor moves past 3
+    assert follower.poll() == {"B"} and follower.applied == 3
+    log.visible.append((5, "E"))  # change 4 was rolled back: never coming
+    assert follower.poll() == {"E"} and follower.applied == 3
+    now[0] = 6.0
+    assert follower.poll() == set() and follower.applied == 5

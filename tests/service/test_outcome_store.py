@@ -2,15 +2,7 @@
 
 from __future__ import annotations
 
-import glob
-import os
-import pwd
-import shutil
-import socket
-import subprocess
-import tempfile
 from datetime import UTC, date, datetime, timedelta, timezone
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -19,50 +11,6 @@ from radar.outcomes import import_outcomes, read_outcomes
 from serving.outreach.outcomes import OutcomeStore, without_password
 
 CONTACTED = datetime(2026, 5, 20, 9, 30, tzinfo=UTC)
-
-
-def _postgres_bin() -> Path | None:
-    found = shutil.which("pg_ctl") or next(
-        iter(sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), reverse=True)), None
-    )
-    return Path(os.path.realpath(found)).parent if found else None
-
-
-@pytest.fixture(scope="session")
-def postgresql_url():
-    """A PostgreSQL server of its own, started for these tests and stopped after them."""
-    bindir = _postgres_bin()
-    if bindir is None:
-        pytest.skip("PostgreSQL is not installed here (make test installs Debian's where it can)")
-    run_as: list[str] = []
-    folder = Path(tempfile.mkdtemp(prefix="radar-pg-"))
-    if os.geteuid() == 0:  # PostgreSQL refuses to run as root: run it as its own user
-        try:
-            user = pwd.getpwnam("postgres")
-        except KeyError:
-            pytest.skip("running as root and no 'postgres' user exists to run PostgreSQL as")
-        os.chown(folder, user.pw_uid, user.pw_gid)
-        run_as = ["runuser", "-u", "postgres", "--"]
-    data = folder / "data"
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    try:
-        subprocess.run(
-            [*run_as, bindir / "initdb", "-D", data, "-A", "trust", "-U", "radar", "--no-sync"],
-            check=True,
-            capture_output=True,
-        )
-        options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off"
-        start = ["-D", data, "-o", options, "-l", folder / "log", "-w", "start"]
-        subprocess.run([*run_as, bindir / "pg_ctl", *start], check=True, capture_output=True)
-        yield f"postgresql+psycopg://radar@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run(
-            [*run_as, bindir / "pg_ctl", "-D", data, "-m", "immediate", "stop"],
-            capture_output=True,
-        )
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
