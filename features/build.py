@@ -120,6 +120,11 @@ class PreparedHistory:
             *self.incidents.values(),
         ]
 
+    def sum_directly(self) -> None:
+        """Every stream answers by direct sums from now on (see :meth:`EventStream.sum_directly`)."""
+        for stream in self.streams():
+            stream.sum_directly()
+
     def compact(self) -> None:
         """Keep only what queries of a few customers need (see :meth:`EventStream.compact`);
         for a long-lived state, after one evaluation has shown which values queries read."""

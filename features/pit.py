@@ -87,6 +87,7 @@ class EventStream:
         self._decayed: dict[tuple[str | None, float], np.ndarray] = {}
         self._last_of_entity: np.ndarray | None = None
         self._read_directly: set[str] = set()  # values that last_value reads (kept by compact)
+        self._read: set[str] = set()  # every value a query read (kept by compact)
         self._summed_directly = False  # compact(): sums over each entity's events, no caches
         # The bounds of the last query arrays: one feature build asks a stream many questions
         # about the same (entities, cutoffs) with a handful of windows.
@@ -119,6 +120,7 @@ class EventStream:
         return self.keys.size == 0 or self.keys[0] >> SPAN_BITS == self.keys[-1] >> SPAN_BITS
 
     def _value(self, name: str) -> np.ndarray:
+        self._read.add(name)
         if name not in self.values:
             raise KeyError(
                 f"event value {name!r} is not held: it was never given, or compact() freed it "
@@ -135,9 +137,15 @@ class EventStream:
         long-lived state queried a few customers at a time, such as the service's; batch
         queries over many entities keep the running sums.
         """
-        used = {*self._within, *(name for name, _ in self._decayed), *self._read_directly}
+        used = {*self._read, *self._within, *(n for n, _ in self._decayed), *self._read_directly}
         self.values = {k: v for k, v in self.values.items() if k in used}
         self._within, self._decayed, self._last_of_entity = {}, {}, None
+        self._summed_directly = True
+
+    def sum_directly(self) -> None:
+        """From now on, add up each queried entity's own events (as after :meth:`compact`),
+        building no running sums: a first query that only shows which values are read then
+        costs no memory beyond its answer."""
         self._summed_directly = True
 
     def position(

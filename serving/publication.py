@@ -29,6 +29,7 @@ from datetime import date as Date
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 from data.contract import SCHEMAS, check_columns
 from data.fileio import atomic_directory, fsync_folder, process_alive, write_json
@@ -45,6 +46,7 @@ SNAPSHOT_FEATURES = "features_snapshot.parquet"
 SNAPSHOT_META = "snapshot.json"
 SNAPSHOT_HISTORY = "history"
 HISTORY_TABLES = ("customers", "contacts", "complaints", "events", "incidents")
+EVENT_TABLES = ("contacts", "complaints", "events")  # the tables that grow with time
 SNAPSHOT_COLUMNS = (*KEY_COLUMNS, *FEATURE_NAMES, "eligible")
 # What a list tells outreach to do with each customer (serving.outreach decides it).
 CONTACT, HOLDOUT, NONE = "contact", "holdout", "none"
@@ -200,8 +202,9 @@ class Snapshot:
     features: pd.DataFrame  # indexed by customer_id, with an ``eligible`` column
     path: Path
 
-    def history(self) -> History:
-        """The validated history the snapshot was built from (every table, all of it)."""
+    def history(self, only: str | None = None) -> History:
+        """The validated history the snapshot was built from (every table, all of it), or with
+        ``only`` one of its event tables (contacts, complaints, events) read, the others empty."""
         folder = self.path / SNAPSHOT_HISTORY
         if not folder.is_dir():
             raise FileNotFoundError(
@@ -210,7 +213,11 @@ class Snapshot:
             )
         tables = {}
         for name in HISTORY_TABLES:
-            frame = pd.read_parquet(folder / f"{name}.parquet")
+            path = folder / f"{name}.parquet"
+            if only is not None and name in EVENT_TABLES and name != only:
+                frame = pq.read_schema(path).empty_table().to_pandas()
+            else:
+                frame = pd.read_parquet(path)
             check_columns(frame, SCHEMAS[name].column_names, f"snapshot {folder / name}.parquet")
             tables[name] = frame
         meta = read_meta(self.path)
@@ -221,11 +228,26 @@ class Snapshot:
             observed_from=None if observed_from is None else pd.Timestamp(observed_from),
         )
 
+    def features_of(self, customer_ids: list[str]) -> pd.DataFrame:
+        """The published features of these customers only (read from the file, not held)."""
+        return _snapshot_features(self.path, customer_ids)
 
-def load_snapshot(out_dir: Path) -> Snapshot:
-    """The snapshot ``latest.json`` points to."""
+
+def load_snapshot(out_dir: Path, customers: list[str] | None = None) -> Snapshot:
+    """The snapshot ``latest.json`` points to, with the features of ``customers`` only when
+    given (none for an empty list: a service reads a sample for its check, not a million)."""
     day, folder = latest_folder(out_dir)
-    features = pd.read_parquet(folder / SNAPSHOT_FEATURES)
-    check_columns(features, SNAPSHOT_COLUMNS, f"snapshot {folder / SNAPSHOT_FEATURES}")
-    features = features.set_index("customer_id", drop=False)
+    features = _snapshot_features(folder, customers)
     return Snapshot(day, pd.Timestamp(read_meta(folder)["cutoff_at"]), features, folder)
+
+
+def _snapshot_features(folder: Path, customers: list[str] | None) -> pd.DataFrame:
+    path = folder / SNAPSHOT_FEATURES
+    if customers is None:
+        features = pd.read_parquet(path)
+    elif not customers:
+        features = pq.read_schema(path).empty_table().to_pandas()
+    else:
+        features = pd.read_parquet(path, filters=[("customer_id", "in", list(customers))])
+    check_columns(features, SNAPSHOT_COLUMNS, f"snapshot {path}")
+    return features.set_index("customer_id", drop=False)

@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from functools import partial
 
 import numpy as np
 import pandas as pd
 
 from data.history import History
-from features.build import PreparedHistory, evaluate_features, prepare_history
+from features.build import PreparedHistory, evaluate_features, positions, prepare_history
 from features.catalogue import FEATURE_NAMES
 from features.labels import LabelEngine, LabelRules
 from features.parameters import DEFAULT_PARAMETERS, FeatureParameters
@@ -58,31 +60,42 @@ class OnlineFeatures:
 
     def __init__(
         self,
-        history: History,
+        history: History | Callable[[str], History],
         journal: EventJournal | None,
         rules: LabelRules,
         max_overlays: int = 20_000,
         parameters: FeatureParameters = DEFAULT_PARAMETERS,
     ) -> None:
+        """``history``: the history, or a function giving it with one event table filled
+        (contacts, complaints or events; the others empty), so that a large history is read
+        and prepared one table at a time and never held whole beside the state."""
         self.parameters = parameters  # the serving model's (see features.parameters)
         self.rules = rules  # the serving model's eligibility (see features.labels)
         posted = journal.frames() if journal is not None else {}
-        history = fold(history, posted)
         self._posted = {cid for frame in posted.values() for cid in frame["customer_id"]}
         self.journal = journal
-        self.base = self._prepare(history)
-        self.index = self.base.features.index
-        self.observed_until = history.observed_until
-        self.observed_from = history.observed_from
-        if len(self.index):  # one evaluation builds every running sum; then free their inputs
-            self._evaluate(self.base, np.zeros(1, np.int64), *self._moment(self.observed_until))
-            self.base.features.compact()
-        # Each customer's rows of each table, for rebuilding one customer alone.
-        self._rows = {
-            name: _CustomerRows.of(name, getattr(history, name), self.index) for name in JOURNALED
-        }
-        self.customers = history.customers
-        self.incidents = history.incidents
+        read = history if callable(history) else partial(_with_only, history)
+        parts: dict[str, PreparedHistory] = {}
+        self._rows: dict[str, _CustomerRows] = {}  # for rebuilding one customer alone
+        for name in JOURNALED:
+            part = fold(read(name), {name: posted[name]} if name in posted else {})
+            parts[name] = prepare_history(part, parameters=parameters)
+            _keep_what_queries_read(parts[name], part.observed_until)  # before the next table
+            self._rows[name] = _CustomerRows.of(name, getattr(part, name), parts[name].index)
+            if name == "complaints":  # eligibility reads complaints (and customers) only
+                labels = LabelEngine(part, rules)
+            del part  # this table's rows now live in the state only
+        prepared = replace(
+            parts["contacts"],
+            complaints=parts["complaints"].complaints,
+            events=parts["events"].events,
+        )
+        self.base = _Prepared(prepared, labels)
+        self.index = prepared.index
+        skeleton = read("customers")  # the tables every part holds (nothing more is read)
+        self.customers, self.incidents = skeleton.customers, skeleton.incidents
+        self.observed_until, self.observed_from = skeleton.observed_until, skeleton.observed_from
+        _keep_what_queries_read(prepared, self.observed_until)
         self._since_load: set[str] = set()  # customers with rows posted after the build
         self._changed: set[str] = set()  # ... whose overlay is out of date
         self._overlays: OrderedDict[str, _Prepared] = OrderedDict()  # least recent first
@@ -133,6 +146,13 @@ class OnlineFeatures:
         features["customer_id"] = np.asarray(customer_ids, dtype=object)
         features["cutoff_at"] = np.repeat(when, len(customer_ids))
         return FeaturesAt(features, eligible, signed_up)
+
+    def sample(self, size: int, seed: int) -> list[str]:
+        """A uniform sample of at most ``size`` known customers (all when fewer)."""
+        ids = np.asarray(self.index)
+        if len(ids) > size:
+            ids = np.random.default_rng(seed).choice(ids, size, replace=False)
+        return [str(i) for i in ids]
 
     def disagreements(
         self, offline: pd.DataFrame, cutoff: pd.Timestamp, sample: int, seed: int
@@ -234,18 +254,43 @@ class _CustomerRows:
 
     @classmethod
     def of(cls, table: str, frame: pd.DataFrame, index: pd.Index) -> _CustomerRows:
-        codes = index.get_indexer(frame["customer_id"].astype(str))
+        codes = positions(frame["customer_id"], index)
         order = np.argsort(codes, kind="stable")
         starts = np.searchsorted(codes[order], np.arange(len(index) + 1))
-        held = frame.drop(columns="customer_id").iloc[order].reset_index(drop=True)
-        repeated = [c for c in REPEATED_TEXT[table] if c in held]
-        held = held.astype(dict.fromkeys(repeated, "category"))
+        # Column by column (repeated text made categories before it is reordered): one copy
+        # of the table at a time, not three.
+        held = pd.DataFrame(
+            {
+                c: _held(frame[c], c in REPEATED_TEXT[table]).take(order).reset_index(drop=True)
+                for c in frame.columns
+                if c != "customer_id"
+            }
+        )
         small = np.int32 if len(frame) < 2**31 else np.int64
         return cls(held, starts.astype(small), tuple(frame.columns))
 
     def of_customer(self, code: int, customer_id: str) -> pd.DataFrame:
         rows = self.frame.iloc[self.starts[code] : self.starts[code + 1]]
         return rows.assign(customer_id=customer_id)[list(self.columns)]
+
+
+def _keep_what_queries_read(prepared: PreparedHistory, as_of: pd.Timestamp) -> None:
+    """Streams that sum each customer's own events, holding only the values a query reads:
+    one direct evaluation shows which (see :meth:`EventStream.compact`)."""
+    if len(prepared.index):
+        prepared.sum_directly()
+        moment = np.datetime64(whole_second(as_of).value, "ns")
+        evaluate_features(prepared, np.zeros(1, np.int64), np.array([moment]))
+        prepared.compact()
+
+
+def _with_only(history: History, table: str) -> History:
+    """``history`` with only ``table`` of its event tables (the others emptied, no copy)."""
+    return replace(history, **{t: getattr(history, t).iloc[:0] for t in JOURNALED if t != table})
+
+
+def _held(column: pd.Series, repeated: bool) -> pd.Series:
+    return column.astype("category") if repeated else column
 
 
 def differs(online: np.ndarray, offline: np.ndarray) -> np.ndarray:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
@@ -52,23 +52,27 @@ def load_state(
         return ServingState(
             scorer, before.snapshot_date, before.snapshot_cutoff, before.online, pointer
         )
-    snapshot = publication.load_snapshot(config.workspace.risk_lists_dir)
     missing = [n for n in scorer.model.feature_names if n not in FEATURE_NAMES]
     if missing:
         raise ValueError(f"the model needs features the catalogue lacks: {missing[:5]}")
+    # The history is read and prepared one event table at a time, each freed once in the
+    # state; the snapshot's features are read for the customers the check samples only.
+    snapshot = publication.load_snapshot(config.workspace.risk_lists_dir, customers=[])
     online = OnlineFeatures(
-        snapshot.history(),
+        snapshot.history,  # read one event table at a time
         journal,
         label_rules(config.labels, parameters),
         max_overlays=config.serving.max_online_overlays,
         parameters=parameters,
     )
+    release_freed_memory()
+    sample = online.sample(config.serving.consistency_sample, seed=0)
+    snapshot = replace(snapshot, features=snapshot.features_of(sample))
     check_consistency("loaded", online, snapshot, config.serving.consistency_sample)
     if before is not None:
         check_consistency("previous", before.online, snapshot, config.serving.consistency_sample)
     date, cutoff = snapshot.date, snapshot.cutoff_at
-    del snapshot  # its features were only needed for the check
-    release_freed_memory()
+    del snapshot
     log.info(
         "serving %s v%s with snapshot %s (%d customers, data until %s)",
         scorer.model_name,
