@@ -39,14 +39,28 @@ def connect(config: RadarConfig) -> MlflowClient:
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     client = MlflowClient(uri, uri)
-    if client.get_experiment_by_name(config.registry.experiment) is None:
-        artifact_root = config.workspace.artifact_root
-        artifact_root.mkdir(parents=True, exist_ok=True)
-        client.create_experiment(
-            config.registry.experiment, artifact_location=artifact_root.as_uri()
-        )
+    ensure_experiment(client, config.registry.experiment, config)
     mlflow.set_experiment(config.registry.experiment)
     return client
+
+
+def ensure_experiment(client: MlflowClient, name: str, config: RadarConfig) -> None:
+    """Create experiment ``name`` when missing: on a tracking server its artifacts go to the
+    server's store (which every machine of the team reaches), on a local store beside it in
+    the workspace."""
+    if client.get_experiment_by_name(name) is not None:
+        return
+    if _is_server(config.workspace.mlflow_uri):
+        client.create_experiment(name)
+    else:
+        artifact_root = config.workspace.artifact_root
+        artifact_root.mkdir(parents=True, exist_ok=True)
+        client.create_experiment(name, artifact_location=artifact_root.as_uri())
+
+
+def _is_server(uri: str) -> bool:
+    """A tracking server (shared by a team), not a database or folder of this machine."""
+    return uri.split("://", 1)[0] in ("http", "https", "databricks")
 
 
 def log_risk_model(model: CalibratedModel, example: pd.DataFrame) -> str:

@@ -3,6 +3,7 @@
 from radar.commands import (
     check,
     config,
+    daily,
     demo,
     evaluate,
     import_log,
@@ -28,6 +29,7 @@ COMMANDS = (
     score,
     outcomes,
     monitor,
+    daily,
     serve,
     demo,
 )

@@ -62,17 +62,30 @@ def score(
 ) -> tuple[Path, object]:
     """Load the export, fold in what the service journaled since, score and publish ``day``
     (default: the day the data ends)."""
+    history = history_to_score(config, data)
+    return score_history(config, history, day or history.observed_until.date(), out)
+
+
+def history_to_score(config: RadarConfig, data: Path):
+    """The export, validated, with what the service journaled since folded in."""
     from data.load import load_history
     from serving.api.journal import EventJournal, journal_exists
-    from serving.batch.risk_list import score_day
-    from serving.scorer import Scorer
     from training.dataset import observed_from_the_start
 
     history, _ = load_history(data, config.workspace.data_rejects_dir, config.data)
     history = observed_from_the_start(history, config.split)
     if journal_exists(config.journal_url()):  # events posted to the service since
         history = EventJournal(config.journal_url()).fold_into(history)
-    day = day or history.observed_until.date()
+    return history
+
+
+def score_history(
+    config: RadarConfig, history, day: date, out: Path | None = None
+) -> tuple[Path, object]:
+    """Score and publish ``day`` of ``history`` with the registered champion."""
+    from serving.batch.risk_list import score_day
+    from serving.scorer import Scorer
+
     return score_day(
         history,
         Scorer.from_registry(config),

@@ -92,10 +92,7 @@ def log_report(report: dict, config: RadarConfig) -> Path:
         page = write_html(report, plots, out / REPORT_FILE)
         client = registry.connect(config)
         name = config.registry.experiment + MONITORING_EXPERIMENT_SUFFIX
-        if client.get_experiment_by_name(name) is None:  # artifacts in the workspace too
-            client.create_experiment(
-                name, artifact_location=config.workspace.artifact_root.as_uri()
-            )
+        registry.ensure_experiment(client, name, config)
         registry.fail_dead_runs(client, name)  # a killed monitor's run is not left RUNNING
         mlflow.set_experiment(name)
         run_name = f"monitor {report['data_observed_until'][:10]}"
