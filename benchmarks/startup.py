@@ -70,6 +70,12 @@ def main() -> int:
     parser.add_argument("workspaces", type=Path, nargs="+", help="smallest first")
     parser.add_argument("--config", type=Path, default=ROOT / "experiments" / "scale.yaml")
     parser.add_argument("--append", action="store_true", help="append to benchmarks/RESULTS.md")
+    parser.add_argument(
+        "--label",
+        default="this code",
+        help="what code ran (run from another checkout's folder "
+        "to measure it: the processes import the code of the current folder)",
+    )
     args = parser.parse_args()
     rows = []
     for workspace in args.workspaces:
@@ -94,7 +100,7 @@ def main() -> int:
     print(table)
     if args.append:
         append_result(
-            "Service start-up and reload",
+            f"Service start-up and reload ({args.label})",
             table,
             "two processes per workspace under /usr/bin/time -v; 'process s' includes imports",
         )

@@ -405,6 +405,11 @@ def positions(values: pd.Series | pd.Index | np.ndarray, index: pd.Index) -> np.
     Hashed by Arrow: pandas' ``get_indexer`` first turns Arrow strings into Python
     objects, eight times slower on a million ids (and twice as fast on a few: the service's).
     """
+    if isinstance(getattr(values, "dtype", None), pd.CategoricalDtype):
+        # Each category looked up once, each row by its code: no row's string is hashed.
+        categorical = pd.Categorical(values)
+        found = np.r_[positions(pd.Index(categorical.categories), index), -1]
+        return found[categorical.codes].astype(np.int64)  # code -1 (missing) -> the last
     if len(values) < SMALL_LOOKUP:
         return index.get_indexer(pd.Index(values).astype(str)).astype(np.int64)
     found = pc.index_in(_large_strings(values), value_set=_large_strings(index))

@@ -71,16 +71,23 @@ class EventStream:
     ) -> None:
         seconds = to_seconds(times, rounding)
         keep = seconds != np.iinfo(np.int64).max  # events with no time never happened yet
-        codes, seconds = np.asarray(codes, dtype=np.int64)[keep], seconds[keep]
+        every = bool(keep.all())  # the usual case: no copy to drop the others
         # One int64 per event holds both: the entity (high 32 bits) and the time (low 32).
         # A stable sort of it is the order of (entity, time, input order), twice as fast
-        # as a lexsort of the two.
-        keys = codes * SPAN + seconds
+        # as a lexsort of the two. Built in place: a big stream's transient is its size.
+        keys = np.asarray(codes, dtype=np.int64) * SPAN
+        keys += seconds
+        del seconds
+        if not every:
+            keys = keys[keep]
         order = np.argsort(keys, kind="stable")
         self.keys = keys[order]
+        del keys
         # Flags stay booleans (a byte per event, and exact integer running counts).
         self.values = {
-            name: (v if v.dtype == bool else v.astype(float))[keep][order]
+            name: (v if v.dtype == bool else v.astype(float, copy=False))[
+                order if every else np.flatnonzero(keep)[order]
+            ]
             for name, v in ((n, np.asarray(x)) for n, x in (values or {}).items())
         }
         self._within: dict[str, np.ndarray] = {}

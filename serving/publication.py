@@ -216,8 +216,8 @@ class Snapshot:
             path = folder / f"{name}.parquet"
             if only is not None and name in EVENT_TABLES and name != only:
                 frame = pq.read_schema(path).empty_table().to_pandas()
-            else:
-                frame = pd.read_parquet(path)
+            else:  # repeated text as categories: a code per row, not a string
+                frame = pd.read_parquet(path, read_dictionary=_categories(name))
             check_columns(frame, SCHEMAS[name].column_names, f"snapshot {folder / name}.parquet")
             tables[name] = frame
         meta = read_meta(self.path)
@@ -231,6 +231,10 @@ class Snapshot:
     def features_of(self, customer_ids: list[str]) -> pd.DataFrame:
         """The published features of these customers only (read from the file, not held)."""
         return _snapshot_features(self.path, customer_ids)
+
+
+def _categories(table: str) -> list[str]:
+    return [c.name for c in SCHEMAS[table].columns if c.kind == "category"]
 
 
 def load_snapshot(out_dir: Path, customers: list[str] | None = None) -> Snapshot:

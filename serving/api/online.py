@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from data.history import History
+from data.load import release_freed_memory
 from features.build import PreparedHistory, evaluate_features, positions, prepare_history
 from features.catalogue import FEATURE_NAMES
 from features.labels import LabelEngine, LabelRules
@@ -79,12 +80,16 @@ class OnlineFeatures:
         self._rows: dict[str, _CustomerRows] = {}  # for rebuilding one customer alone
         for name in JOURNALED:
             part = fold(read(name), {name: posted[name]} if name in posted else {})
+            index = pd.Index(part.customers["customer_id"].astype(str))
+            self._rows[name] = _CustomerRows.of(name, getattr(part, name), index)
+            # The table as read is let go: the streams are prepared from the rows held.
+            part = replace(part, **{name: self._rows[name].table(index)})
+            release_freed_memory()  # the table as read, before the streams are built
             parts[name] = prepare_history(part, parameters=parameters)
             _keep_what_queries_read(parts[name], part.observed_until)  # before the next table
-            self._rows[name] = _CustomerRows.of(name, getattr(part, name), parts[name].index)
             if name == "complaints":  # eligibility reads complaints (and customers) only
                 labels = LabelEngine(part, rules)
-            del part  # this table's rows now live in the state only
+            del part
         prepared = replace(
             parts["contacts"],
             complaints=parts["complaints"].complaints,
@@ -268,6 +273,14 @@ class _CustomerRows:
         )
         small = np.int32 if len(frame) < 2**31 else np.int64
         return cls(held, starts.astype(small), tuple(frame.columns))
+
+    def table(self, index: pd.Index) -> pd.DataFrame:
+        """The whole table again, in customer order, its customer column a categorical of
+        ``index`` (a code per row, not a string): a view of the rows held, not a copy."""
+        counts = np.diff(np.r_[0, self.starts])  # rows of no known customer come first
+        codes = np.repeat(np.arange(-1, len(index), dtype=np.int32), counts)
+        customer = pd.Categorical.from_codes(codes, categories=index)
+        return self.frame.assign(customer_id=customer)[list(self.columns)]
 
     def of_customer(self, code: int, customer_id: str) -> pd.DataFrame:
         rows = self.frame.iloc[self.starts[code] : self.starts[code + 1]]
