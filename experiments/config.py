@@ -598,6 +598,12 @@ class LoopConfig(_Frozen):
         le=1,
         description="Share of a reached customer's hidden frustration a call removes (the truth).",
     )
+    effect: Literal["uniform", "heterogeneous"] = Field(
+        "uniform",
+        description="uniform: every reached customer loses outreach_effect; heterogeneous: the "
+        "share depends on the cause of their problem and on the customer, a few are annoyed "
+        "(see data/README.md).",
+    )
     reach_rate: float = Field(
         0.7, gt=0, le=1, description="Share of the customers to contact that the team reaches."
     )

@@ -7,8 +7,17 @@ the ``contact`` group and reaches ``loop.reach_rate`` of them, a reached custome
 ``loop.outreach_effect`` of their hidden frustration, the outcomes are recorded in the
 outcome store, and the world runs a day. When the last day's 48 hours have passed,
 ``radar monitor`` measures the effect (contact minus holdout complaint rate, with its
-interval) and it is set beside the truth: the same customers' 48-hour complaint
-probabilities with and without the call, from the simulator's hidden state.
+interval) and it is set beside the truth for exactly what that difference estimates.
+
+The estimand: the average, over every customer-day the loop's lists assigned (``contact``
+or ``holdout``: the group the assignment randomises), of the change in the customer's
+probability of a complaint in the 48 hours after the list's cutoff that being put on the
+``contact`` list brings, the call reaching ``loop.reach_rate`` of them (an intention-to-treat
+effect: unanswered calls count, as they do in the measured difference). Days are weighted
+by how many customers they assigned, as the pooled difference weights them (the holdout
+share is the same every day). The truth is computed for that estimand from the simulator's
+hidden state: each assigned customer's 48-hour complaint probability with and without a
+reached call, on the same forward paths, times the reach rate.
 """
 
 from __future__ import annotations
@@ -31,6 +40,7 @@ from experiments.config import RadarConfig
 from serving.batch.risk_list import score_day
 from serving.monitoring.monitor import run_monitor
 from serving.outreach.outcomes import OutcomeStore
+from serving.publication import CONTACT, HOLDOUT
 from serving.scorer import Scorer
 from training.train import train
 
@@ -41,7 +51,7 @@ log = logging.getLogger(__name__)
 class LoopResult:
     """What the loop measured beside what is true."""
 
-    true_effect: float  # mean change of the contact group's 48 h complaint probability
+    true_effect: float  # the estimand's true value (see the module's docstring)
     measured: dict  # the monitor's outreach_effect (difference and 95 % interval)
     report: dict  # the whole monitoring report
     days: list[dict]  # per loop day: contact, holdout, reached
@@ -75,6 +85,8 @@ def run_outreach_loop(config: RadarConfig) -> LoopResult:
     shutil.rmtree(cfg.workspace.root, ignore_errors=True)
     horizon_days = -(-config.labels.horizon_hours // 24)
     params = replace(WorldParams(), outreach_effect=loop.outreach_effect)
+    if loop.effect == "heterogeneous":
+        params = params.with_heterogeneous_outreach()
     world = World(
         params,
         loop.customers,
@@ -108,13 +120,16 @@ def run_outreach_loop(config: RadarConfig) -> LoopResult:
                 history, scorer, day, cfg.workspace.risk_lists_dir, cfg.labels,
                 cfg.evaluation, cfg.outreach,
             )  # fmt: skip
-            contact = listed.loc[listed["assignment"] == "contact", "customer_id"].to_numpy()
+            contact = listed.loc[listed["assignment"] == CONTACT, "customer_id"].to_numpy()
             positions = np.array([customer_position(c) for c in contact], dtype=np.int64)
-            reached = rng.random(positions.size) < loop.reach_rate
-            before, after = world.risk_if_reached(positions[reached])
-            effect = np.zeros(positions.size)
-            effect[reached] = after - before
+            assigned = listed.loc[listed["assignment"].isin([CONTACT, HOLDOUT]), "customer_id"]
+            # The truth: every assigned customer's change if put on the contact list.
+            before, after = world.risk_if_reached(
+                np.array([customer_position(c) for c in assigned.to_numpy()], dtype=np.int64)
+            )
+            effect = loop.reach_rate * (after - before)
             effects.append(effect)
+            reached = rng.random(positions.size) < loop.reach_rate
             world.reach(positions[reached])
             called = pd.Timestamp(day).tz_localize("UTC").to_pydatetime()
             store.record(
@@ -134,7 +149,7 @@ def run_outreach_loop(config: RadarConfig) -> LoopResult:
                 {
                     "date": day.isoformat(),
                     "contact": int(positions.size),
-                    "holdout": int((listed["assignment"] == "holdout").sum()),
+                    "holdout": int((listed["assignment"] == HOLDOUT).sum()),
                     "reached": int(reached.sum()),
                     "true_effect": float(effect.mean()) if effect.size else None,
                 }

@@ -107,6 +107,12 @@ class CalibratedModel:
         features = {
             name: drift.reference_of(matrix[:, j], w) for j, name in enumerate(self.feature_names)
         }
+        if "cutoff_at" in X:  # how far each feature moves between the training period's weeks
+            days = X["cutoff_at"].to_numpy()[rows].astype("datetime64[D]").astype(np.int64)
+            for j, name in enumerate(self.feature_names):
+                features[name]["window_psi"] = drift.window_psi(
+                    features[name], matrix[:, j], days, w
+                )
         return {
             "features": features,
             "probability": drift.reference_of(self.predict_proba(matrix), w),

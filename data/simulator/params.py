@@ -88,6 +88,25 @@ class WorldParams:
     # Outreach (the daily loop): the share of a reached customer's hidden frustration that a
     # proactive call removes. 0: outreach changes nothing (the default world has none).
     outreach_effect: float = 0.0
+    # Calls that help some customers and not others (None / 0: every reached customer loses
+    # ``outreach_effect``). By the cause of the customer's open problem (PROBLEMS order): a
+    # call sorts out a failed payment or a delayed deduction, barely a delayed order or an
+    # app fault. While the customer's region has an incident running, a call removes this
+    # share instead (an outage is not fixed by a call). A share of customers, drawn once, is
+    # annoyed by being called: their frustration grows by ``outreach_annoyance``.
+    outreach_effect_by_problem: tuple[float, float, float, float] | None = None
+    outreach_effect_in_incident: float | None = None
+    outreach_annoyed_share: float = 0.0
+    outreach_annoyance: float = 0.25
+
+    def with_heterogeneous_outreach(self) -> WorldParams:
+        """This world with calls whose effect depends on the cause and on the customer."""
+        return replace(
+            self,
+            outreach_effect_by_problem=(0.8, 0.8, 0.2, 0.1),
+            outreach_effect_in_incident=0.0,
+            outreach_annoyed_share=0.05,
+        )
 
     def scaled(self, positive_rate_factor: float) -> WorldParams:
         """The same world with complaint hazards scaled (adjusts the positive rate)."""

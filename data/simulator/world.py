@@ -69,6 +69,9 @@ class World:
         self._rng = np.random.default_rng(self.seed)
         self._truth_rng = np.random.default_rng([self.seed, 1])
         self._pop = self.dynamics.population(self._rng)
+        # Who a call annoys: a stream of its own, so the world's own draws stay as they are.
+        share = self.dynamics.params.outreach_annoyed_share
+        self._annoyed = np.random.default_rng([self.seed, 7]).random(self.n) < share
         self._pop_paths = (
             self._pop.tile(self.truth_paths, self.n_regions) if self.truth_paths else self._pop
         )
@@ -109,10 +112,28 @@ class World:
             self.dynamics, self.seed, self._pop, self._rec, self.hour // HOURS_PER_DAY
         )
 
+    def call_effect(self, customers: np.ndarray) -> np.ndarray:
+        """The share of hidden frustration a call reaching these customers (positions) now
+        removes (negative: it adds): ``params.outreach_effect`` for everyone, unless the
+        params make it depend on the cause and the customer (see :class:`WorldParams`)."""
+        p, s = self.dynamics.params, self._state
+        effect = np.full(customers.size, p.outreach_effect)
+        if p.outreach_effect_by_problem is not None:
+            problem = s.last_problem[customers]
+            has_problem = (s.open_problems[customers] > 0) & (problem >= 0)
+            by_problem = np.asarray(p.outreach_effect_by_problem)[np.maximum(problem, 0)]
+            effect = np.where(has_problem, by_problem, effect)
+        if p.outreach_effect_in_incident is not None:
+            running = s.incident_left[self._pop.region_slot[customers]] > 0
+            effect = np.where(running, p.outreach_effect_in_incident, effect)
+        if p.outreach_annoyed_share > 0:
+            effect = np.where(self._annoyed[customers], -p.outreach_annoyance, effect)
+        return effect
+
     def reach(self, customers: np.ndarray) -> None:
-        """Outreach reached these customers (positions) now: each loses
-        ``params.outreach_effect`` of their hidden frustration."""
-        self._state.frustration[customers] *= 1.0 - self.dynamics.params.outreach_effect
+        """Outreach reached these customers (positions) now: each loses its
+        :meth:`call_effect` share of their hidden frustration."""
+        self._state.frustration[customers] *= 1.0 - self.call_effect(customers)
 
     def risk_if_reached(
         self, customers: np.ndarray, paths: int = 32
@@ -122,7 +143,7 @@ class World:
         so the difference is the call's effect, not path noise)."""
         pop_paths = self._pop.tile(paths, self.n_regions)
         reached = replace(self._state, frustration=self._state.frustration.copy())
-        reached.frustration[customers] *= 1.0 - self.dynamics.params.outreach_effect
+        reached.frustration[customers] *= 1.0 - self.call_effect(customers)
         seed = [self.seed, 3, self.hour]
         risks = [
             self._true_risk(pop_paths, state, self.hour, np.random.default_rng(seed), paths)

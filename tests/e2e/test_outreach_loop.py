@@ -56,3 +56,27 @@ def test_the_loop_measures_an_effect_whose_interval_covers_the_truth(tmp_path):
     kept = OutcomeStore(loop_config(config).outcomes_url()).frame()
     assert len(kept) == sum(d["contact"] for d in result.days)
     assert kept["reached"].sum() == sum(d["reached"] for d in result.days)
+
+
+def test_in_the_heterogeneous_world_a_call_helps_by_cause_and_annoys_a_few():
+    params = WorldParams(outreach_effect=0.3).with_heterogeneous_outreach()
+    w = World(params, 2000, 30, 3, pd.Timestamp("2026-01-01"))
+    w.begin()
+    for _ in range(12):
+        w.advance_day(progress=False)
+    everyone = np.arange(2000)
+    effect = w.call_effect(everyone)
+    state = w._state
+    running = state.incident_left[w._pop.region_slot] > 0
+    annoyed = w._annoyed
+    calm = ~running & ~annoyed
+    payment = calm & (state.open_problems > 0) & (state.last_problem == 0)
+    app = calm & (state.open_problems > 0) & (state.last_problem == 3)
+    assert payment.any() and app.any() and annoyed.any()
+    assert np.all(effect[payment] == 0.8) and np.all(effect[app] == 0.1)
+    assert np.all(effect[annoyed] < 0) and np.all(effect[running & ~annoyed] == 0.0)
+    assert 0.02 < annoyed.mean() < 0.08
+    # The truth per customer follows: an annoyed customer's risk rises when called.
+    frustrated = np.flatnonzero(annoyed & (state.frustration > 1.0))[:20]
+    before, after = w.risk_if_reached(frustrated, paths=8)
+    assert after.mean() > before.mean()

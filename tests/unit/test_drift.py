@@ -38,3 +38,50 @@ def test_wilson_interval_matches_known_values():
     assert low == pytest.approx(0.0, abs=1e-12) and high == pytest.approx(0.2775, abs=1e-4)
     low, high = wilson(5, 10)
     assert (low, high) == pytest.approx((0.2366, 0.7634), abs=1e-4)
+
+
+def _incident_weeks(rng, weeks: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """A feature most customers have at 0, except in the weeks a region's incident puts a
+    third of them at a high value (what ``region_incident_exposure`` looks like)."""
+    values, days = [], []
+    for week in range(weeks):
+        hit = week % 2 == 0  # an incident every other week
+        x = np.where(rng.random(n) < (0.3 if hit else 0.0), rng.uniform(5, 9, n), 0.0)
+        values.append(x)
+        days.append(np.repeat(np.arange(week * 7, week * 7 + 7), n // 7 + 1)[:n])
+    return np.concatenate(values), np.concatenate(days)
+
+
+def test_a_rare_shared_event_moves_no_more_than_it_did_in_training_and_raises_no_alert():
+    from experiments.config import MonitoringConfig
+    from serving.monitoring.monitor import alerts
+    from training.drift import window_psi
+
+    rng = np.random.default_rng(0)
+    values, days = _incident_weeks(rng, 12, 7000)
+    reference = reference_of(values)
+    usual = window_psi(reference, values, days)
+    assert usual is not None and usual > 0.25  # a week with an incident: far above 0.25
+    quiet_week = np.zeros(7000)  # no incident anywhere this week: as in half the training
+    moved = psi(reference, quiet_week)
+    assert moved > MonitoringConfig().feature_psi_alert  # the plain threshold would alert
+    report = {"feature_psi": {"region_incident_exposure": moved}, "score_psi": None,
+              "pooled_at_capacity": {"days": 0, "hits": 0, "expected_hits": 0.0},
+              "feature_psi_usual": {"region_incident_exposure": usual}}  # fmt: skip
+    assert [a for a in alerts(report, MonitoringConfig()) if a["kind"] == "feature_drift"] == []
+    # Real drift, beyond anything the training weeks showed, still alerts.
+    shifted = np.where(rng.random(7000) < 0.9, rng.uniform(5, 9, 7000), 0.0)
+    report["feature_psi"]["region_incident_exposure"] = psi(reference, shifted)
+    assert [a["subject"] for a in alerts(report, MonitoringConfig())] == [
+        "region_incident_exposure"
+    ]
+
+
+def test_a_feature_that_never_moved_in_training_keeps_the_plain_threshold():
+    from training.drift import window_psi
+
+    rng = np.random.default_rng(1)
+    values = rng.normal(size=70_000)
+    days = np.repeat(np.arange(70), 1000)
+    usual = window_psi(reference_of(values), values, days)
+    assert usual is not None and usual < 0.05
