@@ -34,7 +34,13 @@ from serving.monitoring.monitor import wilson  # noqa: E402
 
 
 def one_loop(seed: int, args: argparse.Namespace, root: Path) -> dict:
-    base = load_config(args.config)
+    # A short world (as the tests' loop): short periods, a small booster.
+    base = load_config(
+        args.config,
+        split={"warmup_days": 14, "validation_days": 14, "test_days": 14, "gap_hours": 48},
+        model={"n_estimators": 150, "early_stopping_rounds": 30, "min_child_samples": 40},
+        evaluation={"bootstrap_samples": 20},
+    )
     config = base.model_copy(
         update={
             "workspace": base.workspace.model_copy(update={"root": root / f"seed-{seed}"}),

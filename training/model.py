@@ -51,6 +51,9 @@ def _threads(matrix: np.ndarray) -> dict[str, int]:
     return {"num_threads": 1} if len(matrix) <= SMALL_BATCH else {}
 
 
+DAY_NS = 86_400 * 10**9  # a day in nanoseconds: training rows to day numbers
+
+
 class CalibratedModel:
     """What every kind of model shares: the ordered feature list, the encoding of a feature
     frame into a float matrix, the calibration, the drift reference and the saved form.
@@ -108,7 +111,7 @@ class CalibratedModel:
             name: drift.reference_of(matrix[:, j], w) for j, name in enumerate(self.feature_names)
         }
         if "cutoff_at" in X:  # how far each feature moves between the training period's weeks
-            days = X["cutoff_at"].to_numpy()[rows].astype("datetime64[D]").astype(np.int64)
+            days = pd.DatetimeIndex(X["cutoff_at"]).as_unit("ns").asi8[rows] // DAY_NS
             for j, name in enumerate(self.feature_names):
                 features[name]["window_psi"] = drift.window_psi(
                     features[name], matrix[:, j], days, w

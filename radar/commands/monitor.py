@@ -46,6 +46,11 @@ def summary_lines(report: dict) -> list[str]:
             f"{day['date']}: {day['selected']} selected, precision at capacity {precision}, "
             f"contact {day['contact_complaints']}/{day['contact_customers']}, "
             f"holdout {day['holdout_complaints']}/{day['holdout_customers']} complained"
+            + (
+                f", about {day['prevented_complaints']:+.1f} complaints prevented"
+                if day.get("prevented_complaints") is not None
+                else ""
+            )
         )
     effect = report["outreach_effect"]
     if effect.get("interval"):

@@ -137,7 +137,19 @@ def day_summary(day: ListedDay) -> dict:
         members = d["assignment"].to_numpy() == group
         summary[f"{group}_customers"] = int(members.sum())
         summary[f"{group}_complaints"] = int(label[members].sum())
+    summary["prevented_complaints"] = prevented(summary)
     return summary
+
+
+def prevented(day: dict) -> float | None:
+    """Complaints the day's calls prevented, estimated from its randomised groups: the
+    contact group's size times (holdout rate - contact rate); None without both groups.
+    One day's estimate is noisy (a few complaints either side); the pooled effect has the
+    interval."""
+    nc, nh = day[f"{CONTACT}_customers"], day[f"{HOLDOUT}_customers"]
+    if not nc or not nh:
+        return None
+    return nc * (day[f"{HOLDOUT}_complaints"] / nh - day[f"{CONTACT}_complaints"] / nc)
 
 
 def pooled_at_capacity(summaries: list[dict]) -> dict:

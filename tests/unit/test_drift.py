@@ -85,3 +85,12 @@ def test_a_feature_that_never_moved_in_training_keeps_the_plain_threshold():
     days = np.repeat(np.arange(70), 1000)
     usual = window_psi(reference_of(values), values, days)
     assert usual is not None and usual < 0.05
+
+
+def test_complaints_prevented_on_a_day_come_from_its_randomised_groups():
+    from serving.monitoring.monitor import prevented
+
+    day = {"contact_customers": 100, "contact_complaints": 2,
+           "holdout_customers": 50, "holdout_complaints": 3}  # fmt: skip
+    assert prevented(day) == pytest.approx(100 * (3 / 50 - 2 / 100))  # 4 prevented
+    assert prevented({**day, "holdout_customers": 0}) is None
