@@ -569,6 +569,14 @@ class OutreachConfig(_Frozen):
         description="Customers assigned (contact or holdout) on a list of the last N days are "
         "not assigned again.",
     )
+    explore_fraction: float = Field(
+        0.0,
+        ge=0,
+        lt=1,
+        description="Share of the day's capacity given to customers drawn at random from the "
+        "rest of the list instead of the top, so that whom a call helps can be learnt beyond "
+        "the riskiest (each row's propensity is recorded); 0: the top only.",
+    )
     seed: int = Field(0, description="Seed of the daily holdout draw (with the date).")
     outcomes_url: str | None = Field(
         None,
@@ -584,6 +592,8 @@ class OutreachConfig(_Frozen):
         negative = {s: k for s, k in self.segment_capacity.items() if k < 0}
         if negative:
             raise ValueError(f"outreach.segment_capacity must not be negative: {negative}")
+        if self.segment_capacity and self.explore_fraction > 0:
+            raise ValueError("outreach.explore_fraction needs one capacity, not segment_capacity")
         return self
 
 

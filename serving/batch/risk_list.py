@@ -187,6 +187,7 @@ def score_day(
     )
     position = risk_list.columns.get_loc("risk_tier") + 1
     risk_list.insert(position, "assignment", drawn.assignment)
+    risk_list.insert(position + 1, "propensity", drawn.propensity)
     instead = pd.notna(drawn.action)
     risk_list.loc[instead, "suggested_action"] = drawn.action[instead]
     meta = {

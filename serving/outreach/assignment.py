@@ -1,5 +1,8 @@
 """Today's outreach: the top of the risk list within capacity, less the suppressed, split at
-random into the customers to contact and a holdout control group.
+random into the customers to contact and a holdout control group. A share of the capacity
+may go to customers drawn at random from the rest (exploration), so that the effect of a
+call can be learnt beyond the riskiest; each row records its propensity, the chance the
+design gave it of being put on the contact list.
 
 The holdout is what lets anyone measure whether calling prevents complaints: the two groups
 are drawn from the same customers by the same rule, so their later complaint rates differ
@@ -33,6 +36,7 @@ class Assignment:
     """Each listed customer's assignment, and how the day's draw went (recorded with the list)."""
 
     assignment: np.ndarray  # per risk-list row: contact, holdout or none
+    propensity: np.ndarray  # per row: the chance the day's design gave it of ``contact``
     action: np.ndarray  # per row: what to do instead of outreach, None where contacted
     summary: dict
 
@@ -71,8 +75,18 @@ def assign_outreach(
                 None if outreach.capacity_fraction else evaluation.capacity_k,
             )
         )
+        explored = round(outreach.explore_fraction * capacity)
         selected = np.zeros(n, dtype=bool)
-        selected[np.flatnonzero(candidate)[:capacity]] = True
+        selected[np.flatnonzero(candidate)[: capacity - explored]] = True
+    # Chance of being assigned at all: 1 at the top, explored/pool in the rest.
+    chance = selected.astype(float)
+    if not outreach.segment_capacity and explored:
+        pool = np.flatnonzero(candidate & ~selected)
+        drawn = np.random.default_rng([outreach.seed, day.toordinal(), 1]).choice(
+            pool, min(explored, pool.size), replace=False
+        )
+        chance[pool] = min(explored, pool.size) / pool.size
+        selected[drawn] = True
     chosen = np.flatnonzero(selected)
     rng = np.random.default_rng([outreach.seed, day.toordinal()])
     held = rng.choice(chosen, round(outreach.holdout_fraction * len(chosen)), replace=False)
@@ -88,6 +102,7 @@ def assign_outreach(
         "capacity": int(capacity),
         "segment_capacity": dict(outreach.segment_capacity),
         "holdout_fraction": outreach.holdout_fraction,
+        "explore_fraction": outreach.explore_fraction,
         "seed": outreach.seed,
         "contact": int((assignment == CONTACT).sum()),
         "holdout": int((assignment == HOLDOUT).sum()),
@@ -95,7 +110,8 @@ def assign_outreach(
         "suppressed_complaint_open": int(open_now.sum()),
         "suppress_days": outreach.suppress_days,
     }
-    return Assignment(assignment, action, summary)
+    propensity = chance * (1 - (held.size / chosen.size if chosen.size else 0.0))
+    return Assignment(assignment, propensity, action, summary)
 
 
 def recently_assigned(out_dir: Path, day: Date, days: int) -> set[str]:
