@@ -55,6 +55,10 @@ class LoopResult:
     measured: dict  # the monitor's outreach_effect (difference and 95 % interval)
     report: dict  # the whole monitoring report
     days: list[dict]  # per loop day: contact, holdout, reached
+    # Per assigned customer and day: the true effect of being put on the contact list (for
+    # the evaluation of whom a call helps, never for a model), and the export at the end.
+    truth: pd.DataFrame
+    history: History
 
 
 def loop_config(config: RadarConfig) -> RadarConfig:
@@ -111,6 +115,7 @@ def run_outreach_loop(config: RadarConfig) -> LoopResult:
     store = OutcomeStore(cfg.outcomes_url())
     rng = np.random.default_rng([sim.seed, 11])
     effects: list[np.ndarray] = []
+    truths: list[pd.DataFrame] = []
     days = []
     try:
         for _ in range(loop.days):
@@ -129,6 +134,11 @@ def run_outreach_loop(config: RadarConfig) -> LoopResult:
             )
             effect = loop.reach_rate * (after - before)
             effects.append(effect)
+            truths.append(
+                pd.DataFrame(
+                    {"date": day, "customer_id": assigned.to_numpy(), "true_effect": effect}
+                )
+            )
             reached = rng.random(positions.size) < loop.reach_rate
             world.reach(positions[reached])
             called = pd.Timestamp(day).tz_localize("UTC").to_pydatetime()
@@ -159,9 +169,11 @@ def run_outreach_loop(config: RadarConfig) -> LoopResult:
         store.close()
     for _ in range(horizon_days):  # the last list's 48 hours
         world.advance_day(progress=False)
-    report = run_monitor(exported(world), cfg)
+    history = exported(world)
+    report = run_monitor(history, cfg)
     true_effect = float(np.concatenate(effects).mean()) if effects else float("nan")
-    return LoopResult(true_effect, report["outreach_effect"], report, days)
+    truth = pd.concat(truths, ignore_index=True) if truths else pd.DataFrame()
+    return LoopResult(true_effect, report["outreach_effect"], report, days, truth, history)
 
 
 def exported(world: World) -> History:
