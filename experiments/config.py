@@ -451,6 +451,10 @@ class RegistryConfig(_Frozen):
     """MLflow names."""
 
     model_name: str = Field("complaint-risk", description="Registered model name.")
+    uplift_model_name: str = Field(
+        "complaint-uplift",
+        description="Registered name of the model of whom a call helps (`radar uplift`).",
+    )
     experiment: str = Field("complaint-radar", description="MLflow experiment of the runs.")
 
 
@@ -568,6 +572,12 @@ class OutreachConfig(_Frozen):
         ge=0,
         description="Customers assigned (contact or holdout) on a list of the last N days are "
         "not assigned again.",
+    )
+    rank_by: Literal["risk", "prevented"] = Field(
+        "risk",
+        description="What the day's capacity goes to: the riskiest customers, or those whose "
+        "call is expected to prevent the most complaints (needs an uplift champion: "
+        "`radar uplift`).",
     )
     explore_fraction: float = Field(
         0.0,

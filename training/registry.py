@@ -21,6 +21,8 @@ from data.fileio import process_alive
 from experiments.config import RadarConfig
 from training.model import CalibratedModel
 from training.pyfunc_model import MODEL_ARTIFACT
+from training.uplift import UpliftModel
+from training.uplift_pyfunc import UPLIFT_ARTIFACT
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +31,7 @@ CHALLENGER = "challenger"
 HOST_TAG = "radar.host"
 PID_TAG = "radar.pid"
 PYFUNC_CODE = Path(__file__).with_name("pyfunc_model.py")
+UPLIFT_CODE = Path(__file__).with_name("uplift_pyfunc.py")
 
 
 def connect(config: RadarConfig) -> MlflowClient:
@@ -85,6 +88,38 @@ def log_risk_model(model: CalibratedModel, example: pd.DataFrame) -> str:
                 pip_requirements=_requirements(),
             )
     return info.model_uri
+
+
+def log_uplift_model(model: UpliftModel, example: pd.DataFrame) -> str:
+    """Log an uplift model to the active run as a pyfunc; return its URI."""
+    example = example[model.feature_names].head(5).reset_index(drop=True)
+    signature = infer_signature(
+        example, pd.DataFrame({"expected_effect": model.predict_effect(example)})
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        model.save(Path(tmp) / UPLIFT_ARTIFACT)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            info = mlflow.pyfunc.log_model(
+                name=UPLIFT_ARTIFACT,
+                python_model=str(UPLIFT_CODE),
+                artifacts={UPLIFT_ARTIFACT: str(Path(tmp) / UPLIFT_ARTIFACT)},
+                signature=signature,
+                input_example=example,
+                pip_requirements=_requirements(),
+            )
+    return info.model_uri
+
+
+def load_uplift(config: RadarConfig) -> tuple[UpliftModel, str] | None:
+    """The uplift model the champion alias names now, with its version; None when no uplift
+    model has been promoted (the list then ranks by risk alone)."""
+    client = connect(config)
+    found = alias_version(client, config.registry.uplift_model_name, CHAMPION)
+    if found is None:
+        return None
+    uri = f"models:/{config.registry.uplift_model_name}/{found.version}"
+    return mlflow.pyfunc.load_model(uri).unwrap_python_model().model, str(found.version)
 
 
 def register(client: MlflowClient, model_uri: str, name: str) -> ModelVersion:

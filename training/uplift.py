@@ -17,8 +17,10 @@ complaints prevented among the top ``k`` by the ranking, estimated as
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import lightgbm as lgb
 import numpy as np
@@ -79,6 +81,40 @@ class UpliftModel:
         """Expected change of each customer's complaint probability if contacted."""
         matrix = self._matrix(X)
         return self.boosters_["contact"].predict(matrix) - self.boosters_["holdout"].predict(matrix)
+
+    def reasons(self, X: pd.DataFrame, top: int = 2) -> list[list[str]]:
+        """Per row, the features that move its expected effect most (the two boosters'
+        contributions, contact minus holdout, in log-odds), most preventive first."""
+        matrix = self._matrix(X)
+        contributions = self.boosters_["contact"].predict(matrix, pred_contrib=True)[:, :-1]
+        contributions -= self.boosters_["holdout"].predict(matrix, pred_contrib=True)[:, :-1]
+        order = np.argsort(contributions, axis=1)[:, :top]  # most negative: prevents most
+        names = np.asarray(self.feature_names)
+        return [list(names[row]) for row in order]
+
+    def save(self, folder: Path) -> None:
+        """The two boosters as LightGBM text and the settings as JSON (no pickles)."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        for arm, booster in self.boosters_.items():
+            booster.save_model(str(folder / f"{arm}.txt"))
+        meta = {
+            "feature_names": self.feature_names,
+            "settings": asdict(self.settings),
+            "seed": self.seed,
+        }
+        (folder / "uplift.json").write_text(json.dumps(meta, indent=2))
+
+    @classmethod
+    def load(cls, folder: Path) -> UpliftModel:
+        folder = Path(folder)
+        meta = json.loads((folder / "uplift.json").read_text())
+        model = cls(meta["feature_names"], UpliftSettings(**meta["settings"]), meta["seed"])
+        model.boosters_ = {
+            arm: lgb.Booster(model_file=str(folder / f"{arm}.txt"))
+            for arm in ("contact", "holdout")
+        }
+        return model
 
     def _matrix(self, X: pd.DataFrame) -> np.ndarray:
         return X[self.feature_names].to_numpy(dtype=float, na_value=np.nan)

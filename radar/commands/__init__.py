@@ -15,6 +15,7 @@ from radar.commands import (
     serve,
     simulate,
     train,
+    uplift,
 )
 
 COMMANDS = (
@@ -29,6 +30,7 @@ COMMANDS = (
     score,
     outcomes,
     monitor,
+    uplift,
     daily,
     serve,
     demo,

@@ -85,6 +85,7 @@ def score_history(
     """Score and publish ``day`` of ``history`` with the registered champion."""
     from serving.batch.risk_list import score_day
     from serving.scorer import Scorer
+    from training.registry import load_uplift
 
     return score_day(
         history,
@@ -94,6 +95,7 @@ def score_history(
         config.labels,
         config.evaluation,
         config.outreach,
+        load_uplift(config),
     )
 
 

@@ -21,6 +21,7 @@ from serving.outreach.assignment import assign_outreach, recently_assigned
 from serving.outreach.page import render_page
 from serving.scorer import Scorer
 from training.metrics import daily_capacity
+from training.uplift import UpliftModel
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +112,26 @@ def score_customers(
     return scored, snapshot
 
 
+def with_expected_effect(
+    risk_list: pd.DataFrame, snapshot: pd.DataFrame, uplift: UpliftModel, rank_by: str
+) -> pd.DataFrame:
+    """The list with each customer's ``expected_effect`` (the expected change of their
+    48-hour complaint probability if contacted; negative: the call prevents) beside the
+    probability, ranked by it (most prevented first) when ``rank_by`` is ``prevented``."""
+    features = snapshot.set_index("customer_id").loc[risk_list["customer_id"]]
+    out = risk_list.copy()
+    position = out.columns.get_loc("probability") + 1
+    out.insert(position, "expected_effect", uplift.predict_effect(features).round(6))
+    if rank_by == "prevented":
+        out = out.sort_values(
+            ["expected_effect", "probability", "customer_id"],
+            ascending=[True, False, True],
+            kind="stable",
+        ).reset_index(drop=True)
+        out["rank"] = range(1, len(out) + 1)
+    return out
+
+
 def reason_columns(reasons: pd.Series, top_reasons: int) -> dict[str, object]:
     """The list's reason columns from each customer's reasons (best first)."""
     return {
@@ -168,8 +189,12 @@ def score_day(
     labels: LabelConfig,
     capacity: EvaluationConfig | None = None,
     outreach: OutreachConfig | None = None,
+    uplift: tuple[UpliftModel, str] | None = None,
 ) -> tuple[Path, pd.DataFrame]:
     """Build and publish the risk list of ``day``; return its folder and the list.
+
+    ``uplift``: (model, version) of whom a call helps; the list then shows each customer's
+    ``expected_effect`` and, with ``outreach.rank_by: prevented``, is ranked by it.
 
     ``capacity``: explain only the day's capacity and the medium tier and above (see
     :func:`build_risk_list`); None explains everyone. ``outreach``: who is contacted and
@@ -178,6 +203,13 @@ def score_day(
     """
     risk_list, snapshot = build_risk_list(history, scorer, day, labels, capacity)
     outreach = outreach or OutreachConfig()
+    if outreach.rank_by == "prevented" and uplift is None:
+        raise ValueError(
+            "outreach.rank_by is 'prevented' but no uplift model is registered as champion: "
+            "run `radar uplift` once lists have matured, or set outreach.rank_by: risk"
+        )
+    if uplift is not None:
+        risk_list = with_expected_effect(risk_list, snapshot, uplift[0], outreach.rank_by)
     drawn = assign_outreach(
         risk_list,
         outreach,
@@ -203,6 +235,8 @@ def score_day(
         "n_eligible": int(snapshot["eligible"].sum()),
         "tiers": risk_list["risk_tier"].value_counts().to_dict(),
         "outreach": drawn.summary,
+        "rank_by": outreach.rank_by,
+        "uplift_version": None if uplift is None else uplift[1],
     }
     path = publish(risk_list, snapshot, history, out_dir, day, meta)
     log.info(

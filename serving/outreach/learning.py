@@ -5,16 +5,18 @@ The rows an uplift model learns from and is judged on (:mod:`training.uplift`)."
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date as Date
 from pathlib import Path
 
+import mlflow
 import pandas as pd
 
 from data.history import History
 from experiments.config import RadarConfig
 from features.catalogue import FEATURE_NAMES
 from serving.monitoring.monitor import matured_days
-from serving.publication import CONTACT, HOLDOUT, SNAPSHOT_FEATURES, read_list
+from serving.publication import CONTACT, HOLDOUT, SNAPSHOT_FEATURES, published_days, read_list
 
 
 def randomised_rows(
@@ -53,3 +55,74 @@ def randomised_rows(
 def uplift_features(rows: pd.DataFrame) -> list[str]:
     """The catalogue's numeric features present in ``rows`` (what the uplift model reads)."""
     return [c for c in FEATURE_NAMES if c in rows and pd.api.types.is_numeric_dtype(rows[c])]
+
+
+@dataclass(frozen=True)
+class UpliftResult:
+    """What ``radar uplift`` learnt and how the ranking it gives did on later days."""
+
+    version: str
+    promoted: bool
+    evaluation: dict  # rows, complaints, prevented in the top half by each ranking
+
+
+def train_uplift(config: RadarConfig, history: History, min_complaints: int = 20) -> UpliftResult:
+    """Learn whom a call helps from every matured list's randomised rows; judge the ranking
+    on the latest third of the days (learnt on the earlier ones) against the ranking by
+    risk, from those days' randomised groups; learn again on every day, log the run and
+    register the model, ``champion`` only when it prevented more than the risk ranking."""
+    from training import registry
+    from training.uplift import UpliftModel, prevented_interval
+
+    rows = randomised_rows(history, published_days(config.workspace.risk_lists_dir), config)
+    if rows.empty or rows["complained"].sum() < min_complaints:
+        found = 0 if rows.empty else int(rows["complained"].sum())
+        raise ValueError(
+            f"the matured lists' contact and holdout groups hold {found} complaint(s); "
+            f"learning whom a call helps needs at least {min_complaints}: let more lists "
+            "mature (or explore: outreach.explore_fraction)"
+        )
+    names = uplift_features(rows)
+    days = sorted(rows["date"].unique())
+    split = days[max(1, len(days) * 2 // 3)] if len(days) > 1 else None
+    if split is None:
+        raise ValueError("learning whom a call helps needs matured lists of at least 2 days")
+    early, late = rows[rows["date"] < split], rows[rows["date"] >= split]
+    judged = UpliftModel(names, seed=config.model.seed).fit(
+        early, early["contacted"], early["complained"], early["propensity"]
+    )
+    k = len(late) // 2
+    args = (
+        late["contacted"].to_numpy(),
+        late["complained"].to_numpy(),
+        late["propensity"].to_numpy(),
+        k,
+    )
+    by_uplift = prevented_interval(-judged.predict_effect(late), *args)
+    by_risk = prevented_interval(late["probability"].to_numpy(), *args)
+    evaluation = {
+        "rows": len(rows), "complaints": int(rows["complained"].sum()),
+        "learnt_on_days": len(days) * 2 // 3, "judged_on_rows": len(late), "top": k,
+        "prevented_by_uplift": list(by_uplift), "prevented_by_risk": list(by_risk),
+    }  # fmt: skip
+    model = UpliftModel(names, seed=config.model.seed).fit(
+        rows, rows["contacted"], rows["complained"], rows["propensity"]
+    )
+    client = registry.connect(config)
+    with mlflow.start_run(run_name="uplift", tags=registry.owner_tags()):
+        mlflow.log_params(
+            {"learner": "t-learner-lightgbm", "features": len(names), "rows": len(rows)}
+        )
+        mlflow.log_metrics({
+            "prevented_top_half_uplift": by_uplift[0], "prevented_top_half_risk": by_risk[0],
+            "complaints": evaluation["complaints"],
+        })  # fmt: skip
+        mlflow.log_dict(evaluation, "uplift_evaluation.json")
+        uri = registry.log_uplift_model(model, rows)
+    version = registry.register(client, uri, config.registry.uplift_model_name)
+    promoted = bool(by_uplift[0] > by_risk[0])
+    if promoted:
+        registry.set_alias(
+            client, config.registry.uplift_model_name, registry.CHAMPION, version.version
+        )
+    return UpliftResult(str(version.version), promoted, evaluation)

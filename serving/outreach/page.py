@@ -57,6 +57,8 @@ def render_page(
             ("f-reason", "reason", reasons),
         ],
         rows=[_row(r, recorded.get(str(r.customer_id))) for r in shown.itertuples()],
+        with_effect="expected_effect" in risk_list.columns,
+        rank_by=meta.get("rank_by", "risk"),
         interactive=interactive,
         outcome_codes=OUTCOME_CODES,
         script=script(),
@@ -68,6 +70,8 @@ def _row(r: object, outcome: str | None) -> dict[str, object]:
         "rank": r.rank,
         "customer": str(r.customer_id),
         "probability": float(r.probability),
+        # Expected change of the complaint probability if contacted (None: no uplift model).
+        "effect": float(r.expected_effect) if hasattr(r, "expected_effect") else None,
         "tier": r.risk_tier,
         "assignment": getattr(r, "assignment", "none"),
         "segment": str(getattr(r, "segment", "")),

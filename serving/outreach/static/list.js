@@ -6,13 +6,17 @@ function applyFilters() {
   const tier = field('f-tier').value, assignment = field('f-assignment').value;
   const segment = field('f-segment').value, reason = field('f-reason').value;
   const search = field('f-search').value.trim().toLowerCase();
+  const risk = parseFloat(field('f-risk').value);
+  const prevented = field('f-prevented') ? parseFloat(field('f-prevented').value) : NaN;
   let shown = 0;
   for (const row of rows) {
     const d = row.dataset;
     const ok = (!tier || d.tier === tier) && (!assignment || d.assignment === assignment)
       && (!segment || d.segment === segment)
       && (!reason || d.reasons.split(',').includes(reason))
-      && (!search || d.customer.toLowerCase().includes(search));
+      && (!search || d.customer.toLowerCase().includes(search))
+      && (isNaN(risk) || parseFloat(d.risk) >= risk)
+      && (isNaN(prevented) || (d.prevented !== '' && parseFloat(d.prevented) >= prevented));
     row.hidden = !ok;
     if (ok) shown++;
   }

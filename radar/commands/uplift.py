@@ -1,0 +1,44 @@
+"""``radar uplift``: learn from the matured lists' randomised groups whom a call helps."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from data.fileio import workspace_lock
+from radar.commands.common import config_of, mapping_argument
+
+NAME = "uplift"
+HELP = "learn whom a call helps from the lists' contact and holdout groups; register it"
+
+
+def arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", type=Path, required=True, help="data folder covering the lists")
+    mapping_argument(p)
+
+
+def run(args: argparse.Namespace) -> int:
+    from data.load import load_history
+    from serving.outreach.learning import train_uplift
+
+    config = config_of(args)
+    with workspace_lock(config.workspace.root, NAME):
+        history, _ = load_history(args.data, config.workspace.data_rejects_dir, config.data)
+        result = train_uplift(config, history)
+        print(json.dumps(result.evaluation, indent=2))
+        (estimate, low, high), risk = (
+            result.evaluation["prevented_by_uplift"],
+            result.evaluation["prevented_by_risk"][0],
+        )
+        print(
+            f"{config.registry.uplift_model_name} version {result.version}: calling the top "
+            f"{result.evaluation['top']} of the later days by expected prevention prevented "
+            f"{estimate:.1f} [{low:.1f}, {high:.1f}] complaints, by risk {risk:.1f}; "
+            + (
+                "champion (outreach.rank_by: prevented uses it)"
+                if result.promoted
+                else "not promoted: it did not beat the ranking by risk"
+            )
+        )
+        return 0
