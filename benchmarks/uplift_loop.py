@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.results import append_result  # noqa: E402
 from experiments.config import load_config  # noqa: E402
 from radar.outreach_loop import loop_config, run_outreach_loop  # noqa: E402
-from serving.outreach.learning import randomised_rows, uplift_features  # noqa: E402
+from serving.monitoring.learning import randomised_rows, uplift_features  # noqa: E402
 from serving.publication import published_days  # noqa: E402
 from training.uplift import UpliftModel, prevented_interval, qini_curve  # noqa: E402
 

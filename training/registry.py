@@ -21,8 +21,7 @@ from data.fileio import process_alive
 from experiments.config import RadarConfig
 from training.model import CalibratedModel
 from training.pyfunc_model import MODEL_ARTIFACT
-from training.uplift import UpliftModel
-from training.uplift_pyfunc import UPLIFT_ARTIFACT
+from training.uplift import UPLIFT_ARTIFACT, UpliftModel
 
 log = logging.getLogger(__name__)
 
@@ -111,15 +110,24 @@ def log_uplift_model(model: UpliftModel, example: pd.DataFrame) -> str:
     return info.model_uri
 
 
-def load_uplift(config: RadarConfig) -> tuple[UpliftModel, str] | None:
-    """The uplift model the champion alias names now, with its version; None when no uplift
-    model has been promoted (the list then ranks by risk alone)."""
-    client = connect(config)
+def uplift_champion(client: MlflowClient, config: RadarConfig) -> str | None:
+    """The version of the uplift model the champion alias names now (None: none promoted)."""
     found = alias_version(client, config.registry.uplift_model_name, CHAMPION)
-    if found is None:
-        return None
-    uri = f"models:/{config.registry.uplift_model_name}/{found.version}"
-    return mlflow.pyfunc.load_model(uri).unwrap_python_model().model, str(found.version)
+    return None if found is None else str(found.version)
+
+
+def load_uplift_version(config: RadarConfig, version: str) -> UpliftModel:
+    """The uplift model inside a registered version (pinned, never 'latest')."""
+    connect(config)
+    uri = f"models:/{config.registry.uplift_model_name}/{version}"
+    return mlflow.pyfunc.load_model(uri).unwrap_python_model().model
+
+
+def load_uplift(config: RadarConfig) -> tuple[UpliftModel, str] | None:
+    """The uplift champion and its version; None when no uplift model has been promoted
+    (lists then rank by risk alone)."""
+    version = uplift_champion(connect(config), config)
+    return None if version is None else (load_uplift_version(config, version), version)
 
 
 def register(client: MlflowClient, model_uri: str, name: str) -> ModelVersion:

@@ -18,13 +18,15 @@ complaints prevented among the top ``k`` by the ranking, estimated as
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
+
+UPLIFT_ARTIFACT = "uplift_model"  # the artifact's name in a logged run
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,7 @@ class UpliftModel:
             self.boosters_[arm] = lgb.train(params, data, self.settings.n_estimators)
         return self
 
-    def predict_effect(self, X: pd.DataFrame) -> np.ndarray:
+    def predict_effect(self, X: pd.DataFrame | Mapping[str, np.ndarray]) -> np.ndarray:
         """Expected change of each customer's complaint probability if contacted."""
         matrix = self._matrix(X)
         return self.boosters_["contact"].predict(matrix) - self.boosters_["holdout"].predict(matrix)
@@ -116,8 +118,10 @@ class UpliftModel:
         }
         return model
 
-    def _matrix(self, X: pd.DataFrame) -> np.ndarray:
-        return X[self.feature_names].to_numpy(dtype=float, na_value=np.nan)
+    def _matrix(self, X: pd.DataFrame | Mapping[str, np.ndarray]) -> np.ndarray:
+        if isinstance(X, pd.DataFrame):
+            return X[self.feature_names].to_numpy(dtype=float, na_value=np.nan)
+        return np.column_stack([np.asarray(X[n], dtype=float) for n in self.feature_names])
 
 
 def prevented_in_top(

@@ -8,9 +8,7 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 
-from training.uplift import UpliftModel
-
-UPLIFT_ARTIFACT = "uplift_model"
+from training.uplift import UPLIFT_ARTIFACT, UpliftModel
 
 
 class UpliftPyfunc(mlflow.pyfunc.PythonModel):

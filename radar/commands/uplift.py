@@ -20,7 +20,7 @@ def arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from data.load import load_history
-    from serving.outreach.learning import train_uplift
+    from serving.monitoring.learning import train_uplift
 
     config = config_of(args)
     with workspace_lock(config.workspace.root, NAME):

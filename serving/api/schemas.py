@@ -126,6 +126,13 @@ class CustomerScore(BaseModel):
         None, description="Calibrated probability of a complaint in the next 48 h.", examples=[0.18]
     )
     risk_tier: Literal["high", "medium", "low"] | None = Field(None, examples=["high"])
+    expected_effect: float | None = Field(
+        None,
+        description="Expected change of the 48-hour complaint probability if the customer is "
+        "contacted (negative: a call prevents), from the uplift model learnt on earlier "
+        "lists' contact and holdout groups; null when none is registered.",
+        examples=[-0.04],
+    )
     reasons: list[ReasonOut] = Field(default_factory=list)
     source: Literal["online", "history"] = Field(
         description="'online': the service's state of the customer (published history and "

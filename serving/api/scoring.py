@@ -42,11 +42,13 @@ def score_ids(
     refused: dict[str, str] = {}
     position: dict[str, int] = {}
     scores: Scores | None = None
+    effects: np.ndarray | None = None
     if known:
         now = state.online.at(known, as_of)
         ok = np.flatnonzero(now.eligible)
         table = state.scorer.table(now.features)
         scores = state.scorer.score_table(table, ok, top_reasons=k, with_reasons=k > 0)
+        effects = expected_effects(state, {n: v[ok] for n, v in now.features.items()})
         position = {known[row]: i for i, row in enumerate(ok)}
         refused = {
             cid: NOT_YET if not now.signed_up[row] else COMPLAINT_OPEN
@@ -61,7 +63,9 @@ def score_ids(
             results.append(CustomerScore(customer_id=cid, status="error", error=error, **common))
         else:
             warnings = [stale] if stale and not state.online.has_posted(cid) else []
-            results.append(_item(cid, scores, position[cid], state.scorer, common, warnings))
+            i = position[cid]
+            effect = None if effects is None else float(effects[i])
+            results.append(_item(cid, scores, i, state.scorer, common, warnings, effect))
     return results
 
 
@@ -109,19 +113,36 @@ def score_histories(
     scores = state.scorer.score_table(
         state.scorer.table(features), top_reasons=k, with_reasons=k > 0
     )
+    effects = expected_effects(state, features)
     for row, i in enumerate(ok):
-        results[i] = _item(ids[row], scores, row, state.scorer, common, warnings[i])
+        effect = None if effects is None else float(effects[row])
+        results[i] = _item(ids[row], scores, row, state.scorer, common, warnings[i], effect)
     return results
 
 
+def expected_effects(state: ServingState, features: dict[str, np.ndarray]) -> np.ndarray | None:
+    """Each row's expected change of its complaint probability if contacted (no uplift
+    model: None)."""
+    if state.uplift is None or not len(next(iter(features.values()), [])):
+        return None
+    return state.uplift.predict_effect(features)
+
+
 def _item(
-    cid: str, scores: Scores, i: int, scorer: Scorer, common: dict, warnings: list[str]
+    cid: str,
+    scores: Scores,
+    i: int,
+    scorer: Scorer,
+    common: dict,
+    warnings: list[str],
+    effect: float | None = None,
 ) -> CustomerScore:
     return CustomerScore(
         customer_id=cid,
         status="ok",
         probability=float(scores.probability[i]),
         risk_tier=str(scores.risk_tier[i]),
+        expected_effect=effect,
         reasons=[ReasonOut(**vars(r)) for r in scores.reasons[i]],
         model_name=scorer.model_name,
         model_version=scorer.model_version,

@@ -21,6 +21,7 @@ from serving.api.metrics import CHECKED, DISAGREEMENTS
 from serving.api.online import OnlineFeatures
 from serving.scorer import Scorer
 from training import registry
+from training.uplift import UpliftModel
 
 log = logging.getLogger("complaint_radar.service")
 
@@ -34,6 +35,8 @@ class ServingState:
     snapshot_cutoff: pd.Timestamp
     online: OnlineFeatures  # every customer's history, kept current by /events
     pointer: str  # what latest.json said when loaded
+    uplift: UpliftModel | None = None  # whom a call helps (the uplift champion), if any
+    uplift_version: str | None = None
 
 
 def load_state(
@@ -45,13 +48,24 @@ def load_state(
     scorer = Scorer.from_registry(config)
     pointer = publication.pointer(config.workspace.risk_lists_dir)
     parameters = scorer.model.feature_parameters
-    if before is not None and before.pointer == pointer and before.online.parameters == parameters:
-        if before.scorer.model_version == scorer.model_version:
-            return before
-        log.info("serving %s v%s", scorer.model_name, scorer.model_version)
-        return ServingState(
-            scorer, before.snapshot_date, before.snapshot_cutoff, before.online, pointer
+    uplift_version = registry.uplift_champion(registry.connect(config), config)
+    uplift = (
+        before.uplift
+        if before is not None and before.uplift_version == uplift_version
+        else (
+            None if uplift_version is None else registry.load_uplift_version(config, uplift_version)
         )
+    )
+    if before is not None and before.pointer == pointer and before.online.parameters == parameters:
+        if (before.scorer.model_version, before.uplift_version) == (
+            scorer.model_version,
+            uplift_version,
+        ):
+            return before
+        log.info(
+            "serving %s v%s (uplift v%s)", scorer.model_name, scorer.model_version, uplift_version
+        )
+        return replace(before, scorer=scorer, uplift=uplift, uplift_version=uplift_version)
     missing = [n for n in scorer.model.feature_names if n not in FEATURE_NAMES]
     if missing:
         raise ValueError(f"the model needs features the catalogue lacks: {missing[:5]}")
@@ -81,7 +95,7 @@ def load_state(
         len(online.index),
         online.observed_until,
     )
-    return ServingState(scorer, date, cutoff, online, pointer)
+    return ServingState(scorer, date, cutoff, online, pointer, uplift, uplift_version)
 
 
 def check_consistency(
@@ -195,9 +209,11 @@ class LiveState:
                 )
                 state = self.state
                 pointer = publication.pointer(config.workspace.risk_lists_dir)
-                if state is None or (version, pointer) != (
+                uplift = registry.uplift_champion(client, config)
+                if state is None or (version, pointer, uplift) != (
                     state.scorer.model_version,
                     state.pointer,
+                    state.uplift_version,
                 ):
                     self.reload()
                 else:

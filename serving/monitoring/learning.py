@@ -1,5 +1,5 @@
-"""What the lists' randomised assignments teach: every customer a matured list assigned
-(``contact`` or ``holdout``), with the features the list was scored on, the group the draw
+"""What the matured lists teach: every customer a matured list assigned (``contact`` or
+``holdout``), with the features the list was scored on, the group the draw
 put them in, the propensity of that draw and whether they complained within the horizon.
 The rows an uplift model learns from and is judged on (:mod:`training.uplift`)."""
 
