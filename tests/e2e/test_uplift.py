@@ -1,0 +1,96 @@
+"""Whom a call helps, end to end: a loop on the world where calls help by cause (a share of
+the capacity explored at random), `radar uplift` learning from its matured lists, the list
+ranked by expected prevention, and the service answering with the expected effect."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from radar.outreach_loop import loop_config, run_outreach_loop
+from serving.batch.risk_list import score_day
+from serving.monitoring.learning import train_uplift
+from serving.publication import CONTACT, HOLDOUT
+from serving.scorer import Scorer
+from tests.conftest import small_config
+from tests.service.conftest import make_client
+from training import registry
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def looped(tmp_path_factory):
+    root = tmp_path_factory.mktemp("uplift") / "ws"
+    base = small_config(root)
+    config = base.model_copy(
+        update={
+            "loop": base.loop.model_copy(
+                update={
+                    "customers": 2000,
+                    "days": 10,
+                    "effect": "heterogeneous",
+                    "capacity_fraction": 0.12,
+                    "holdout_fraction": 0.5,
+                }
+            ),
+            "outreach": base.outreach.model_copy(update={"explore_fraction": 0.5}),
+        }
+    )
+    return run_outreach_loop(config), loop_config(config)
+
+
+def test_uplift_is_learnt_judged_and_registered(looped):
+    result, config = looped
+    learnt = train_uplift(config, result.history, min_complaints=10)
+    evaluation = learnt.evaluation
+    assigned = sum(d["contact"] + d["holdout"] for d in result.days)
+    assert evaluation["rows"] == assigned  # every assigned customer of every matured list
+    estimate, low, high = evaluation["prevented_by_uplift"]
+    assert low <= estimate <= high and len(evaluation["prevented_by_risk"]) == 3
+    client = registry.connect(config)
+    versions = client.search_model_versions(f"name = '{config.registry.uplift_model_name}'")
+    assert [str(v.version) for v in versions] == [learnt.version]
+    champion = registry.uplift_champion(client, config)
+    assert (champion == learnt.version) == learnt.promoted
+
+
+def test_the_list_ranks_by_prevention_and_the_service_says_the_effect(looped, monkeypatch):
+    result, config = looped
+    client = registry.connect(config)
+    name = config.registry.uplift_model_name
+    if registry.uplift_champion(client, config) is None:  # promote for the ranking's sake
+        version = client.search_model_versions(f"name = '{name}'")[0].version
+        registry.set_alias(client, name, registry.CHAMPION, version)
+    scorer, uplift = Scorer.from_registry(config), registry.load_uplift(config)
+    day = result.history.observed_until.date()
+    prevented = config.model_copy(
+        update={"outreach": config.outreach.model_copy(update={"rank_by": "prevented"})}
+    )
+    out = config.workspace.risk_lists_dir  # published: the service loads this snapshot
+    _, listed = score_day(
+        result.history,
+        scorer,
+        day,
+        out,
+        config.labels,
+        config.evaluation,
+        prevented.outreach,
+        uplift,
+    )
+    effect = listed["expected_effect"].to_numpy()
+    assert np.all(np.diff(effect) >= 0)  # most prevented first
+    assert listed["rank"].tolist() == list(range(1, len(listed) + 1))
+    top = listed[listed["assignment"].isin([CONTACT, HOLDOUT])]
+    assert top["expected_effect"].mean() < listed["expected_effect"].mean()
+    with pytest.raises(ValueError, match="no uplift model"):
+        score_day(result.history, scorer, day, out, config.labels, None, prevented.outreach, None)
+
+    with make_client(config.workspace.root, monkeypatch) as c:
+        body = {"customer_ids": listed["customer_id"].head(3).tolist(),
+                "as_of": pd.Timestamp(day).tz_localize("UTC").isoformat()}  # fmt: skip
+        answered = c.post("/score", json=body).json()["results"]
+    assert all(r["status"] == "ok" for r in answered)
+    for r, expected in zip(answered, effect[:3], strict=True):
+        assert r["expected_effect"] == pytest.approx(expected, abs=1e-5)
