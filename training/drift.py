@@ -44,16 +44,16 @@ def reference_of(values: np.ndarray, weights: np.ndarray | None = None) -> dict:
 def window_psi(
     reference: dict, values: np.ndarray, days: np.ndarray, weights: np.ndarray | None = None
 ) -> float | None:
-    """The largest PSI of one window of :data:`WINDOW_DAYS` consecutive days (of ``days``,
-    each row's day number) against ``reference``; None with fewer than two windows."""
+    """The largest PSI of any :data:`WINDOW_DAYS` consecutive days (of ``days``, each row's
+    day number; the windows slide a day at a time, so a rare event is seen whole wherever it
+    falls) against ``reference``; None with fewer than two windows."""
     values, days = np.asarray(values, dtype=float), np.asarray(days)
     weights = np.ones(values.size) if weights is None else np.asarray(weights, dtype=float)
-    window = (days - days.min()) // WINDOW_DAYS
-    found = [
-        psi(reference, values[window == w], weights[window == w])
-        for w in np.unique(window)
-        if np.sum(window == w) >= MIN_WINDOW_ROWS
-    ]
+    found = []
+    for start in range(int(days.min()), int(days.max()) - WINDOW_DAYS + 2):
+        inside = (days >= start) & (days < start + WINDOW_DAYS)
+        if inside.sum() >= MIN_WINDOW_ROWS:
+            found.append(psi(reference, values[inside], weights[inside]))
     return max(found) if len(found) >= 2 else None
 
 
