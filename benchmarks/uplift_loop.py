@@ -35,7 +35,7 @@ from experiments.config import load_config  # noqa: E402
 from radar.outreach_loop import loop_config, run_outreach_loop  # noqa: E402
 from serving.monitoring.learning import randomised_rows, uplift_features  # noqa: E402
 from serving.publication import published_days  # noqa: E402
-from training.uplift import UpliftModel, prevented_interval, qini_curve  # noqa: E402
+from training.uplift import LEARNERS, UpliftModel, prevented_interval, qini_curve  # noqa: E402
 
 
 def config_for(args: argparse.Namespace, root: Path):
@@ -101,32 +101,36 @@ def main() -> int:
     split = days[len(days) * 2 // 3]
     train, test = rows[rows["date"] < split], rows[rows["date"] >= split]
     names = uplift_features(rows)
-    model = UpliftModel(names, seed=0).fit(
-        train, train["contacted"], train["complained"], train["propensity"]
-    )
-    expected = model.predict_effect(test)
     k = len(test) // 2
+    judged, corr = [], {}
+    for kind in LEARNERS:
+        model = UpliftModel(names, seed=0, kind=kind).fit(
+            train, train["contacted"], train["complained"], train["propensity"]
+        )
+        expected = model.predict_effect(test)
+        judged.append(judge(f"expected prevention ({kind} learner)", -expected, test, k))
+        corr[kind] = round(float(np.corrcoef(expected, test["true_effect"])[0, 1]), 2)
     rng = np.random.default_rng(0)
-    judged = [
-        judge("expected prevention (uplift model)", -expected, test, k),
+    judged += [
         judge("risk (the list's probability)", test["probability"].to_numpy(), test, k),
         judge("random", rng.random(len(test)), test, k),
+        judge("the truth (the best any ranking can do)", -test["true_effect"].to_numpy(), test, k),
     ]
-    corr = float(np.corrcoef(expected, test["true_effect"])[0, 1])
     lines = [
         f"learnt on {len(train)} randomised rows ({int(train['complained'].sum())} complaints, "
         f"{len(days) * 2 // 3} days), judged on {len(test)} later rows "
         f"({int(test['complained'].sum())} complaints); top half = {k} calls",
         "",
-        "| ranking | truly prevented (simulator) | estimated from randomised rows [95 %] | Qini at 25/50/75/100 % |",
-        "|---|---|---|---|",
+        "| ranking | truly prevented (simulator) | per 100 calls | estimated from randomised rows [95 %] | Qini at 25/50/75/100 % |",
+        "|---|---|---|---|---|",
         *(
-            f"| {j['ranking']} | {j['true_prevented']:.1f} | {j['estimated_prevented']:.1f} "
+            f"| {j['ranking']} | {j['true_prevented']:.1f} | {100 * j['true_prevented'] / k:.2f} "
+            f"| {j['estimated_prevented']:.1f} "
             f"[{j['interval'][0]:.1f}, {j['interval'][1]:.1f}] | {j['qini']} |"
             for j in judged
         ),
         "",
-        f"correlation of the expected effect with the true one: {corr:.2f}",
+        f"correlation of the expected effect with the true one: {corr}",
         f"mean true effect of the later rows: {test['true_effect'].mean():+.4f}; "
         f"time {time.perf_counter() - started:.0f} s",
     ]

@@ -2,12 +2,20 @@
 put on the contact list, learnt from the lists' randomised assignments, and how to judge a
 ranking by it without trusting the model that made it.
 
-Learner: a T-learner, one LightGBM classifier on the rows assigned ``contact`` and one on
-the rows held out, each row weighted by the inverse of its chance of landing in its group
-(the propensity the list records), so that explored rows stand for the customers they were
-drawn from. The effect is the difference of the two probabilities (negative: the call
-prevents complaints). Two models on few positives are noisy; the evaluation below is what
-says whether the ranking is worth anything.
+Two learners, chosen between on later days (see ``radar uplift``), each row weighted by the
+inverse of its chance of landing in its group (the propensity the list records), so that
+explored rows stand for the customers they were drawn from:
+
+- ``t``: a T-learner, one LightGBM classifier on the rows assigned ``contact`` and one on
+  the rows held out; the effect is the difference of their probabilities.
+- ``anchored``: the risk model already knows a customer's complaint probability without a
+  call (it learnt from history before any outreach, and it is calibrated); only how a call
+  shifts it is learnt, by one booster on the contacted rows that starts from the risk's
+  log-odds (LightGBM's ``init_score``). All the scarce complaints then go to learning the
+  shift, none to learning the risk again.
+
+The effect is negative where the call prevents complaints. Models on few positives are
+noisy; the evaluation below is what says whether a ranking is worth anything.
 
 Evaluation from randomised rows only (no model, no simulator): the Qini curve, the
 complaints prevented among the top ``k`` by the ranking, estimated as
@@ -27,6 +35,8 @@ import numpy as np
 import pandas as pd
 
 UPLIFT_ARTIFACT = "uplift_model"  # the artifact's name in a logged run
+RISK = "probability"  # the column (or key) of each row's risk without a call (anchored)
+LEARNERS = ("t", "anchored")
 
 
 @dataclass(frozen=True)
@@ -41,14 +51,21 @@ class UpliftSettings:
 
 
 class UpliftModel:
-    """Expected change of the 48-hour complaint probability if contacted (a T-learner)."""
+    """Expected change of the 48-hour complaint probability if contacted."""
 
     def __init__(
-        self, feature_names: Sequence[str], settings: UpliftSettings | None = None, seed: int = 0
+        self,
+        feature_names: Sequence[str],
+        settings: UpliftSettings | None = None,
+        seed: int = 0,
+        kind: str = "t",
     ) -> None:
+        if kind not in LEARNERS:
+            raise ValueError(f"no uplift learner {kind!r}: choose one of {LEARNERS}")
         self.feature_names = list(feature_names)
         self.settings = settings or UpliftSettings()
         self.seed = seed
+        self.kind = kind
 
     def fit(
         self, X: pd.DataFrame, contacted: np.ndarray, complained: np.ndarray, propensity: np.ndarray
@@ -60,28 +77,42 @@ class UpliftModel:
         p = np.clip(np.asarray(propensity, dtype=float), 1e-3, 1 - 1e-3)
         weight = np.where(contacted, 1 / p, 1 / (1 - p))
         matrix = self._matrix(X)
+        params = {
+            "objective": "binary",
+            "learning_rate": self.settings.learning_rate,
+            "num_leaves": self.settings.num_leaves,
+            "min_child_samples": self.settings.min_child_samples,
+            "reg_lambda": self.settings.reg_lambda,
+            "seed": self.seed,
+            "deterministic": True,
+            "verbose": -1,
+            "num_threads": 1,
+        }
+        arms = [("contact", contacted)]
+        if self.kind == "t":
+            arms.append(("holdout", ~contacted))
+        start = _logit(_risk(X)) if self.kind == "anchored" else None
         self.boosters_ = {}
-        for arm, rows in (("contact", contacted), ("holdout", ~contacted)):
+        for arm, rows in arms:
             if complained[rows].sum() == 0:
                 raise ValueError(f"no complaint among the {arm} rows: nothing to learn from")
-            params = {
-                "objective": "binary",
-                "learning_rate": self.settings.learning_rate,
-                "num_leaves": self.settings.num_leaves,
-                "min_child_samples": self.settings.min_child_samples,
-                "reg_lambda": self.settings.reg_lambda,
-                "seed": self.seed,
-                "deterministic": True,
-                "verbose": -1,
-                "num_threads": 1,
-            }
-            data = lgb.Dataset(matrix[rows], complained[rows], weight=weight[rows])
+            data = lgb.Dataset(
+                matrix[rows],
+                complained[rows],
+                weight=weight[rows],
+                init_score=None if start is None else start[rows],
+            )
             self.boosters_[arm] = lgb.train(params, data, self.settings.n_estimators)
         return self
 
     def predict_effect(self, X: pd.DataFrame | Mapping[str, np.ndarray]) -> np.ndarray:
-        """Expected change of each customer's complaint probability if contacted."""
+        """Expected change of each customer's complaint probability if contacted (the
+        ``anchored`` learner reads each row's risk without a call from ``probability``)."""
         matrix = self._matrix(X)
+        if self.kind == "anchored":
+            risk = _risk(X)
+            shift = self.boosters_["contact"].predict(matrix, raw_score=True)
+            return _sigmoid(_logit(risk) + shift) - risk
         return self.boosters_["contact"].predict(matrix) - self.boosters_["holdout"].predict(matrix)
 
     def reasons(self, X: pd.DataFrame, top: int = 2) -> list[list[str]]:
@@ -89,7 +120,8 @@ class UpliftModel:
         contributions, contact minus holdout, in log-odds), most preventive first."""
         matrix = self._matrix(X)
         contributions = self.boosters_["contact"].predict(matrix, pred_contrib=True)[:, :-1]
-        contributions -= self.boosters_["holdout"].predict(matrix, pred_contrib=True)[:, :-1]
+        if "holdout" in self.boosters_:
+            contributions -= self.boosters_["holdout"].predict(matrix, pred_contrib=True)[:, :-1]
         order = np.argsort(contributions, axis=1)[:, :top]  # most negative: prevents most
         names = np.asarray(self.feature_names)
         return [list(names[row]) for row in order]
@@ -104,6 +136,7 @@ class UpliftModel:
             "feature_names": self.feature_names,
             "settings": asdict(self.settings),
             "seed": self.seed,
+            "kind": self.kind,
         }
         (folder / "uplift.json").write_text(json.dumps(meta, indent=2))
 
@@ -111,17 +144,30 @@ class UpliftModel:
     def load(cls, folder: Path) -> UpliftModel:
         folder = Path(folder)
         meta = json.loads((folder / "uplift.json").read_text())
-        model = cls(meta["feature_names"], UpliftSettings(**meta["settings"]), meta["seed"])
-        model.boosters_ = {
-            arm: lgb.Booster(model_file=str(folder / f"{arm}.txt"))
-            for arm in ("contact", "holdout")
-        }
+        kind = meta.get("kind", "t")
+        model = cls(meta["feature_names"], UpliftSettings(**meta["settings"]), meta["seed"], kind)
+        arms = ("contact",) if kind == "anchored" else ("contact", "holdout")
+        model.boosters_ = {arm: lgb.Booster(model_file=str(folder / f"{arm}.txt")) for arm in arms}
         return model
 
     def _matrix(self, X: pd.DataFrame | Mapping[str, np.ndarray]) -> np.ndarray:
         if isinstance(X, pd.DataFrame):
             return X[self.feature_names].to_numpy(dtype=float, na_value=np.nan)
         return np.column_stack([np.asarray(X[n], dtype=float) for n in self.feature_names])
+
+
+def _risk(X: pd.DataFrame | Mapping[str, np.ndarray]) -> np.ndarray:
+    if RISK not in X:
+        raise KeyError(f"the anchored uplift learner needs each row's risk in {RISK!r}")
+    return np.clip(np.asarray(X[RISK], dtype=float), 1e-6, 1 - 1e-6)
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    return np.log(p / (1 - p))
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-z))
 
 
 def prevented_in_top(

@@ -48,7 +48,9 @@ def score_ids(
         ok = np.flatnonzero(now.eligible)
         table = state.scorer.table(now.features)
         scores = state.scorer.score_table(table, ok, top_reasons=k, with_reasons=k > 0)
-        effects = expected_effects(state, {n: v[ok] for n, v in now.features.items()})
+        effects = expected_effects(
+            state, {n: v[ok] for n, v in now.features.items()}, scores.probability
+        )
         position = {known[row]: i for i, row in enumerate(ok)}
         refused = {
             cid: NOT_YET if not now.signed_up[row] else COMPLAINT_OPEN
@@ -113,19 +115,21 @@ def score_histories(
     scores = state.scorer.score_table(
         state.scorer.table(features), top_reasons=k, with_reasons=k > 0
     )
-    effects = expected_effects(state, features)
+    effects = expected_effects(state, features, scores.probability)
     for row, i in enumerate(ok):
         effect = None if effects is None else float(effects[row])
         results[i] = _item(ids[row], scores, row, state.scorer, common, warnings[i], effect)
     return results
 
 
-def expected_effects(state: ServingState, features: dict[str, np.ndarray]) -> np.ndarray | None:
-    """Each row's expected change of its complaint probability if contacted (no uplift
-    model: None)."""
-    if state.uplift is None or not len(next(iter(features.values()), [])):
+def expected_effects(
+    state: ServingState, features: dict[str, np.ndarray], probability: np.ndarray
+) -> np.ndarray | None:
+    """Each row's expected change of its complaint probability if contacted, given its risk
+    without a call (no uplift model: None)."""
+    if state.uplift is None or not len(probability):
         return None
-    return state.uplift.predict_effect(features)
+    return state.uplift.predict_effect({**features, "probability": probability})
 
 
 def _item(

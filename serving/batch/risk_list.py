@@ -119,6 +119,7 @@ def with_expected_effect(
     48-hour complaint probability if contacted; negative: the call prevents) beside the
     probability, ranked by it (most prevented first) when ``rank_by`` is ``prevented``."""
     features = snapshot.set_index("customer_id").loc[risk_list["customer_id"]]
+    features = features.assign(probability=risk_list["probability"].to_numpy())  # risk, no call
     out = risk_list.copy()
     position = out.columns.get_loc("probability") + 1
     out.insert(position, "expected_effect", uplift.predict_effect(features).round(6))

@@ -67,12 +67,13 @@ class UpliftResult:
 
 
 def train_uplift(config: RadarConfig, history: History, min_complaints: int = 20) -> UpliftResult:
-    """Learn whom a call helps from every matured list's randomised rows; judge the ranking
-    on the latest third of the days (learnt on the earlier ones) against the ranking by
-    risk, from those days' randomised groups; learn again on every day, log the run and
-    register the model, ``champion`` only when it prevented more than the risk ranking."""
+    """Learn whom a call helps from every matured list's randomised rows: each learner
+    (:data:`training.uplift.LEARNERS`) learns on the earlier two thirds of the days and ranks
+    the latest third; the one whose top half prevented most (estimated from those days'
+    randomised groups) is set against the ranking by risk, learns again on every day, and is
+    logged and registered, ``champion`` only when it prevented more than the risk ranking."""
     from training import registry
-    from training.uplift import UpliftModel, prevented_interval
+    from training.uplift import LEARNERS, UpliftModel, prevented_interval
 
     rows = randomised_rows(history, published_days(config.workspace.risk_lists_dir), config)
     if rows.empty or rows["complained"].sum() < min_complaints:
@@ -84,35 +85,32 @@ def train_uplift(config: RadarConfig, history: History, min_complaints: int = 20
         )
     names = uplift_features(rows)
     days = sorted(rows["date"].unique())
-    split = days[max(1, len(days) * 2 // 3)] if len(days) > 1 else None
-    if split is None:
+    if len(days) < 2:
         raise ValueError("learning whom a call helps needs matured lists of at least 2 days")
+    split = days[max(1, len(days) * 2 // 3)]
     early, late = rows[rows["date"] < split], rows[rows["date"] >= split]
-    judged = UpliftModel(names, seed=config.model.seed).fit(
-        early, early["contacted"], early["complained"], early["propensity"]
-    )
     k = len(late) // 2
-    args = (
-        late["contacted"].to_numpy(),
-        late["complained"].to_numpy(),
-        late["propensity"].to_numpy(),
-        k,
-    )
-    by_uplift = prevented_interval(-judged.predict_effect(late), *args)
-    by_risk = prevented_interval(late["probability"].to_numpy(), *args)
+    groups = [late[c].to_numpy() for c in ("contacted", "complained", "propensity")]
+    judged = {}
+    for kind in LEARNERS:  # each learner learns on the earlier days, ranks the later ones
+        learner = UpliftModel(names, seed=config.model.seed, kind=kind)
+        learner.fit(early, early["contacted"], early["complained"], early["propensity"])
+        judged[kind] = prevented_interval(-learner.predict_effect(late), *groups, k)
+    chosen = max(judged, key=lambda kind: judged[kind][0])
+    by_uplift = judged[chosen]
+    by_risk = prevented_interval(late["probability"].to_numpy(), *groups, k)
     evaluation = {
         "rows": len(rows), "complaints": int(rows["complained"].sum()),
         "learnt_on_days": len(days) * 2 // 3, "judged_on_rows": len(late), "top": k,
+        "learners": {kind: list(v) for kind, v in judged.items()}, "learner": chosen,
         "prevented_by_uplift": list(by_uplift), "prevented_by_risk": list(by_risk),
     }  # fmt: skip
-    model = UpliftModel(names, seed=config.model.seed).fit(
+    model = UpliftModel(names, seed=config.model.seed, kind=chosen).fit(
         rows, rows["contacted"], rows["complained"], rows["propensity"]
     )
     client = registry.connect(config)
     with mlflow.start_run(run_name="uplift", tags=registry.owner_tags()):
-        mlflow.log_params(
-            {"learner": "t-learner-lightgbm", "features": len(names), "rows": len(rows)}
-        )
+        mlflow.log_params({"learner": chosen, "features": len(names), "rows": len(rows)})
         mlflow.log_metrics({
             "prevented_top_half_uplift": by_uplift[0], "prevented_top_half_risk": by_risk[0],
             "complaints": evaluation["complaints"],

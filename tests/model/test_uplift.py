@@ -50,3 +50,26 @@ def test_an_arm_without_complaints_is_a_clear_error():
     X, contacted, _, propensity, _ = experiment(500, 2)
     with pytest.raises(ValueError, match="no complaint among the"):
         UpliftModel(["billing", "risk"]).fit(X, contacted, np.zeros(500), propensity)
+
+
+def test_the_anchored_learner_learns_the_shift_from_the_risk_it_is_given():
+    X, contacted, complained, propensity, effect = experiment(40_000, 3)
+    X = X.assign(probability=0.05 + 0.25 * X["risk"])  # the risk without a call, as a list has it
+    model = UpliftModel(["billing", "risk"], seed=0, kind="anchored")
+    predicted = model.fit(X, contacted, complained, propensity).predict_effect(X)
+    billing = X["billing"].to_numpy() == 1
+    assert predicted[billing].mean() < -0.05 and abs(predicted[~billing].mean()) < 0.02
+    assert np.corrcoef(predicted, effect)[0, 1] > 0.5
+    with pytest.raises(KeyError, match="probability"):
+        model.predict_effect(X.drop(columns="probability"))
+
+
+def test_a_saved_model_predicts_the_same(tmp_path):
+    X, contacted, complained, propensity, _ = experiment(5_000, 4)
+    X = X.assign(probability=0.05 + 0.25 * X["risk"])
+    for kind in ("t", "anchored"):
+        model = UpliftModel(["billing", "risk"], seed=0, kind=kind)
+        model.fit(X, contacted, complained, propensity).save(tmp_path / kind)
+        again = UpliftModel.load(tmp_path / kind)
+        assert again.kind == kind
+        assert np.array_equal(again.predict_effect(X), model.predict_effect(X))
