@@ -647,6 +647,13 @@ class MonitoringConfig(_Frozen):
     drift_days: int = Field(
         7, ge=1, description="Drift is judged on the customers of the last N published lists."
     )
+    usual_movement_margin: float = Field(
+        1.5,
+        ge=1,
+        description="A feature alerts only beyond this many times the largest PSI it showed "
+        "between weeks of the training period (a dozen weeks seen: the next may move a bit "
+        "further without anything drifting; 1: exactly as far).",
+    )
     min_precision_ratio: float = Field(
         0.5,
         gt=0,

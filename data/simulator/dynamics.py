@@ -96,7 +96,7 @@ class Dynamics:
         contact_idx = np.flatnonzero(
             active & (rng.random(pop.segment.size) < np.minimum(rate, 0.9))
         )
-        contact = self.contacts(pop, s, contact_idx, severity, rng, record)
+        contact = self.contacts(pop, s, contact_idx, severity, rng, record, day)
         hazard = self._hazard(pop, s, felt, days_since_bill, active, hour, hod)
         s.frustration *= self.decay
         return _Step(problem_idx, problem_type, contact_idx, contact, hazard, started)
@@ -218,6 +218,7 @@ class Dynamics:
         severity: np.ndarray,
         rng: np.random.Generator,
         record: bool,
+        day: int = 0,
     ) -> dict[str, np.ndarray]:
         """Draw contact attributes and apply their effect on the hidden state."""
         p = self.params
@@ -231,6 +232,9 @@ class Dynamics:
         channel = np.minimum(channel, len(SIM_CHANNELS) - 1)
         escalate = rng.random(k) < np.minimum(0.5, 0.12 * frus)
         channel[escalate] = 0
+        if p.channel_shift_day is not None and day >= p.channel_shift_day:  # injected drift
+            moved = rng.random(k) < p.channel_shift_share
+            channel[moved] = SIM_CHANNELS.index(p.channel_shift_to)
         is_async = ASYNC_CHANNELS[channel]
         wait = rng.lognormal(np.where(is_async, 8.5, 5.5), 0.9) * (
             1.0 + p.incident_wait_boost * severity[idx]

@@ -99,6 +99,13 @@ class WorldParams:
     outreach_annoyed_share: float = 0.0
     outreach_annoyance: float = 0.25
 
+    # Injected drift (None: the world never changes): from this day on, a share of contacts
+    # move to one channel (an app launch, a phone line closed), so the contact-channel
+    # features leave their training distribution; the monitor must say so.
+    channel_shift_day: int | None = None
+    channel_shift_share: float = 0.5
+    channel_shift_to: str = "app"
+
     def with_heterogeneous_outreach(self) -> WorldParams:
         """This world with calls whose effect depends on the cause and on the customer."""
         return replace(

@@ -265,7 +265,8 @@ def alerts(report: dict, thresholds: MonitoringConfig) -> list[dict]:
     for name, value in sorted(report["feature_psi"].items(), key=lambda kv: -kv[1]):
         # Beyond the threshold and beyond how far the feature moved between the training
         # period's own weeks (a region's incident, a rare event shared by many customers).
-        threshold = max(thresholds.feature_psi_alert, usual.get(name) or 0.0)
+        moved = (usual.get(name) or 0.0) * thresholds.usual_movement_margin
+        threshold = max(thresholds.feature_psi_alert, moved)
         if value > threshold:
             found.append(
                 {
