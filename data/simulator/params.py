@@ -103,7 +103,7 @@ class WorldParams:
     # move to one channel (an app launch, a phone line closed), so the contact-channel
     # features leave their training distribution; the monitor must say so.
     channel_shift_day: int | None = None
-    channel_shift_share: float = 0.5
+    channel_shift_share: float = 0.8
     channel_shift_to: str = "app"
 
     def with_heterogeneous_outreach(self) -> WorldParams:

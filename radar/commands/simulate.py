@@ -21,7 +21,7 @@ def arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--channel-shift-day",
         type=int,
-        help="inject a drift: from this day on, half the contacts move to the app channel "
+        help="inject a drift: from this day on, 80 % of contacts move to the app channel "
         "(see data/README.md)",
     )
     p.add_argument(
