@@ -91,7 +91,7 @@ def log_risk_model(model: CalibratedModel, example: pd.DataFrame) -> str:
 
 def log_uplift_model(model: UpliftModel, example: pd.DataFrame) -> str:
     """Log an uplift model to the active run as a pyfunc; return its URI."""
-    example = example[model.feature_names].head(5).reset_index(drop=True)
+    example = example[model.input_columns].head(5).reset_index(drop=True)
     signature = infer_signature(
         example, pd.DataFrame({"expected_effect": model.predict_effect(example)})
     )

@@ -67,6 +67,11 @@ class UpliftModel:
         self.seed = seed
         self.kind = kind
 
+    @property
+    def input_columns(self) -> list[str]:
+        """What a row must hold: the features, and its risk for the anchored learner."""
+        return [*self.feature_names, *([RISK] if self.kind == "anchored" else [])]
+
     def fit(
         self, X: pd.DataFrame, contacted: np.ndarray, complained: np.ndarray, propensity: np.ndarray
     ) -> UpliftModel:
