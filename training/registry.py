@@ -9,6 +9,7 @@ import os
 import socket
 import tempfile
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import mlflow
@@ -71,39 +72,34 @@ def log_risk_model(model: CalibratedModel, example: pd.DataFrame) -> str:
     It is registered separately (:func:`register`), once the run's evaluation is written.
     """
     example = example[model.feature_names].head(5).reset_index(drop=True)
-    signature = infer_signature(
-        example, pd.DataFrame({"probability": model.predict_proba(example)})
-    )
-    with tempfile.TemporaryDirectory() as tmp:
-        model.save(Path(tmp) / MODEL_ARTIFACT)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            info = mlflow.pyfunc.log_model(
-                name=MODEL_ARTIFACT,
-                python_model=str(PYFUNC_CODE),
-                artifacts={MODEL_ARTIFACT: str(Path(tmp) / MODEL_ARTIFACT)},
-                signature=signature,
-                input_example=example,
-                pip_requirements=_requirements(),
-            )
-    return info.model_uri
+    output = pd.DataFrame({"probability": model.predict_proba(example)})
+    return _log_pyfunc(PYFUNC_CODE, MODEL_ARTIFACT, model.save, example, output)
 
 
 def log_uplift_model(model: UpliftModel, example: pd.DataFrame) -> str:
     """Log an uplift model to the active run as a pyfunc; return its URI."""
     example = example[model.input_columns].head(5).reset_index(drop=True)
-    signature = infer_signature(
-        example, pd.DataFrame({"expected_effect": model.predict_effect(example)})
-    )
+    output = pd.DataFrame({"expected_effect": model.predict_effect(example)})
+    return _log_pyfunc(UPLIFT_CODE, UPLIFT_ARTIFACT, model.save, example, output)
+
+
+def _log_pyfunc(
+    code: Path,
+    artifact: str,
+    save: Callable[[Path], None],
+    example: pd.DataFrame,
+    output: pd.DataFrame,
+) -> str:
+    """A model saved by ``save`` logged as code (``code``, no pickles) with its signature."""
     with tempfile.TemporaryDirectory() as tmp:
-        model.save(Path(tmp) / UPLIFT_ARTIFACT)
+        save(Path(tmp) / artifact)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             info = mlflow.pyfunc.log_model(
-                name=UPLIFT_ARTIFACT,
-                python_model=str(UPLIFT_CODE),
-                artifacts={UPLIFT_ARTIFACT: str(Path(tmp) / UPLIFT_ARTIFACT)},
-                signature=signature,
+                name=artifact,
+                python_model=str(code),
+                artifacts={artifact: str(Path(tmp) / artifact)},
+                signature=infer_signature(example, output),
                 input_example=example,
                 pip_requirements=_requirements(),
             )
