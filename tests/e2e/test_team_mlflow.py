@@ -13,6 +13,7 @@ import httpx
 import pandas as pd
 import pytest
 
+from experiments.config import user_tracking_uri
 from radar.cli import main
 from radar.process import free_port, service_env, start_service, stop, wait_ready
 from tests.conftest import small_config
@@ -42,12 +43,21 @@ def tracking_server(postgresql_url, tmp_path_factory):
         stop(proc)
 
 
+@pytest.fixture
+def team_store(tracking_server, monkeypatch):
+    """MLFLOW_TRACKING_URI at the server for this test only (the product reads the variable
+    once per process: forgotten before and after)."""
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking_server)
+    user_tracking_uri.cache_clear()
+    yield tracking_server
+    user_tracking_uri.cache_clear()
+
+
 def test_train_on_one_workspace_and_serve_the_champion_from_another(
-    tracking_server, small_world, tmp_path, monkeypatch
+    team_store, small_world, tmp_path
 ):
     from training.train import train
 
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking_server)
     laptop, server = tmp_path / "laptop", tmp_path / "serving-host"
     result = train(small_config(laptop), small_world)
     assert result.promoted

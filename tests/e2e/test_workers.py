@@ -3,6 +3,7 @@ connections, and an event posted through one worker reaches the others' scores."
 
 from __future__ import annotations
 
+import shutil
 import time
 
 import httpx
@@ -16,8 +17,12 @@ pytestmark = pytest.mark.slow
 
 
 def test_two_workers_each_listen_and_agree(trained, tmp_path):
+    root = tmp_path / "ws"  # a copy: the event posted below must not reach other tests
+    shutil.copytree(trained["root"], root)
+    workspace = trained["config"].workspace.model_copy(update={"root": root})
+    config = trained["config"].model_copy(update={"workspace": workspace})
     port = free_port(0)
-    proc = start_service(trained["config"], port, tmp_path / "service.log", workers=2)
+    proc = start_service(config, port, tmp_path / "service.log", workers=2)
     try:
         listening = {
             p.pid
