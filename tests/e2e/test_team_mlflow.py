@@ -47,10 +47,17 @@ def tracking_server(postgresql_url, tmp_path_factory):
 def team_store(tracking_server, monkeypatch):
     """MLFLOW_TRACKING_URI at the server for this test only (the product reads the variable
     once per process: forgotten before and after)."""
+    before = user_tracking_uri()  # what this process read first (MLflow rewrites the variable)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking_server)
     user_tracking_uri.cache_clear()
     yield tracking_server
     user_tracking_uri.cache_clear()
+    with pytest.MonkeyPatch.context() as mp:  # the next tests read what this process read
+        if before is None:
+            mp.delenv("MLFLOW_TRACKING_URI", raising=False)
+        else:
+            mp.setenv("MLFLOW_TRACKING_URI", before)
+        assert user_tracking_uri() == before
 
 
 def test_train_on_one_workspace_and_serve_the_champion_from_another(
