@@ -53,3 +53,12 @@ def data_source(value: str) -> Path | str:
 
 def engine_argument(p: argparse.ArgumentParser, help: str) -> None:
     p.add_argument("--engine", choices=("embedded", "spark"), default="embedded", help=help)
+
+
+def load_export(config: RadarConfig, data: Path):
+    """The export at ``data`` through the contract (and the configured mapping); rows set
+    aside go to the workspace's rejects."""
+    from data.load import load_history
+
+    history, _ = load_history(data, config.workspace.data_rejects_dir, config.data)
+    return history

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from data.fileio import workspace_lock
-from radar.commands.common import config_of, mapping_argument
+from radar.commands.common import config_of, load_export, mapping_argument
 
 NAME = "monitor"
 HELP = "how the published lists did once their labels matured; drift; alerts"
@@ -18,12 +18,11 @@ def arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from data.load import load_history
     from serving.monitoring.monitor import run_monitor
 
     config = config_of(args)
     with workspace_lock(config.workspace.root, NAME):
-        history, _ = load_history(args.data, config.workspace.data_rejects_dir, config.data)
+        history = load_export(config, args.data)
         report = run_monitor(history, config)
         print("\n".join(summary_lines(report)))
         out = config.workspace

@@ -9,7 +9,13 @@ from pathlib import Path
 
 from data.fileio import workspace_lock
 from experiments.config import RadarConfig, with_section
-from radar.commands.common import config_of, data_source, engine_argument, mapping_argument
+from radar.commands.common import (
+    config_of,
+    data_source,
+    engine_argument,
+    load_export,
+    mapping_argument,
+)
 
 NAME = "score"
 HELP = "write the daily risk list and the service snapshot"
@@ -68,11 +74,10 @@ def score(
 
 def history_to_score(config: RadarConfig, data: Path):
     """The export, validated, with what the service journaled since folded in."""
-    from data.load import load_history
     from serving.api.journal import EventJournal, journal_exists
     from training.dataset import observed_from_the_start
 
-    history, _ = load_history(data, config.workspace.data_rejects_dir, config.data)
+    history = load_export(config, data)
     history = observed_from_the_start(history, config.split)
     if journal_exists(config.journal_url()):  # events posted to the service since
         history = EventJournal(config.journal_url()).fold_into(history)

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from data.fileio import workspace_lock
-from radar.commands.common import config_of, mapping_argument
+from radar.commands.common import config_of, load_export, mapping_argument
 
 NAME = "uplift"
 HELP = "learn whom a call helps from the lists' contact and holdout groups; register it"
@@ -19,12 +19,11 @@ def arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from data.load import load_history
     from serving.monitoring.learning import train_uplift
 
     config = config_of(args)
     with workspace_lock(config.workspace.root, NAME):
-        history, _ = load_history(args.data, config.workspace.data_rejects_dir, config.data)
+        history = load_export(config, args.data)
         result = train_uplift(config, history)
         print(json.dumps(result.evaluation, indent=2))
         (estimate, low, high), risk = (

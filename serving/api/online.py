@@ -89,6 +89,9 @@ class OnlineFeatures:
             _keep_what_queries_read(parts[name], part.observed_until)  # before the next table
             if name == "complaints":  # eligibility reads complaints (and customers) only
                 labels = LabelEngine(part, rules)
+            # What every part holds alike: the customers, the incidents, the observed span.
+            self.customers, self.incidents = part.customers, part.incidents
+            self.observed_until, self.observed_from = part.observed_until, part.observed_from
             del part
         prepared = replace(
             parts["contacts"],
@@ -97,10 +100,7 @@ class OnlineFeatures:
         )
         self.base = _Prepared(prepared, labels)
         self.index = prepared.index
-        skeleton = read("customers")  # the tables every part holds (nothing more is read)
-        self.customers, self.incidents = skeleton.customers, skeleton.incidents
-        self.observed_until, self.observed_from = skeleton.observed_until, skeleton.observed_from
-        _keep_what_queries_read(prepared, self.observed_until)
+        # (each part's streams were compacted as it was built: the whole needs no more)
         self._since_load: set[str] = set()  # customers with rows posted after the build
         self._changed: set[str] = set()  # ... whose overlay is out of date
         self._overlays: OrderedDict[str, _Prepared] = OrderedDict()  # least recent first
