@@ -1,19 +1,26 @@
-"""Can the lists' randomised assignments teach whom a call helps? A long outreach loop on the
-world where calls help by cause and annoy a few (``loop.effect: heterogeneous``), with a
-share of the capacity explored at random; an uplift model (``training.uplift``) learnt on
-the first days' randomised rows and judged on the later days', three ways:
+"""Does ranking by expected prevention prevent more complaints than ranking by risk? Long
+outreach loops on the world where calls help by cause, calm the angriest less and annoy a
+few (``loop.effect: heterogeneous``, see ``data/README.md``), each with a share of the
+capacity explored at random. In each loop the uplift model is learnt as ``radar uplift``
+learns it (the learner chosen on the latest third of the learning days,
+``serving.monitoring.learning.choose_learner``) on the randomised rows of the first two
+thirds of the matured days, and judged on the last third:
 
-- against the truth the simulator knows (each assigned customer's true effect, never shown
-  to the model): complaints truly prevented by calling the top half of the later rows as
-  ranked by expected prevention, by risk, and at random, and the correlation of the
-  expected effect with the true one;
-- from the randomised rows alone (what a team without a simulator sees): the same top
-  half's prevented complaints estimated from its contacted and held-out groups, with a
-  bootstrap interval, and the Qini curve;
-- the same two for the ranking by risk, the peer.
+- the true counterfactual at the same capacity: on each judged day, every customer the list
+  scored ranked by expected prevention, by risk and at random; the day's number of calls
+  (its ``contact`` group) taken from the top of each ranking; the complaints those calls
+  truly prevent summed from the simulator's individual effects (never shown to the model),
+  beside the truth's own top (the best any ranking can do);
+- what a team without a simulator sees: the complaints prevented in the top half of the
+  judged days' randomised rows, estimated from their contacted and held-out groups, with
+  a bootstrap interval, for the chosen learner and for risk.
+
+Over seeds: per seed the ratio prevented by the prevention ranking / by the risk ranking,
+their mean with a 95 % t-interval, and the ratio of the totals.
 
 Usage:
-    .venv/bin/python benchmarks/uplift_loop.py [--days 30] [--customers 4000] [--append]
+    .venv/bin/python benchmarks/uplift_loop.py [--seeds 7 8 9 10 11] [--jobs 2] [--days 30]
+        [--customers 4000] [--append]
 """
 
 from __future__ import annotations
@@ -23,9 +30,12 @@ import json
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -33,12 +43,23 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.results import append_result  # noqa: E402
 from experiments.config import load_config  # noqa: E402
 from radar.outreach_loop import loop_config, run_outreach_loop  # noqa: E402
-from serving.monitoring.learning import randomised_rows, uplift_features  # noqa: E402
-from serving.publication import published_days  # noqa: E402
-from training.uplift import LEARNERS, UpliftModel, prevented_interval, qini_curve  # noqa: E402
+from serving.monitoring.learning import (  # noqa: E402
+    choose_learner,
+    randomised_rows,
+    uplift_features,
+)
+from serving.publication import (  # noqa: E402
+    CONTACT,
+    SNAPSHOT_FEATURES,
+    published_days,
+    read_list,
+)
+from training.uplift import LEARNERS, UpliftModel, prevented_interval  # noqa: E402
+
+RANKINGS = ("chosen", *LEARNERS, "risk", "random", "truth")
 
 
-def config_for(args: argparse.Namespace, root: Path):
+def config_for(args: argparse.Namespace, seed: int, root: Path):
     base = load_config(
         ROOT / "experiments" / "default.yaml",
         split={"warmup_days": 14, "validation_days": 14, "test_days": 14, "gap_hours": 48},
@@ -49,7 +70,7 @@ def config_for(args: argparse.Namespace, root: Path):
         update={
             "workspace": base.workspace.model_copy(update={"root": root}),
             "simulation": base.simulation.model_copy(
-                update={"seed": args.seed, "days": 80, "truth_paths": 0}
+                update={"seed": seed, "days": 80, "truth_paths": 0}
             ),
             "loop": base.loop.model_copy(
                 update={
@@ -65,84 +86,155 @@ def config_for(args: argparse.Namespace, root: Path):
     )
 
 
-def judge(name: str, score: np.ndarray, test, k: int) -> dict:
-    """Truly and estimated prevented complaints in the top ``k`` by ``score``."""
-    order = np.argsort(-score, kind="stable")
-    contacted, complained = test["contacted"].to_numpy(), test["complained"].to_numpy()
-    propensity = test["propensity"].to_numpy()
-    estimate, low, high = prevented_interval(score, contacted, complained, propensity, k)
-    qini = qini_curve(score, contacted, complained, propensity, points=4)
-    return {
-        "ranking": name,
-        "true_prevented": float(-test["true_effect"].to_numpy()[order[:k]].sum()),
-        "estimated_prevented": estimate,
-        "interval": [low, high],
-        "qini": [round(v, 1) for v in qini["prevented"]],
+def every_scored(published) -> pd.DataFrame:
+    """Every customer each list scored: the snapshot's features, the list's probability and
+    assignment (what a ranking of the whole day can be judged on)."""
+    frames = []
+    for day, folder in published:
+        listed = read_list(folder)[["customer_id", "probability", "assignment"]]
+        features = pd.read_parquet(folder / SNAPSHOT_FEATURES)
+        frames.append(features.merge(listed, on="customer_id").assign(date=day))
+    return pd.concat(frames, ignore_index=True)
+
+
+def one_loop(seed: int, args: argparse.Namespace) -> dict:
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        config = config_for(args, seed, Path(tmp))
+        result = run_outreach_loop(config)
+        published = published_days(loop_config(config).workspace.risk_lists_dir)
+        rows = randomised_rows(result.history, published, loop_config(config))
+        scored = every_scored(published)
+    days = sorted(rows["date"].unique())
+    split = days[len(days) * 2 // 3]
+    learn, judged_rows = rows[rows["date"] < split], rows[rows["date"] >= split]
+    choice = choose_learner(learn, seed=0)
+    names = uplift_features(rows)
+    models = {
+        kind: UpliftModel(names, seed=0, kind=kind).fit(
+            learn, learn["contacted"], learn["complained"], learn["propensity"]
+        )
+        for kind in LEARNERS
     }
+    # The true counterfactual: every scored customer of each judged day.
+    whole = scored[scored["date"].isin(judged_rows["date"].unique())].merge(
+        result.truth[["date", "customer_id", "true_effect"]], on=["date", "customer_id"]
+    )
+    rng = np.random.default_rng(seed)
+    scores = {kind: -model.predict_effect(whole) for kind, model in models.items()}
+    scores |= {
+        "chosen": scores[choice.kind],
+        "risk": whole["probability"].to_numpy(),
+        "random": rng.random(len(whole)),
+        "truth": -whole["true_effect"].to_numpy(),
+    }
+    prevented = dict.fromkeys(RANKINGS, 0.0)
+    calls = 0
+    for _, day in whole.groupby("date"):
+        k = int((day["assignment"] == CONTACT).sum())
+        calls += k
+        effect = day["true_effect"].to_numpy()
+        for name in RANKINGS:
+            top = np.argsort(-scores[name][day.index.to_numpy()], kind="stable")
+            prevented[name] += float(-effect[top[:k]].sum())
+    # What the randomised rows alone say about the same two rankings.
+    groups = [judged_rows[c].to_numpy() for c in ("contacted", "complained", "propensity")]
+    half = len(judged_rows) // 2
+    chosen_rows = -models[choice.kind].predict_effect(judged_rows)
+    estimated = {
+        "chosen": prevented_interval(chosen_rows, *groups, half),
+        "risk": prevented_interval(judged_rows["probability"].to_numpy(), *groups, half),
+    }
+    correlation = np.corrcoef(scores["chosen"], -whole["true_effect"].to_numpy())[0, 1]
+    return {
+        "seed": seed,
+        "learner": choice.kind,
+        "judged_days": int(whole["date"].nunique()),
+        "calls": calls,
+        "learnt_on_rows": len(learn),
+        "learnt_on_complaints": int(learn["complained"].sum()),
+        "true_prevented": prevented,
+        "estimated_top_half": {k: list(v) for k, v in estimated.items()},
+        "correlation": float(correlation),
+        "seconds": time.perf_counter() - started,
+    }
+
+
+def t_interval(values: np.ndarray) -> tuple[float, float, float]:
+    """Mean and 95 % t-interval (two-sided) of a few per-seed values."""
+    from scipy import stats
+
+    mean = float(np.mean(values))
+    if len(values) < 2:
+        return mean, float("nan"), float("nan")
+    half = stats.t.ppf(0.975, len(values) - 1) * np.std(values, ddof=1) / np.sqrt(len(values))
+    return mean, mean - half, mean + half
+
+
+def summary(loops: list[dict]) -> str:
+    total = {name: sum(loop["true_prevented"][name] for loop in loops) for name in RANKINGS}
+    calls = sum(loop["calls"] for loop in loops)
+    ratios = np.array(
+        [loop["true_prevented"]["chosen"] / loop["true_prevented"]["risk"] for loop in loops]
+    )
+    mean, low, high = t_interval(ratios)
+    lines = [
+        f"{len(loops)} loops (seeds {[loop['seed'] for loop in loops]}), "
+        f"{loops[0]['judged_days']} judged days each, {calls} calls in all; "
+        f"learnt on {np.mean([loop['learnt_on_rows'] for loop in loops]):.0f} randomised rows "
+        f"({np.mean([loop['learnt_on_complaints'] for loop in loops]):.0f} complaints) per loop",
+        "",
+        "| ranking | truly prevented (simulator, all loops) | per 100 calls | x risk |",
+        "|---|---|---|---|",
+        *(
+            f"| {name} | {total[name]:.1f} | {100 * total[name] / calls:.2f} "
+            f"| {total[name] / total['risk']:.2f} |"
+            for name in RANKINGS
+        ),
+        "",
+        f"prevention / risk per loop: {[round(float(r), 2) for r in ratios]}; "
+        f"mean {mean:.2f} [95 % t-interval {low:.2f}, {high:.2f}]",
+        "",
+        "| seed | learner | chosen | risk | truth | estimated from randomised rows, top half: "
+        "chosen vs risk [95 %] | corr(expected, true) |",
+        "|---|---|---|---|---|---|---|",
+        *(
+            f"| {loop['seed']} | {loop['learner']} | {loop['true_prevented']['chosen']:.1f} "
+            f"| {loop['true_prevented']['risk']:.1f} | {loop['true_prevented']['truth']:.1f} | "
+            + " vs ".join(
+                f"{e[0]:.1f} [{e[1]:.1f}, {e[2]:.1f}]"
+                for e in (loop["estimated_top_half"][n] for n in ("chosen", "risk"))
+            )
+            + f" | {loop['correlation']:.2f} |"
+            for loop in loops
+        ),
+        "",
+        f"time per loop {np.mean([loop['seconds'] for loop in loops]):.0f} s",
+    ]
+    return "\n".join(lines)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[7, 8, 9, 10, 11])
+    parser.add_argument("--jobs", type=int, default=2, help="loops run side by side")
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--customers", type=int, default=4000)
     parser.add_argument("--capacity-fraction", type=float, default=0.1)
     parser.add_argument("--explore", type=float, default=0.5)
-    parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--append", action="store_true", help="add the table to RESULTS.md")
     args = parser.parse_args()
-    started = time.perf_counter()
-    with tempfile.TemporaryDirectory() as tmp:
-        config = config_for(args, Path(tmp))
-        result = run_outreach_loop(config)
-        lists = published_days(loop_config(config).workspace.risk_lists_dir)
-        rows = randomised_rows(result.history, lists, loop_config(config))
-    rows = rows.merge(result.truth, on=["date", "customer_id"], how="left")
-    days = sorted(rows["date"].unique())
-    split = days[len(days) * 2 // 3]
-    train, test = rows[rows["date"] < split], rows[rows["date"] >= split]
-    names = uplift_features(rows)
-    k = len(test) // 2
-    judged, corr = [], {}
-    for kind in LEARNERS:
-        model = UpliftModel(names, seed=0, kind=kind).fit(
-            train, train["contacted"], train["complained"], train["propensity"]
-        )
-        expected = model.predict_effect(test)
-        judged.append(judge(f"expected prevention ({kind} learner)", -expected, test, k))
-        corr[kind] = round(float(np.corrcoef(expected, test["true_effect"])[0, 1]), 2)
-    rng = np.random.default_rng(0)
-    judged += [
-        judge("risk (the list's probability)", test["probability"].to_numpy(), test, k),
-        judge("random", rng.random(len(test)), test, k),
-        judge("the truth (the best any ranking can do)", -test["true_effect"].to_numpy(), test, k),
-    ]
-    lines = [
-        f"learnt on {len(train)} randomised rows ({int(train['complained'].sum())} complaints, "
-        f"{len(days) * 2 // 3} days), judged on {len(test)} later rows "
-        f"({int(test['complained'].sum())} complaints); top half = {k} calls",
-        "",
-        "| ranking | truly prevented (simulator) | per 100 calls | estimated from randomised rows [95 %] | Qini at 25/50/75/100 % |",
-        "|---|---|---|---|---|",
-        *(
-            f"| {j['ranking']} | {j['true_prevented']:.1f} | {100 * j['true_prevented'] / k:.2f} "
-            f"| {j['estimated_prevented']:.1f} "
-            f"[{j['interval'][0]:.1f}, {j['interval'][1]:.1f}] | {j['qini']} |"
-            for j in judged
-        ),
-        "",
-        f"correlation of the expected effect with the true one: {corr}",
-        f"mean true effect of the later rows: {test['true_effect'].mean():+.4f}; "
-        f"time {time.perf_counter() - started:.0f} s",
-    ]
-    text = "\n".join(lines)
-    print(json.dumps(judged))
+    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+        loops = list(pool.map(partial(one_loop, args=args), args.seeds))
+    text = summary(loops)
+    print(json.dumps(loops))
     print(text)
     if args.append:
         append_result(
-            f"Whom a call helps: uplift on the heterogeneous world, {args.days} loop days, "
-            f"{args.customers} customers",
+            f"Whom a call helps: prevention vs risk ranking on the heterogeneous world, "
+            f"{args.days} loop days, {args.customers} customers",
             text,
-            f"explore {args.explore}, capacity {args.capacity_fraction}, holdout 0.5, seed {args.seed}",
+            f"explore {args.explore}, capacity {args.capacity_fraction}, holdout 0.5",
         )
     return 0
 

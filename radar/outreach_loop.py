@@ -55,8 +55,9 @@ class LoopResult:
     measured: dict  # the monitor's outreach_effect (difference and 95 % interval)
     report: dict  # the whole monitoring report
     days: list[dict]  # per loop day: contact, holdout, reached
-    # Per assigned customer and day: the true effect of being put on the contact list (for
-    # the evaluation of whom a call helps, never for a model), and the export at the end.
+    # Per listed customer and day: the true effect of being put on the contact list and
+    # whether the list assigned them (for the evaluation of whom a call helps, never for a
+    # model), and the export at the end.
     truth: pd.DataFrame
     history: History
 
@@ -127,18 +128,23 @@ def run_outreach_loop(config: RadarConfig) -> LoopResult:
             )  # fmt: skip
             contact = listed.loc[listed["assignment"] == CONTACT, "customer_id"].to_numpy()
             positions = np.array([customer_position(c) for c in contact], dtype=np.int64)
-            assigned = listed.loc[listed["assignment"].isin([CONTACT, HOLDOUT]), "customer_id"]
-            # The truth: every assigned customer's change if put on the contact list.
+            # The truth: every listed customer's change if put on the contact list (the
+            # estimand averages the assigned ones; the rest let a ranking be judged on all).
+            scored = listed["customer_id"].to_numpy()
             before, after = world.risk_if_reached(
-                np.array([customer_position(c) for c in assigned.to_numpy()], dtype=np.int64)
+                np.array([customer_position(c) for c in scored], dtype=np.int64)
             )
-            effect = loop.reach_rate * (after - before)
+            truth = pd.DataFrame(
+                {
+                    "date": day,
+                    "customer_id": scored,
+                    "true_effect": loop.reach_rate * (after - before),
+                    "assigned": listed["assignment"].isin([CONTACT, HOLDOUT]).to_numpy(),
+                }
+            )
+            effect = truth.loc[truth["assigned"], "true_effect"].to_numpy()
             effects.append(effect)
-            truths.append(
-                pd.DataFrame(
-                    {"date": day, "customer_id": assigned.to_numpy(), "true_effect": effect}
-                )
-            )
+            truths.append(truth)
             reached = rng.random(positions.size) < loop.reach_rate
             world.reach(positions[reached])
             called = pd.Timestamp(day).tz_localize("UTC").to_pydatetime()

@@ -9,13 +9,18 @@ explored rows stand for the customers they were drawn from:
 - ``t``: a T-learner, one LightGBM classifier on the rows assigned ``contact`` and one on
   the rows held out; the effect is the difference of their probabilities.
 - ``anchored``: the risk model already knows a customer's complaint probability without a
-  call (it learnt from history before any outreach, and it is calibrated); only how a call
-  shifts it is learnt, by one booster on the contacted rows that starts from the risk's
-  log-odds (LightGBM's ``init_score``). All the scarce complaints then go to learning the
-  shift, none to learning the risk again.
+  call (it learnt from history before any outreach); only how a call shifts it is learnt,
+  by one booster on the contacted rows that starts from the risk's log-odds (LightGBM's
+  ``init_score``). All the scarce complaints then go to learning the shift, none to
+  learning the risk again. Two constants come first: the held-out rows' mean log-odds
+  offset from the risk (a list's rows are not the population the risk was calibrated on)
+  and the contacted rows' (the average call), so that with little evidence every customer
+  is shifted alike and the ranking stays the risk's; the booster learns only departures.
 
 The effect is negative where the call prevents complaints. Models on few positives are
-noisy; the evaluation below is what says whether a ranking is worth anything.
+noisy; the evaluation below is what says whether a ranking is worth anything, and a ranking
+is only trusted over the risk's when the paired interval of the difference says so
+(:func:`prevented_difference_interval`).
 
 Evaluation from randomised rows only (no model, no simulator): the Qini curve, the
 complaints prevented among the top ``k`` by the ranking, estimated as
@@ -96,7 +101,11 @@ class UpliftModel:
         arms = [("contact", contacted)]
         if self.kind == "t":
             arms.append(("holdout", ~contacted))
-        start = _logit(_risk(X)) if self.kind == "anchored" else None
+        self.offsets_, start = {}, None
+        if self.kind == "anchored":
+            start = _logit(_risk(X))
+            for arm, rows in (("holdout", ~contacted), ("contact", contacted)):
+                self.offsets_[arm] = _mean_offset(start[rows], complained[rows], weight[rows])
         self.boosters_ = {}
         for arm, rows in arms:
             if complained[rows].sum() == 0:
@@ -105,7 +114,7 @@ class UpliftModel:
                 matrix[rows],
                 complained[rows],
                 weight=weight[rows],
-                init_score=None if start is None else start[rows],
+                init_score=None if start is None else start[rows] + self.offsets_[arm],
             )
             self.boosters_[arm] = lgb.train(params, data, self.settings.n_estimators)
         return self
@@ -115,9 +124,12 @@ class UpliftModel:
         ``anchored`` learner reads each row's risk without a call from ``probability``)."""
         matrix = self._matrix(X)
         if self.kind == "anchored":
-            risk = _risk(X)
+            start = _logit(_risk(X))
             shift = self.boosters_["contact"].predict(matrix, raw_score=True)
-            return _sigmoid(_logit(risk) + shift) - risk
+            held = self.offsets_.get("holdout", 0.0)
+            return _sigmoid(start + self.offsets_.get("contact", 0.0) + shift) - _sigmoid(
+                start + held
+            )
         return self.boosters_["contact"].predict(matrix) - self.boosters_["holdout"].predict(matrix)
 
     def reasons(self, X: pd.DataFrame, top: int = 2) -> list[list[str]]:
@@ -142,6 +154,7 @@ class UpliftModel:
             "settings": asdict(self.settings),
             "seed": self.seed,
             "kind": self.kind,
+            "offsets": self.offsets_,
         }
         (folder / "uplift.json").write_text(json.dumps(meta, indent=2))
 
@@ -153,6 +166,7 @@ class UpliftModel:
         model = cls(meta["feature_names"], UpliftSettings(**meta["settings"]), meta["seed"], kind)
         arms = ("contact",) if kind == "anchored" else ("contact", "holdout")
         model.boosters_ = {arm: lgb.Booster(model_file=str(folder / f"{arm}.txt")) for arm in arms}
+        model.offsets_ = {arm: float(v) for arm, v in meta.get("offsets", {}).items()}
         return model
 
     def _matrix(self, X: pd.DataFrame | Mapping[str, np.ndarray]) -> np.ndarray:
@@ -165,6 +179,19 @@ def _risk(X: pd.DataFrame | Mapping[str, np.ndarray]) -> np.ndarray:
     if RISK not in X:
         raise KeyError(f"the anchored uplift learner needs each row's risk in {RISK!r}")
     return np.clip(np.asarray(X[RISK], dtype=float), 1e-6, 1 - 1e-6)
+
+
+def _mean_offset(start: np.ndarray, complained: np.ndarray, weight: np.ndarray) -> float:
+    """The one constant that, added to ``start`` (log-odds), makes the weighted predicted
+    complaints equal the observed ones (Newton's method on the logistic likelihood)."""
+    offset = 0.0
+    for _ in range(50):
+        p = _sigmoid(start + offset)
+        step = np.sum(weight * (complained - p)) / max(np.sum(weight * p * (1 - p)), 1e-12)
+        offset += step
+        if abs(step) < 1e-10:
+            break
+    return float(offset)
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -243,5 +270,37 @@ def prevented_interval(
         rows = rng.integers(0, n, n)
         order = rows[np.argsort(-score[rows], kind="stable")]
         draws.append(prevented_in_top(order, contacted, complained, propensity, k))
+    low, high = np.nanpercentile(draws, [2.5, 97.5])
+    return estimate, float(low), float(high)
+
+
+def prevented_difference_interval(
+    score: np.ndarray,
+    peer: np.ndarray,
+    contacted: np.ndarray,
+    complained: np.ndarray,
+    propensity: np.ndarray,
+    k: int,
+    samples: int = 200,
+    seed: int = 0,
+) -> tuple[float, float, float]:
+    """(estimate, 2.5 %, 97.5 %) of the complaints the top ``k`` by ``score`` prevented
+    beyond the top ``k`` by ``peer``, both rankings judged on the same resampled rows each
+    time (paired: the noise the two share cancels)."""
+    score, peer = np.asarray(score), np.asarray(peer)
+    groups = (
+        np.asarray(contacted, dtype=bool),
+        np.asarray(complained),
+        np.asarray(propensity),
+    )
+
+    def difference(rows: np.ndarray) -> float:
+        by_score = rows[np.argsort(-score[rows], kind="stable")]
+        by_peer = rows[np.argsort(-peer[rows], kind="stable")]
+        return prevented_in_top(by_score, *groups, k) - prevented_in_top(by_peer, *groups, k)
+
+    estimate = difference(np.arange(len(score)))
+    rng = np.random.default_rng(seed)
+    draws = [difference(rng.integers(0, len(score), len(score))) for _ in range(samples)]
     low, high = np.nanpercentile(draws, [2.5, 97.5])
     return estimate, float(low), float(high)

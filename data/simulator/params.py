@@ -92,11 +92,16 @@ class WorldParams:
     # ``outreach_effect``). By the cause of the customer's open problem (PROBLEMS order): a
     # call sorts out a failed payment or a delayed deduction, barely a delayed order or an
     # app fault. While the customer's region has an incident running, a call removes this
-    # share instead (an outage is not fixed by a call). A share of customers, drawn once, is
-    # annoyed by being called: their frustration grows by ``outreach_annoyance``.
+    # share instead (an outage is not fixed by a call). The angriest are past calming: the
+    # share is divided by 1 + (frustration / ``outreach_calm_frustration``)^2. A share of
+    # customers, drawn once, is annoyed by being called: their frustration grows by
+    # ``outreach_annoyance``; by age band (AGE_BANDS order) when
+    # ``outreach_annoyed_share_by_age`` is set (the young, who live in the app, mind a call).
     outreach_effect_by_problem: tuple[float, float, float, float] | None = None
     outreach_effect_in_incident: float | None = None
+    outreach_calm_frustration: float | None = None
     outreach_annoyed_share: float = 0.0
+    outreach_annoyed_share_by_age: tuple[float, float, float, float] | None = None
     outreach_annoyance: float = 0.25
 
     # Injected drift (None: the world never changes): from this day on, a share of contacts
@@ -112,7 +117,8 @@ class WorldParams:
             self,
             outreach_effect_by_problem=(0.8, 0.8, 0.2, 0.1),
             outreach_effect_in_incident=0.0,
-            outreach_annoyed_share=0.05,
+            outreach_calm_frustration=2.5,
+            outreach_annoyed_share_by_age=(0.4, 0.05, 0.02, 0.02),
         )
 
     def scaled(self, positive_rate_factor: float) -> WorldParams:

@@ -70,7 +70,12 @@ class World:
         self._truth_rng = np.random.default_rng([self.seed, 1])
         self._pop = self.dynamics.population(self._rng)
         # Who a call annoys: a stream of its own, so the world's own draws stay as they are.
-        share = self.dynamics.params.outreach_annoyed_share
+        p = self.dynamics.params
+        share = (
+            np.asarray(p.outreach_annoyed_share_by_age)[self._pop.age]
+            if p.outreach_annoyed_share_by_age is not None
+            else p.outreach_annoyed_share
+        )
         self._annoyed = np.random.default_rng([self.seed, 7]).random(self.n) < share
         self._pop_paths = (
             self._pop.tile(self.truth_paths, self.n_regions) if self.truth_paths else self._pop
@@ -126,8 +131,10 @@ class World:
         if p.outreach_effect_in_incident is not None:
             running = s.incident_left[self._pop.region_slot[customers]] > 0
             effect = np.where(running, p.outreach_effect_in_incident, effect)
-        if p.outreach_annoyed_share > 0:
-            effect = np.where(self._annoyed[customers], -p.outreach_annoyance, effect)
+        if p.outreach_calm_frustration is not None:
+            angry = s.frustration[customers] / p.outreach_calm_frustration
+            effect = effect / (1.0 + angry**2)
+        effect = np.where(self._annoyed[customers], -p.outreach_annoyance, effect)
         return effect
 
     def reach(self, customers: np.ndarray) -> None:

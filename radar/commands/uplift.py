@@ -30,14 +30,16 @@ def run(args: argparse.Namespace) -> int:
             result.evaluation["prevented_by_uplift"],
             result.evaluation["prevented_by_risk"][0],
         )
+        beyond, beyond_low, beyond_high = result.evaluation["prevented_beyond_risk"]
         print(
             f"{config.registry.uplift_model_name} version {result.version}: calling the top "
             f"{result.evaluation['top']} of the later days by expected prevention prevented "
-            f"{estimate:.1f} [{low:.1f}, {high:.1f}] complaints, by risk {risk:.1f}; "
+            f"{estimate:.1f} [{low:.1f}, {high:.1f}] complaints, by risk {risk:.1f} "
+            f"(difference {beyond:+.1f} [{beyond_low:+.1f}, {beyond_high:+.1f}]); "
             + (
                 "champion (outreach.rank_by: prevented uses it)"
                 if result.promoted
-                else "not promoted: it did not beat the ranking by risk"
+                else "not promoted: not clearly better than the ranking by risk"
             )
         )
         return 0

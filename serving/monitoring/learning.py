@@ -66,14 +66,51 @@ class UpliftResult:
     evaluation: dict  # rows, complaints, prevented in the top half by each ranking
 
 
-def train_uplift(config: RadarConfig, history: History, min_complaints: int = 20) -> UpliftResult:
-    """Learn whom a call helps from every matured list's randomised rows: each learner
-    (:data:`training.uplift.LEARNERS`) learns on the earlier two thirds of the days and ranks
-    the latest third; the one whose top half prevented most (estimated from those days'
-    randomised groups) is set against the ranking by risk, learns again on every day, and is
-    logged and registered, ``champion`` only when it prevented more than the risk ranking."""
-    from training import registry
+@dataclass(frozen=True)
+class LearnerChoice:
+    """Which learner ranks later days best, and how each did there."""
+
+    kind: str
+    learnt_on_days: int
+    late: pd.DataFrame  # the later days' rows every learner was judged on
+    top: int  # how many of them each ranking's top holds (half)
+    judged: dict  # learner -> (estimate, 2.5 %, 97.5 %) prevented in its top half
+    scores: dict  # learner -> its ranking score of the later rows (expected prevention)
+
+
+def choose_learner(rows: pd.DataFrame, seed: int) -> LearnerChoice:
+    """Each learner (:data:`training.uplift.LEARNERS`) learns on the earlier two thirds of
+    the days of ``rows`` and ranks the latest third; the one whose top half prevented most,
+    estimated from those days' randomised groups, is chosen."""
     from training.uplift import LEARNERS, UpliftModel, prevented_interval
+
+    names = uplift_features(rows)
+    days = sorted(rows["date"].unique())
+    if len(days) < 2:
+        raise ValueError("learning whom a call helps needs matured lists of at least 2 days")
+    split = days[max(1, len(days) * 2 // 3)]
+    early, late = rows[rows["date"] < split], rows[rows["date"] >= split]
+    k = len(late) // 2
+    groups = [late[c].to_numpy() for c in ("contacted", "complained", "propensity")]
+    judged, scores = {}, {}
+    for kind in LEARNERS:
+        learner = UpliftModel(names, seed=seed, kind=kind)
+        learner.fit(early, early["contacted"], early["complained"], early["propensity"])
+        scores[kind] = -learner.predict_effect(late)
+        judged[kind] = prevented_interval(scores[kind], *groups, k)
+    chosen = max(judged, key=lambda kind: judged[kind][0])
+    return LearnerChoice(chosen, max(1, len(days) * 2 // 3), late, k, judged, scores)
+
+
+def train_uplift(config: RadarConfig, history: History, min_complaints: int = 20) -> UpliftResult:
+    """Learn whom a call helps from every matured list's randomised rows: the learner chosen
+    on the latest third of the days (:func:`choose_learner`) is set against the ranking by
+    risk on those days, learns again on every day, and is logged and registered,
+    ``champion`` only when it prevented clearly more than the risk ranking (the paired 95 %
+    interval of the difference above zero: a ranking that only looks better by chance
+    would call the wrong customers every day)."""
+    from training import registry
+    from training.uplift import UpliftModel, prevented_difference_interval, prevented_interval
 
     rows = randomised_rows(history, published_days(config.workspace.risk_lists_dir), config)
     if rows.empty or rows["complained"].sum() < min_complaints:
@@ -84,26 +121,20 @@ def train_uplift(config: RadarConfig, history: History, min_complaints: int = 20
             "mature (or explore: outreach.explore_fraction)"
         )
     names = uplift_features(rows)
-    days = sorted(rows["date"].unique())
-    if len(days) < 2:
-        raise ValueError("learning whom a call helps needs matured lists of at least 2 days")
-    split = days[max(1, len(days) * 2 // 3)]
-    early, late = rows[rows["date"] < split], rows[rows["date"] >= split]
-    k = len(late) // 2
+    choice = choose_learner(rows, config.model.seed)
+    chosen, late, k = choice.kind, choice.late, choice.top
     groups = [late[c].to_numpy() for c in ("contacted", "complained", "propensity")]
-    judged = {}
-    for kind in LEARNERS:  # each learner learns on the earlier days, ranks the later ones
-        learner = UpliftModel(names, seed=config.model.seed, kind=kind)
-        learner.fit(early, early["contacted"], early["complained"], early["propensity"])
-        judged[kind] = prevented_interval(-learner.predict_effect(late), *groups, k)
-    chosen = max(judged, key=lambda kind: judged[kind][0])
-    by_uplift = judged[chosen]
+    by_uplift = choice.judged[chosen]
     by_risk = prevented_interval(late["probability"].to_numpy(), *groups, k)
+    beyond_risk = prevented_difference_interval(
+        choice.scores[chosen], late["probability"].to_numpy(), *groups, k
+    )
     evaluation = {
         "rows": len(rows), "complaints": int(rows["complained"].sum()),
-        "learnt_on_days": len(days) * 2 // 3, "judged_on_rows": len(late), "top": k,
-        "learners": {kind: list(v) for kind, v in judged.items()}, "learner": chosen,
+        "learnt_on_days": choice.learnt_on_days, "judged_on_rows": len(late), "top": k,
+        "learners": {kind: list(v) for kind, v in choice.judged.items()}, "learner": chosen,
         "prevented_by_uplift": list(by_uplift), "prevented_by_risk": list(by_risk),
+        "prevented_beyond_risk": list(beyond_risk),
     }  # fmt: skip
     model = UpliftModel(names, seed=config.model.seed, kind=chosen).fit(
         rows, rows["contacted"], rows["complained"], rows["propensity"]
@@ -113,12 +144,13 @@ def train_uplift(config: RadarConfig, history: History, min_complaints: int = 20
         mlflow.log_params({"learner": chosen, "features": len(names), "rows": len(rows)})
         mlflow.log_metrics({
             "prevented_top_half_uplift": by_uplift[0], "prevented_top_half_risk": by_risk[0],
+            "prevented_beyond_risk": beyond_risk[0],
             "complaints": evaluation["complaints"],
         })  # fmt: skip
         mlflow.log_dict(evaluation, "uplift_evaluation.json")
         uri = registry.log_uplift_model(model, rows)
     version = registry.register(client, uri, config.registry.uplift_model_name)
-    promoted = bool(by_uplift[0] > by_risk[0])
+    promoted = bool(beyond_risk[1] > 0)
     if promoted:
         registry.set_alias(
             client, config.registry.uplift_model_name, registry.CHAMPION, version.version

@@ -58,7 +58,7 @@ def test_the_loop_measures_an_effect_whose_interval_covers_the_truth(tmp_path):
     assert kept["reached"].sum() == sum(d["reached"] for d in result.days)
 
 
-def test_in_the_heterogeneous_world_a_call_helps_by_cause_and_annoys_a_few():
+def test_heterogeneous_calls_help_by_cause_calm_the_angriest_less_annoy_the_young():
     params = WorldParams(outreach_effect=0.3).with_heterogeneous_outreach()
     w = World(params, 2000, 30, 3, pd.Timestamp("2026-01-01"))
     w.begin()
@@ -67,15 +67,23 @@ def test_in_the_heterogeneous_world_a_call_helps_by_cause_and_annoys_a_few():
     everyone = np.arange(2000)
     effect = w.call_effect(everyone)
     state = w._state
+    calming = 1.0 + (state.frustration / params.outreach_calm_frustration) ** 2
     running = state.incident_left[w._pop.region_slot] > 0
     annoyed = w._annoyed
     calm = ~running & ~annoyed
     payment = calm & (state.open_problems > 0) & (state.last_problem == 0)
     app = calm & (state.open_problems > 0) & (state.last_problem == 3)
     assert payment.any() and app.any() and annoyed.any()
-    assert np.all(effect[payment] == 0.8) and np.all(effect[app] == 0.1)
+    # By cause, divided by how angry the customer already is.
+    assert np.allclose(effect[payment] * calming[payment], 0.8)
+    assert np.allclose(effect[app] * calming[app], 0.1)
+    angry, mild = payment & (state.frustration > 2.5), payment & (state.frustration < 0.5)
+    assert angry.any() and mild.any()
+    assert effect[angry].max() <= 0.4 < effect[mild].min()
     assert np.all(effect[annoyed] < 0) and np.all(effect[running & ~annoyed] == 0.0)
-    assert 0.02 < annoyed.mean() < 0.08
+    # The young mind a call far more often than the rest.
+    young = w._pop.age == 0
+    assert annoyed[young].mean() > 0.3 and annoyed[~young].mean() < 0.06
     # The truth per customer follows: an annoyed customer's risk rises when called.
     frustrated = np.flatnonzero(annoyed & (state.frustration > 1.0))[:20]
     before, after = w.risk_if_reached(frustrated, paths=8)
