@@ -16,7 +16,9 @@ thirds of the matured days, and judged on the last third:
   a bootstrap interval, for the chosen learner and for risk.
 
 Over seeds: per seed the ratio prevented by the prevention ranking / by the risk ranking,
-their mean with a 95 % t-interval, and the ratio of the totals.
+their mean with a 95 % t-interval, and the ratio of the totals; and what the list would have
+been ranked by (``deployed``): the chosen learner where ``radar uplift``'s gate (the paired
+interval over risk above zero on the learning days' latest third) promoted it, else risk.
 
 Usage:
     .venv/bin/python benchmarks/uplift_loop.py [--seeds 7 8 9 10 11] [--jobs 2] [--days 30]
@@ -54,9 +56,16 @@ from serving.publication import (  # noqa: E402
     published_days,
     read_list,
 )
-from training.uplift import LEARNERS, UpliftModel, prevented_interval  # noqa: E402
+from training.uplift import (  # noqa: E402
+    LEARNERS,
+    UpliftModel,
+    prevented_difference_interval,
+    prevented_interval,
+)
 
 RANKINGS = ("chosen", *LEARNERS, "risk", "random", "truth")
+# What the list would have been ranked by: the chosen learner if the gate promoted it.
+SHOWN = (*RANKINGS, "deployed")
 
 
 def config_for(args: argparse.Namespace, seed: int, root: Path):
@@ -145,6 +154,17 @@ def one_loop(seed: int, args: argparse.Namespace) -> dict:
         "chosen": prevented_interval(chosen_rows, *groups, half),
         "risk": prevented_interval(judged_rows["probability"].to_numpy(), *groups, half),
     }
+    # radar uplift's gate, on the learning days' latest third: champion (the list ranked by
+    # expected prevention) only when the paired interval over risk is above zero.
+    late = choice.late
+    gate = prevented_difference_interval(
+        choice.scores[choice.kind],
+        late["probability"].to_numpy(),
+        *(late[c].to_numpy() for c in ("contacted", "complained", "propensity")),
+        choice.top,
+    )
+    promoted = gate[1] > 0
+    prevented["deployed"] = prevented["chosen" if promoted else "risk"]
     correlation = np.corrcoef(scores["chosen"], -whole["true_effect"].to_numpy())[0, 1]
     return {
         "seed": seed,
@@ -155,6 +175,8 @@ def one_loop(seed: int, args: argparse.Namespace) -> dict:
         "learnt_on_complaints": int(learn["complained"].sum()),
         "true_prevented": prevented,
         "estimated_top_half": {k: list(v) for k, v in estimated.items()},
+        "gate": list(gate),
+        "promoted": bool(promoted),
         "correlation": float(correlation),
         "seconds": time.perf_counter() - started,
     }
@@ -172,7 +194,7 @@ def t_interval(values: np.ndarray) -> tuple[float, float, float]:
 
 
 def summary(loops: list[dict]) -> str:
-    total = {name: sum(loop["true_prevented"][name] for loop in loops) for name in RANKINGS}
+    total = {name: sum(loop["true_prevented"][name] for loop in loops) for name in SHOWN}
     calls = sum(loop["calls"] for loop in loops)
     ratios = np.array(
         [loop["true_prevented"]["chosen"] / loop["true_prevented"]["risk"] for loop in loops]
@@ -189,15 +211,15 @@ def summary(loops: list[dict]) -> str:
         *(
             f"| {name} | {total[name]:.1f} | {100 * total[name] / calls:.2f} "
             f"| {total[name] / total['risk']:.2f} |"
-            for name in RANKINGS
+            for name in SHOWN
         ),
         "",
         f"prevention / risk per loop: {[round(float(r), 2) for r in ratios]}; "
         f"mean {mean:.2f} [95 % t-interval {low:.2f}, {high:.2f}]",
         "",
         "| seed | learner | chosen | risk | truth | estimated from randomised rows, top half: "
-        "chosen vs risk [95 %] | corr(expected, true) |",
-        "|---|---|---|---|---|---|---|",
+        "chosen vs risk [95 %] | gate: chosen - risk [95 %] | corr(expected, true) |",
+        "|---|---|---|---|---|---|---|---|",
         *(
             f"| {loop['seed']} | {loop['learner']} | {loop['true_prevented']['chosen']:.1f} "
             f"| {loop['true_prevented']['risk']:.1f} | {loop['true_prevented']['truth']:.1f} | "
@@ -205,6 +227,8 @@ def summary(loops: list[dict]) -> str:
                 f"{e[0]:.1f} [{e[1]:.1f}, {e[2]:.1f}]"
                 for e in (loop["estimated_top_half"][n] for n in ("chosen", "risk"))
             )
+            + f" | {loop['gate'][0]:+.1f} [{loop['gate'][1]:+.1f}, {loop['gate'][2]:+.1f}]"
+            + (" promoted" if loop["promoted"] else " kept risk")
             + f" | {loop['correlation']:.2f} |"
             for loop in loops
         ),

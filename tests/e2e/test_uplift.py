@@ -54,6 +54,9 @@ def test_uplift_is_learnt_judged_and_registered(looped):
     assert [str(v.version) for v in versions] == [learnt.version]
     champion = registry.uplift_champion(client, config)
     assert (champion == learnt.version) == learnt.promoted
+    # Champion only when clearly better than the ranking by risk.
+    difference, low, high = evaluation["prevented_beyond_risk"]
+    assert low <= difference <= high and learnt.promoted == (low > 0)
 
 
 def test_the_list_ranks_by_prevention_and_the_service_says_the_effect(looped, monkeypatch):

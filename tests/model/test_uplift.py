@@ -7,7 +7,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from training.uplift import UpliftModel, prevented_in_top, prevented_interval, qini_curve
+from training.uplift import (
+    UpliftModel,
+    prevented_difference_interval,
+    prevented_in_top,
+    prevented_interval,
+    qini_curve,
+)
 
 
 def experiment(
@@ -44,6 +50,37 @@ def test_ranking_by_expected_prevention_beats_ranking_by_risk_on_randomised_rows
     assert curve["prevented"].iloc[2] > curve["prevented"].iloc[-1] * 0.8  # the helped are first
     value, low, high = prevented_interval(-effect, contacted, complained, propensity, k, 100)
     assert low < -effect[by_truth[:k]].sum() < high and low < value < high
+
+
+def test_the_paired_difference_tells_a_better_ranking_from_chance():
+    X, contacted, complained, propensity, effect = experiment(40_000, 5)
+    risk = X["risk"].to_numpy()
+    groups = (contacted, complained, propensity)
+    better = prevented_difference_interval(-effect, risk, *groups, 8_000, 100)
+    assert better[1] > 0 and better[1] <= better[0] <= better[2]
+    # The same ranking against itself: nothing beyond, exactly.
+    assert prevented_difference_interval(risk, risk, *groups, 8_000, 20) == (0.0, 0.0, 0.0)
+    # A ranking that differs only by chance is not called better.
+    noise = np.random.default_rng(0).random(len(risk))
+    assert prevented_difference_interval(noise, risk, *groups, 8_000, 100)[1] < 0
+
+
+def test_the_anchored_learner_is_not_fooled_by_a_risk_that_lists_miscalibrate():
+    # The lists' rows complain twice as often (in odds) as the risk says, called or not;
+    # only the billing customers are helped by a call.
+    X, contacted, _, propensity, _ = experiment(40_000, 6)
+    base = 0.05 + 0.25 * X["risk"].to_numpy()
+    odds = 2 * base / (1 - base)
+    true_base = odds / (1 + odds)
+    billing = X["billing"].to_numpy() == 1
+    truth = np.where(billing, -0.6 * true_base, 0.0)
+    complained = np.random.default_rng(7).random(len(X)) < true_base + contacted * truth
+    rows = X.assign(probability=base)
+    model = UpliftModel(["billing", "risk"], seed=0, kind="anchored")
+    predicted = model.fit(rows, contacted, complained, propensity).predict_effect(rows)
+    assert model.offsets_["holdout"] == pytest.approx(np.log(2), abs=0.1)
+    assert abs(predicted[~billing].mean()) < 0.02  # the miscalibration is not a call's effect
+    assert predicted[billing].mean() == pytest.approx(truth[billing].mean(), abs=0.03)
 
 
 def test_an_arm_without_complaints_is_a_clear_error():
