@@ -132,16 +132,26 @@ class UpliftModel:
             )
         return self.boosters_["contact"].predict(matrix) - self.boosters_["holdout"].predict(matrix)
 
-    def reasons(self, X: pd.DataFrame, top: int = 2) -> list[list[str]]:
-        """Per row, the features that move its expected effect most (the two boosters'
-        contributions, contact minus holdout, in log-odds), most preventive first."""
+    def effect_reasons(self, X: pd.DataFrame, top: int = 2) -> list[str]:
+        """Per row, in words, what moves its expected effect most (the boosters'
+        contributions to the call's shift, contact minus holdout, in log-odds), e.g.
+        "a call helps more: Payment failed events in the last 7 days (2); helps less: Incidents
+        active in the customer's region at the cutoff (1)"."""
         matrix = self._matrix(X)
         contributions = self.boosters_["contact"].predict(matrix, pred_contrib=True)[:, :-1]
         if "holdout" in self.boosters_:
             contributions -= self.boosters_["holdout"].predict(matrix, pred_contrib=True)[:, :-1]
-        order = np.argsort(contributions, axis=1)[:, :top]  # most negative: prevents most
-        names = np.asarray(self.feature_names)
-        return [list(names[row]) for row in order]
+        order = np.argsort(-np.abs(contributions), axis=1)[:, :top]
+        texts = []
+        for row, features in enumerate(order):
+            parts = {"a call helps more": [], "helps less": []}
+            for j in features:
+                if contributions[row, j] == 0:
+                    continue
+                key = "a call helps more" if contributions[row, j] < 0 else "helps less"
+                parts[key].append(f"{_describe(self.feature_names[j])} ({_n(matrix[row, j])})")
+            texts.append("; ".join(f"{k}: {', '.join(v)}" for k, v in parts.items() if v))
+        return texts
 
     def save(self, folder: Path) -> None:
         """The two boosters as LightGBM text and the settings as JSON (no pickles)."""
@@ -179,6 +189,17 @@ def _risk(X: pd.DataFrame | Mapping[str, np.ndarray]) -> np.ndarray:
     if RISK not in X:
         raise KeyError(f"the anchored uplift learner needs each row's risk in {RISK!r}")
     return np.clip(np.asarray(X[RISK], dtype=float), 1e-6, 1 - 1e-6)
+
+
+def _describe(name: str) -> str:
+    from features.catalogue import FEATURES_BY_NAME
+
+    feature = FEATURES_BY_NAME.get(name)
+    return feature.description if feature is not None else name.replace("_", " ")
+
+
+def _n(value: float) -> str:
+    return "unknown" if np.isnan(value) else f"{value:.3g}"
 
 
 def _mean_offset(start: np.ndarray, complained: np.ndarray, weight: np.ndarray) -> float:

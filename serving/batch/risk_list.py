@@ -116,13 +116,15 @@ def with_expected_effect(
     risk_list: pd.DataFrame, snapshot: pd.DataFrame, uplift: UpliftModel, rank_by: str
 ) -> pd.DataFrame:
     """The list with each customer's ``expected_effect`` (the expected change of their
-    48-hour complaint probability if contacted; negative: the call prevents) beside the
-    probability, ranked by it (most prevented first) when ``rank_by`` is ``prevented``."""
+    48-hour complaint probability if contacted; negative: the call prevents) and, in words,
+    ``effect_reasons`` (what moves it) beside the probability, ranked by it (most prevented
+    first) when ``rank_by`` is ``prevented``."""
     features = snapshot.set_index("customer_id").loc[risk_list["customer_id"]]
     features = features.assign(probability=risk_list["probability"].to_numpy())  # risk, no call
     out = risk_list.copy()
     position = out.columns.get_loc("probability") + 1
     out.insert(position, "expected_effect", uplift.predict_effect(features).round(6))
+    out.insert(position + 1, "effect_reasons", uplift.effect_reasons(features))
     if rank_by == "prevented":
         out = out.sort_values(
             ["expected_effect", "probability", "customer_id"],

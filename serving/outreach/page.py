@@ -72,6 +72,7 @@ def _row(r: object, outcome: str | None) -> dict[str, object]:
         "probability": float(r.probability),
         # Expected change of the complaint probability if contacted (None: no uplift model).
         "effect": float(r.expected_effect) if hasattr(r, "expected_effect") else None,
+        "effect_reasons": str(getattr(r, "effect_reasons", "") or ""),
         "tier": r.risk_tier,
         "assignment": getattr(r, "assignment", "none"),
         "segment": str(getattr(r, "segment", "")),

@@ -84,6 +84,8 @@ def test_the_list_ranks_by_prevention_and_the_service_says_the_effect(looped, mo
     )
     effect = listed["expected_effect"].to_numpy()
     assert np.all(np.diff(effect) >= 0)  # most prevented first
+    said = listed["effect_reasons"]
+    assert said.str.contains("a call helps more: |helps less: ", regex=True).all(), said.head()
     assert listed["rank"].tolist() == list(range(1, len(listed) + 1))
     top = listed[listed["assignment"].isin([CONTACT, HOLDOUT])]
     assert top["expected_effect"].mean() < listed["expected_effect"].mean()

@@ -83,6 +83,17 @@ def test_the_anchored_learner_is_not_fooled_by_a_risk_that_lists_miscalibrate():
     assert predicted[billing].mean() == pytest.approx(truth[billing].mean(), abs=0.03)
 
 
+def test_the_reasons_for_an_effect_say_in_words_what_moves_it():
+    X, contacted, complained, propensity, _ = experiment(20_000, 8)
+    model = UpliftModel(["billing", "risk"], seed=0).fit(X, contacted, complained, propensity)
+    said = model.effect_reasons(X.head(200), top=1)
+    billing = X["billing"].head(200).to_numpy() == 1
+    # A billing problem is why a call helps; its absence, why it helps less.
+    said = np.asarray(said)
+    assert np.mean(said[billing] == "a call helps more: billing (1)") > 0.9
+    assert np.mean(said[~billing] == "helps less: billing (0)") > 0.7  # no effect: noise too
+
+
 def test_an_arm_without_complaints_is_a_clear_error():
     X, contacted, _, propensity, _ = experiment(500, 2)
     with pytest.raises(ValueError, match="no complaint among the"):
