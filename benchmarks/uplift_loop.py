@@ -121,7 +121,7 @@ def one_loop(seed: int, args: argparse.Namespace) -> dict:
     names = uplift_features(rows)
     models = {
         kind: UpliftModel(names, seed=0, kind=kind).fit(
-            learn, learn["contacted"], learn["complained"], learn["propensity"]
+            learn, learn["contacted"], learn["complained"], learn["chance"]
         )
         for kind in LEARNERS
     }
@@ -147,7 +147,7 @@ def one_loop(seed: int, args: argparse.Namespace) -> dict:
             top = np.argsort(-scores[name][day.index.to_numpy()], kind="stable")
             prevented[name] += float(-effect[top[:k]].sum())
     # What the randomised rows alone say about the same two rankings.
-    groups = [judged_rows[c].to_numpy() for c in ("contacted", "complained", "propensity")]
+    groups = [judged_rows[c].to_numpy() for c in ("contacted", "complained", "chance")]
     half = len(judged_rows) // 2
     chosen_rows = -models[choice.kind].predict_effect(judged_rows)
     estimated = {
@@ -160,7 +160,7 @@ def one_loop(seed: int, args: argparse.Namespace) -> dict:
     gate = prevented_difference_interval(
         choice.scores[choice.kind],
         late["probability"].to_numpy(),
-        *(late[c].to_numpy() for c in ("contacted", "complained", "propensity")),
+        *(late[c].to_numpy() for c in ("contacted", "complained", "chance")),
         choice.top,
     )
     promoted = gate[1] > 0

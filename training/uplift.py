@@ -3,8 +3,9 @@ put on the contact list, learnt from the lists' randomised assignments, and how 
 ranking by it without trusting the model that made it.
 
 Two learners, chosen between on later days (see ``radar uplift``), each row weighted by the
-inverse of its chance of landing in its group (the propensity the list records), so that
-explored rows stand for the customers they were drawn from:
+inverse of its chance of landing in the group it is in (contact: the propensity the list
+records; holdout: the chance of being assigned times the holdout share), so that explored
+rows stand for the customers they were drawn from, in both groups alike:
 
 - ``t``: a T-learner, one LightGBM classifier on the rows assigned ``contact`` and one on
   the rows held out; the effect is the difference of their probabilities.
@@ -25,7 +26,7 @@ is only trusted over the risk's when the paired interval of the difference says 
 Evaluation from randomised rows only (no model, no simulator): the Qini curve, the
 complaints prevented among the top ``k`` by the ranking, estimated as
 ``held-out complaint rate x contacted - contacted complaints`` within the top ``k``
-(inverse-propensity weighted), with a bootstrap interval.
+(inverse-probability weighted), with a bootstrap interval.
 """
 
 from __future__ import annotations
@@ -78,14 +79,13 @@ class UpliftModel:
         return [*self.feature_names, *([RISK] if self.kind == "anchored" else [])]
 
     def fit(
-        self, X: pd.DataFrame, contacted: np.ndarray, complained: np.ndarray, propensity: np.ndarray
+        self, X: pd.DataFrame, contacted: np.ndarray, complained: np.ndarray, chance: np.ndarray
     ) -> UpliftModel:
-        """``contacted``: assigned ``contact`` (else held out); ``propensity``: each row's
-        chance of ``contact`` under the day's design (recorded with the list)."""
+        """``contacted``: assigned ``contact`` (else held out); ``chance``: each row's chance
+        of the group it is in under the day's design (``randomised_rows``' ``chance``)."""
         contacted = np.asarray(contacted, dtype=bool)
         complained = np.asarray(complained, dtype=int)
-        p = np.clip(np.asarray(propensity, dtype=float), 1e-3, 1 - 1e-3)
-        weight = np.where(contacted, 1 / p, 1 / (1 - p))
+        weight = 1 / np.clip(np.asarray(chance, dtype=float), 1e-3, 1.0)
         matrix = self._matrix(X)
         params = {
             "objective": "binary",
@@ -227,17 +227,18 @@ def prevented_in_top(
     order: np.ndarray,
     contacted: np.ndarray,
     complained: np.ndarray,
-    propensity: np.ndarray,
+    chance: np.ndarray,
     k: int,
 ) -> float:
     """Complaints prevented by contacting the first ``k`` rows of ``order`` (best first),
     estimated from their randomised groups: the held-out rate times the contacted count,
-    minus the contacted complaints (inverse-propensity weighted); NaN without both groups."""
+    minus the contacted complaints, each row weighted by 1 / ``chance`` (its chance of the
+    group it is in); NaN without both groups."""
     top = np.asarray(order)[:k]
     c = np.asarray(contacted, dtype=bool)[top]
     y = np.asarray(complained, dtype=float)[top]
-    p = np.clip(np.asarray(propensity, dtype=float)[top], 1e-3, 1 - 1e-3)
-    wc, wh = 1 / p[c], 1 / (1 - p[~c])
+    w = 1 / np.clip(np.asarray(chance, dtype=float)[top], 1e-3, 1.0)
+    wc, wh = w[c], w[~c]
     if not c.any() or c.all():
         return float("nan")
     rate_contact = np.sum(wc * y[c]) / np.sum(wc)
@@ -249,7 +250,7 @@ def qini_curve(
     score: np.ndarray,
     contacted: np.ndarray,
     complained: np.ndarray,
-    propensity: np.ndarray,
+    chance: np.ndarray,
     points: int = 10,
 ) -> pd.DataFrame:
     """Complaints prevented among the top ``share`` of rows ranked by ``score`` (highest
@@ -261,7 +262,7 @@ def qini_curve(
         {
             "share": shares,
             "prevented": [
-                prevented_in_top(order, contacted, complained, propensity, max(1, round(s * n)))
+                prevented_in_top(order, contacted, complained, chance, max(1, round(s * n)))
                 for s in shares
             ],
         }
@@ -272,7 +273,7 @@ def prevented_interval(
     score: np.ndarray,
     contacted: np.ndarray,
     complained: np.ndarray,
-    propensity: np.ndarray,
+    chance: np.ndarray,
     k: int,
     samples: int = 200,
     seed: int = 0,
@@ -280,17 +281,15 @@ def prevented_interval(
     """(estimate, 2.5 %, 97.5 %) of the complaints prevented among the top ``k`` by
     ``score``, the interval from resampling the rows (the ranking kept)."""
     score, contacted = np.asarray(score), np.asarray(contacted, dtype=bool)
-    complained, propensity = np.asarray(complained), np.asarray(propensity)
+    complained, chance = np.asarray(complained), np.asarray(chance)
     n = len(score)
-    estimate = prevented_in_top(
-        np.argsort(-score, kind="stable"), contacted, complained, propensity, k
-    )
+    estimate = prevented_in_top(np.argsort(-score, kind="stable"), contacted, complained, chance, k)
     rng = np.random.default_rng(seed)
     draws = []
     for _ in range(samples):
         rows = rng.integers(0, n, n)
         order = rows[np.argsort(-score[rows], kind="stable")]
-        draws.append(prevented_in_top(order, contacted, complained, propensity, k))
+        draws.append(prevented_in_top(order, contacted, complained, chance, k))
     low, high = np.nanpercentile(draws, [2.5, 97.5])
     return estimate, float(low), float(high)
 
@@ -300,7 +299,7 @@ def prevented_difference_interval(
     peer: np.ndarray,
     contacted: np.ndarray,
     complained: np.ndarray,
-    propensity: np.ndarray,
+    chance: np.ndarray,
     k: int,
     samples: int = 200,
     seed: int = 0,
@@ -312,7 +311,7 @@ def prevented_difference_interval(
     groups = (
         np.asarray(contacted, dtype=bool),
         np.asarray(complained),
-        np.asarray(propensity),
+        np.asarray(chance),
     )
 
     def difference(rows: np.ndarray) -> float:

@@ -1,6 +1,6 @@
 """What the matured lists teach: every customer a matured list assigned (``contact`` or
 ``holdout``), with the features the list was scored on, the group the draw
-put them in, the propensity of that draw and whether they complained within the horizon.
+put them in, the chance of that draw and whether they complained within the horizon.
 The rows an uplift model learns from and is judged on (:mod:`training.uplift`)."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from datetime import date as Date
 from pathlib import Path
 
 import mlflow
+import numpy as np
 import pandas as pd
 
 from data.history import History
@@ -23,8 +24,10 @@ def randomised_rows(
     history: History, published: list[tuple[Date, Path]], config: RadarConfig
 ) -> pd.DataFrame:
     """One row per assigned customer of each matured list: ``date``, ``customer_id``, the
-    snapshot's features, the list's ``probability``, ``contacted``, ``propensity`` (its chance of ``contact``; lists
-    from before propensities were recorded: the day's contact share) and ``complained``."""
+    snapshot's features, the list's ``probability``, ``contacted``, ``propensity`` (its
+    chance of ``contact``; lists from before propensities were recorded: the day's contact
+    share), ``chance`` (its chance of the group it is in: what its inverse-probability
+    weight inverts) and ``complained``."""
     frames = []
     for day in matured_days(history, published, config.labels.horizon_hours, config.evaluation):
         listed = day.listed[day.listed["assignment"].isin([CONTACT, HOLDOUT])]
@@ -37,6 +40,12 @@ def randomised_rows(
             propensity = recorded.loc[listed["customer_id"], "propensity"].to_numpy(dtype=float)
         else:
             propensity = pd.Series(contacted.mean(), index=listed.index).to_numpy()
+        # Each row's chance of the group it landed in: ``contact`` is the recorded
+        # propensity; ``holdout`` is the same draw's chance of being assigned times the
+        # holdout share, i.e. the propensity times holdout/contact of the day (the rows
+        # hold only assigned customers: the alternative to contact is not the holdout alone).
+        held_per_contact = (~contacted).sum() / max(contacted.sum(), 1)
+        chance = np.where(contacted, propensity, propensity * held_per_contact)
         features = pd.read_parquet(day.folder / SNAPSHOT_FEATURES).set_index("customer_id")
         frames.append(
             features.loc[listed["customer_id"]]
@@ -46,6 +55,7 @@ def randomised_rows(
                 probability=listed["probability"].to_numpy(dtype=float),
                 contacted=contacted,
                 propensity=propensity,
+                chance=chance,
                 complained=listed["label"].to_numpy(dtype=int),
             )
         )
@@ -91,11 +101,11 @@ def choose_learner(rows: pd.DataFrame, seed: int) -> LearnerChoice:
     split = days[max(1, len(days) * 2 // 3)]
     early, late = rows[rows["date"] < split], rows[rows["date"] >= split]
     k = len(late) // 2
-    groups = [late[c].to_numpy() for c in ("contacted", "complained", "propensity")]
+    groups = [late[c].to_numpy() for c in ("contacted", "complained", "chance")]
     judged, scores = {}, {}
     for kind in LEARNERS:
         learner = UpliftModel(names, seed=seed, kind=kind)
-        learner.fit(early, early["contacted"], early["complained"], early["propensity"])
+        learner.fit(early, early["contacted"], early["complained"], early["chance"])
         scores[kind] = -learner.predict_effect(late)
         judged[kind] = prevented_interval(scores[kind], *groups, k)
     chosen = max(judged, key=lambda kind: judged[kind][0])
@@ -123,7 +133,7 @@ def train_uplift(config: RadarConfig, history: History, min_complaints: int = 20
     names = uplift_features(rows)
     choice = choose_learner(rows, config.model.seed)
     chosen, late, k = choice.kind, choice.late, choice.top
-    groups = [late[c].to_numpy() for c in ("contacted", "complained", "propensity")]
+    groups = [late[c].to_numpy() for c in ("contacted", "complained", "chance")]
     by_uplift = choice.judged[chosen]
     by_risk = prevented_interval(late["probability"].to_numpy(), *groups, k)
     beyond_risk = prevented_difference_interval(
@@ -137,7 +147,7 @@ def train_uplift(config: RadarConfig, history: History, min_complaints: int = 20
         "prevented_beyond_risk": list(beyond_risk),
     }  # fmt: skip
     model = UpliftModel(names, seed=config.model.seed, kind=chosen).fit(
-        rows, rows["contacted"], rows["complained"], rows["propensity"]
+        rows, rows["contacted"], rows["complained"], rows["chance"]
     )
     client = registry.connect(config)
     with mlflow.start_run(run_name="uplift", tags=registry.owner_tags()):

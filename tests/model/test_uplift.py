@@ -94,6 +94,23 @@ def test_the_reasons_for_an_effect_say_in_words_what_moves_it():
     assert np.mean(said[~billing] == "helps less: billing (0)") > 0.7  # no effect: noise too
 
 
+def test_explored_rows_weigh_alike_in_both_groups():
+    # A list's rows: 2,000 from the top (assigned for sure, 10 % complain) and 2,000 explored
+    # from a pool twenty times larger (1 % complain); half of each held out; no call helps.
+    rng = np.random.default_rng(9)
+    top = np.arange(4000) < 2000
+    assigned = np.where(top, 1.0, 0.05)
+    contacted = rng.random(4000) < 0.5
+    complained = rng.random(4000) < np.where(top, 0.10, 0.01)
+    chance = assigned * 0.5  # of contact, and of holdout alike
+    everyone = np.arange(4000)
+    nothing = prevented_in_top(everyone, contacted, complained, chance, 4000)
+    assert abs(nothing) < 0.25 * 4000 * 0.0145  # within noise of no effect
+    # Held-out rows weighted by 1 - propensity would see a large effect where there is none.
+    wrong = np.where(contacted, chance, 1 - chance)
+    assert prevented_in_top(everyone, contacted, complained, wrong, 4000) > 4 * abs(nothing)
+
+
 def test_an_arm_without_complaints_is_a_clear_error():
     X, contacted, _, propensity, _ = experiment(500, 2)
     with pytest.raises(ValueError, match="no complaint among the"):
