@@ -32,7 +32,7 @@ complaints prevented among the top ``k`` by the ranking, estimated as
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -280,18 +280,13 @@ def prevented_interval(
 ) -> tuple[float, float, float]:
     """(estimate, 2.5 %, 97.5 %) of the complaints prevented among the top ``k`` by
     ``score``, the interval from resampling the rows (the ranking kept)."""
-    score, contacted = np.asarray(score), np.asarray(contacted, dtype=bool)
-    complained, chance = np.asarray(complained), np.asarray(chance)
-    n = len(score)
-    estimate = prevented_in_top(np.argsort(-score, kind="stable"), contacted, complained, chance, k)
-    rng = np.random.default_rng(seed)
-    draws = []
-    for _ in range(samples):
-        rows = rng.integers(0, n, n)
-        order = rows[np.argsort(-score[rows], kind="stable")]
-        draws.append(prevented_in_top(order, contacted, complained, chance, k))
-    low, high = np.nanpercentile(draws, [2.5, 97.5])
-    return estimate, float(low), float(high)
+    score = np.asarray(score)
+    groups = (np.asarray(contacted, dtype=bool), np.asarray(complained), np.asarray(chance))
+
+    def prevented(rows: np.ndarray) -> float:
+        return prevented_in_top(rows[np.argsort(-score[rows], kind="stable")], *groups, k)
+
+    return _resampled(prevented, len(score), samples, seed)
 
 
 def prevented_difference_interval(
@@ -308,19 +303,22 @@ def prevented_difference_interval(
     beyond the top ``k`` by ``peer``, both rankings judged on the same resampled rows each
     time (paired: the noise the two share cancels)."""
     score, peer = np.asarray(score), np.asarray(peer)
-    groups = (
-        np.asarray(contacted, dtype=bool),
-        np.asarray(complained),
-        np.asarray(chance),
-    )
+    groups = (np.asarray(contacted, dtype=bool), np.asarray(complained), np.asarray(chance))
 
     def difference(rows: np.ndarray) -> float:
         by_score = rows[np.argsort(-score[rows], kind="stable")]
         by_peer = rows[np.argsort(-peer[rows], kind="stable")]
         return prevented_in_top(by_score, *groups, k) - prevented_in_top(by_peer, *groups, k)
 
-    estimate = difference(np.arange(len(score)))
+    return _resampled(difference, len(score), samples, seed)
+
+
+def _resampled(
+    statistic: Callable[[np.ndarray], float], n: int, samples: int, seed: int
+) -> tuple[float, float, float]:
+    """(the statistic on all ``n`` rows, 2.5 % and 97.5 % of it on rows drawn with
+    replacement)."""
     rng = np.random.default_rng(seed)
-    draws = [difference(rng.integers(0, len(score), len(score))) for _ in range(samples)]
+    draws = [statistic(rng.integers(0, n, n)) for _ in range(samples)]
     low, high = np.nanpercentile(draws, [2.5, 97.5])
-    return estimate, float(low), float(high)
+    return statistic(np.arange(n)), float(low), float(high)
