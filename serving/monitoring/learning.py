@@ -78,7 +78,7 @@ class UpliftResult:
 
 @dataclass(frozen=True)
 class LearnerChoice:
-    """Which learner ranks later days best, and how each did there."""
+    """The learner to use, and how each ranked the later days."""
 
     kind: str
     learnt_on_days: int
