@@ -132,7 +132,7 @@ class UpliftModel:
             )
         return self.boosters_["contact"].predict(matrix) - self.boosters_["holdout"].predict(matrix)
 
-    def effect_reasons(self, X: pd.DataFrame, top: int = 2) -> list[str]:
+    def effect_reasons(self, X: pd.DataFrame | Mapping[str, np.ndarray], top: int = 2) -> list[str]:
         """Per row, in words, what moves its expected effect most (the boosters'
         contributions to the call's shift, contact minus holdout, in log-odds), e.g.
         "a call helps more: Payment failed events in the last 7 days (2); helps less: Incidents

@@ -133,6 +133,12 @@ class CustomerScore(BaseModel):
         "lists' contact and holdout groups; null when none is registered.",
         examples=[-0.04],
     )
+    effect_reasons: str | None = Field(
+        None,
+        description="In words, what moves this customer's expected effect most (given when "
+        "reasons are asked for and an uplift model is registered).",
+        examples=["a call helps more: Payment failed events in the last 7 days (2)"],
+    )
     reasons: list[ReasonOut] = Field(default_factory=list)
     source: Literal["online", "history"] = Field(
         description="'online': the service's state of the customer (published history and "

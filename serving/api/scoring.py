@@ -3,6 +3,8 @@ from the histories a request posts; every item succeeds or fails on its own."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -49,7 +51,7 @@ def score_ids(
         table = state.scorer.table(now.features)
         scores = state.scorer.score_table(table, ok, top_reasons=k, with_reasons=k > 0)
         effects = expected_effects(
-            state, {n: v[ok] for n, v in now.features.items()}, scores.probability
+            state, {n: v[ok] for n, v in now.features.items()}, scores.probability, k
         )
         position = {known[row]: i for i, row in enumerate(ok)}
         refused = {
@@ -66,7 +68,7 @@ def score_ids(
         else:
             warnings = [stale] if stale and not state.online.has_posted(cid) else []
             i = position[cid]
-            effect = None if effects is None else float(effects[i])
+            effect = None if effects is None else effects.at(i)
             results.append(_item(cid, scores, i, state.scorer, common, warnings, effect))
     return results
 
@@ -115,21 +117,34 @@ def score_histories(
     scores = state.scorer.score_table(
         state.scorer.table(features), top_reasons=k, with_reasons=k > 0
     )
-    effects = expected_effects(state, features, scores.probability)
+    effects = expected_effects(state, features, scores.probability, k)
     for row, i in enumerate(ok):
-        effect = None if effects is None else float(effects[row])
+        effect = None if effects is None else effects.at(row)
         results[i] = _item(ids[row], scores, row, state.scorer, common, warnings[i], effect)
     return results
 
 
+@dataclass(frozen=True)
+class Effects:
+    """Each scored row's expected effect if contacted and, when asked, its reasons in words."""
+
+    effect: np.ndarray
+    reasons: list[str] | None
+
+    def at(self, row: int) -> tuple[float, str | None]:
+        return float(self.effect[row]), None if self.reasons is None else self.reasons[row]
+
+
 def expected_effects(
-    state: ServingState, features: dict[str, np.ndarray], probability: np.ndarray
-) -> np.ndarray | None:
+    state: ServingState, features: dict[str, np.ndarray], probability: np.ndarray, k: int = 0
+) -> Effects | None:
     """Each row's expected change of its complaint probability if contacted, given its risk
-    without a call (no uplift model: None)."""
+    without a call, and with ``k`` > 0 what moves it, in words (no uplift model: None)."""
     if state.uplift is None or not len(probability):
         return None
-    return state.uplift.predict_effect({**features, "probability": probability})
+    rows = {**features, "probability": probability}
+    reasons = state.uplift.effect_reasons(rows, top=min(k, 2)) if k > 0 else None
+    return Effects(state.uplift.predict_effect(rows), reasons)
 
 
 def _item(
@@ -139,14 +154,15 @@ def _item(
     scorer: Scorer,
     common: dict,
     warnings: list[str],
-    effect: float | None = None,
+    effect: tuple[float, str | None] | None = None,
 ) -> CustomerScore:
     return CustomerScore(
         customer_id=cid,
         status="ok",
         probability=float(scores.probability[i]),
         risk_tier=str(scores.risk_tier[i]),
-        expected_effect=effect,
+        expected_effect=None if effect is None else effect[0],
+        effect_reasons=None if effect is None else effect[1],
         reasons=[ReasonOut(**vars(r)) for r in scores.reasons[i]],
         model_name=scorer.model_name,
         model_version=scorer.model_version,

@@ -97,5 +97,6 @@ def test_the_list_ranks_by_prevention_and_the_service_says_the_effect(looped, mo
                 "as_of": pd.Timestamp(day).tz_localize("UTC").isoformat()}  # fmt: skip
         answered = c.post("/score", json=body).json()["results"]
     assert all(r["status"] == "ok" for r in answered)
-    for r, expected in zip(answered, effect[:3], strict=True):
+    for r, expected, said in zip(answered, effect[:3], listed["effect_reasons"][:3], strict=True):
         assert r["expected_effect"] == pytest.approx(expected, abs=1e-5)
+        assert r["effect_reasons"] == said  # the same words as the list's
