@@ -49,11 +49,21 @@ def window_psi(
     falls) against ``reference``; None with fewer than two windows."""
     values, days = np.asarray(values, dtype=float), np.asarray(days)
     weights = np.ones(values.size) if weights is None else np.asarray(weights, dtype=float)
-    found = []
-    for start in range(int(days.min()), int(days.max()) - WINDOW_DAYS + 2):
-        inside = (days >= start) & (days < start + WINDOW_DAYS)
-        if inside.sum() >= MIN_WINDOW_ROWS:
-            found.append(psi(reference, values[inside], weights[inside]))
+    # Each row's bin once, then every window's counts as a difference of running per-day
+    # counts: one pass over the rows, not one per window.
+    index, n_bins = _bin_index(reference, values)
+    day = (days - days.min()).astype(np.int64)
+    n_days = int(day.max()) + 1
+    per_day = np.bincount(
+        day * (n_bins + 1) + index, weights=weights, minlength=n_days * (n_bins + 1)
+    ).reshape(n_days, n_bins + 1)
+    running = np.vstack([np.zeros(n_bins + 1), np.cumsum(per_day, axis=0)])
+    rows = np.concatenate([[0], np.cumsum(np.bincount(day, minlength=n_days))])
+    found = [
+        _psi_of_counts(reference, running[start + WINDOW_DAYS] - running[start])
+        for start in range(n_days - WINDOW_DAYS + 1)
+        if rows[start + WINDOW_DAYS] - rows[start] >= MIN_WINDOW_ROWS
+    ]
     return max(found) if len(found) >= 2 else None
 
 
@@ -62,13 +72,24 @@ def psi(reference: dict, values: np.ndarray, weights: np.ndarray | None = None) 
     :func:`reference_of`."""
     values = np.asarray(values, dtype=float)
     weights = np.ones(values.size) if weights is None else np.asarray(weights, dtype=float)
+    index, n_bins = _bin_index(reference, values)
+    return _psi_of_counts(reference, np.bincount(index, weights=weights, minlength=n_bins + 1))
+
+
+def _psi_of_counts(reference: dict, counts: np.ndarray) -> float:
     expected = np.maximum(np.asarray(reference["shares"]), FLOOR)
-    actual = np.maximum(_shares(reference, values, weights), FLOOR)
+    actual = np.maximum(_share_of(counts), FLOOR)
     return float(np.sum((actual - expected) * np.log(actual / expected)))
 
 
 def _shares(spec: dict, values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Weighted share of each bin (the last bin: missing values)."""
+    index, n_bins = _bin_index(spec, values)
+    return _share_of(np.bincount(index, weights=weights, minlength=n_bins + 1))
+
+
+def _bin_index(spec: dict, values: np.ndarray) -> tuple[np.ndarray, int]:
+    """Each value's bin (missing values: the extra last bin) and the number of value bins."""
     missing = np.isnan(values)
     if "levels" in spec:
         levels = np.asarray(spec["levels"], dtype=float)
@@ -78,8 +99,10 @@ def _shares(spec: dict, values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     else:
         index = np.searchsorted(np.asarray(spec["edges"]), values, side="right")
         n_bins = len(spec["edges"]) + 1
-    counts = np.bincount(
-        np.where(missing, n_bins, index), weights=weights, minlength=n_bins + 1
-    ).astype(float)
+    return np.where(missing, n_bins, index), n_bins
+
+
+def _share_of(counts: np.ndarray) -> np.ndarray:
+    counts = np.asarray(counts, dtype=float)
     total = counts.sum()
     return counts / total if total > 0 else counts

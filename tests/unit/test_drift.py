@@ -87,6 +87,23 @@ def test_a_feature_that_never_moved_in_training_keeps_the_plain_threshold():
     assert usual is not None and usual < 0.05
 
 
+def test_the_sliding_weeks_are_every_seven_consecutive_days_judged_on_their_own():
+    from training.drift import MIN_WINDOW_ROWS, WINDOW_DAYS, window_psi
+
+    rng = np.random.default_rng(2)
+    values, days = _incident_weeks(rng, 5, 700)
+    values = np.where(rng.random(values.size) < 0.05, np.nan, values)  # some missing
+    weights = rng.uniform(0.5, 2.0, values.size)
+    reference = reference_of(values, weights)
+    every_window = [
+        psi(reference, values[inside], weights[inside])
+        for start in range(days.min(), days.max() - WINDOW_DAYS + 2)
+        if (inside := (days >= start) & (days < start + WINDOW_DAYS)).sum() >= MIN_WINDOW_ROWS
+    ]
+    assert len(every_window) > 2
+    assert window_psi(reference, values, days, weights) == pytest.approx(max(every_window))
+
+
 def test_complaints_prevented_on_a_day_come_from_its_randomised_groups():
     from serving.monitoring.monitor import prevented
 
