@@ -44,15 +44,13 @@ def score_ids(
     refused: dict[str, str] = {}
     position: dict[str, int] = {}
     scores: Scores | None = None
-    effects: np.ndarray | None = None
+    effects: Effects | None = None
     if known:
         now = state.online.at(known, as_of)
         ok = np.flatnonzero(now.eligible)
         table = state.scorer.table(now.features)
         scores = state.scorer.score_table(table, ok, top_reasons=k, with_reasons=k > 0)
-        effects = expected_effects(
-            state, {n: v[ok] for n, v in now.features.items()}, scores.probability, k
-        )
+        effects = expected_effects(state, now.features, scores.probability, k, ok)
         position = {known[row]: i for i, row in enumerate(ok)}
         refused = {
             cid: NOT_YET if not now.signed_up[row] else COMPLAINT_OPEN
@@ -136,15 +134,24 @@ class Effects:
 
 
 def expected_effects(
-    state: ServingState, features: dict[str, np.ndarray], probability: np.ndarray, k: int = 0
+    state: ServingState,
+    features: dict[str, np.ndarray],
+    probability: np.ndarray,
+    k: int = 0,
+    rows: np.ndarray | None = None,
 ) -> Effects | None:
-    """Each row's expected change of its complaint probability if contacted, given its risk
-    without a call, and with ``k`` > 0 what moves it, in words (no uplift model: None)."""
+    """Each row's (of ``rows`` of ``features``, all by default) expected change of its
+    complaint probability if contacted, given its risk without a call (``probability``, one
+    per row), and with ``k`` > 0 what moves it, in words (no uplift model: None)."""
     if state.uplift is None or not len(probability):
-        return None
-    rows = {**features, "probability": probability}
-    reasons = state.uplift.effect_reasons(rows, top=min(k, 2)) if k > 0 else None
-    return Effects(state.uplift.predict_effect(rows), reasons)
+        return None  # before any feature is touched: this is every request's path
+    needed = state.uplift.feature_names
+    inputs = {
+        **{n: features[n] if rows is None else features[n][rows] for n in needed},
+        "probability": probability,
+    }
+    reasons = state.uplift.effect_reasons(inputs, top=min(k, 2)) if k > 0 else None
+    return Effects(state.uplift.predict_effect(inputs), reasons)
 
 
 def _item(
