@@ -40,6 +40,8 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
+from features.catalogue import FEATURES_BY_NAME
+
 UPLIFT_ARTIFACT = "uplift_model"  # the artifact's name in a logged run
 RISK = "probability"  # the column (or key) of each row's risk without a call (anchored)
 LEARNERS = ("t", "anchored")
@@ -192,8 +194,6 @@ def _risk(X: pd.DataFrame | Mapping[str, np.ndarray]) -> np.ndarray:
 
 
 def _describe(name: str) -> str:
-    from features.catalogue import FEATURES_BY_NAME
-
     feature = FEATURES_BY_NAME.get(name)
     return feature.description if feature is not None else name.replace("_", " ")
 
