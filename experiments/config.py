@@ -587,6 +587,14 @@ class OutreachConfig(_Frozen):
         "rest of the list instead of the top, so that whom a call helps can be learnt beyond "
         "the riskiest (each row's propensity is recorded); 0: the top only.",
     )
+    explore_depth: int | None = Field(
+        None,
+        ge=1,
+        description="Draw the explored customers from the next N capacities' worth of the list "
+        "below the top instead of from all the rest: where the customers a call could help "
+        "are, so each randomised row teaches more (whom the model can learn about is these "
+        "customers); none: all the rest.",
+    )
     seed: int = Field(0, description="Seed of the daily holdout draw (with the date).")
     outcomes_url: str | None = Field(
         None,

@@ -2,7 +2,7 @@
 put on the contact list, learnt from the lists' randomised assignments, and how to judge a
 ranking by it without trusting the model that made it.
 
-Two learners, chosen between on later days (see ``radar uplift``), each row weighted by the
+Three learners, chosen between on later days (see ``radar uplift``), each row weighted by the
 inverse of its chance of landing in the group it is in (contact: the propensity the list
 records; holdout: the chance of being assigned times the holdout share), so that explored
 rows stand for the customers they were drawn from, in both groups alike:
@@ -17,6 +17,13 @@ rows stand for the customers they were drawn from, in both groups alike:
   offset from the risk (a list's rows are not the population the risk was calibrated on)
   and the contacted rows' (the average call), so that with little evidence every customer
   is shifted alike and the ranking stays the risk's; the booster learns only departures.
+- ``modifiers``: anchored the same way, but the call's shift of the log-odds is linear in a
+  few named effect modifiers (:data:`EFFECT_MODIFIERS`: who the customer is, the profile's
+  categories, and what their trouble is, its cause, beside the risk itself), a ridge-
+  penalised logistic regression. A coefficient per category and cause, not a forest: what
+  a hundred complaints can support, and with no evidence every coefficient is 0 and the
+  ranking is the risk's. It is the default (:data:`DEFAULT_LEARNER`); its reasons name a
+  category or a cause ("helps less: Age band 18-29").
 
 The effect is negative where the call prevents complaints. Models on few positives are
 noisy; the evaluation below is what says whether a ranking is worth anything, and a ranking
@@ -44,7 +51,21 @@ from features.catalogue import FEATURES_BY_NAME
 
 UPLIFT_ARTIFACT = "uplift_model"  # the artifact's name in a logged run
 RISK = "probability"  # the column (or key) of each row's risk without a call (anchored)
-LEARNERS = ("t", "anchored")
+LEARNERS = ("t", "anchored", "modifiers")
+DEFAULT_LEARNER = "modifiers"  # chosen unless another ranks clearly better (radar uplift)
+ANCHORED = ("anchored", "modifiers")  # the learners that start from the risk
+# What the ``modifiers`` learner lets a call's effect depend on (those present in the rows):
+# who the customer is (the profile's categories; a region is too fine for a few hundred
+# complaints) and the cause of their trouble (payments, deliveries, the app, an outage).
+EFFECT_MODIFIERS = (
+    "segment",
+    "age_band",
+    "plan",
+    "payment_problems_decayed",
+    "order_delayed_decayed",
+    "app_error_decayed",
+    "region_incident_active",
+)
 
 
 @dataclass(frozen=True)
@@ -56,6 +77,9 @@ class UpliftSettings:
     num_leaves: int = 7
     min_child_samples: int = 50
     reg_lambda: float = 5.0
+    # ``modifiers``: the penalty on each standardised coefficient, in rows' worth of
+    # evidence (the weights sum to the number of rows).
+    ridge: float = 10.0
 
 
 class UpliftModel:
@@ -77,8 +101,8 @@ class UpliftModel:
 
     @property
     def input_columns(self) -> list[str]:
-        """What a row must hold: the features, and its risk for the anchored learner."""
-        return [*self.feature_names, *([RISK] if self.kind == "anchored" else [])]
+        """What a row must hold: the features, and its risk for the anchored learners."""
+        return [*self.feature_names, *([RISK] if self.kind in ANCHORED else [])]
 
     def fit(
         self, X: pd.DataFrame, contacted: np.ndarray, complained: np.ndarray, chance: np.ndarray
@@ -88,7 +112,21 @@ class UpliftModel:
         contacted = np.asarray(contacted, dtype=bool)
         complained = np.asarray(complained, dtype=int)
         weight = 1 / np.clip(np.asarray(chance, dtype=float), 1e-3, 1.0)
-        matrix = self._matrix(X)
+        self.offsets_, start, self.boosters_ = {}, None, {}
+        if self.kind in ANCHORED:
+            start = _logit(_risk(X))
+            for arm, rows in (("holdout", ~contacted), ("contact", contacted)):
+                self.offsets_[arm] = _mean_offset(start[rows], complained[rows], weight[rows])
+        arms = [("contact", contacted), *([("holdout", ~contacted)] if self.kind == "t" else [])]
+        for arm, rows in arms:
+            if complained[rows].sum() == 0:
+                raise ValueError(f"no complaint among the {arm} rows: nothing to learn from")
+        if self.kind == "modifiers":
+            self.shift_ = ModifierShift(self.feature_names, self.settings.ridge).fit(
+                X, complained[contacted], weight[contacted], start[contacted]
+                + self.offsets_["contact"], rows=contacted,
+            )  # fmt: skip
+            return self
         params = {
             "objective": "binary",
             "learning_rate": self.settings.learning_rate,
@@ -100,18 +138,8 @@ class UpliftModel:
             "verbose": -1,
             "num_threads": 1,
         }
-        arms = [("contact", contacted)]
-        if self.kind == "t":
-            arms.append(("holdout", ~contacted))
-        self.offsets_, start = {}, None
-        if self.kind == "anchored":
-            start = _logit(_risk(X))
-            for arm, rows in (("holdout", ~contacted), ("contact", contacted)):
-                self.offsets_[arm] = _mean_offset(start[rows], complained[rows], weight[rows])
-        self.boosters_ = {}
+        matrix = self._matrix(X)
         for arm, rows in arms:
-            if complained[rows].sum() == 0:
-                raise ValueError(f"no complaint among the {arm} rows: nothing to learn from")
             data = lgb.Dataset(
                 matrix[rows],
                 complained[rows],
@@ -124,14 +152,17 @@ class UpliftModel:
     def predict_effect(self, X: pd.DataFrame | Mapping[str, np.ndarray]) -> np.ndarray:
         """Expected change of each customer's complaint probability if contacted (the
         ``anchored`` learner reads each row's risk without a call from ``probability``)."""
-        matrix = self._matrix(X)
-        if self.kind == "anchored":
+        if self.kind in ANCHORED:
             start = _logit(_risk(X))
-            shift = self.boosters_["contact"].predict(matrix, raw_score=True)
+            if self.kind == "modifiers":
+                shift = self.shift_.shift(X, start)
+            else:
+                shift = self.boosters_["contact"].predict(self._matrix(X), raw_score=True)
             held = self.offsets_.get("holdout", 0.0)
             return _sigmoid(start + self.offsets_.get("contact", 0.0) + shift) - _sigmoid(
                 start + held
             )
+        matrix = self._matrix(X)
         return self.boosters_["contact"].predict(matrix) - self.boosters_["holdout"].predict(matrix)
 
     def effect_reasons(self, X: pd.DataFrame | Mapping[str, np.ndarray], top: int = 2) -> list[str]:
@@ -139,10 +170,19 @@ class UpliftModel:
         contributions to the call's shift, contact minus holdout, in log-odds), e.g.
         "a call helps more: Payment failed events in the last 7 days (2); helps less: Incidents
         active in the customer's region at the cutoff (1)"."""
-        matrix = self._matrix(X)
-        contributions = self.boosters_["contact"].predict(matrix, pred_contrib=True)[:, :-1]
-        if "holdout" in self.boosters_:
-            contributions -= self.boosters_["holdout"].predict(matrix, pred_contrib=True)[:, :-1]
+        if self.kind == "modifiers":
+            contributions, words = self.shift_.contributions(X, _logit(_risk(X)))
+        else:
+            matrix = self._matrix(X)
+            contributions = self.boosters_["contact"].predict(matrix, pred_contrib=True)[:, :-1]
+            if "holdout" in self.boosters_:
+                contributions -= self.boosters_["holdout"].predict(matrix, pred_contrib=True)[
+                    :, :-1
+                ]
+
+            def words(row: int, column: int) -> str:
+                return f"{_describe(self.feature_names[column])} ({_n(matrix[row, column])})"
+
         order = np.argsort(-np.abs(contributions), axis=1)[:, :top]
         texts = []
         for row, features in enumerate(order):
@@ -151,7 +191,7 @@ class UpliftModel:
                 if contributions[row, j] == 0:
                     continue
                 key = "a call helps more" if contributions[row, j] < 0 else "helps less"
-                parts[key].append(f"{_describe(self.feature_names[j])} ({_n(matrix[row, j])})")
+                parts[key].append(words(row, j))
             texts.append("; ".join(f"{k}: {', '.join(v)}" for k, v in parts.items() if v))
         return texts
 
@@ -167,6 +207,7 @@ class UpliftModel:
             "seed": self.seed,
             "kind": self.kind,
             "offsets": self.offsets_,
+            **({"shift": self.shift_.to_dict()} if self.kind == "modifiers" else {}),
         }
         (folder / "uplift.json").write_text(json.dumps(meta, indent=2))
 
@@ -176,15 +217,138 @@ class UpliftModel:
         meta = json.loads((folder / "uplift.json").read_text())
         kind = meta.get("kind", "t")
         model = cls(meta["feature_names"], UpliftSettings(**meta["settings"]), meta["seed"], kind)
-        arms = ("contact",) if kind == "anchored" else ("contact", "holdout")
+        arms = {"t": ("contact", "holdout"), "anchored": ("contact",)}.get(kind, ())
         model.boosters_ = {arm: lgb.Booster(model_file=str(folder / f"{arm}.txt")) for arm in arms}
         model.offsets_ = {arm: float(v) for arm, v in meta.get("offsets", {}).items()}
+        if kind == "modifiers":
+            model.shift_ = ModifierShift.from_dict(meta["shift"])
         return model
 
     def _matrix(self, X: pd.DataFrame | Mapping[str, np.ndarray]) -> np.ndarray:
         if isinstance(X, pd.DataFrame):
             return X[self.feature_names].to_numpy(dtype=float, na_value=np.nan)
         return np.column_stack([np.asarray(X[n], dtype=float) for n in self.feature_names])
+
+
+class ModifierShift:
+    """The change a call makes to a customer's complaint log-odds, linear in named effect
+    modifiers: each category of a text column its own indicator, each number on a signed
+    log scale (counts and amounts are skewed), the risk's log-odds one more term; each
+    standardised on the rows it was fitted on and penalised by ``ridge`` (so with no
+    evidence every customer is shifted alike)."""
+
+    def __init__(self, modifiers: Sequence[str], ridge: float) -> None:
+        self.modifiers = list(modifiers)
+        self.ridge = ridge
+
+    def fit(
+        self,
+        X: pd.DataFrame | Mapping[str, np.ndarray],
+        complained: np.ndarray,
+        weight: np.ndarray,
+        offset: np.ndarray,
+        rows: np.ndarray,
+    ) -> ModifierShift:
+        """Fit on ``rows`` of ``X`` (their outcomes, weights and log-odds offsets given):
+        weighted ridge logistic regression by Newton's method, intercept unpenalised."""
+        self.levels_ = {
+            name: sorted(map(str, pd.unique(np.asarray(X[name], dtype=object)[rows])))
+            for name in self.modifiers
+            if not _numeric(X[name])
+        }
+        design, _ = self._raw(X, _logit(_risk(X)))
+        design = design[rows]
+        self.mean_ = design.mean(axis=0)
+        self.scale_ = np.where(design.std(axis=0) > 0, design.std(axis=0), 1.0)
+        z = np.column_stack([np.ones(len(design)), (design - self.mean_) / self.scale_])
+        w = weight / weight.mean()
+        penalty = np.eye(z.shape[1]) * self.ridge
+        penalty[0, 0] = 0.0
+        beta = np.zeros(z.shape[1])
+        for _ in range(100):
+            p = _sigmoid(offset + z @ beta)
+            gradient = z.T @ (w * (complained - p)) - penalty @ beta
+            hessian = (z * (w * p * (1 - p))[:, None]).T @ z + penalty
+            step = np.linalg.solve(hessian, gradient)
+            beta += step
+            if np.abs(step).max() < 1e-9:
+                break
+        self.intercept_, self.coef_ = float(beta[0]), beta[1:]
+        return self
+
+    def shift(
+        self, X: pd.DataFrame | Mapping[str, np.ndarray], risk_logit: np.ndarray
+    ) -> np.ndarray:
+        """The call's shift of each row's log-odds."""
+        design, _ = self._raw(X, risk_logit)
+        return self.intercept_ + ((design - self.mean_) / self.scale_) @ self.coef_
+
+    def contributions(
+        self, X: pd.DataFrame | Mapping[str, np.ndarray], risk_logit: np.ndarray
+    ) -> tuple[np.ndarray, Callable[[int, int], str]]:
+        """Per row and modifier column, its part of the shift against the average customer,
+        and ``words(row, column)`` naming it (e.g. "Age band 18-29")."""
+        design, shown = self._raw(X, risk_logit)
+        labels = [
+            *(
+                f"{_describe(name)} {level}" if level is not None else _describe(name)
+                for name, level in self._columns()
+            ),
+            "Risk of a complaint without a call",
+        ]
+
+        def words(row: int, column: int) -> str:
+            if np.isnan(shown[row, column]):
+                return labels[column]
+            if column == len(labels) - 1:
+                return f"{labels[column]} ({shown[row, column]:.1%})"
+            return f"{labels[column]} ({_n(shown[row, column])})"
+
+        return (design - self.mean_) / self.scale_ * self.coef_, words
+
+    def _columns(self) -> list[tuple[str, str | None]]:
+        """(modifier, category) per design column but the risk's (category None: a number)."""
+        return [
+            (name, level) for name in self.modifiers for level in self.levels_.get(name, [None])
+        ]
+
+    def _raw(
+        self, X: pd.DataFrame | Mapping[str, np.ndarray], risk_logit: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The design before standardising, and the value each column shows in words (the
+        number before its log scale; NaN for a category)."""
+        columns, shown = [], []
+        text = {name: np.asarray(X[name]).astype(str) for name in self.levels_}
+        for name, level in self._columns():
+            if level is not None:
+                columns.append((text[name] == level).astype(float))
+                shown.append(np.full(len(risk_logit), np.nan))
+            else:
+                number = np.nan_to_num(np.asarray(X[name], dtype=float), nan=0.0)
+                columns.append(np.sign(number) * np.log1p(np.abs(number)))
+                shown.append(number)
+        columns.append(risk_logit)
+        shown.append(_sigmoid(risk_logit))
+        return np.column_stack(columns), np.column_stack(shown)
+
+    def to_dict(self) -> dict:
+        return {
+            "modifiers": self.modifiers, "ridge": self.ridge, "levels": self.levels_,
+            "mean": self.mean_.tolist(), "scale": self.scale_.tolist(),
+            "intercept": self.intercept_, "coef": self.coef_.tolist(),
+        }  # fmt: skip
+
+    @classmethod
+    def from_dict(cls, meta: dict) -> ModifierShift:
+        shift = cls(meta["modifiers"], meta["ridge"])
+        shift.levels_ = {k: list(v) for k, v in meta["levels"].items()}
+        shift.mean_, shift.scale_ = np.asarray(meta["mean"]), np.asarray(meta["scale"])
+        shift.intercept_, shift.coef_ = float(meta["intercept"]), np.asarray(meta["coef"])
+        return shift
+
+
+def _numeric(values: object) -> bool:
+    return pd.api.types.is_numeric_dtype(np.asarray(values))
 
 
 def _risk(X: pd.DataFrame | Mapping[str, np.ndarray]) -> np.ndarray:

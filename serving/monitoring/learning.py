@@ -18,6 +18,15 @@ from experiments.config import RadarConfig
 from features.catalogue import FEATURE_NAMES
 from serving.monitoring.monitor import matured_days
 from serving.publication import CONTACT, HOLDOUT, SNAPSHOT_FEATURES, published_days, read_list
+from training import registry
+from training.uplift import (
+    DEFAULT_LEARNER,
+    EFFECT_MODIFIERS,
+    LEARNERS,
+    UpliftModel,
+    prevented_difference_interval,
+    prevented_interval,
+)
 
 
 def randomised_rows(
@@ -63,8 +72,17 @@ def randomised_rows(
 
 
 def uplift_features(rows: pd.DataFrame) -> list[str]:
-    """The catalogue's numeric features present in ``rows`` (what the uplift model reads)."""
+    """The catalogue's numeric features present in ``rows`` (what the boosted uplift
+    learners read)."""
     return [c for c in FEATURE_NAMES if c in rows and pd.api.types.is_numeric_dtype(rows[c])]
+
+
+def learner_columns(kind: str, rows: pd.DataFrame) -> list[str]:
+    """What an uplift learner reads of ``rows``: the effect modifiers present for the
+    ``modifiers`` learner, every numeric feature for the boosted ones."""
+    if kind == "modifiers":
+        return [c for c in EFFECT_MODIFIERS if c in rows]
+    return uplift_features(rows)
 
 
 @dataclass(frozen=True)
@@ -91,18 +109,11 @@ class LearnerChoice:
 def choose_learner(rows: pd.DataFrame, seed: int) -> LearnerChoice:
     """Each learner (:data:`training.uplift.LEARNERS`) learns on the earlier two thirds of
     the days of ``rows`` and ranks the latest third, judged by the complaints its top half
-    prevented, estimated from those days' randomised groups. The risk-anchored learner is
-    chosen unless the T-learner prevented clearly more (paired 95 % interval above zero):
-    with few complaints the T-learner's two boosters learn noise that can look better by
-    chance, while the anchored one departs from the risk only where the evidence is."""
-    from training.uplift import (
-        LEARNERS,
-        UpliftModel,
-        prevented_difference_interval,
-        prevented_interval,
-    )
-
-    names = uplift_features(rows)
+    prevented, estimated from those days' randomised groups. The default learner
+    (:data:`training.uplift.DEFAULT_LEARNER`, the one with the fewest parameters) is chosen
+    unless another prevented clearly more (paired 95 % interval above zero; of several, the
+    one that prevented most): with few complaints a forest learns noise that can look better
+    by chance."""
     days = sorted(rows["date"].unique())
     if len(days) < 2:
         raise ValueError("learning whom a call helps needs matured lists of at least 2 days")
@@ -112,12 +123,17 @@ def choose_learner(rows: pd.DataFrame, seed: int) -> LearnerChoice:
     groups = [late[c].to_numpy() for c in ("contacted", "complained", "chance")]
     judged, scores = {}, {}
     for kind in LEARNERS:
-        learner = UpliftModel(names, seed=seed, kind=kind)
+        learner = UpliftModel(learner_columns(kind, rows), seed=seed, kind=kind)
         learner.fit(early, early["contacted"], early["complained"], early["chance"])
         scores[kind] = -learner.predict_effect(late)
         judged[kind] = prevented_interval(scores[kind], *groups, k)
-    t_beyond = prevented_difference_interval(scores["t"], scores["anchored"], *groups, k)
-    chosen = "t" if t_beyond[1] > 0 else "anchored"
+    better = [
+        kind
+        for kind in LEARNERS
+        if kind != DEFAULT_LEARNER
+        and prevented_difference_interval(scores[kind], scores[DEFAULT_LEARNER], *groups, k)[1] > 0
+    ]
+    chosen = max(better, key=lambda kind: judged[kind][0]) if better else DEFAULT_LEARNER
     return LearnerChoice(chosen, max(1, len(days) * 2 // 3), late, k, judged, scores)
 
 
@@ -128,9 +144,6 @@ def train_uplift(config: RadarConfig, history: History, min_complaints: int = 20
     ``champion`` only when it prevented clearly more than the risk ranking (the paired 95 %
     interval of the difference above zero: a ranking that only looks better by chance
     would call the wrong customers every day)."""
-    from training import registry
-    from training.uplift import UpliftModel, prevented_difference_interval, prevented_interval
-
     rows = randomised_rows(history, published_days(config.workspace.risk_lists_dir), config)
     if rows.empty or rows["complained"].sum() < min_complaints:
         found = 0 if rows.empty else int(rows["complained"].sum())
@@ -139,9 +152,9 @@ def train_uplift(config: RadarConfig, history: History, min_complaints: int = 20
             f"learning whom a call helps needs at least {min_complaints}: let more lists "
             "mature (or explore: outreach.explore_fraction)"
         )
-    names = uplift_features(rows)
     choice = choose_learner(rows, config.model.seed)
     chosen, late, k = choice.kind, choice.late, choice.top
+    names = learner_columns(chosen, rows)
     groups = [late[c].to_numpy() for c in ("contacted", "complained", "chance")]
     by_uplift = choice.judged[chosen]
     by_risk = prevented_interval(late["probability"].to_numpy(), *groups, k)

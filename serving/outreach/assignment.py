@@ -1,8 +1,8 @@
 """Today's outreach: the top of the risk list within capacity, less the suppressed, split at
 random into the customers to contact and a holdout control group. A share of the capacity
-may go to customers drawn at random from the rest (exploration), so that the effect of a
-call can be learnt beyond the riskiest; each row records its propensity, the chance the
-design gave it of being put on the contact list.
+may go to customers drawn at random from the rest, or from the next few capacities' worth
+of it (exploration), so that the effect of a call can be learnt beyond the riskiest; each
+row records its propensity, the chance the design gave it of being put on the contact list.
 
 The holdout is what lets anyone measure whether calling prevents complaints: the two groups
 are drawn from the same customers by the same rule, so their later complaint rates differ
@@ -82,6 +82,8 @@ def assign_outreach(
     chance = selected.astype(float)
     if not outreach.segment_capacity and explored:
         pool = np.flatnonzero(candidate & ~selected)
+        if outreach.explore_depth is not None:
+            pool = pool[: outreach.explore_depth * capacity]
         drawn = np.random.default_rng([outreach.seed, day.toordinal(), 1]).choice(
             pool, min(explored, pool.size), replace=False
         )
@@ -103,6 +105,7 @@ def assign_outreach(
         "segment_capacity": dict(outreach.segment_capacity),
         "holdout_fraction": outreach.holdout_fraction,
         "explore_fraction": outreach.explore_fraction,
+        "explore_depth": outreach.explore_depth,
         "seed": outreach.seed,
         "contact": int((assignment == CONTACT).sum()),
         "holdout": int((assignment == HOLDOUT).sum()),

@@ -56,3 +56,18 @@ def test_exploration_draws_a_share_of_capacity_from_the_rest_with_its_propensity
 def test_exploration_needs_one_capacity():
     with pytest.raises(ValueError, match="explore_fraction"):
         OutreachConfig(segment_capacity={"retail": 5}, explore_fraction=0.2)
+
+
+def test_exploration_can_stay_just_below_the_capacity_line():
+    outreach = OutreachConfig(
+        capacity_k=10, holdout_fraction=0.2, explore_fraction=0.4, explore_depth=2
+    )
+    drawn = assign_outreach(ranked(), outreach, EvaluationConfig(), DAY, {"C010"})
+    assigned = np.flatnonzero(drawn.assignment != "none")
+    explored = assigned[6:]
+    # The pool: the next 2 x 10 assignable customers below the top 6 (C010 is recent).
+    pool = [i for i in range(7, 100) if i != 10][:20]
+    assert set(explored) <= set(pool) and len(explored) == 4
+    assert drawn.propensity[explored] == pytest.approx(np.full(4, 4 / 20 * 0.8))
+    assert not drawn.propensity[pool[-1] + 1 :].any()  # nobody deeper could be drawn
+    assert drawn.summary["explore_depth"] == 2
