@@ -49,6 +49,7 @@ from serving.monitoring.learning import (  # noqa: E402
     choose_learner,
     learner_columns,
     randomised_rows,
+    rows_to_tell,
 )
 from serving.publication import (  # noqa: E402
     CONTACT,
@@ -198,6 +199,10 @@ def one_loop(seed: int, args: argparse.Namespace) -> dict:
         choice.top,
     )
     promoted = gate[1] > 0
+    late_groups = [late[c].to_numpy() for c in ("contacted", "complained", "chance")]
+    by_risk_late = prevented_interval(late["probability"].to_numpy(), *late_groups, choice.top)
+    gain = config.monitoring.uplift_gain_to_tell
+    to_tell = rows_to_tell(gate, by_risk_late[0], gain)
     prevented["deployed"] = prevented["chosen" if promoted else "risk"]
     correlation = np.corrcoef(scores["chosen"], -whole["true_effect"].to_numpy())[0, 1]
     return {
@@ -211,6 +216,8 @@ def one_loop(seed: int, args: argparse.Namespace) -> dict:
         "estimated_top_half": {k: list(v) for k, v in estimated.items()},
         "gate": list(gate),
         "promoted": bool(promoted),
+        "rows_to_tell": to_tell,
+        "gain": gain,
         "correlation": float(correlation),
         "seconds": time.perf_counter() - started,
     }
@@ -252,8 +259,9 @@ def summary(loops: list[dict]) -> str:
         f"mean {mean:.2f} [95 % t-interval {low:.2f}, {high:.2f}]",
         "",
         "| seed | learner | chosen | risk | truth | estimated from randomised rows, top half: "
-        "chosen vs risk [95 %] | gate: chosen - risk [95 %] | corr(expected, true) |",
-        "|---|---|---|---|---|---|---|---|",
+        "chosen vs risk [95 %] | gate: chosen - risk [95 %] | corr(expected, true) "
+        f"| rows to tell {loops[0]['gain']:.0%} more than risk |",
+        "|---|---|---|---|---|---|---|---|---|",
         *(
             f"| {loop['seed']} | {loop['learner']} | {loop['true_prevented']['chosen']:.1f} "
             f"| {loop['true_prevented']['risk']:.1f} | {loop['true_prevented']['truth']:.1f} | "
@@ -263,7 +271,9 @@ def summary(loops: list[dict]) -> str:
             )
             + f" | {loop['gate'][0]:+.1f} [{loop['gate'][1]:+.1f}, {loop['gate'][2]:+.1f}]"
             + (" promoted" if loop["promoted"] else " kept risk")
-            + f" | {loop['correlation']:.2f} |"
+            + f" | {loop['correlation']:.2f} | "
+            + ("-" if loop["rows_to_tell"] is None else f"{loop['rows_to_tell']:.0f} x")
+            + " |"
             for loop in loops
         ),
         "",

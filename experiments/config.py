@@ -669,6 +669,12 @@ class MonitoringConfig(_Frozen):
         description="Realized precision at capacity below this share of the expected (the "
         "selected customers' mean probability), pooled over matured days.",
     )
+    uplift_gain_to_tell: float = Field(
+        0.3,
+        gt=0,
+        description="`radar uplift` says how many times today's randomised rows it would take "
+        "to tell a ranking that prevents this share more than the ranking by risk from it.",
+    )
 
 
 class SparkConfig(_Frozen):

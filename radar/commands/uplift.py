@@ -42,4 +42,28 @@ def run(args: argparse.Namespace) -> int:
                 else "not promoted: not clearly better than the ranking by risk"
             )
         )
+        print(evidence_line(result.evaluation, config.monitoring.uplift_gain_to_tell))
         return 0
+
+
+def evidence_line(evaluation: dict, gain: float) -> str:
+    """What the randomised rows can tell, in one line for the data scientist."""
+    per_call, low, high = evaluation["prevented_per_100_calls"]
+    factor = evaluation["rows_to_tell_gain"]
+    said = (
+        f"Evidence: {evaluation['rows']} randomised rows, {evaluation['complaints']} "
+        f"complaints; a call prevented {per_call:.2f} [{low:.2f}, {high:.2f}] complaints per "
+        "100 calls. "
+    )
+    if factor is None:
+        return said + "The ranking by risk is not yet seen to prevent any: let more lists mature."
+    return said + (
+        f"Telling a ranking that prevents {gain:.0%} more than the ranking by risk from it "
+        f"would take about {factor:.1f} x the {evaluation['judged_on_rows']} rows it was "
+        "judged on"
+        + (
+            " (there are enough)."
+            if factor <= 1
+            else f" (at this pace, about {factor * evaluation['judged_on_days']:.0f} days of lists)."
+        )
+    )

@@ -137,6 +137,20 @@ def choose_learner(rows: pd.DataFrame, seed: int) -> LearnerChoice:
     return LearnerChoice(chosen, max(1, len(days) * 2 // 3), late, k, judged, scores)
 
 
+def rows_to_tell(
+    beyond_risk: tuple[float, float, float], prevented_by_risk: float, gain: float
+) -> float | None:
+    """How many times the judged rows it would take to tell a ranking that prevents
+    ``gain`` more than the ranking by risk from it: the paired interval's half-width
+    shrinks as one over the root of the rows, and must fall below that difference. None
+    while the ranking by risk is not seen to prevent anything (no difference to size)."""
+    difference = gain * prevented_by_risk
+    if not difference > 0:
+        return None
+    half_width = (beyond_risk[2] - beyond_risk[1]) / 2
+    return float((half_width / difference) ** 2)
+
+
 def train_uplift(config: RadarConfig, history: History, min_complaints: int = 20) -> UpliftResult:
     """Learn whom a call helps from every matured list's randomised rows: the learner chosen
     on the latest third of the days (:func:`choose_learner`) is set against the ranking by
@@ -161,9 +175,19 @@ def train_uplift(config: RadarConfig, history: History, min_complaints: int = 20
     beyond_risk = prevented_difference_interval(
         choice.scores[chosen], late["probability"].to_numpy(), *groups, k
     )
+    everyone = prevented_interval(
+        np.zeros(len(rows)),
+        *(rows[c].to_numpy() for c in ("contacted", "complained", "chance")),
+        len(rows),
+    )
     evaluation = {
         "rows": len(rows), "complaints": int(rows["complained"].sum()),
-        "learnt_on_days": choice.learnt_on_days, "judged_on_rows": len(late), "top": k,
+        "prevented_per_100_calls": [100 * v / len(rows) for v in everyone],
+        "rows_to_tell_gain": rows_to_tell(
+            beyond_risk, by_risk[0], config.monitoring.uplift_gain_to_tell
+        ),
+        "learnt_on_days": choice.learnt_on_days, "judged_on_rows": len(late),
+        "judged_on_days": int(late["date"].nunique()), "top": k,
         "learners": {kind: list(v) for kind, v in choice.judged.items()}, "learner": chosen,
         "prevented_by_uplift": list(by_uplift), "prevented_by_risk": list(by_risk),
         "prevented_beyond_risk": list(beyond_risk),

@@ -57,6 +57,12 @@ def test_uplift_is_learnt_judged_and_registered(looped):
     # Champion only when clearly better than the ranking by risk.
     difference, low, high = evaluation["prevented_beyond_risk"]
     assert low <= difference <= high and learnt.promoted == (low > 0)
+    # What the rows can tell: the average call's effect, and how far they are from telling
+    # a ranking that prevents 30 % more than the risk's.
+    per_call, low, high = evaluation["prevented_per_100_calls"]
+    assert low <= per_call <= high
+    factor = evaluation["rows_to_tell_gain"]
+    assert factor is None or factor > 0
 
 
 def test_the_list_ranks_by_prevention_and_the_service_says_the_effect(looped, monkeypatch):
