@@ -122,16 +122,16 @@ def best_from_features(
     early = scored[scored["date"] < split].merge(
         truth[["date", "customer_id", "true_effect"]], on=["date", "customer_id"]
     )
-    names = [c for c in whole.columns if c in early and c not in ("true_effect", "customer_id")]
-    names = [c for c in names if c not in ("date", "assignment")]
+    skip = ("true_effect", "customer_id", "date", "assignment")
+    names = [c for c in whole.columns if c in early and c not in skip]
+    text = [c for c in names if not pd.api.types.is_numeric_dtype(early[c])]
+    seen = {c: sorted(early[c].astype(str).unique()) for c in text}
 
     def matrix(frame: pd.DataFrame) -> pd.DataFrame:
         out = frame[names].copy()
-        for c in names:
-            if not pd.api.types.is_numeric_dtype(out[c]):
-                out[c] = pd.Categorical(
-                    out[c].astype(str), categories=sorted(early[c].astype(str).unique())
-                )
+        for c in text:  # a category the learning days never saw: missing
+            values = out[c].astype(str)
+            out[c] = pd.Categorical(values.where(values.isin(seen[c])), categories=seen[c])
         return out
 
     params = {"objective": "regression", "learning_rate": 0.05, "num_leaves": 15,
