@@ -286,25 +286,29 @@ class ModifierShift:
     def contributions(
         self, X: pd.DataFrame | Mapping[str, np.ndarray], risk_logit: np.ndarray
     ) -> tuple[np.ndarray, Callable[[int, int], str]]:
-        """Per row and modifier column, its part of the shift against the average customer,
-        and ``words(row, column)`` naming it (e.g. "Age band 18-29")."""
+        """Per row and modifier (then the risk), its part of the shift against the average
+        customer (a category's indicators summed: being in one band is also not being in
+        the others), and ``words(row, modifier)`` naming the row's own value (e.g. "Age band
+        18-29", "Failed payments ... (none)")."""
         design, shown = self._raw(X, risk_logit)
-        labels = [
-            *(
-                f"{_describe(name)} {level}" if level is not None else _describe(name)
-                for name, level in self._columns()
-            ),
-            "Risk of a complaint without a call",
-        ]
+        parts = (design - self.mean_) / self.scale_ * self.coef_
+        group = [self.modifiers.index(name) for name, _ in self._columns()]
+        group.append(len(self.modifiers))  # the risk's own term
+        summed = np.zeros((len(parts), len(self.modifiers) + 1))
+        np.add.at(summed.T, np.asarray(group), parts.T)
+        text = {name: np.asarray(X[name]).astype(str) for name in self.levels_}
+        numbers = {name: j for j, (name, level) in enumerate(self._columns()) if level is None}
 
-        def words(row: int, column: int) -> str:
-            if np.isnan(shown[row, column]):
-                return labels[column]
-            if column == len(labels) - 1:
-                return f"{labels[column]} ({shown[row, column]:.1%})"
-            return f"{labels[column]} ({_n(shown[row, column])})"
+        def words(row: int, modifier: int) -> str:
+            if modifier == len(self.modifiers):
+                return f"Risk of a complaint without a call ({shown[row, -1]:.1%})"
+            name = self.modifiers[modifier]
+            if name in text:
+                return f"{_describe(name)} {text[name][row]}"
+            value = shown[row, numbers[name]]  # a cause's absence moves the effect too
+            return f"{_describe(name)} ({'none' if value == 0 else _n(value)})"
 
-        return (design - self.mean_) / self.scale_ * self.coef_, words
+        return summed, words
 
     def _columns(self) -> list[tuple[str, str | None]]:
         """(modifier, category) per design column but the risk's (category None: a number)."""

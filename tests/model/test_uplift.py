@@ -175,6 +175,13 @@ def test_the_modifiers_learner_finds_whom_a_call_helps_and_whom_it_annoys():
     assert predicted[billing].mean() < predicted[~billing & ~young].mean() - 0.01
     said = model.effect_reasons(rows[young].head(50), top=1)
     assert all(text == "helps less: Age band 18-29" for text in said)
+    # Each customer's reasons name their own band, and a cause's absence as such.
+    rest = rows[~young & (rows["billing"] == 0)].head(50)
+    said = model.effect_reasons(rest, top=2)
+    assert all(
+        text == f"a call helps more: Age band {band}; helps less: billing (none)"
+        for text, band in zip(said, rest["age_band"], strict=True)
+    ), said[:3]
     # The ranking the list would take: the top tenth by expected prevention holds no young.
     top = np.argsort(predicted, kind="stable")[: len(rows) // 10]
     assert young[top].mean() < 0.02
