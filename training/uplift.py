@@ -305,8 +305,10 @@ class ModifierShift:
             name = self.modifiers[modifier]
             if name in text:
                 return f"{_describe(name)} {text[name][row]}"
-            value = shown[row, numbers[name]]  # a cause's absence moves the effect too
-            return f"{_describe(name)} ({'none' if value == 0 else _n(value)})"
+            # A cause's absence moves the effect too; a decayed count that has faded below
+            # what two decimals show is an absence as well.
+            value = shown[row, numbers[name]]
+            return f"{_describe(name)} ({'none' if round(value, 2) == 0 else _n(value)})"
 
         return summed, words
 

@@ -185,6 +185,8 @@ def test_the_modifiers_learner_finds_whom_a_call_helps_and_whom_it_annoys():
         text == f"a call helps more: Age band {band}; helps less: billing (none)"
         for text, band in zip(said, rest["age_band"], strict=True)
     ), said[:3]
+    faded = rest.head(1).assign(billing=2.8e-25)  # a decayed count that has all but gone
+    assert model.effect_reasons(faded, top=2) == said[:1]
     # The ranking the list would take: the top tenth by expected prevention holds no young.
     top = np.argsort(predicted, kind="stable")[: len(rows) // 10]
     assert young[top].mean() < 0.02
