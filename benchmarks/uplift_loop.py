@@ -36,6 +36,7 @@ from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 from pathlib import Path
 
+import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
@@ -48,6 +49,7 @@ from radar.outreach_loop import loop_config, run_outreach_loop  # noqa: E402
 from serving.monitoring.learning import (  # noqa: E402
     choose_learner,
     learner_columns,
+    prevented_per_100_calls,
     randomised_rows,
     rows_to_tell,
 )
@@ -117,8 +119,6 @@ def best_from_features(
     every numeric feature and the profile's categories, scoring the judged days' customers
     (expected prevention). Its ranking bounds what any learner on these columns can reach
     with this much history."""
-    import lightgbm as lgb
-
     early = scored[scored["date"] < split].merge(
         truth[["date", "customer_id", "true_effect"]], on=["date", "customer_id"]
     )
@@ -189,6 +189,12 @@ def one_loop(seed: int, args: argparse.Namespace) -> dict:
         "chosen": prevented_interval(chosen_rows, *groups, half),
         "risk": prevented_interval(judged_rows["probability"].to_numpy(), *groups, half),
     }
+    # How much a call does at all, over the whole loop: per 100 calls over every randomised
+    # row, and the complaint rates of the top rows (assigned for sure: the day's highest
+    # propensity) by group.
+    day_top = rows.groupby("date")["propensity"].transform("max")
+    top_rows = rows[np.isclose(rows["propensity"], day_top)]
+    top_rates = top_rows.groupby("contacted")["complained"].mean()
     # radar uplift's gate, on the learning days' latest third: champion (the list ranked by
     # expected prevention) only when the paired interval over risk is above zero.
     late = choice.late
@@ -217,6 +223,8 @@ def one_loop(seed: int, args: argparse.Namespace) -> dict:
         "gate": list(gate),
         "promoted": bool(promoted),
         "rows_to_tell": to_tell,
+        "per_100_calls": list(prevented_per_100_calls(rows)),
+        "top_rates": [float(top_rates.get(False, np.nan)), float(top_rates.get(True, np.nan))],
         "gain": gain,
         "correlation": float(correlation),
         "seconds": time.perf_counter() - started,
@@ -260,8 +268,9 @@ def summary(loops: list[dict]) -> str:
         "",
         "| seed | learner | chosen | risk | truth | estimated from randomised rows, top half: "
         "chosen vs risk [95 %] | gate: chosen - risk [95 %] | corr(expected, true) "
-        f"| rows to tell {loops[0]['gain']:.0%} more than risk |",
-        "|---|---|---|---|---|---|---|---|---|",
+        f"| rows to tell {loops[0]['gain']:.0%} more than risk "
+        "| all rows: prevented per 100 calls [95 %] | top rows complained: held out / contacted |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
         *(
             f"| {loop['seed']} | {loop['learner']} | {loop['true_prevented']['chosen']:.1f} "
             f"| {loop['true_prevented']['risk']:.1f} | {loop['true_prevented']['truth']:.1f} | "
@@ -273,7 +282,8 @@ def summary(loops: list[dict]) -> str:
             + (" promoted" if loop["promoted"] else " kept risk")
             + f" | {loop['correlation']:.2f} | "
             + ("-" if loop["rows_to_tell"] is None else f"{loop['rows_to_tell']:.0f} x")
-            + " |"
+            + " | {:.2f} [{:.2f}, {:.2f}]".format(*loop["per_100_calls"])
+            + " | {:.1%} / {:.1%} |".format(*loop["top_rates"])
             for loop in loops
         ),
         "",
