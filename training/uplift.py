@@ -123,8 +123,8 @@ class UpliftModel:
                 raise ValueError(f"no complaint among the {arm} rows: nothing to learn from")
         if self.kind == "modifiers":
             self.shift_ = ModifierShift(self.feature_names, self.settings.ridge).fit(
-                X, complained[contacted], weight[contacted], start[contacted]
-                + self.offsets_["contact"], rows=contacted,
+                X, start, complained[contacted], weight[contacted],
+                start[contacted] + self.offsets_["contact"], rows=contacted,
             )  # fmt: skip
             return self
         params = {
@@ -244,20 +244,21 @@ class ModifierShift:
     def fit(
         self,
         X: pd.DataFrame | Mapping[str, np.ndarray],
+        risk_logit: np.ndarray,
         complained: np.ndarray,
         weight: np.ndarray,
         offset: np.ndarray,
         rows: np.ndarray,
     ) -> ModifierShift:
-        """Fit on ``rows`` of ``X`` (their outcomes, weights and log-odds offsets given):
-        weighted ridge logistic regression by Newton's method, intercept unpenalised."""
+        """Fit on ``rows`` of ``X`` (every row's risk log-odds given; the fitted rows'
+        outcomes, weights and log-odds offsets): weighted ridge logistic regression by
+        Newton's method, intercept unpenalised."""
         self.levels_ = {
             name: sorted(map(str, pd.unique(np.asarray(X[name], dtype=object)[rows])))
             for name in self.modifiers
             if not _numeric(X[name])
         }
-        design, _ = self._raw(X, _logit(_risk(X)))
-        design = design[rows]
+        design = self._raw(X, risk_logit)[0][rows]
         self.mean_ = design.mean(axis=0)
         self.scale_ = np.where(design.std(axis=0) > 0, design.std(axis=0), 1.0)
         z = np.column_stack([np.ones(len(design)), (design - self.mean_) / self.scale_])
