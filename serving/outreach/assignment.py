@@ -80,10 +80,11 @@ def assign_outreach(
         selected[np.flatnonzero(candidate)[: capacity - explored]] = True
     # Chance of being assigned at all: 1 at the top, explored/pool in the rest.
     chance = selected.astype(float)
-    if not outreach.segment_capacity and explored:
-        pool = np.flatnonzero(candidate & ~selected)
-        if outreach.explore_depth is not None:
-            pool = pool[: outreach.explore_depth * capacity]
+    pool = np.empty(0, dtype=np.int64)  # whom exploration draws from: none on a list no
+    if not outreach.segment_capacity and explored:  # longer than the top
+        depth = outreach.explore_depth
+        pool = np.flatnonzero(candidate & ~selected)[: None if depth is None else depth * capacity]
+    if pool.size:
         drawn = np.random.default_rng([outreach.seed, day.toordinal(), 1]).choice(
             pool, min(explored, pool.size), replace=False
         )

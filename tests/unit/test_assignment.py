@@ -71,3 +71,12 @@ def test_exploration_can_stay_just_below_the_capacity_line():
     assert drawn.propensity[explored] == pytest.approx(np.full(4, 4 / 20 * 0.8))
     assert not drawn.propensity[pool[-1] + 1 :].any()  # nobody deeper could be drawn
     assert drawn.summary["explore_depth"] == 2
+
+
+def test_a_list_no_longer_than_the_top_leaves_nobody_to_explore():
+    outreach = OutreachConfig(capacity_k=10, holdout_fraction=0.5, explore_fraction=0.5)
+    drawn = assign_outreach(ranked(4), outreach, EvaluationConfig(), DAY, set())
+    # The three assignable customers are the top; exploration has nobody left to draw.
+    assert list(np.flatnonzero(drawn.assignment != "none")) == [0, 2, 3]
+    contacted = (drawn.assignment == "contact").sum() / 3  # the top's chance: the contact share
+    assert drawn.propensity == pytest.approx([contacted, 0.0, contacted, contacted])
