@@ -3,10 +3,12 @@ tell a given gain over the ranking by risk, and the line that says so."""
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from radar.commands.uplift import evidence_line
-from serving.monitoring.learning import rows_to_tell
+from serving.monitoring.learning import prevented_per_100_calls, rows_to_tell
 
 
 def test_rows_to_tell_shrink_the_interval_below_the_gain():
@@ -33,3 +35,18 @@ def test_the_evidence_line_says_how_far_the_rows_are_from_telling():
     assert "about 240 days of lists" in said
     assert "(there are enough)" in evidence_line(evaluation(0.5), 0.3)
     assert "let more lists mature" in evidence_line(evaluation(None), 0.3)
+
+
+def test_a_call_s_prevention_per_100_calls_is_the_groups_difference():
+    # Held out: 10 complaints in 200 (5 %); contacted: 6 in 200 (3 %): 2 per 100 calls.
+    rows = pd.DataFrame({
+        "contacted": [True] * 200 + [False] * 200,
+        "complained": [1] * 6 + [0] * 194 + [1] * 10 + [0] * 190,
+        "chance": 0.5,
+    })  # fmt: skip
+    estimate, low, high = prevented_per_100_calls(rows)
+    assert estimate == pytest.approx(2.0)
+    assert low < 0 < 2.0 < high  # 16 complaints cannot tell it from nothing
+    # Each group's rows stand for their own draw: weights within a group leave its rate.
+    reweighted = rows.assign(chance=np.where(rows["contacted"], 0.25, 0.5))
+    assert prevented_per_100_calls(reweighted)[0] == pytest.approx(2.0)
