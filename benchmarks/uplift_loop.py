@@ -48,6 +48,8 @@ from experiments.config import load_config  # noqa: E402
 from radar.outreach_loop import loop_config, run_outreach_loop  # noqa: E402
 from serving.monitoring.learning import (  # noqa: E402
     choose_learner,
+    effect_by_group,
+    effect_groups,
     learner_columns,
     prevented_per_100_calls,
     randomised_rows,
@@ -211,6 +213,19 @@ def one_loop(seed: int, args: argparse.Namespace) -> dict:
     to_tell = rows_to_tell(gate, by_risk_late[0], gain)
     prevented["deployed"] = prevented["chosen" if promoted else "risk"]
     correlation = np.corrcoef(scores["chosen"], -whole["true_effect"].to_numpy())[0, 1]
+    # radar uplift's table of where a call helped (per group of the randomised rows, no
+    # model) against the truth of the same rows, weighted alike.
+    rows_truth = rows.merge(
+        result.truth[["date", "customer_id", "true_effect"]], on=["date", "customer_id"]
+    )
+    weight = 1 / np.clip(rows_truth["chance"].to_numpy(), 1e-3, 1.0)
+    prevented_truly = -100 * rows_truth["true_effect"].to_numpy()
+    labels = effect_groups(rows_truth)
+    covered = []
+    for group in effect_by_group(rows_truth).dropna(subset=["per_100"]).itertuples():
+        inside = labels[group.modifier] == group.value
+        truth = np.average(prevented_truly[inside], weights=weight[inside])
+        covered.append(bool(group.low <= truth <= group.high))
     return {
         "seed": seed,
         "learner": choice.kind,
@@ -227,6 +242,7 @@ def one_loop(seed: int, args: argparse.Namespace) -> dict:
         "top_rates": [float(top_rates.get(False, np.nan)), float(top_rates.get(True, np.nan))],
         "gain": gain,
         "correlation": float(correlation),
+        "groups_covered": [sum(covered), len(covered)],
         "seconds": time.perf_counter() - started,
     }
 
@@ -285,6 +301,13 @@ def summary(loops: list[dict]) -> str:
             + " | {:.2f} [{:.2f}, {:.2f}]".format(*loop["per_100_calls"])
             + " | {:.1%} / {:.1%} |".format(*loop["top_rates"])
             for loop in loops
+        ),
+        "",
+        "radar uplift's table of where a call helped (each group's randomised rows, no model): "
+        "95 % intervals covering the group's true prevention per 100 calls: "
+        + ", ".join(f"{c} of {n}" for c, n in (loop["groups_covered"] for loop in loops))
+        + " (all loops: {} of {})".format(
+            *np.sum([loop["groups_covered"] for loop in loops], axis=0)
         ),
         "",
         f"time per loop {np.mean([loop['seconds'] for loop in loops]):.0f} s",

@@ -43,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
             )
         )
         print(evidence_line(result.evaluation, config.monitoring.uplift_gain_to_tell))
+        print("\n".join(group_lines(result.evaluation["by_group"])))
         return 0
 
 
@@ -67,3 +68,24 @@ def evidence_line(evaluation: dict, gain: float) -> str:
             else f" (at this pace, about {factor * evaluation['judged_on_days']:.0f} days of lists)."
         )
     )
+
+
+def group_lines(by_group: list[dict]) -> list[str]:
+    """The table of where a call helped, by group of the randomised rows (no model); a
+    group whose interval leaves out 0 is marked."""
+    lines = [
+        "Where a call helped (complaints prevented per 100 calls in each group's randomised "
+        "rows, 95 % interval; * = the interval leaves out 0):"
+    ]
+    for group in by_group:
+        label = f"{group['modifier']} {group['value']}"
+        counts = f"{group['rows']:>7,} rows {group['complaints']:>5,} complaints"
+        if group["per_100"] is None:
+            lines.append(f"  {label:<36} {counts}   no contacted or no held-out row")
+            continue
+        sure = "*" if group["low"] > 0 or group["high"] < 0 else " "
+        lines.append(
+            f"  {label:<36} {counts} {group['per_100']:+7.2f} "
+            f"[{group['low']:+.2f}, {group['high']:+.2f}]{sure}"
+        )
+    return lines

@@ -145,6 +145,54 @@ def prevented_per_100_calls(rows: pd.DataFrame) -> tuple[float, float, float]:
     return tuple(100 * v / len(rows) for v in everyone)
 
 
+RISK_QUARTERS = ("lowest quarter", "second quarter", "third quarter", "highest quarter")
+
+
+def effect_groups(rows: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Each row's group per effect modifier (the column's name -> a label per row): a
+    category's own value, a flag's ``no`` / ``yes``, a cause's amount by halves of the rows,
+    and ``risk`` by quarter of the rows."""
+    groupings = {c: _groups_of(rows[c]) for c in EFFECT_MODIFIERS if c in rows}
+    if len(rows) >= 4:
+        quarter = pd.qcut(rows["probability"].rank(method="first"), 4, labels=False).to_numpy()
+        groupings["risk"] = np.array(RISK_QUARTERS)[quarter]
+    return groupings
+
+
+def effect_by_group(rows: pd.DataFrame) -> pd.DataFrame:
+    """A call's prevention per 100 calls within each of :func:`effect_groups`, from the
+    randomised groups alone (no model). One row per group: ``modifier``, ``value``,
+    ``rows``, ``complaints``, ``per_100``, ``low``, ``high`` (95 %; NaN where the group lacks
+    a contacted or a held-out row). What the rows say about whom a call helps, and how far
+    they are from saying it."""
+    found = []
+    for column, group in effect_groups(rows).items():
+        for value in RISK_QUARTERS if column == "risk" else sorted(set(group)):
+            part = rows[group == value]
+            both = part["contacted"].any() and not part["contacted"].all()
+            per_100, low, high = prevented_per_100_calls(part) if both else (np.nan,) * 3
+            found.append({
+                "modifier": column, "value": str(value), "rows": len(part),
+                "complaints": int(part["complained"].sum()),
+                "per_100": per_100, "low": low, "high": high,
+            })  # fmt: skip
+    return pd.DataFrame(
+        found, columns=["modifier", "value", "rows", "complaints", "per_100", "low", "high"]
+    )
+
+
+def _groups_of(values: pd.Series) -> np.ndarray:
+    """A category's own values; a flag as ``no`` / ``yes``; any other number split at the
+    rows' median (a decayed count is seldom exactly 0)."""
+    if not pd.api.types.is_numeric_dtype(values):
+        return values.astype("string").fillna("(none)").to_numpy()
+    numbers = values.to_numpy(dtype=float)
+    if set(np.unique(numbers[~np.isnan(numbers)])) <= {0.0, 1.0}:
+        return np.where(numbers > 0, "yes", "no")
+    median = float(np.nanmedian(numbers)) if (~np.isnan(numbers)).any() else 0.0
+    return np.where(numbers >= median, f">= {median:.3g}", f"< {median:.3g}")
+
+
 def rows_to_tell(
     beyond_risk: tuple[float, float, float], prevented_by_risk: float, gain: float
 ) -> float | None:
@@ -194,6 +242,7 @@ def train_uplift(config: RadarConfig, history: History, min_complaints: int = 20
         "learners": {kind: list(v) for kind, v in choice.judged.items()}, "learner": chosen,
         "prevented_by_uplift": list(by_uplift), "prevented_by_risk": list(by_risk),
         "prevented_beyond_risk": list(beyond_risk),
+        "by_group": effect_by_group(rows).replace({np.nan: None}).to_dict("records"),
     }  # fmt: skip
     model = UpliftModel(names, seed=config.model.seed, kind=chosen).fit(
         rows, rows["contacted"], rows["complained"], rows["chance"]

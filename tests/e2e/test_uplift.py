@@ -63,6 +63,13 @@ def test_uplift_is_learnt_judged_and_registered(looped):
     assert low <= per_call <= high
     factor = evaluation["rows_to_tell_gain"]
     assert factor is None or factor > 0
+    # Where a call helped, group by group, logged with the evaluation: every age band the
+    # rows hold, each group's rows adding up to all of them per modifier.
+    groups = pd.DataFrame(evaluation["by_group"])
+    bands = groups[groups["modifier"] == "age_band"]
+    assert set(bands["value"]) == set(result.history.customers["age_band"].dropna().unique())
+    assert (groups.groupby("modifier")["rows"].sum() == evaluation["rows"]).all()
+    assert groups["per_100"].notna().any() and (groups["low"] <= groups["high"]).all()
 
 
 def test_the_list_ranks_by_prevention_and_the_service_says_the_effect(looped, monkeypatch):

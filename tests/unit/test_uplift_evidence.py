@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from radar.commands.uplift import evidence_line
-from serving.monitoring.learning import prevented_per_100_calls, rows_to_tell
+from radar.commands.uplift import evidence_line, group_lines
+from serving.monitoring.learning import effect_by_group, prevented_per_100_calls, rows_to_tell
 
 
 def test_rows_to_tell_shrink_the_interval_below_the_gain():
@@ -50,3 +50,40 @@ def test_a_call_s_prevention_per_100_calls_is_the_groups_difference():
     # Each group's rows stand for their own draw: weights within a group leave its rate.
     reweighted = rows.assign(chance=np.where(rows["contacted"], 0.25, 0.5))
     assert prevented_per_100_calls(reweighted)[0] == pytest.approx(2.0)
+
+
+def test_where_a_call_helped_is_told_group_by_group_without_a_model():
+    # 18-29: held out 10 complaints in 200, contacted 4 in 200 -> 3 per 100 calls;
+    # 45-64: 5 in 200 both ways -> 0; 65+ only contacted: nothing to compare.
+    def band(name: str, held: int, contacted: int, n: int = 200) -> pd.DataFrame:
+        return pd.DataFrame({
+            "age_band": name, "contacted": [False] * n + [True] * n,
+            "complained": [1] * held + [0] * (n - held) + [1] * contacted + [0] * (n - contacted),
+        })  # fmt: skip
+
+    rows = pd.concat(
+        [band("18-29", 10, 4), band("45-64", 5, 5), band("65+", 0, 3).iloc[200:]],
+        ignore_index=True,
+    )
+    rows = rows.assign(
+        chance=0.5,
+        region_incident_active=np.arange(len(rows)) % 2,  # a flag: no / yes
+        payment_problems_decayed=np.linspace(0.0, 1.0, len(rows)),  # an amount: halves
+        probability=np.linspace(0.01, 0.2, len(rows)),
+    )
+    groups = effect_by_group(rows).set_index(["modifier", "value"])
+    assert groups.loc[("age_band", "18-29"), "per_100"] == pytest.approx(3.0)
+    assert groups.loc[("age_band", "18-29"), ["rows", "complaints"]].tolist() == [400, 14]
+    assert groups.loc[("age_band", "45-64"), "per_100"] == pytest.approx(0.0)
+    assert np.isnan(groups.loc[("age_band", "65+"), "per_100"])
+    assert groups.loc["region_incident_active"].index.tolist() == ["no", "yes"]
+    assert groups.loc["payment_problems_decayed", "rows"].tolist() == [500, 500]
+    assert groups.loc["risk"].index.tolist() == [
+        "lowest quarter", "second quarter", "third quarter", "highest quarter"
+    ]  # fmt: skip
+    assert (groups.groupby(level="modifier")["rows"].sum() == len(rows)).all()
+
+    lines = group_lines(effect_by_group(rows).replace({np.nan: None}).to_dict("records"))
+    helped = next(line for line in lines if "age_band 18-29" in line)
+    assert "+3.00" in helped and "400 rows" in helped and "14 complaints" in helped
+    assert "no contacted or no held-out row" in next(line for line in lines if "65+" in line)
