@@ -25,7 +25,9 @@ def run(args: argparse.Namespace) -> int:
     with workspace_lock(config.workspace.root, NAME):
         history = load_export(config, args.data)
         result = train_uplift(config, history)
-        print(json.dumps(result.evaluation, indent=2))
+        # The groups follow as a table; the whole evaluation is in the MLflow run.
+        shown = {k: v for k, v in result.evaluation.items() if k != "by_group"}
+        print(json.dumps(shown, indent=2))
         (estimate, low, high), risk = (
             result.evaluation["prevented_by_uplift"],
             result.evaluation["prevented_by_risk"][0],
