@@ -183,14 +183,21 @@ def effect_by_group(rows: pd.DataFrame) -> pd.DataFrame:
 
 def _groups_of(values: pd.Series) -> np.ndarray:
     """A category's own values; a flag as ``no`` / ``yes``; any other number split at the
-    rows' median (a decayed count is seldom exactly 0)."""
+    rows' median (a decayed count is seldom exactly 0), or into ``0`` and ``> 0`` when at
+    least half the rows are 0. A missing value is a group of its own."""
     if not pd.api.types.is_numeric_dtype(values):
         return values.astype("string").fillna("(none)").to_numpy()
     numbers = values.to_numpy(dtype=float)
-    if set(np.unique(numbers[~np.isnan(numbers)])) <= {0.0, 1.0}:
-        return np.where(numbers > 0, "yes", "no")
-    median = float(np.nanmedian(numbers)) if (~np.isnan(numbers)).any() else 0.0
-    return np.where(numbers >= median, f">= {median:.3g}", f"< {median:.3g}")
+    known = numbers[~np.isnan(numbers)]
+    if set(np.unique(known)) <= {0.0, 1.0}:
+        labels = np.where(numbers > 0, "yes", "no")
+    else:
+        median = float(np.median(known))
+        if median == 0:
+            labels = np.where(numbers > 0, "> 0", "0")
+        else:
+            labels = np.where(numbers >= median, f">= {median:.3g}", f"< {median:.3g}")
+    return np.where(np.isnan(numbers), "(none)", labels)
 
 
 def rows_to_tell(

@@ -82,6 +82,14 @@ def test_where_a_call_helped_is_told_group_by_group_without_a_model():
         "lowest quarter", "second quarter", "third quarter", "highest quarter"
     ]  # fmt: skip
     assert (groups.groupby(level="modifier")["rows"].sum() == len(rows)).all()
+    # A cause most rows never had splits at 0; a missing value is its own group.
+    mostly_none = rows.assign(
+        payment_problems_decayed=np.where(np.arange(len(rows)) % 4 == 0, 0.5, 0.0),
+        region_incident_active=np.where(np.arange(len(rows)) < 10, np.nan, 1.0),
+    )
+    groups = effect_by_group(mostly_none).set_index(["modifier", "value"])
+    assert groups.loc["payment_problems_decayed", "rows"].to_dict() == {"0": 750, "> 0": 250}
+    assert groups.loc["region_incident_active", "rows"].to_dict() == {"(none)": 10, "yes": 990}
 
     lines = group_lines(effect_by_group(rows).replace({np.nan: None}).to_dict("records"))
     helped = next(line for line in lines if "age_band 18-29" in line)
