@@ -80,8 +80,9 @@ def assign_outreach(
         selected[np.flatnonzero(candidate)[: capacity - explored]] = True
     # Chance of being assigned at all: 1 at the top, explored/pool in the rest.
     chance = selected.astype(float)
-    pool = np.empty(0, dtype=np.int64)  # whom exploration draws from: none on a list no
-    if not outreach.segment_capacity and explored:  # longer than the top
+    # Whom exploration draws from: nobody on a list no longer than the top.
+    pool = np.empty(0, dtype=np.int64)
+    if not outreach.segment_capacity and explored:
         depth = outreach.explore_depth
         pool = np.flatnonzero(candidate & ~selected)[: None if depth is None else depth * capacity]
     if pool.size:
