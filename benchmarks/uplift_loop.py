@@ -13,7 +13,12 @@ thirds of the matured days, and judged on the last third:
   beside the truth's own top (the best any ranking can do);
 - what a team without a simulator sees: the complaints prevented in the top half of the
   judged days' randomised rows, estimated from their contacted and held-out groups, with
-  a bootstrap interval, for the chosen learner and for risk.
+  a bootstrap interval, for the chosen learner and for risk;
+- ``radar uplift``'s table of where a call helped (per group of the randomised rows, no
+  model): whether each group's interval covers the group's true prevention, on the loop's
+  own rows, and on the same rows randomised again ``--rerandomise`` times (the assignment
+  redrawn as the lists drew it, each complaint from the row's true probability with or
+  without a call), which measures the intervals' coverage over thousands of them.
 
 Over seeds: per seed the ratio prevented by the prevention ranking / by the risk ranking,
 their mean with a 95 % t-interval, and the ratio of the totals; and what the list would have
@@ -22,7 +27,7 @@ interval over risk above zero on the learning days' latest third) promoted it, e
 
 Usage:
     .venv/bin/python benchmarks/uplift_loop.py [--seeds 7 8 9 10 11] [--jobs 2] [--days 30]
-        [--customers 4000] [--append]
+        [--customers 4000] [--capacity-fraction 0.1] [--rerandomise 100] [--append]
 """
 
 from __future__ import annotations
@@ -214,18 +219,14 @@ def one_loop(seed: int, args: argparse.Namespace) -> dict:
     prevented["deployed"] = prevented["chosen" if promoted else "risk"]
     correlation = np.corrcoef(scores["chosen"], -whole["true_effect"].to_numpy())[0, 1]
     # radar uplift's table of where a call helped (per group of the randomised rows, no
-    # model) against the truth of the same rows, weighted alike.
+    # model) against the truth of the same rows, weighted alike: on the loop's own rows,
+    # and on the same rows randomised again many times.
     rows_truth = rows.merge(
-        result.truth[["date", "customer_id", "true_effect"]], on=["date", "customer_id"]
+        result.truth[["date", "customer_id", "true_effect", "true_risk"]],
+        on=["date", "customer_id"],
     )
-    weight = 1 / np.clip(rows_truth["chance"].to_numpy(), 1e-3, 1.0)
-    prevented_truly = -100 * rows_truth["true_effect"].to_numpy()
-    labels = effect_groups(rows_truth)
-    covered = []
-    for group in effect_by_group(rows_truth).dropna(subset=["per_100"]).itertuples():
-        inside = labels[group.modifier] == group.value
-        truth = np.average(prevented_truly[inside], weights=weight[inside])
-        covered.append(bool(group.low <= truth <= group.high))
+    covered = groups_covered(rows_truth, group_truths(rows_truth))
+    again = rerandomised_coverage(rows_truth, args.rerandomise, seed)
     return {
         "seed": seed,
         "learner": choice.kind,
@@ -243,8 +244,56 @@ def one_loop(seed: int, args: argparse.Namespace) -> dict:
         "gain": gain,
         "correlation": float(correlation),
         "groups_covered": [sum(covered), len(covered)],
+        "groups_covered_rerandomised": again,
+        "rerandomised": args.rerandomise,
         "seconds": time.perf_counter() - started,
     }
+
+
+def group_truths(rows: pd.DataFrame) -> dict[tuple[str, str], float]:
+    """Each of radar uplift's groups' true prevention per 100 calls: its rows' true effects,
+    weighted as its estimate weights them (1 / ``chance``)."""
+    weight = 1 / np.clip(rows["chance"].to_numpy(), 1e-3, 1.0)
+    prevented_truly = -100 * rows["true_effect"].to_numpy()
+    return {
+        (modifier, str(value)): float(np.average(prevented_truly[inside], weights=weight[inside]))
+        for modifier, labels in effect_groups(rows).items()
+        for value in set(labels)
+        for inside in [labels == value]
+    }
+
+
+def groups_covered(rows: pd.DataFrame, truths: dict[tuple[str, str], float]) -> list[bool]:
+    """Whether each group's interval in radar uplift's table of ``rows`` covers its truth."""
+    return [
+        bool(group.low <= truths[group.modifier, group.value] <= group.high)
+        for group in effect_by_group(rows).dropna(subset=["per_100"]).itertuples()
+    ]
+
+
+def rerandomised_coverage(rows: pd.DataFrame, repeats: int, seed: int) -> list[int]:
+    """[covered, intervals] of radar uplift's per-group intervals over ``repeats`` draws of
+    the same rows randomised again as the lists drew them (each day's rows of one
+    propensity shuffled between contacted and held out, the counts kept) with each row's
+    complaint drawn from its true probability with or without a call: thousands of
+    intervals where one loop gives two dozen, each against the same truth."""
+    rng = np.random.default_rng([seed, 24])
+    truths = group_truths(rows)
+    strata = rows.groupby(["date", "propensity"]).ngroup().to_numpy()
+    order = np.argsort(strata, kind="stable")
+    starts = np.flatnonzero(np.r_[True, np.diff(strata[order]) != 0])
+    without = rows["true_risk"].to_numpy()
+    with_call = np.clip(without + rows["true_effect"].to_numpy(), 0.0, 1.0)
+    contacted = rows["contacted"].to_numpy(dtype=bool)
+    covered = []
+    for _ in range(repeats):
+        shuffled = contacted.copy()
+        for members in np.split(order, starts[1:]):
+            shuffled[members] = rng.permutation(contacted[members])
+        complained = rng.random(len(rows)) < np.where(shuffled, with_call, without)
+        again = rows.assign(contacted=shuffled, complained=complained.astype(int))
+        covered += groups_covered(again, truths)
+    return [sum(covered), len(covered)]
 
 
 def t_interval(values: np.ndarray) -> tuple[float, float, float]:
@@ -265,6 +314,7 @@ def summary(loops: list[dict]) -> str:
         [loop["true_prevented"]["chosen"] / loop["true_prevented"]["risk"] for loop in loops]
     )
     mean, low, high = t_interval(ratios)
+    again = np.sum([loop["groups_covered_rerandomised"] for loop in loops], axis=0)
     lines = [
         f"{len(loops)} loops (seeds {[loop['seed'] for loop in loops]}), "
         f"{loops[0]['judged_days']} judged days each, {calls} calls in all; "
@@ -309,6 +359,15 @@ def summary(loops: list[dict]) -> str:
         + " (all loops: {} of {})".format(
             *np.sum([loop["groups_covered"] for loop in loops], axis=0)
         ),
+        *(
+            [
+                f"the same rows randomised again {loops[0]['rerandomised']} times per loop "
+                "(assignment as the lists drew it, complaints from the true probabilities): "
+                f"{again[0]} of {again[1]} intervals covered ({again[0] / again[1]:.1%})"
+            ]
+            if again[1]
+            else []
+        ),
         "",
         f"time per loop {np.mean([loop['seconds'] for loop in loops]):.0f} s",
     ]
@@ -325,6 +384,9 @@ def main() -> int:
     parser.add_argument("--explore", type=float, default=0.5)
     parser.add_argument(
         "--explore-depth", type=int, default=None, help="explore the next N capacities only"
+    )
+    parser.add_argument(
+        "--rerandomise", type=int, default=100, help="draws of each loop's rows again (0: none)"
     )
     parser.add_argument("--append", action="store_true", help="add the table to RESULTS.md")
     args = parser.parse_args()

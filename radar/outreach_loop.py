@@ -55,9 +55,9 @@ class LoopResult:
     measured: dict  # the monitor's outreach_effect (difference and 95 % interval)
     report: dict  # the whole monitoring report
     days: list[dict]  # per loop day: contact, holdout, reached
-    # Per listed customer and day: the true effect of being put on the contact list and
-    # whether the list assigned them (for the evaluation of whom a call helps, never for a
-    # model), and the export at the end.
+    # Per listed customer and day: the true effect of being put on the contact list, the
+    # true 48-hour complaint probability without a call and whether the list assigned them
+    # (for the evaluation of whom a call helps, never for a model), and the export at the end.
     truth: pd.DataFrame
     history: History
 
@@ -139,6 +139,7 @@ def run_outreach_loop(config: RadarConfig) -> LoopResult:
                     "date": day,
                     "customer_id": scored,
                     "true_effect": loop.reach_rate * (after - before),
+                    "true_risk": before,  # without a call
                     "assigned": listed["assignment"].isin([CONTACT, HOLDOUT]).to_numpy(),
                 }
             )

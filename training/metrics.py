@@ -25,6 +25,8 @@ SCORERS = (
     "oracle",
 )
 CALIBRATION_BINS = 10
+# The normal quantile of a two-sided 95 % interval.
+Z95 = 1.959963984540054
 LIFT_SHARES = {"lift_top_1pct": 0.01, "lift_top_5pct": 0.05, "lift_top_10pct": 0.10}
 INTERVAL_METRICS = ("average_precision", "precision_at_capacity", "roc_auc")
 # The metrics every table shows (CLI, HTML report), in this order.

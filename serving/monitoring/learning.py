@@ -26,6 +26,7 @@ from training.uplift import (
     UpliftModel,
     prevented_difference_interval,
     prevented_interval,
+    prevented_rate_interval,
 )
 
 
@@ -139,10 +140,10 @@ def choose_learner(rows: pd.DataFrame, seed: int) -> LearnerChoice:
 
 def prevented_per_100_calls(rows: pd.DataFrame) -> tuple[float, float, float]:
     """(estimate, 2.5 %, 97.5 %) of the complaints a call prevented per 100 calls over all
-    of ``rows`` (their randomised groups, weighted by 1 / ``chance``)."""
+    of ``rows`` (their randomised groups, weighted by 1 / ``chance``; see
+    :func:`~training.uplift.prevented_rate_interval`)."""
     groups = (rows[c].to_numpy() for c in ("contacted", "complained", "chance"))
-    everyone = prevented_interval(np.zeros(len(rows)), *groups, len(rows))
-    return tuple(100 * v / len(rows) for v in everyone)
+    return tuple(100 * v for v in prevented_rate_interval(*groups))
 
 
 RISK_QUARTERS = ("lowest quarter", "second quarter", "third quarter", "highest quarter")

@@ -36,10 +36,9 @@ from serving.publication import (
     read_meta,
 )
 from training import drift, registry
-from training.metrics import daily_capacity
+from training.metrics import Z95, daily_capacity
 from training.model import CalibratedModel
 
-Z95 = 1.959963984540054
 # The same for every customer of one list: its "drift" says which weekday the list is for.
 DATE_FEATURES = ("day_of_week",)
 

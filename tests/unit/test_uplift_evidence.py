@@ -9,6 +9,8 @@ import pytest
 
 from radar.commands.uplift import evidence_line, group_lines
 from serving.monitoring.learning import effect_by_group, prevented_per_100_calls, rows_to_tell
+from training.metrics import Z95
+from training.uplift import prevented_rate_interval
 
 
 def test_rows_to_tell_shrink_the_interval_below_the_gain():
@@ -50,6 +52,34 @@ def test_a_call_s_prevention_per_100_calls_is_the_groups_difference():
     # Each group's rows stand for their own draw: weights within a group leave its rate.
     reweighted = rows.assign(chance=np.where(rows["contacted"], 0.25, 0.5))
     assert prevented_per_100_calls(reweighted)[0] == pytest.approx(2.0)
+
+
+def test_the_interval_adds_one_complaint_and_one_quiet_row_to_each_group():
+    # Equal weights: Agresti and Caffo's interval, 11 / 202 held out and 7 / 202 contacted.
+    contacted = np.r_[np.ones(200, bool), np.zeros(200, bool)]
+    complained = np.r_[np.ones(6), np.zeros(194), np.ones(10), np.zeros(190)]
+    estimate, low, high = prevented_rate_interval(contacted, complained, np.full(400, 0.5))
+    held, called = 11 / 202, 7 / 202
+    half = Z95 * np.sqrt(held * (1 - held) / 202 + called * (1 - called) / 202)
+    assert estimate == pytest.approx(0.02)
+    assert (low, high) == pytest.approx((held - called - half, held - called + half))
+    # A group without a complaint still has a width: no complaint in 100 is not certainty.
+    none = prevented_rate_interval(contacted[100:300], complained[100:300] * 0, np.full(200, 0.5))
+    assert none[0] == 0 and none[1] < -0.01 and none[2] > 0.01
+    # One group only: nothing to compare.
+    assert np.isnan(prevented_rate_interval(contacted[:200], complained[:200], np.ones(200))).all()
+
+
+def test_a_few_heavy_rows_widen_the_interval_as_they_should():
+    # The same counts, but the complaints of each group all on explored rows that stand for
+    # 100 customers each: the estimate rests on those few rows, and the interval says so.
+    contacted = np.r_[np.ones(200, bool), np.zeros(200, bool)]
+    complained = np.r_[np.ones(6), np.zeros(194), np.ones(10), np.zeros(190)]
+    light = prevented_rate_interval(contacted, complained, np.full(400, 0.5))
+    chance = np.where(np.r_[np.arange(200) < 20, np.arange(200) < 20], 0.005, 0.5)
+    heavy = prevented_rate_interval(contacted, complained, chance)
+    assert heavy[2] - heavy[1] > 3 * (light[2] - light[1])
+    assert heavy[1] <= heavy[0] <= heavy[2]
 
 
 def test_where_a_call_helped_is_told_group_by_group_without_a_model():
