@@ -227,6 +227,15 @@ def one_loop(seed: int, args: argparse.Namespace) -> dict:
     )
     covered = groups_covered(rows_truth, group_truths(rows_truth))
     again = rerandomised_coverage(rows_truth, args.rerandomise, seed)
+    late_truth = late.merge(
+        result.truth[["date", "customer_id", "true_effect", "true_risk"]],
+        on=["date", "customer_id"],
+        how="left",
+        validate="one_to_one",
+    )
+    gate_again = rerandomised_gate(
+        late_truth, choice.scores[choice.kind], choice.top, args.rerandomise, seed
+    )
     return {
         "seed": seed,
         "learner": choice.kind,
@@ -246,6 +255,7 @@ def one_loop(seed: int, args: argparse.Namespace) -> dict:
         "groups_covered": [sum(covered), len(covered)],
         "groups_covered_rerandomised": again,
         "rerandomised": args.rerandomise,
+        "gate_rerandomised": gate_again,
         "seconds": time.perf_counter() - started,
     }
 
@@ -271,29 +281,60 @@ def groups_covered(rows: pd.DataFrame, truths: dict[tuple[str, str], float]) -> 
     ]
 
 
-def rerandomised_coverage(rows: pd.DataFrame, repeats: int, seed: int) -> list[int]:
-    """[covered, intervals] of radar uplift's per-group intervals over ``repeats`` draws of
-    the same rows randomised again as the lists drew them (each day's rows of one
-    propensity shuffled between contacted and held out, the counts kept) with each row's
-    complaint drawn from its true probability with or without a call: thousands of
-    intervals where one loop gives two dozen, each against the same truth."""
-    rng = np.random.default_rng([seed, 24])
-    truths = group_truths(rows)
+def rerandomised(rows: pd.DataFrame, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """(contacted, complained) of ``rows`` randomised again as the lists drew them: each
+    day's rows of one propensity shuffled between contacted and held out (the counts kept),
+    each complaint drawn from the row's true probability with or without a call."""
     strata = rows.groupby(["date", "propensity"]).ngroup().to_numpy()
-    order = np.argsort(strata, kind="stable")
-    starts = np.flatnonzero(np.r_[True, np.diff(strata[order]) != 0])
+    contacted = rows["contacted"].to_numpy(dtype=bool)
+    shuffled = contacted.copy()
+    for members in pd.Series(np.arange(len(rows))).groupby(strata).groups.values():
+        shuffled[members] = rng.permutation(contacted[members])
     without = rows["true_risk"].to_numpy()
     with_call = np.clip(without + rows["true_effect"].to_numpy(), 0.0, 1.0)
-    contacted = rows["contacted"].to_numpy(dtype=bool)
+    complained = rng.random(len(rows)) < np.where(shuffled, with_call, without)
+    return shuffled, complained.astype(int)
+
+
+def rerandomised_coverage(rows: pd.DataFrame, repeats: int, seed: int) -> list[int]:
+    """[covered, intervals] of radar uplift's per-group intervals over ``repeats``
+    re-randomisations of the same rows (:func:`rerandomised`), each against the group's
+    truth: thousands of intervals where one loop gives two dozen."""
+    rng = np.random.default_rng([seed, 24])
+    truths = group_truths(rows)
     covered = []
     for _ in range(repeats):
-        shuffled = contacted.copy()
-        for members in np.split(order, starts[1:]):
-            shuffled[members] = rng.permutation(contacted[members])
-        complained = rng.random(len(rows)) < np.where(shuffled, with_call, without)
-        again = rows.assign(contacted=shuffled, complained=complained.astype(int))
-        covered += groups_covered(again, truths)
+        contacted, complained = rerandomised(rows, rng)
+        covered += groups_covered(rows.assign(contacted=contacted, complained=complained), truths)
     return [sum(covered), len(covered)]
+
+
+def rerandomised_gate(
+    late: pd.DataFrame, score: np.ndarray, top: int, repeats: int, seed: int
+) -> dict:
+    """radar uplift's gate (the paired interval of what the top ``top`` rows by ``score``
+    prevented beyond the top by risk) over ``repeats`` re-randomisations of its rows: the
+    true difference (each top's true prevention, weighted as the estimate weights it), how
+    often the interval covered it, and how often it would have promoted the ranking."""
+    weight = 1 / np.clip(late["chance"].to_numpy(), 1e-3, 1.0)
+    prevented_truly = -late["true_effect"].to_numpy()
+
+    def true_prevented(ranking: np.ndarray) -> float:
+        first = np.argsort(-ranking, kind="stable")[:top]
+        return top * float(np.average(prevented_truly[first], weights=weight[first]))
+
+    risk = late["probability"].to_numpy()
+    truth = true_prevented(np.asarray(score)) - true_prevented(risk)
+    rng = np.random.default_rng([seed, 25])
+    covered = promoted = 0
+    for _ in range(repeats):
+        contacted, complained = rerandomised(late, rng)
+        _, low, high = prevented_difference_interval(
+            score, risk, contacted, complained, late["chance"].to_numpy(), top
+        )
+        covered += low <= truth <= high
+        promoted += low > 0
+    return {"true_difference": truth, "covered": covered, "promoted": promoted}
 
 
 def t_interval(values: np.ndarray) -> tuple[float, float, float]:
@@ -315,6 +356,7 @@ def summary(loops: list[dict]) -> str:
     )
     mean, low, high = t_interval(ratios)
     again = np.sum([loop["groups_covered_rerandomised"] for loop in loops], axis=0)
+    gates = [loop["gate_rerandomised"] for loop in loops]
     lines = [
         f"{len(loops)} loops (seeds {[loop['seed'] for loop in loops]}), "
         f"{loops[0]['judged_days']} judged days each, {calls} calls in all; "
@@ -364,6 +406,20 @@ def summary(loops: list[dict]) -> str:
                 f"the same rows randomised again {loops[0]['rerandomised']} times per loop "
                 "(assignment as the lists drew it, complaints from the true probabilities): "
                 f"{again[0]} of {again[1]} intervals covered ({again[0] / again[1]:.1%})"
+            ]
+            if again[1]
+            else []
+        ),
+        *(
+            [
+                "radar uplift's gate on its rows randomised again as often: true difference "
+                "chosen - risk per loop "
+                + ", ".join(f"{g['true_difference']:+.1f}" for g in gates)
+                + "; its interval covered it "
+                + ", ".join(str(g["covered"]) for g in gates)
+                + " times; it promoted the ranking "
+                + ", ".join(str(g["promoted"]) for g in gates)
+                + f" times (of {loops[0]['rerandomised']} each)"
             ]
             if again[1]
             else []
