@@ -18,7 +18,10 @@ thirds of the matured days, and judged on the last third:
   model): whether each group's interval covers the group's true prevention, on the loop's
   own rows, and on the same rows randomised again ``--rerandomise`` times (the assignment
   redrawn as the lists drew it, each complaint from the row's true probability with or
-  without a call), which measures the intervals' coverage over thousands of them.
+  without a call), which measures the intervals' coverage over thousands of them; and
+  ``radar uplift``'s gate on its own rows randomised again the same way: how often its
+  paired interval covers the true difference between the two rankings, and how often it
+  would have promoted the learnt one.
 
 Over seeds: per seed the ratio prevented by the prevention ranking / by the risk ranking,
 their mean with a 95 % t-interval, and the ratio of the totals; and what the list would have

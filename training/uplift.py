@@ -427,8 +427,9 @@ def prevented_rate_interval(
     group at the group's mean weight (Agresti and Caffo's adjustment, weighted), the
     variance linearised. An explored row of low propensity weighs a hundred top rows, so a
     group's rate can rest on a few complaints: a bootstrap's percentiles are then too narrow
-    (they covered the truth 76-84 % of the time on a tight list), Wald's alone too when a
-    group has none; this interval covered it 98-99 %."""
+    (where none of a group's held-out rows complained, every resample says the same), and so
+    is Wald's interval alone; this one errs on the wide side (``benchmarks/uplift_loop.py``
+    measures its coverage on loops' rows randomised again)."""
     c = np.asarray(contacted, dtype=bool)
     y = np.asarray(complained, dtype=float)
     w = 1 / np.clip(np.asarray(chance, dtype=float), 1e-3, 1.0)
