@@ -74,6 +74,7 @@ from training.uplift import (  # noqa: E402
     UpliftModel,
     prevented_difference_interval,
     prevented_interval,
+    row_weights,
 )
 
 RANKINGS = ("chosen", *LEARNERS, "risk", "random", "best_from_features", "truth")
@@ -266,7 +267,7 @@ def one_loop(seed: int, args: argparse.Namespace) -> dict:
 def group_truths(rows: pd.DataFrame) -> dict[tuple[str, str], float]:
     """Each of radar uplift's groups' true prevention per 100 calls: its rows' true effects,
     weighted as its estimate weights them (1 / ``chance``)."""
-    weight = 1 / np.clip(rows["chance"].to_numpy(), 1e-3, 1.0)
+    weight = row_weights(rows["chance"].to_numpy())
     prevented_truly = -100 * rows["true_effect"].to_numpy()
     return {
         (modifier, str(value)): float(np.average(prevented_truly[inside], weights=weight[inside]))
@@ -319,7 +320,7 @@ def rerandomised_gate(
     prevented beyond the top by risk) over ``repeats`` re-randomisations of its rows: the
     true difference (each top's true prevention, weighted as the estimate weights it), how
     often the interval covered it, and how often it would have promoted the ranking."""
-    weight = 1 / np.clip(late["chance"].to_numpy(), 1e-3, 1.0)
+    weight = row_weights(late["chance"].to_numpy())
     prevented_truly = -late["true_effect"].to_numpy()
 
     def true_prevented(ranking: np.ndarray) -> float:

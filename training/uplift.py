@@ -55,6 +55,8 @@ RISK = "probability"  # the column (or key) of each row's risk without a call (a
 LEARNERS = ("t", "anchored", "modifiers")
 DEFAULT_LEARNER = "modifiers"  # chosen unless another ranks clearly better (radar uplift)
 ANCHORED = ("anchored", "modifiers")  # the learners that start from the risk
+# A recorded chance below this counts as this: one row never stands for more than a thousand.
+MIN_CHANCE = 1e-3
 # What the ``modifiers`` learner lets a call's effect depend on (those present in the rows):
 # who the customer is (the profile's categories; a region is too fine for a few hundred
 # complaints) and the cause of their trouble (payments, deliveries, the app, an outage).
@@ -112,7 +114,7 @@ class UpliftModel:
         of the group it is in under the day's design (``randomised_rows``' ``chance``)."""
         contacted = np.asarray(contacted, dtype=bool)
         complained = np.asarray(complained, dtype=int)
-        weight = 1 / np.clip(np.asarray(chance, dtype=float), 1e-3, 1.0)
+        weight = row_weights(chance)
         self.offsets_, start, self.boosters_ = {}, None, {}
         if self.kind in ANCHORED:
             start = _logit(_risk(X))
@@ -395,6 +397,12 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1 / (1 + np.exp(-z))
 
 
+def row_weights(chance: np.ndarray) -> np.ndarray:
+    """Each randomised row's weight: the inverse of its chance of the group it is in, so that
+    an explored row stands for the customers it was drawn from."""
+    return 1 / np.clip(np.asarray(chance, dtype=float), MIN_CHANCE, 1.0)
+
+
 def prevented_in_top(
     order: np.ndarray,
     contacted: np.ndarray,
@@ -409,7 +417,7 @@ def prevented_in_top(
     top = np.asarray(order)[:k]
     c = np.asarray(contacted, dtype=bool)[top]
     y = np.asarray(complained, dtype=float)[top]
-    w = 1 / np.clip(np.asarray(chance, dtype=float)[top], 1e-3, 1.0)
+    w = row_weights(np.asarray(chance)[top])
     wc, wh = w[c], w[~c]
     if not c.any() or c.all():
         return float("nan")
@@ -432,7 +440,7 @@ def prevented_rate_interval(
     measures its coverage on loops' rows randomised again)."""
     c = np.asarray(contacted, dtype=bool)
     y = np.asarray(complained, dtype=float)
-    w = 1 / np.clip(np.asarray(chance, dtype=float), 1e-3, 1.0)
+    w = row_weights(chance)
     if not c.any() or c.all():
         return (float("nan"),) * 3
     rates, adjusted, variances = [], [], []

@@ -170,8 +170,7 @@ def effect_by_group(rows: pd.DataFrame) -> pd.DataFrame:
     for column, group in effect_groups(rows).items():
         for value in RISK_QUARTERS if column == "risk" else sorted(set(group)):
             part = rows[group == value]
-            both = part["contacted"].any() and not part["contacted"].all()
-            per_100, low, high = prevented_per_100_calls(part) if both else (np.nan,) * 3
+            per_100, low, high = prevented_per_100_calls(part)  # NaN without both groups
             found.append({
                 "modifier": column, "value": str(value), "rows": len(part),
                 "complaints": int(part["complained"].sum()),
