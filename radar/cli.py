@@ -37,7 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     for command in COMMANDS:
-        p = sub.add_parser(command.NAME, parents=[common], help=command.HELP)
+        p = sub.add_parser(
+            command.NAME, parents=[common], help=command.HELP, description=command.HELP
+        )
         command.arguments(p)
         p.set_defaults(func=command.run)
     return parser
