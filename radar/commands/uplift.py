@@ -62,7 +62,8 @@ def evidence_line(evaluation: dict, gain: float) -> str:
         return said + "The ranking by risk is not yet seen to prevent any: let more lists mature."
     return said + (
         f"Telling a ranking that prevents {gain:.0%} more than the ranking by risk from it "
-        f"would take about {factor:.1f} x the {evaluation['judged_on_rows']} rows it was "
+        f"would take about {factor:.{0 if factor >= 10 else 1}f} x the "
+        f"{evaluation['judged_on_rows']} rows it was "
         "judged on"
         + (
             " (there are enough)."

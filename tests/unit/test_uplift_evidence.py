@@ -33,9 +33,10 @@ def test_the_evidence_line_says_how_far_the_rows_are_from_telling():
     said = evidence_line(evaluation(24.0), 0.3)
     assert "7350 randomised rows, 119 complaints" in said
     assert "0.35 [-0.05, 0.80] complaints per 100 calls" in said
-    assert "prevents 30% more" in said and "about 24.0 x the 2400 rows" in said
+    assert "prevents 30% more" in said and "about 24 x the 2400 rows" in said
     assert "about 240 days of lists" in said
     assert "(there are enough)" in evidence_line(evaluation(0.5), 0.3)
+    assert "about 2.5 x the 2400 rows" in evidence_line(evaluation(2.5), 0.3)
     assert "let more lists mature" in evidence_line(evaluation(None), 0.3)
 
 
