@@ -13,7 +13,9 @@ thirds of the matured days, and judged on the last third:
   beside the truth's own top (the best any ranking can do);
 - what a team without a simulator sees: the complaints prevented in the top half of the
   judged days' randomised rows, estimated from their contacted and held-out groups, with
-  a bootstrap interval, for the chosen learner and for risk;
+  a bootstrap interval, for the chosen learner and for risk; and per 100 calls in the top
+  half by the chosen learner, by risk and at random (the interval ``radar uplift``'s evidence
+  line uses) beside the true effects of the same rows;
 - ``radar uplift``'s table of where a call helped (per group of the randomised rows, no
   model): whether each group's interval covers the group's true prevention, on the loop's
   own rows, and on the same rows randomised again ``--rerandomise`` times (the assignment
@@ -230,6 +232,20 @@ def one_loop(seed: int, args: argparse.Namespace) -> dict:
         on=["date", "customer_id"],
     )
     covered = groups_covered(rows_truth, group_truths(rows_truth))
+    judged_truth = judged_rows.merge(
+        result.truth[["date", "customer_id", "true_effect"]],
+        on=["date", "customer_id"],
+        how="left",
+        validate="one_to_one",
+    )
+    per_100_top_half = top_half_per_100_calls(
+        judged_truth,
+        {
+            "chosen": chosen_rows,
+            "risk": judged_truth["probability"].to_numpy(),
+            "random": np.random.default_rng([seed, 26]).random(len(judged_truth)),
+        },
+    )
     again = rerandomised_coverage(rows_truth, args.rerandomise, seed)
     late_truth = late.merge(
         result.truth[["date", "customer_id", "true_effect", "true_risk"]],
@@ -249,6 +265,7 @@ def one_loop(seed: int, args: argparse.Namespace) -> dict:
         "learnt_on_complaints": int(learn["complained"].sum()),
         "true_prevented": prevented,
         "estimated_top_half": {k: list(v) for k, v in estimated.items()},
+        "per_100_top_half": per_100_top_half,
         "gate": list(gate),
         "promoted": bool(promoted),
         "rows_to_tell": to_tell,
@@ -264,17 +281,33 @@ def one_loop(seed: int, args: argparse.Namespace) -> dict:
     }
 
 
-def group_truths(rows: pd.DataFrame) -> dict[tuple[str, str], float]:
-    """Each of radar uplift's groups' true prevention per 100 calls: its rows' true effects,
-    weighted as its estimate weights them (1 / ``chance``)."""
+def true_per_100_calls(rows: pd.DataFrame) -> float:
+    """The complaints a call truly prevents per 100 calls over ``rows``: their true effects,
+    weighted as :func:`prevented_per_100_calls` weights their outcomes (1 / ``chance``)."""
     weight = row_weights(rows["chance"].to_numpy())
-    prevented_truly = -100 * rows["true_effect"].to_numpy()
+    return float(np.average(-100 * rows["true_effect"].to_numpy(), weights=weight))
+
+
+def group_truths(rows: pd.DataFrame) -> dict[tuple[str, str], float]:
+    """Each of radar uplift's groups' true prevention per 100 calls (:func:`true_per_100_calls`
+    of its rows)."""
     return {
-        (modifier, str(value)): float(np.average(prevented_truly[inside], weights=weight[inside]))
+        (modifier, str(value)): true_per_100_calls(rows[labels == value])
         for modifier, labels in effect_groups(rows).items()
         for value in set(labels)
-        for inside in [labels == value]
     }
+
+
+def top_half_per_100_calls(rows: pd.DataFrame, scores: dict[str, np.ndarray]) -> dict:
+    """For each ranking: its top half of ``rows`` (the judged days' randomised rows), the
+    complaints a call prevented there per 100 calls as the rows' outcomes estimate it (95 %)
+    and as the simulator's true effects of the same rows say."""
+    found = {}
+    for name, score in scores.items():
+        top = rows.iloc[np.argsort(-score, kind="stable")[: len(rows) // 2]]
+        found[name] = {"estimated": list(prevented_per_100_calls(top)),
+                       "true": true_per_100_calls(top)}  # fmt: skip
+    return found
 
 
 def groups_covered(rows: pd.DataFrame, truths: dict[tuple[str, str], float]) -> list[bool]:
@@ -397,6 +430,26 @@ def summary(loops: list[dict]) -> str:
             + " | {:.2f} [{:.2f}, {:.2f}]".format(*loop["per_100_calls"])
             + " | {:.1%} / {:.1%} |".format(*loop["top_rates"])
             for loop in loops
+        ),
+        "",
+        "Per 100 calls in each ranking's top half of the judged days' randomised rows, as the "
+        "rows' outcomes estimate it [95 %] and as the simulator's true effects of the same rows "
+        "say, per loop:",
+        "",
+        "| ranking | "
+        + " | ".join(f"seed {loop['seed']}: estimated / true" for loop in loops)
+        + " | mean estimated / true |",
+        "|---|" + "---|" * (len(loops) + 1),
+        *(
+            f"| {name} | "
+            + " | ".join(
+                "{:.2f} [{:.2f}, {:.2f}] / ".format(*loop["per_100_top_half"][name]["estimated"])
+                + f"{loop['per_100_top_half'][name]['true']:.2f}"
+                for loop in loops
+            )
+            + f" | {np.mean([lp['per_100_top_half'][name]['estimated'][0] for lp in loops]):.2f}"
+            + f" / {np.mean([lp['per_100_top_half'][name]['true'] for lp in loops]):.2f} |"
+            for name in ("chosen", "risk", "random")
         ),
         "",
         "radar uplift's table of where a call helped (each group's randomised rows, no model): "

@@ -6,7 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from benchmarks.uplift_loop import group_truths, rerandomised, rerandomised_gate
+from benchmarks.uplift_loop import (
+    group_truths,
+    rerandomised,
+    rerandomised_gate,
+    top_half_per_100_calls,
+)
 
 
 def loop_rows() -> pd.DataFrame:
@@ -56,3 +61,16 @@ def test_the_gate_s_truth_is_zero_between_rankings_that_pick_the_same_rows():
     gate = rerandomised_gate(rows, rows["probability"].to_numpy(), 8, repeats=20, seed=0)
     assert gate["true_difference"] == 0
     assert gate["promoted"] == 0  # the same top, judged on the same rows: never better
+
+
+def test_a_ranking_s_top_half_is_judged_on_its_own_rows_estimate_beside_truth():
+    rows = loop_rows().assign(complained=[1, 0, 1, 1, 0, 0, 0, 0, 0, 0] * 2)
+    found = top_half_per_100_calls(rows, {"risk": rows["probability"].to_numpy()})["risk"]
+    # The top half by risk: each day's 4 top rows (weight 2, 20 truly prevented per 100 calls)
+    # and its first explored one (weight 20, contacted, 0 prevented).
+    assert found["true"] == np.average([20] * 8 + [0] * 2, weights=[2] * 8 + [20] * 2)
+    estimate, low, high = found["estimated"]
+    # Held out: 4 rows of weight 2, all complained; contacted: 2 x (1 of 2) of weight 2 plus
+    # 2 quiet explored rows of weight 20: 4 / 48 complained.
+    assert estimate == np.float64(100 * (1 - 4 / 48))
+    assert low < estimate < high
