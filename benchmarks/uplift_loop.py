@@ -15,7 +15,8 @@ thirds of the matured days, and judged on the last third:
   judged days' randomised rows, estimated from their contacted and held-out groups, with
   a bootstrap interval, for the chosen learner and for risk; and per 100 calls in the top
   half by the chosen learner, by risk and at random (the interval ``radar uplift``'s evidence
-  line uses) beside the true effects of the same rows;
+  line uses) beside the true effects of the same rows; and whether that truth agrees with
+  what happened: each group's complaints beside the number the true probabilities expect;
 - ``radar uplift``'s table of where a call helped (per group of the randomised rows, no
   model): whether each group's interval covers the group's true prevention, on the loop's
   own rows, and on the same rows randomised again ``--rerandomise`` times (the assignment
@@ -232,6 +233,7 @@ def one_loop(seed: int, args: argparse.Namespace) -> dict:
         on=["date", "customer_id"],
     )
     covered = groups_covered(rows_truth, group_truths(rows_truth))
+    against_truth = complaints_against_truth(rows_truth)
     judged_truth = judged_rows.merge(
         result.truth[["date", "customer_id", "true_effect"]],
         on=["date", "customer_id"],
@@ -266,6 +268,7 @@ def one_loop(seed: int, args: argparse.Namespace) -> dict:
         "true_prevented": prevented,
         "estimated_top_half": {k: list(v) for k, v in estimated.items()},
         "per_100_top_half": per_100_top_half,
+        "complaints_against_truth": against_truth,
         "gate": list(gate),
         "promoted": bool(promoted),
         "rows_to_tell": to_tell,
@@ -286,6 +289,21 @@ def true_per_100_calls(rows: pd.DataFrame) -> float:
     weighted as :func:`prevented_per_100_calls` weights their outcomes (1 / ``chance``)."""
     weight = row_weights(rows["chance"].to_numpy())
     return float(np.average(-100 * rows["true_effect"].to_numpy(), weights=weight))
+
+
+def complaints_against_truth(rows: pd.DataFrame) -> dict[str, list[float]]:
+    """Each group's complaints beside the number the simulator's true probabilities expect
+    (held out: the true risk; contacted: the risk with the call's true effect): whether the
+    truth every other figure is judged by agrees with what happened."""
+    contacted = rows["contacted"].to_numpy(dtype=bool)
+    expected = rows["true_risk"].to_numpy() + np.where(
+        contacted, rows["true_effect"].to_numpy(), 0.0
+    )
+    complained = rows["complained"].to_numpy()
+    return {
+        group: [int(complained[inside].sum()), float(expected[inside].sum())]
+        for group, inside in (("held_out", ~contacted), ("contacted", contacted))
+    }
 
 
 def group_truths(rows: pd.DataFrame) -> dict[tuple[str, str], float]:
@@ -450,6 +468,20 @@ def summary(loops: list[dict]) -> str:
             + f" | {np.mean([lp['per_100_top_half'][name]['estimated'][0] for lp in loops]):.2f}"
             + f" / {np.mean([lp['per_100_top_half'][name]['true'] for lp in loops]):.2f} |"
             for name in ("chosen", "risk", "random")
+        ),
+        "",
+        "complaints of the randomised rows against the number the simulator's true "
+        "probabilities expect (observed / expected), per loop: "
+        + "; ".join(
+            "held out {} / {:.1f}, contacted {} / {:.1f}".format(
+                *loop["complaints_against_truth"]["held_out"],
+                *loop["complaints_against_truth"]["contacted"],
+            )
+            for loop in loops
+        )
+        + "; all loops: held out {} / {:.1f}, contacted {} / {:.1f}".format(
+            *np.sum([loop["complaints_against_truth"]["held_out"] for loop in loops], axis=0),
+            *np.sum([loop["complaints_against_truth"]["contacted"] for loop in loops], axis=0),
         ),
         "",
         "radar uplift's table of where a call helped (each group's randomised rows, no model): "

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from benchmarks.uplift_loop import (
+    complaints_against_truth,
     group_truths,
     rerandomised,
     rerandomised_gate,
@@ -74,3 +76,12 @@ def test_a_ranking_s_top_half_is_judged_on_its_own_rows_estimate_beside_truth():
     # 2 quiet explored rows of weight 20: 4 / 48 complained.
     assert estimate == np.float64(100 * (1 - 4 / 48))
     assert low < estimate < high
+
+
+def test_complaints_are_set_against_what_the_true_probabilities_expect():
+    rows = loop_rows().assign(complained=[1, 0, 1, 1, 0, 0, 0, 0, 0, 0] * 2)
+    found = complaints_against_truth(rows)
+    # Held out: 2 top rows at 0.3 and 3 explored at 0.1 a day; contacted: 2 top rows at
+    # 0.3 - 0.2 and 3 explored at 0.1 a day.
+    assert found["held_out"] == [4, pytest.approx(2 * (2 * 0.3 + 3 * 0.1))]
+    assert found["contacted"] == [2, pytest.approx(2 * (2 * 0.1 + 3 * 0.1))]
