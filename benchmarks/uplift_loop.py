@@ -479,7 +479,7 @@ def summary(loops: list[dict]) -> str:
             )
             for loop in loops
         )
-        + "; all loops: held out {} / {:.1f}, contacted {} / {:.1f}".format(
+        + "; all loops: held out {:.0f} / {:.1f}, contacted {:.0f} / {:.1f}".format(
             *np.sum([loop["complaints_against_truth"]["held_out"] for loop in loops], axis=0),
             *np.sum([loop["complaints_against_truth"]["contacted"] for loop in loops], axis=0),
         ),
