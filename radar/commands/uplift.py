@@ -60,11 +60,10 @@ def evidence_line(evaluation: dict, gain: float) -> str:
     )
     if factor is None:
         return said + "The ranking by risk is not yet seen to prevent any: let more lists mature."
+    times = f"{factor:.0f}" if factor >= 10 else f"{factor:.1f}"  # "103 x", "2.5 x"
     return said + (
         f"Telling a ranking that prevents {gain:.0%} more than the ranking by risk from it "
-        f"would take about {factor:.{0 if factor >= 10 else 1}f} x the "
-        f"{evaluation['judged_on_rows']} rows it was "
-        "judged on"
+        f"would take about {times} x the {evaluation['judged_on_rows']} rows it was judged on"
         + (
             " (there are enough)."
             if factor <= 1
