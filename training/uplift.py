@@ -417,13 +417,19 @@ def prevented_in_top(
     top = np.asarray(order)[:k]
     c = np.asarray(contacted, dtype=bool)[top]
     y = np.asarray(complained, dtype=float)[top]
-    w = row_weights(np.asarray(chance)[top])
-    wc, wh = w[c], w[~c]
-    if not c.any() or c.all():
+    return len(top) * _rate_difference(c, y, row_weights(np.asarray(chance)[top]))
+
+
+def _rate_difference(contacted: np.ndarray, complained: np.ndarray, weight: np.ndarray) -> float:
+    """The held-out rows' weighted complaint rate minus the contacted rows'; NaN without
+    both groups."""
+    if not contacted.any() or contacted.all():
         return float("nan")
-    rate_contact = np.sum(wc * y[c]) / np.sum(wc)
-    rate_holdout = np.sum(wh * y[~c]) / np.sum(wh)
-    return float(len(top) * (rate_holdout - rate_contact))
+    held, called = ~contacted, contacted
+    return float(
+        np.average(complained[held], weights=weight[held])
+        - np.average(complained[called], weights=weight[called])
+    )
 
 
 def prevented_rate_interval(
@@ -441,18 +447,17 @@ def prevented_rate_interval(
     c = np.asarray(contacted, dtype=bool)
     y = np.asarray(complained, dtype=float)
     w = row_weights(chance)
-    if not c.any() or c.all():
-        return (float("nan"),) * 3
-    rates, adjusted, variances = [], [], []
+    estimate = _rate_difference(c, y, w)
+    if np.isnan(estimate):
+        return (estimate,) * 3
+    adjusted, variances = [], []
     for arm in (~c, c):  # held out, contacted
-        wa, ya = w[arm], y[arm]
-        rates.append(np.sum(wa * ya) / np.sum(wa))
-        wa, ya = np.r_[wa, wa.mean(), wa.mean()], np.r_[ya, 1.0, 0.0]
+        wa, ya = np.r_[w[arm], w[arm].mean(), w[arm].mean()], np.r_[y[arm], 1.0, 0.0]
         mean = np.sum(wa * ya) / np.sum(wa)
         adjusted.append(mean)
         variances.append(np.sum(wa**2 * (ya - mean) ** 2) / np.sum(wa) ** 2)
     centre, half = adjusted[0] - adjusted[1], Z95 * np.sqrt(sum(variances))
-    return float(rates[0] - rates[1]), float(centre - half), float(centre + half)
+    return estimate, float(centre - half), float(centre + half)
 
 
 def qini_curve(
