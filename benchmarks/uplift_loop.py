@@ -10,7 +10,11 @@ thirds of the matured days, and judged on the last third:
   scored ranked by expected prevention, by risk and at random; the day's number of calls
   (its ``contact`` group) taken from the top of each ranking; the complaints those calls
   truly prevent summed from the simulator's individual effects (never shown to the model),
-  beside the truth's own top (the best any ranking can do);
+  beside the truth's own top (the best any ranking can do), a booster fitted to the true
+  effects of every customer of the learning days (the most the features could say), and
+  the ``modifiers`` learner fitted to the learning rows' true probabilities instead of
+  their complaints (``modifiers_on_expected_outcomes``: what unlimited outcomes of the
+  same rows would teach it, so what is lost to the outcomes' noise and what to the rows);
 - what a team without a simulator sees: the complaints prevented in the top half of the
   judged days' randomised rows, estimated from their contacted and held-out groups, with
   a bootstrap interval, for the chosen learner and for risk; and per 100 calls in the top
@@ -80,7 +84,15 @@ from training.uplift import (  # noqa: E402
     row_weights,
 )
 
-RANKINGS = ("chosen", *LEARNERS, "risk", "random", "best_from_features", "truth")
+RANKINGS = (
+    "chosen",
+    *LEARNERS,
+    "modifiers_on_expected_outcomes",
+    "risk",
+    "random",
+    "best_from_features",
+    "truth",
+)
 # What the list would have been ranked by: the chosen learner if the gate promoted it.
 SHOWN = (*RANKINGS, "deployed")
 
@@ -173,6 +185,16 @@ def one_loop(seed: int, args: argparse.Namespace) -> dict:
         )
         for kind in LEARNERS
     }
+    # The same learning rows with unlimited outcomes: each row's complaint replaced by its
+    # true probability (held out: its true risk; contacted: with the call's true effect).
+    truth = result.truth[["date", "customer_id", "true_effect", "true_risk"]]
+    learn_truth = learn.merge(truth, on=["date", "customer_id"], how="left", validate="1:1")
+    on_expected = UpliftModel(learner_columns("modifiers", rows), seed=0, kind="modifiers").fit(
+        learn,
+        learn["contacted"],
+        true_probability(learn_truth, learn_truth["contacted"].to_numpy(dtype=bool)),
+        learn["chance"],
+    )
     # The true counterfactual: every scored customer of each judged day.
     whole = scored[scored["date"].isin(judged_rows["date"].unique())].merge(
         result.truth[["date", "customer_id", "true_effect"]], on=["date", "customer_id"]
@@ -181,6 +203,7 @@ def one_loop(seed: int, args: argparse.Namespace) -> dict:
     scores = {kind: -model.predict_effect(whole) for kind, model in models.items()}
     scores |= {
         "chosen": scores[choice.kind],
+        "modifiers_on_expected_outcomes": -on_expected.predict_effect(whole),
         "risk": whole["probability"].to_numpy(),
         "random": rng.random(len(whole)),
         "best_from_features": best_from_features(scored, result.truth, split, whole),
@@ -228,18 +251,10 @@ def one_loop(seed: int, args: argparse.Namespace) -> dict:
     # radar uplift's table of where a call helped (per group of the randomised rows, no
     # model) against the truth of the same rows, weighted alike: on the loop's own rows,
     # and on the same rows randomised again many times.
-    rows_truth = rows.merge(
-        result.truth[["date", "customer_id", "true_effect", "true_risk"]],
-        on=["date", "customer_id"],
-    )
+    rows_truth = rows.merge(truth, on=["date", "customer_id"])
     covered = groups_covered(rows_truth, group_truths(rows_truth))
     against_truth = complaints_against_truth(rows_truth)
-    judged_truth = judged_rows.merge(
-        result.truth[["date", "customer_id", "true_effect"]],
-        on=["date", "customer_id"],
-        how="left",
-        validate="one_to_one",
-    )
+    judged_truth = judged_rows.merge(truth, on=["date", "customer_id"], how="left", validate="1:1")
     per_100_top_half = top_half_per_100_calls(
         judged_truth,
         {
@@ -249,12 +264,7 @@ def one_loop(seed: int, args: argparse.Namespace) -> dict:
         },
     )
     again = rerandomised_coverage(rows_truth, args.rerandomise, seed)
-    late_truth = late.merge(
-        result.truth[["date", "customer_id", "true_effect", "true_risk"]],
-        on=["date", "customer_id"],
-        how="left",
-        validate="one_to_one",
-    )
+    late_truth = late.merge(truth, on=["date", "customer_id"], how="left", validate="1:1")
     gate_again = rerandomised_gate(
         late_truth, choice.scores[choice.kind], choice.top, args.rerandomise, seed
     )
@@ -291,14 +301,19 @@ def true_per_100_calls(rows: pd.DataFrame) -> float:
     return float(np.average(-100 * rows["true_effect"].to_numpy(), weights=weight))
 
 
+def true_probability(rows: pd.DataFrame, contacted: np.ndarray) -> np.ndarray:
+    """Each row's true 48-hour complaint probability, called (``contacted``) or not: its
+    ``true_risk`` without a call, with the call's ``true_effect`` added where called."""
+    with_call = rows["true_risk"].to_numpy() + rows["true_effect"].to_numpy()
+    return np.where(contacted, np.clip(with_call, 0.0, 1.0), rows["true_risk"].to_numpy())
+
+
 def complaints_against_truth(rows: pd.DataFrame) -> dict[str, list[float]]:
     """Each group's complaints beside the number the simulator's true probabilities expect
     (held out: the true risk; contacted: the risk with the call's true effect): whether the
     truth every other figure is judged by agrees with what happened."""
     contacted = rows["contacted"].to_numpy(dtype=bool)
-    expected = rows["true_risk"].to_numpy() + np.where(
-        contacted, rows["true_effect"].to_numpy(), 0.0
-    )
+    expected = true_probability(rows, contacted)
     complained = rows["complained"].to_numpy()
     return {
         group: [int(complained[inside].sum()), float(expected[inside].sum())]
@@ -345,9 +360,7 @@ def rerandomised(rows: pd.DataFrame, rng: np.random.Generator) -> tuple[np.ndarr
     shuffled = contacted.copy()
     for members in pd.Series(np.arange(len(rows))).groupby(strata).groups.values():
         shuffled[members] = rng.permutation(contacted[members])
-    without = rows["true_risk"].to_numpy()
-    with_call = np.clip(without + rows["true_effect"].to_numpy(), 0.0, 1.0)
-    complained = rng.random(len(rows)) < np.where(shuffled, with_call, without)
+    complained = rng.random(len(rows)) < true_probability(rows, shuffled)
     return shuffled, complained.astype(int)
 
 

@@ -111,9 +111,18 @@ class UpliftModel:
         self, X: pd.DataFrame, contacted: np.ndarray, complained: np.ndarray, chance: np.ndarray
     ) -> UpliftModel:
         """``contacted``: assigned ``contact`` (else held out); ``chance``: each row's chance
-        of the group it is in under the day's design (``randomised_rows``' ``chance``)."""
+        of the group it is in under the day's design (``randomised_rows``' ``chance``);
+        ``complained``: 1 or 0, or for the ``modifiers`` learner also a probability (an
+        expected outcome, e.g. a simulator's, to see what unlimited outcomes would teach)."""
         contacted = np.asarray(contacted, dtype=bool)
-        complained = np.asarray(complained, dtype=int)
+        complained = np.asarray(complained, dtype=float)
+        if ((complained < 0) | (complained > 1)).any():
+            raise ValueError("complained must be 1, 0 or a probability")
+        if self.kind != "modifiers" and not np.isin(complained, (0.0, 1.0)).all():
+            raise ValueError(
+                f"the {self.kind!r} learner's boosters learn from complaints of 1 or 0; "
+                "only the 'modifiers' learner learns from probabilities"
+            )
         weight = row_weights(chance)
         self.offsets_, start, self.boosters_ = {}, None, {}
         if self.kind in ANCHORED:

@@ -158,13 +158,18 @@ def modifier_experiment(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray, np
             "probability": 0.02 + 0.2 * rng.random(n) ** 2,
         }
     )
+    contacted = rng.random(n) < 0.5
+    complained = rng.random(n) < true_probability(rows, contacted)
+    return rows, contacted, complained
+
+
+def true_probability(rows: pd.DataFrame, contacted: np.ndarray) -> np.ndarray:
+    """Each row's complaint probability in :func:`modifier_experiment`'s world."""
     odds_factor = np.where(rows["billing"] == 1, 0.5, 1.0)
     odds_factor = np.where(rows["age_band"] == "18-29", 2.0, odds_factor)
-    contacted = rng.random(n) < 0.5
     base = rows["probability"].to_numpy()
     odds = base / (1 - base) * np.where(contacted, odds_factor, 1.0)
-    complained = rng.random(n) < odds / (1 + odds)
-    return rows, contacted, complained
+    return odds / (1 + odds)
 
 
 def test_the_modifiers_learner_finds_whom_a_call_helps_and_whom_it_annoys():
@@ -190,6 +195,31 @@ def test_the_modifiers_learner_finds_whom_a_call_helps_and_whom_it_annoys():
     # The ranking the list would take: the top tenth by expected prevention holds no young.
     top = np.argsort(predicted, kind="stable")[: len(rows) // 10]
     assert young[top].mean() < 0.02
+
+
+def test_the_modifiers_learner_learns_from_expected_outcomes_what_draws_hide():
+    # The same 1,000 rows, learnt once from drawn complaints and once from each row's true
+    # probability (what unlimited outcomes of these rows would say): the second finds the
+    # effects as well as its additive shift can (the young's annoyance overrides the billing
+    # relief, which no sum of the two says); the boosted learners refuse probabilities.
+    rows, contacted, complained = modifier_experiment(1_000, 15)
+    effect = true_probability(rows, np.ones(len(rows), bool)) - rows["probability"].to_numpy()
+    expected = true_probability(rows, contacted)
+    chance = np.full(len(rows), 0.5)
+    fitted = {
+        name: UpliftModel(["billing", "age_band"], kind="modifiers").fit(
+            rows, contacted, outcome, chance
+        )
+        for name, outcome in (("drawn", complained), ("expected", expected))
+    }
+    match = {n: np.corrcoef(m.predict_effect(rows), effect)[0, 1] for n, m in fitted.items()}
+    assert match["expected"] > 0.95 and match["expected"] > match["drawn"] + 0.1, match
+    with pytest.raises(ValueError, match="only the 'modifiers' learner learns from prob"):
+        UpliftModel(["billing"], kind="anchored").fit(rows, contacted, expected, chance)
+    with pytest.raises(ValueError, match="1, 0 or a probability"):
+        UpliftModel(["billing", "age_band"], kind="modifiers").fit(
+            rows, contacted, expected + 1, chance
+        )
 
 
 def test_the_modifiers_learner_without_evidence_ranks_as_the_risk_does():
