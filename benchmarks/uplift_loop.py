@@ -14,7 +14,9 @@ thirds of the matured days, and judged on the last third:
   effects of every customer of the learning days (the most the features could say), and
   the ``modifiers`` learner fitted to the learning rows' true probabilities instead of
   their complaints (``modifiers_on_expected_outcomes``: what unlimited outcomes of the
-  same rows would teach it, so what is lost to the outcomes' noise and what to the rows);
+  same rows would teach it, so what is lost to the outcomes' noise and what to the rows),
+  and on ``--outcome-multiples`` times their outcomes (each complaint drawn again from the
+  row's true probability): how many times a loop's complaints the learner needs;
 - what a team without a simulator sees: the complaints prevented in the top half of the
   judged days' randomised rows, estimated from their contacted and held-out groups, with
   a bootstrap interval, for the chosen learner and for risk; and per 100 calls in the top
@@ -37,7 +39,8 @@ interval over risk above zero on the learning days' latest third) promoted it, e
 
 Usage:
     .venv/bin/python benchmarks/uplift_loop.py [--seeds 7 8 9 10 11] [--jobs 2] [--days 30]
-        [--customers 4000] [--capacity-fraction 0.1] [--rerandomise 100] [--append]
+        [--customers 4000] [--capacity-fraction 0.1] [--rerandomise 100]
+        [--outcome-multiples 4 16 64] [--append]
 """
 
 from __future__ import annotations
@@ -78,6 +81,7 @@ from serving.publication import (  # noqa: E402
 )
 from training.uplift import (  # noqa: E402
     LEARNERS,
+    RISK,
     UpliftModel,
     prevented_difference_interval,
     prevented_interval,
@@ -93,6 +97,7 @@ RANKINGS = (
     "best_from_features",
     "truth",
 )
+OUTCOME_DRAWS = 3  # draws of the learning rows' outcomes again, per multiple
 # What the list would have been ranked by: the chosen learner if the gate promoted it.
 SHOWN = (*RANKINGS, "deployed")
 
@@ -209,15 +214,23 @@ def one_loop(seed: int, args: argparse.Namespace) -> dict:
         "best_from_features": best_from_features(scored, result.truth, split, whole),
         "truth": -whole["true_effect"].to_numpy(),
     }
-    prevented = dict.fromkeys(RANKINGS, 0.0)
-    calls = 0
-    for _, day in whole.groupby("date"):
-        k = int((day["assignment"] == CONTACT).sum())
-        calls += k
-        effect = day["true_effect"].to_numpy()
-        for name in RANKINGS:
-            top = np.argsort(-scores[name][day.index.to_numpy()], kind="stable")
-            prevented[name] += float(-effect[top[:k]].sum())
+    prevented = {name: truly_prevented(whole, scores[name]) for name in RANKINGS}
+    calls = int((whole["assignment"] == CONTACT).sum())
+    # Between the two: K times the outcomes of the same rows, each complaint drawn again K
+    # times from the row's true probability (a few draws each, as one draw varies).
+    modifiers = learner_columns("modifiers", rows)
+    needed = [*modifiers, RISK, "contacted", "chance", "true_risk", "true_effect"]
+    draws = np.random.default_rng([seed, 27])
+    more_outcomes = {}
+    for times in args.outcome_multiples:
+        ratios = []
+        for _ in range(OUTCOME_DRAWS):
+            stacked, complained = drawn_again(learn_truth[needed], times, draws)
+            model = UpliftModel(modifiers, seed=0, kind="modifiers").fit(
+                stacked, stacked["contacted"], complained, stacked["chance"]
+            )
+            ratios.append(truly_prevented(whole, -model.predict_effect(whole)) / prevented["risk"])
+        more_outcomes[times] = ratios
     # What the randomised rows alone say about the same two rankings.
     groups = [judged_rows[c].to_numpy() for c in ("contacted", "complained", "chance")]
     half = len(judged_rows) // 2
@@ -276,6 +289,7 @@ def one_loop(seed: int, args: argparse.Namespace) -> dict:
         "learnt_on_rows": len(learn),
         "learnt_on_complaints": int(learn["complained"].sum()),
         "true_prevented": prevented,
+        "more_outcomes": more_outcomes,
         "estimated_top_half": {k: list(v) for k, v in estimated.items()},
         "per_100_top_half": per_100_top_half,
         "complaints_against_truth": against_truth,
@@ -299,6 +313,27 @@ def true_per_100_calls(rows: pd.DataFrame) -> float:
     weighted as :func:`prevented_per_100_calls` weights their outcomes (1 / ``chance``)."""
     weight = row_weights(rows["chance"].to_numpy())
     return float(np.average(-100 * rows["true_effect"].to_numpy(), weights=weight))
+
+
+def truly_prevented(whole: pd.DataFrame, score: np.ndarray) -> float:
+    """The complaints each judged day's calls (its ``contact`` group's size), taken from the
+    top of ``score`` over every customer the day's list scored, truly prevent, summed."""
+    total = 0.0
+    for _, day in whole.groupby("date"):
+        calls = int((day["assignment"] == CONTACT).sum())
+        top = np.argsort(-score[day.index.to_numpy()], kind="stable")[:calls]
+        total += float(-day["true_effect"].to_numpy()[top].sum())
+    return total
+
+
+def drawn_again(
+    rows: pd.DataFrame, times: int, rng: np.random.Generator
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """``rows`` stacked ``times`` over, their assignment kept, and each copy's complaints
+    drawn again from the rows' true probabilities."""
+    stacked = pd.concat([rows] * times, ignore_index=True)
+    chances = true_probability(stacked, stacked["contacted"].to_numpy(dtype=bool))
+    return stacked, (rng.random(len(stacked)) < chances).astype(int)
 
 
 def true_probability(rows: pd.DataFrame, contacted: np.ndarray) -> np.ndarray:
@@ -416,6 +451,35 @@ def t_interval(values: np.ndarray) -> tuple[float, float, float]:
     return mean, mean - half, mean + half
 
 
+def more_outcomes_lines(loops: list[dict]) -> list[str]:
+    """The effect-modifiers learner x risk as its learning rows' outcomes multiply, per loop
+    (each the mean of its draws), from the loop's own complaints to unlimited outcomes."""
+
+    def ratio(loop: dict, name: str) -> float:
+        return loop["true_prevented"][name] / loop["true_prevented"]["risk"]
+
+    steps = [("1 (the loop's own)", [ratio(loop, "modifiers") for loop in loops])]
+    steps += [
+        (str(times), [float(np.mean(loop["more_outcomes"][times])) for loop in loops])
+        for times in loops[0]["more_outcomes"]
+    ]
+    steps.append(("unlimited", [ratio(loop, "modifiers_on_expected_outcomes") for loop in loops]))
+    return [
+        "",
+        "the effect-modifiers learner x risk with more outcomes of the same learning rows "
+        f"(each complaint drawn again from the row's true probability, mean of {OUTCOME_DRAWS} "
+        "draws per loop):",
+        "",
+        "| times the outcomes | per loop | mean [95 % t] |",
+        "|---|---|---|",
+        *(
+            f"| {name} | {', '.join(f'{v:.2f}' for v in values)} | "
+            + "{:.2f} [{:.2f}, {:.2f}] |".format(*t_interval(np.array(values)))
+            for name, values in steps
+        ),
+    ]
+
+
 def summary(loops: list[dict]) -> str:
     total = {name: sum(loop["true_prevented"][name] for loop in loops) for name in SHOWN}
     calls = sum(loop["calls"] for loop in loops)
@@ -441,6 +505,7 @@ def summary(loops: list[dict]) -> str:
         "",
         f"prevention / risk per loop: {[round(float(r), 2) for r in ratios]}; "
         f"mean {mean:.2f} [95 % t-interval {low:.2f}, {high:.2f}]",
+        *more_outcomes_lines(loops),
         "",
         "| seed | learner | chosen | risk | truth | estimated from randomised rows, top half: "
         "chosen vs risk [95 %] | gate: chosen - risk [95 %] | corr(expected, true) "
@@ -545,6 +610,13 @@ def main() -> int:
     )
     parser.add_argument(
         "--rerandomise", type=int, default=100, help="draws of each loop's rows again (0: none)"
+    )
+    parser.add_argument(
+        "--outcome-multiples",
+        type=int,
+        nargs="*",
+        default=[4, 16, 64],
+        help="the modifiers learner also on this many times the learning rows' outcomes",
     )
     parser.add_argument("--append", action="store_true", help="add the table to RESULTS.md")
     args = parser.parse_args()

@@ -9,10 +9,12 @@ import pytest
 
 from benchmarks.uplift_loop import (
     complaints_against_truth,
+    drawn_again,
     group_truths,
     rerandomised,
     rerandomised_gate,
     top_half_per_100_calls,
+    truly_prevented,
 )
 
 
@@ -85,3 +87,23 @@ def test_complaints_are_set_against_what_the_true_probabilities_expect():
     # 0.3 - 0.2 and 3 explored at 0.1 a day.
     assert found["held_out"] == [4, pytest.approx(2 * (2 * 0.3 + 3 * 0.1))]
     assert found["contacted"] == [2, pytest.approx(2 * (2 * 0.1 + 3 * 0.1))]
+
+
+def test_each_day_s_calls_from_the_top_of_a_ranking_prevent_their_true_effects():
+    rows = loop_rows().assign(assignment=np.tile(["contact"] * 3 + ["holdout"] * 7, 2))
+    # Three calls a day: by the rows' probability the top three (0.2 prevented each); by its
+    # reverse three explored rows (nothing); by the truth any three top rows.
+    assert truly_prevented(rows, rows["probability"].to_numpy()) == pytest.approx(6 * 0.2)
+    assert truly_prevented(rows, -rows["probability"].to_numpy()) == 0
+    assert truly_prevented(rows, -rows["true_effect"].to_numpy()) == pytest.approx(1.2)
+
+
+def test_outcomes_drawn_again_keep_the_assignment_and_follow_the_truth():
+    rows = loop_rows()
+    stacked, complained = drawn_again(rows, 400, np.random.default_rng(1))
+    assert len(stacked) == 400 * len(rows) and len(complained) == len(stacked)
+    assert (stacked["contacted"].to_numpy() == np.tile(rows["contacted"], 400)).all()
+    called, top = stacked["contacted"].to_numpy(bool), stacked["propensity"].to_numpy() == 1
+    assert abs(complained[top & called].mean() - 0.1) < 0.02  # 0.3 with the call's -0.2
+    assert abs(complained[top & ~called].mean() - 0.3) < 0.03
+    assert abs(complained[~top].mean() - 0.1) < 0.015
