@@ -194,7 +194,8 @@ def one_loop(seed: int, args: argparse.Namespace) -> dict:
     # true probability (held out: its true risk; contacted: with the call's true effect).
     truth = result.truth[["date", "customer_id", "true_effect", "true_risk"]]
     learn_truth = learn.merge(truth, on=["date", "customer_id"], how="left", validate="1:1")
-    on_expected = UpliftModel(learner_columns("modifiers", rows), seed=0, kind="modifiers").fit(
+    modifiers = learner_columns("modifiers", rows)
+    on_expected = UpliftModel(modifiers, seed=0, kind="modifiers").fit(
         learn,
         learn["contacted"],
         true_probability(learn_truth, learn_truth["contacted"].to_numpy(dtype=bool)),
@@ -216,9 +217,9 @@ def one_loop(seed: int, args: argparse.Namespace) -> dict:
     }
     prevented = {name: truly_prevented(whole, scores[name]) for name in RANKINGS}
     calls = int((whole["assignment"] == CONTACT).sum())
-    # Between the two: K times the outcomes of the same rows, each complaint drawn again K
-    # times from the row's true probability (a few draws each, as one draw varies).
-    modifiers = learner_columns("modifiers", rows)
+    # Between the loop's own outcomes and unlimited ones: K times the outcomes of the same
+    # rows, each complaint drawn again K times from the row's true probability (a few draws
+    # each, as one draw varies).
     needed = [*modifiers, RISK, "contacted", "chance", "true_risk", "true_effect"]
     draws = np.random.default_rng([seed, 27])
     more_outcomes = {}

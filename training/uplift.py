@@ -116,7 +116,7 @@ class UpliftModel:
         expected outcome, e.g. a simulator's, to see what unlimited outcomes would teach)."""
         contacted = np.asarray(contacted, dtype=bool)
         complained = np.asarray(complained, dtype=float)
-        if ((complained < 0) | (complained > 1)).any():
+        if not ((complained >= 0) & (complained <= 1)).all():  # NaN included
             raise ValueError("complained must be 1, 0 or a probability")
         if self.kind != "modifiers" and not np.isin(complained, (0.0, 1.0)).all():
             raise ValueError(

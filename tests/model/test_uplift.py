@@ -216,10 +216,11 @@ def test_the_modifiers_learner_learns_from_expected_outcomes_what_draws_hide():
     assert match["expected"] > 0.95 and match["expected"] > match["drawn"] + 0.1, match
     with pytest.raises(ValueError, match="only the 'modifiers' learner learns from prob"):
         UpliftModel(["billing"], kind="anchored").fit(rows, contacted, expected, chance)
-    with pytest.raises(ValueError, match="1, 0 or a probability"):
-        UpliftModel(["billing", "age_band"], kind="modifiers").fit(
-            rows, contacted, expected + 1, chance
-        )
+    for wrong in (expected + 1, np.where(contacted, np.nan, expected)):
+        with pytest.raises(ValueError, match="1, 0 or a probability"):
+            UpliftModel(["billing", "age_band"], kind="modifiers").fit(
+                rows, contacted, wrong, chance
+            )
 
 
 def test_the_modifiers_learner_without_evidence_ranks_as_the_risk_does():
