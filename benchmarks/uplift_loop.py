@@ -195,11 +195,14 @@ def one_loop(seed: int, args: argparse.Namespace) -> dict:
     truth = result.truth[["date", "customer_id", "true_effect", "true_risk"]]
     learn_truth = learn.merge(truth, on=["date", "customer_id"], how="left", validate="1:1")
     modifiers = learner_columns("modifiers", rows)
-    on_expected = UpliftModel(modifiers, seed=0, kind="modifiers").fit(
-        learn,
-        learn["contacted"],
-        true_probability(learn_truth, learn_truth["contacted"].to_numpy(dtype=bool)),
-        learn["chance"],
+
+    def modifiers_on(frame: pd.DataFrame, complained: np.ndarray) -> UpliftModel:
+        """The effect-modifiers learner on ``frame``'s rows with these outcomes."""
+        model = UpliftModel(modifiers, seed=0, kind="modifiers")
+        return model.fit(frame, frame["contacted"], complained, frame["chance"])
+
+    on_expected = modifiers_on(
+        learn, true_probability(learn_truth, learn_truth["contacted"].to_numpy(dtype=bool))
     )
     # The true counterfactual: every scored customer of each judged day.
     whole = scored[scored["date"].isin(judged_rows["date"].unique())].merge(
@@ -226,10 +229,7 @@ def one_loop(seed: int, args: argparse.Namespace) -> dict:
     for times in args.outcome_multiples:
         ratios = []
         for _ in range(OUTCOME_DRAWS):
-            stacked, complained = drawn_again(learn_truth[needed], times, draws)
-            model = UpliftModel(modifiers, seed=0, kind="modifiers").fit(
-                stacked, stacked["contacted"], complained, stacked["chance"]
-            )
+            model = modifiers_on(*drawn_again(learn_truth[needed], times, draws))
             ratios.append(truly_prevented(whole, -model.predict_effect(whole)) / prevented["risk"])
         more_outcomes[times] = ratios
     # What the randomised rows alone say about the same two rankings.
