@@ -227,11 +227,12 @@ def one_loop(seed: int, args: argparse.Namespace) -> dict:
     draws = np.random.default_rng([seed, 27])
     more_outcomes = {}
     for times in args.outcome_multiples:
-        ratios = []
-        for _ in range(OUTCOME_DRAWS):
-            model = modifiers_on(*drawn_again(learn_truth[needed], times, draws))
-            ratios.append(truly_prevented(whole, -model.predict_effect(whole)) / prevented["risk"])
-        more_outcomes[times] = ratios
+        stacked, outcomes = drawn_again(learn_truth[needed], times, OUTCOME_DRAWS, draws)
+        more_outcomes[times] = [
+            truly_prevented(whole, -modifiers_on(stacked, complained).predict_effect(whole))
+            / prevented["risk"]
+            for complained in outcomes
+        ]
     # What the randomised rows alone say about the same two rankings.
     groups = [judged_rows[c].to_numpy() for c in ("contacted", "complained", "chance")]
     half = len(judged_rows) // 2
@@ -328,13 +329,13 @@ def truly_prevented(whole: pd.DataFrame, score: np.ndarray) -> float:
 
 
 def drawn_again(
-    rows: pd.DataFrame, times: int, rng: np.random.Generator
-) -> tuple[pd.DataFrame, np.ndarray]:
-    """``rows`` stacked ``times`` over, their assignment kept, and each copy's complaints
-    drawn again from the rows' true probabilities."""
+    rows: pd.DataFrame, times: int, draws: int, rng: np.random.Generator
+) -> tuple[pd.DataFrame, list[np.ndarray]]:
+    """``rows`` stacked ``times`` over, their assignment kept, and ``draws`` sets of the
+    copies' complaints, each drawn again from the rows' true probabilities."""
     stacked = pd.concat([rows] * times, ignore_index=True)
-    chances = true_probability(stacked, stacked["contacted"].to_numpy(dtype=bool))
-    return stacked, (rng.random(len(stacked)) < chances).astype(int)
+    chances = np.tile(true_probability(rows, rows["contacted"].to_numpy(dtype=bool)), times)
+    return stacked, [(rng.random(len(stacked)) < chances).astype(int) for _ in range(draws)]
 
 
 def true_probability(rows: pd.DataFrame, contacted: np.ndarray) -> np.ndarray:
@@ -452,19 +453,21 @@ def t_interval(values: np.ndarray) -> tuple[float, float, float]:
     return mean, mean - half, mean + half
 
 
+def x_risk(loop: dict, name: str) -> float:
+    """What a ranking truly prevented in one loop, as a multiple of the risk ranking's."""
+    return loop["true_prevented"][name] / loop["true_prevented"]["risk"]
+
+
 def more_outcomes_lines(loops: list[dict]) -> list[str]:
     """The effect-modifiers learner x risk as its learning rows' outcomes multiply, per loop
     (each the mean of its draws), from the loop's own complaints to unlimited outcomes."""
 
-    def ratio(loop: dict, name: str) -> float:
-        return loop["true_prevented"][name] / loop["true_prevented"]["risk"]
-
-    steps = [("1 (the loop's own)", [ratio(loop, "modifiers") for loop in loops])]
+    steps = [("1 (the loop's own)", [x_risk(loop, "modifiers") for loop in loops])]
     steps += [
         (str(times), [float(np.mean(loop["more_outcomes"][times])) for loop in loops])
         for times in loops[0]["more_outcomes"]
     ]
-    steps.append(("unlimited", [ratio(loop, "modifiers_on_expected_outcomes") for loop in loops]))
+    steps.append(("unlimited", [x_risk(loop, "modifiers_on_expected_outcomes") for loop in loops]))
     return [
         "",
         "the effect-modifiers learner x risk with more outcomes of the same learning rows "
@@ -484,9 +487,7 @@ def more_outcomes_lines(loops: list[dict]) -> list[str]:
 def summary(loops: list[dict]) -> str:
     total = {name: sum(loop["true_prevented"][name] for loop in loops) for name in SHOWN}
     calls = sum(loop["calls"] for loop in loops)
-    ratios = np.array(
-        [loop["true_prevented"]["chosen"] / loop["true_prevented"]["risk"] for loop in loops]
-    )
+    ratios = np.array([x_risk(loop, "chosen") for loop in loops])
     mean, low, high = t_interval(ratios)
     again = np.sum([loop["groups_covered_rerandomised"] for loop in loops], axis=0)
     gates = [loop["gate_rerandomised"] for loop in loops]

@@ -100,8 +100,9 @@ def test_each_day_s_calls_from_the_top_of_a_ranking_prevent_their_true_effects()
 
 def test_outcomes_drawn_again_keep_the_assignment_and_follow_the_truth():
     rows = loop_rows()
-    stacked, complained = drawn_again(rows, 400, np.random.default_rng(1))
-    assert len(stacked) == 400 * len(rows) and len(complained) == len(stacked)
+    stacked, (complained, again) = drawn_again(rows, 400, 2, np.random.default_rng(1))
+    assert len(stacked) == 400 * len(rows) and len(complained) == len(again) == len(stacked)
+    assert (complained != again).any()  # each draw its own
     assert (stacked["contacted"].to_numpy() == np.tile(rows["contacted"], 400)).all()
     called, top = stacked["contacted"].to_numpy(bool), stacked["propensity"].to_numpy() == 1
     assert abs(complained[top & called].mean() - 0.1) < 0.02  # 0.3 with the call's -0.2
