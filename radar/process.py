@@ -4,6 +4,7 @@ waiting for readiness, stopping."""
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -15,6 +16,11 @@ import httpx
 from experiments.config import CONFIG_ENV, DEFAULT_CONFIG, WORKSPACE_ENV, RadarConfig
 
 READY_TIMEOUT_SECONDS = 180
+# BentoML's process manager picks its own control ports free, lets them go and binds them a
+# moment later; a connection opened meanwhile (any client's, ours polling readiness too) can
+# take one. A start that lost such a race is tried again, this many times in all.
+START_ATTEMPTS = 3
+_PORT_TAKEN = re.compile(r"Address already in use \(addr='tcp://[^']*:(\d+)'\)")
 
 
 def service_env(config: RadarConfig, config_path: Path | None = None) -> dict[str, str]:
@@ -57,21 +63,38 @@ def start_service(
     once it is ready, every worker of it (the process is stopped if it never gets there)."""
     host = config.serving.host
     command = [sys.executable, "-m", "radar.cli", "serve", "--port", str(port), "--host", host]
-    with log_path.open("w") as log_file:
-        proc = subprocess.Popen(
-            [*command, "--workers", str(workers)],
-            env=env or service_env(config),
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        # Each new connection may reach another worker: several answers in a row mean all.
-        answers = 1 if workers == 1 else 10 * workers
-        wait_ready(f"http://{host}:{port}/readyz", proc, log_path, timeout, answers)
-    except BaseException:
-        stop(proc)
-        raise
-    return proc
+    # Each new connection may reach another worker: several answers in a row mean all.
+    answers = 1 if workers == 1 else 10 * workers
+    for attempt in range(1, START_ATTEMPTS + 1):
+        since = log_path.stat().st_size if attempt > 1 else 0  # this attempt's part of the log
+        with log_path.open("w" if attempt == 1 else "a") as log_file:
+            proc = subprocess.Popen(
+                [*command, "--workers", str(workers)],
+                env=env or service_env(config),
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            wait_ready(f"http://{host}:{port}/readyz", proc, log_path, timeout, answers)
+            return proc
+        except RuntimeError:
+            stop(proc)
+            if attempt == START_ATTEMPTS or not lost_a_port_race(log_path, port, since):
+                raise
+        except BaseException:
+            stop(proc)
+            raise
+    raise AssertionError("unreachable")
+
+
+def lost_a_port_race(log_path: Path, port: int, since: int = 0) -> bool:
+    """Whether a server that exited while starting (its log from byte ``since``) found one
+    of the process manager's own ports taken (worth another try), not ``port``, the one
+    asked for (not worth one)."""
+    with log_path.open("rb") as log:
+        log.seek(since)
+        taken = _PORT_TAKEN.findall(log.read().decode(errors="replace"))
+    return bool(taken) and int(taken[-1]) != port
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
