@@ -56,8 +56,9 @@ class LoopResult:
     report: dict  # the whole monitoring report
     days: list[dict]  # per loop day: contact, holdout, reached
     # Per listed customer and day: the true effect of being put on the contact list, the
-    # true 48-hour complaint probability without a call and whether the list assigned them
-    # (for the evaluation of whom a call helps, never for a model), and the export at the end.
+    # true 48-hour complaint probability without a call, whether the list assigned them, the
+    # share of hidden frustration a call would remove and whether the team reached them (for
+    # the evaluation of whom a call helps, never for a model), and the export at the end.
     truth: pd.DataFrame
     history: History
 
@@ -131,9 +132,9 @@ def run_outreach_loop(config: RadarConfig) -> LoopResult:
             # The truth: every listed customer's change if put on the contact list (the
             # estimand averages the assigned ones; the rest let a ranking be judged on all).
             scored = listed["customer_id"].to_numpy()
-            before, after = world.risk_if_reached(
-                np.array([customer_position(c) for c in scored], dtype=np.int64)
-            )
+            at = np.array([customer_position(c) for c in scored], dtype=np.int64)
+            before, after = world.risk_if_reached(at)
+            reached = rng.random(positions.size) < loop.reach_rate
             truth = pd.DataFrame(
                 {
                     "date": day,
@@ -141,12 +142,16 @@ def run_outreach_loop(config: RadarConfig) -> LoopResult:
                     "true_effect": loop.reach_rate * (after - before),
                     "true_risk": before,  # without a call
                     "assigned": listed["assignment"].isin([CONTACT, HOLDOUT]).to_numpy(),
+                    # What a call reaching the customer now does to their hidden
+                    # frustration (the share it removes; negative: it adds), which is what
+                    # an agent's note of the call reads, and whether the team reached them.
+                    "true_call_share": world.call_effect(at),
+                    "reached": np.isin(scored, contact[reached]),
                 }
             )
             effect = truth.loc[truth["assigned"], "true_effect"].to_numpy()
             effects.append(effect)
             truths.append(truth)
-            reached = rng.random(positions.size) < loop.reach_rate
             world.reach(positions[reached])
             called = pd.Timestamp(day).tz_localize("UTC").to_pydatetime()
             store.record(

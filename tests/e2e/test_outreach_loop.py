@@ -56,6 +56,12 @@ def test_the_loop_measures_an_effect_whose_interval_covers_the_truth(tmp_path):
     kept = OutcomeStore(loop_config(config).outcomes_url()).frame()
     assert len(kept) == sum(d["contact"] for d in result.days)
     assert kept["reached"].sum() == sum(d["reached"] for d in result.days)
+    # The truth notes whom the team reached (only customers put on the list to contact) and
+    # what a call does to each listed customer: on this world the same share for everyone.
+    truth = result.truth
+    assert truth["reached"].sum() == kept["reached"].sum()
+    assert truth.loc[truth["reached"], "assigned"].all()
+    assert (truth["true_call_share"] == config.loop.outreach_effect).all()
 
 
 def test_heterogeneous_calls_help_by_cause_calm_the_angriest_less_annoy_the_young():
