@@ -34,13 +34,13 @@ from pathlib import Path
 
 import lightgbm as lgb
 import numpy as np
-import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.results import append_result  # noqa: E402
 from benchmarks.uplift_loop import (  # noqa: E402
+    booster_matrix,
     config_for,
     every_scored,
     t_interval,
@@ -85,16 +85,7 @@ def one_loop(seed: int, args: argparse.Namespace) -> dict:
     calls = scored[(scored["date"] < split) & scored["reached"]]
     whole = scored[scored["date"] >= split].reset_index(drop=True)
     names = [c for c in scored.columns if c not in SKIP and c not in result.truth.columns]
-    text = [c for c in names if not pd.api.types.is_numeric_dtype(scored[c])]
-    seen = {c: sorted(calls[c].astype(str).unique()) for c in text}
-
-    def matrix(frame: pd.DataFrame) -> pd.DataFrame:
-        out = frame[names].copy()
-        for c in text:  # a category the learning days never saw: missing
-            values = out[c].astype(str)
-            out[c] = pd.Categorical(values.where(values.isin(seen[c])), categories=seen[c])
-        return out
-
+    matrix = booster_matrix(calls, names)
     learn, judge = matrix(calls), matrix(whole)
     share = calls["true_call_share"].to_numpy()
     risk = whole["probability"].to_numpy()

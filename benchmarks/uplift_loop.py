@@ -50,6 +50,7 @@ import json
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 from pathlib import Path
@@ -154,9 +155,21 @@ def best_from_features(
         truth[["date", "customer_id", "true_effect"]], on=["date", "customer_id"]
     )
     skip = ("true_effect", "customer_id", "date", "assignment")
-    names = [c for c in whole.columns if c in early and c not in skip]
-    text = [c for c in names if not pd.api.types.is_numeric_dtype(early[c])]
-    seen = {c: sorted(early[c].astype(str).unique()) for c in text}
+    matrix = booster_matrix(early, [c for c in whole.columns if c in early and c not in skip])
+    params = {"objective": "regression", "learning_rate": 0.05, "num_leaves": 15,
+              "min_child_samples": 50, "seed": 0, "deterministic": True, "verbose": -1,
+              "num_threads": 1}  # fmt: skip
+    booster = lgb.train(params, lgb.Dataset(matrix(early), -early["true_effect"]), 300)
+    return booster.predict(matrix(whole))
+
+
+def booster_matrix(
+    learnt_on: pd.DataFrame, names: list[str]
+) -> Callable[[pd.DataFrame], pd.DataFrame]:
+    """What gives a frame's ``names`` columns as a booster learnt on ``learnt_on`` reads
+    them: each text column a category of the values ``learnt_on`` holds."""
+    text = [c for c in names if not pd.api.types.is_numeric_dtype(learnt_on[c])]
+    seen = {c: sorted(learnt_on[c].astype(str).unique()) for c in text}
 
     def matrix(frame: pd.DataFrame) -> pd.DataFrame:
         out = frame[names].copy()
@@ -165,11 +178,7 @@ def best_from_features(
             out[c] = pd.Categorical(values.where(values.isin(seen[c])), categories=seen[c])
         return out
 
-    params = {"objective": "regression", "learning_rate": 0.05, "num_leaves": 15,
-              "min_child_samples": 50, "seed": 0, "deterministic": True, "verbose": -1,
-              "num_threads": 1}  # fmt: skip
-    booster = lgb.train(params, lgb.Dataset(matrix(early), -early["true_effect"]), 300)
-    return booster.predict(matrix(whole))
+    return matrix
 
 
 def one_loop(seed: int, args: argparse.Namespace) -> dict:
