@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 from pathlib import Path
@@ -41,14 +40,11 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.results import append_result  # noqa: E402
 from benchmarks.uplift_loop import (  # noqa: E402
     booster_matrix,
-    config_for,
-    every_scored,
+    loop_arguments,
+    run_loop,
     t_interval,
     truly_prevented,
 )
-from radar.outreach_loop import loop_config, run_outreach_loop  # noqa: E402
-from serving.monitoring.learning import randomised_rows  # noqa: E402
-from serving.publication import published_days  # noqa: E402
 
 # The share of frustration a call removes at which an agent's note moves up a band: below 0
 # it made things worse, then changed nothing, calmed, resolved.
@@ -70,16 +66,12 @@ def noted_codes(share: np.ndarray, error: float, rng: np.random.Generator) -> np
 
 
 def one_loop(seed: int, args: argparse.Namespace) -> dict:
-    with tempfile.TemporaryDirectory() as tmp:
-        config = config_for(args, seed, Path(tmp))
-        result = run_outreach_loop(config)
-        published = published_days(loop_config(config).workspace.risk_lists_dir)
-        rows = randomised_rows(result.history, published, loop_config(config))
-        scored = every_scored(published).merge(
-            result.truth[["date", "customer_id", "true_effect", "true_call_share", "reached"]],
-            on=["date", "customer_id"],
-            validate="1:1",
-        )
+    _, result, rows, scored = run_loop(seed, args)
+    scored = scored.merge(
+        result.truth[["date", "customer_id", "true_effect", "true_call_share", "reached"]],
+        on=["date", "customer_id"],
+        validate="1:1",
+    )
     days = sorted(rows["date"].unique())
     split = days[len(days) * 2 // 3]  # as uplift_loop.py splits: learn, then judge
     calls = scored[(scored["date"] < split) & scored["reached"]]
@@ -149,12 +141,7 @@ def summary(loops: list[dict], args: argparse.Namespace) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[7, 8, 9, 10])
-    parser.add_argument("--jobs", type=int, default=2, help="loops run side by side")
-    parser.add_argument("--days", type=int, default=30)
-    parser.add_argument("--customers", type=int, default=4000)
-    parser.add_argument("--capacity-fraction", type=float, default=0.1)
-    parser.add_argument("--explore", type=float, default=0.5)
+    loop_arguments(parser, seeds=[7, 8, 9, 10])
     parser.add_argument(
         "--agent-errors", type=float, nargs="+", default=[0.0, 0.1, 0.2, 0.3],
         help="shares of the notes mis-noted at random",
@@ -165,7 +152,6 @@ def main() -> int:
     )  # fmt: skip
     parser.add_argument("--append", action="store_true", help="add the table to RESULTS.md")
     args = parser.parse_args()
-    args.explore_depth = None  # explore at every depth, as uplift_loop.py does by default
     with ProcessPoolExecutor(args.jobs) as pool:
         loops = list(pool.map(partial(one_loop, args=args), args.seeds))
     text = summary(loops, args)

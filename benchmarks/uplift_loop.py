@@ -132,6 +132,31 @@ def config_for(args: argparse.Namespace, seed: int, root: Path):
     )
 
 
+def run_loop(seed: int, args: argparse.Namespace) -> tuple:
+    """One loop of ``args``' setting (in a workspace of its own, removed after): its
+    configuration, the :class:`LoopResult`, its randomised rows and every customer its lists
+    scored (:func:`every_scored`)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        config = config_for(args, seed, Path(tmp))
+        result = run_outreach_loop(config)
+        published = published_days(loop_config(config).workspace.risk_lists_dir)
+        rows = randomised_rows(result.history, published, loop_config(config))
+        return config, result, rows, every_scored(published)
+
+
+def loop_arguments(parser: argparse.ArgumentParser, seeds: list[int]) -> None:
+    """The loop's setting on the command line (what :func:`config_for` reads)."""
+    parser.add_argument("--seeds", type=int, nargs="+", default=seeds)
+    parser.add_argument("--jobs", type=int, default=2, help="loops run side by side")
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--customers", type=int, default=4000)
+    parser.add_argument("--capacity-fraction", type=float, default=0.1)
+    parser.add_argument("--explore", type=float, default=0.5)
+    parser.add_argument(
+        "--explore-depth", type=int, default=None, help="explore the next N capacities only"
+    )
+
+
 def every_scored(published) -> pd.DataFrame:
     """Every customer each list scored: the snapshot's features, the list's probability and
     assignment (what a ranking of the whole day can be judged on)."""
@@ -183,12 +208,7 @@ def booster_matrix(
 
 def one_loop(seed: int, args: argparse.Namespace) -> dict:
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory() as tmp:
-        config = config_for(args, seed, Path(tmp))
-        result = run_outreach_loop(config)
-        published = published_days(loop_config(config).workspace.risk_lists_dir)
-        rows = randomised_rows(result.history, published, loop_config(config))
-        scored = every_scored(published)
+    config, result, rows, scored = run_loop(seed, args)
     days = sorted(rows["date"].unique())
     split = days[len(days) * 2 // 3]
     learn, judged_rows = rows[rows["date"] < split], rows[rows["date"] >= split]
@@ -610,15 +630,7 @@ def summary(loops: list[dict]) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[7, 8, 9, 10, 11])
-    parser.add_argument("--jobs", type=int, default=2, help="loops run side by side")
-    parser.add_argument("--days", type=int, default=30)
-    parser.add_argument("--customers", type=int, default=4000)
-    parser.add_argument("--capacity-fraction", type=float, default=0.1)
-    parser.add_argument("--explore", type=float, default=0.5)
-    parser.add_argument(
-        "--explore-depth", type=int, default=None, help="explore the next N capacities only"
-    )
+    loop_arguments(parser, seeds=[7, 8, 9, 10, 11])
     parser.add_argument(
         "--rerandomise", type=int, default=100, help="draws of each loop's rows again (0: none)"
     )
