@@ -63,8 +63,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.results import append_result  # noqa: E402
-from experiments.config import load_config  # noqa: E402
-from radar.outreach_loop import loop_config, run_outreach_loop  # noqa: E402
+from experiments.config import RadarConfig, load_config  # noqa: E402
+from radar.outreach_loop import LoopResult, loop_config, run_outreach_loop  # noqa: E402
 from serving.monitoring.learning import (  # noqa: E402
     choose_learner,
     effect_by_group,
@@ -132,7 +132,9 @@ def config_for(args: argparse.Namespace, seed: int, root: Path):
     )
 
 
-def run_loop(seed: int, args: argparse.Namespace) -> tuple:
+def run_loop(
+    seed: int, args: argparse.Namespace
+) -> tuple[RadarConfig, LoopResult, pd.DataFrame, pd.DataFrame]:
     """One loop of ``args``' setting (in a workspace of its own, removed after): its
     configuration, the :class:`LoopResult`, its randomised rows and every customer its lists
     scored (:func:`every_scored`)."""
