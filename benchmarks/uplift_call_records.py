@@ -45,24 +45,12 @@ from benchmarks.uplift_loop import (  # noqa: E402
     t_interval,
     truly_prevented,
 )
+from radar.outreach_loop import NOTED_CODES, noted_codes  # noqa: E402
 
-# The share of frustration a call removes at which an agent's note moves up a band: below 0
-# it made things worse, then changed nothing, calmed, resolved.
-BANDS = (0.0, 0.25, 0.6)
-CODES = ("made_worse", "no_change", "calmed", "resolved")
+CODES = NOTED_CODES
 SKIP = ("customer_id", "date", "assignment")
 PARAMS = {"learning_rate": 0.05, "num_leaves": 7, "min_child_samples": 50, "seed": 0,
           "deterministic": True, "verbose": -1, "num_threads": 1}  # fmt: skip
-
-
-def noted_codes(share: np.ndarray, error: float, rng: np.random.Generator) -> np.ndarray:
-    """The band (index into :data:`CODES`) an agent notes for calls that removed ``share``
-    of the customer's frustration; a share ``error`` of them noted as another band, drawn
-    at random."""
-    code = np.digitize(share, BANDS)
-    wrong = rng.random(code.size) < error
-    other = (code + rng.integers(1, len(CODES), code.size)) % len(CODES)
-    return np.where(wrong, other, code)
 
 
 def one_loop(seed: int, args: argparse.Namespace) -> dict:

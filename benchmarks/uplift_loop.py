@@ -69,6 +69,7 @@ from serving.monitoring.learning import (  # noqa: E402
     choose_learner,
     effect_by_group,
     effect_groups,
+    fitted_learner,
     learner_columns,
     prevented_per_100_calls,
     randomised_rows,
@@ -214,13 +215,9 @@ def one_loop(seed: int, args: argparse.Namespace) -> dict:
     days = sorted(rows["date"].unique())
     split = days[len(days) * 2 // 3]
     learn, judged_rows = rows[rows["date"] < split], rows[rows["date"] >= split]
-    choice = choose_learner(learn, seed=0)
-    models = {
-        kind: UpliftModel(learner_columns(kind, rows), seed=0, kind=kind).fit(
-            learn, learn["contacted"], learn["complained"], learn["chance"]
-        )
-        for kind in LEARNERS
-    }
+    values = config.outreach.outcome_values
+    choice = choose_learner(learn, 0, values)
+    models = {kind: fitted_learner(kind, learn, 0, values) for kind in LEARNERS}
     # The same learning rows with unlimited outcomes: each row's complaint replaced by its
     # true probability (held out: its true risk; contacted: with the call's true effect).
     truth = result.truth[["date", "customer_id", "true_effect", "true_risk"]]

@@ -596,6 +596,19 @@ class OutreachConfig(_Frozen):
         "customers); none: all the rest.",
     )
     seed: int = Field(0, description="Seed of the daily holdout draw (with the date).")
+    outcome_values: dict[str, float] = Field(
+        default_factory=lambda: {
+            "issue_resolved": 1.0,
+            "customer_calmed": 0.5,
+            "no_change": 0.0,
+            "customer_upset": -1.0,
+        },
+        description="What each code the team notes for a call that reached the customer is "
+        "worth: the share of the customer's trouble the call settled (1: all of it; "
+        "negative: it made things worse). `radar uplift` learns each customer's chances of "
+        "these codes (the 'notes' learner); codes not named (no_answer, declined, ...) teach "
+        "it nothing; {}: learn from the complaints only.",
+    )
     outcomes_url: str | None = Field(
         None,
         description="Database of outreach outcomes (SQLAlchemy URL, e.g. "
@@ -612,6 +625,9 @@ class OutreachConfig(_Frozen):
             raise ValueError(f"outreach.segment_capacity must not be negative: {negative}")
         if self.segment_capacity and self.explore_fraction > 0:
             raise ValueError("outreach.explore_fraction needs one capacity, not segment_capacity")
+        beyond = {c: v for c, v in self.outcome_values.items() if not -1 <= v <= 1}
+        if beyond:
+            raise ValueError(f"outreach.outcome_values must lie in [-1, 1]: {beyond}")
         return self
 
 
@@ -640,6 +656,13 @@ class LoopConfig(_Frozen):
     )
     holdout_fraction: float = Field(
         0.5, gt=0, lt=1, description="The loop's holdout share (larger: a sharper estimate)."
+    )
+    agent_error: float = Field(
+        0.1,
+        ge=0,
+        le=1,
+        description="Share of the simulated team's notes of a reached call that name another "
+        "code than what the call did (drawn at random; see data/README.md).",
     )
 
 

@@ -4,8 +4,10 @@ A world of its own (``loop:`` in the config) runs for ``simulation.days`` days; 
 trained on it and registered in a workspace of its own (``WORKSPACE/loop``, made anew). Then, each loop day: the day's list
 is scored on everything exported so far (with today's assignment), the simulated team calls
 the ``contact`` group and reaches ``loop.reach_rate`` of them, a reached customer loses
-``loop.outreach_effect`` of their hidden frustration, the outcomes are recorded in the
-outcome store, and the world runs a day. When the last day's 48 hours have passed,
+``loop.outreach_effect`` of their hidden frustration (or, in the heterogeneous world, the
+share their cause and person allow), the outcomes are recorded in the outcome store (a
+reached call's code as an agent would note what it did, ``loop.agent_error`` of them wrong:
+:func:`noted_codes`), and the world runs a day. When the last day's 48 hours have passed,
 ``radar monitor`` measures the effect (contact minus holdout complaint rate, with its
 interval) and it is set beside the truth for exactly what that difference estimates.
 
@@ -45,6 +47,12 @@ from serving.scorer import Scorer
 from training.train import train
 
 log = logging.getLogger(__name__)
+# The code an agent notes for a call that reached the customer, read from the share of the
+# hidden frustration it removed: below 0 it made things worse, then changed nothing, calmed
+# the customer, resolved the issue (codes of the outreach page, in order of worth).
+NOTED_CODES = ("customer_upset", "no_change", "customer_calmed", "issue_resolved")
+NOTE_BANDS = (0.0, 0.25, 0.6)  # the shares at which a note moves up a code
+UNREACHED = "no_answer"
 
 
 @dataclass(frozen=True)
@@ -116,6 +124,7 @@ def run_outreach_loop(config: RadarConfig) -> LoopResult:
     scorer = Scorer.from_registry(cfg)
     store = OutcomeStore(cfg.outcomes_url())
     rng = np.random.default_rng([sim.seed, 11])
+    agents = np.random.default_rng([sim.seed, 12])  # the notes' errors: no draw of rng moves
     effects: list[np.ndarray] = []
     truths: list[pd.DataFrame] = []
     days = []
@@ -152,6 +161,8 @@ def run_outreach_loop(config: RadarConfig) -> LoopResult:
             effect = truth.loc[truth["assigned"], "true_effect"].to_numpy()
             effects.append(effect)
             truths.append(truth)
+            share = truth.set_index("customer_id").loc[contact, "true_call_share"].to_numpy()
+            codes = np.asarray(NOTED_CODES)[noted_codes(share, loop.agent_error, agents)]
             world.reach(positions[reached])
             called = pd.Timestamp(day).tz_localize("UTC").to_pydatetime()
             store.record(
@@ -161,10 +172,10 @@ def run_outreach_loop(config: RadarConfig) -> LoopResult:
                         "contacted_at": called,
                         "list_date": day,
                         "reached": bool(hit),
-                        "outcome_code": "issue_resolved" if hit else "no_answer",
+                        "outcome_code": str(code) if hit else UNREACHED,
                         "note": None,
                     }
-                    for cid, hit in zip(contact, reached, strict=True)
+                    for cid, hit, code in zip(contact, reached, codes, strict=True)
                 ]
             )
             days.append(
@@ -186,6 +197,16 @@ def run_outreach_loop(config: RadarConfig) -> LoopResult:
     true_effect = float(np.concatenate(effects).mean()) if effects else float("nan")
     truth = pd.concat(truths, ignore_index=True) if truths else pd.DataFrame()
     return LoopResult(true_effect, report["outreach_effect"], report, days, truth, history)
+
+
+def noted_codes(share: np.ndarray, error: float, rng: np.random.Generator) -> np.ndarray:
+    """The code (index into :data:`NOTED_CODES`) an agent notes for calls that removed
+    ``share`` of the customer's frustration; a share ``error`` of them noted as another code,
+    drawn evenly."""
+    code = np.digitize(share, NOTE_BANDS)
+    wrong = rng.random(code.size) < error
+    other = (code + rng.integers(1, len(NOTED_CODES), code.size)) % len(NOTED_CODES)
+    return np.where(wrong, other, code)
 
 
 def exported(world: World) -> History:

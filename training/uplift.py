@@ -24,6 +24,17 @@ rows stand for the customers they were drawn from, in both groups alike:
   a hundred complaints can support, and with no evidence every coefficient is 0 and the
   ranking is the risk's. It is the default (:data:`DEFAULT_LEARNER`); its reasons name a
   category or a cause ("helps less: Age band 18-29").
+- ``notes``: learnt from what the calls did rather than from the complaints that followed.
+  The team notes a code for every call that reaches a customer (``issue_resolved``,
+  ``no_change``, ...), tens of times as many as the complaints, and states what each code is
+  worth (``outreach.outcome_values``: the share of the customer's trouble the call settled,
+  negative where it made things worse). A LightGBM classifier learns each customer's chances
+  of each valued code from the reached calls (their features and risk); a call's expected
+  effect is the risk times the expected value of its code, scaled so that over the
+  randomised rows it averages the effect the contacted and held-out groups measured (a
+  call settling half the trouble of a customer at 20 % risk removes about 10 points times
+  that scale). Default whenever the rows carry at least :data:`MIN_NOTES` valued notes
+  (:func:`default_learner`); its reasons name what moves the expected code.
 
 The effect is negative where the call prevents complaints. Models on few positives are
 noisy; the evaluation below is what says whether a ranking is worth anything, and a ranking
@@ -52,9 +63,14 @@ from training.metrics import Z95
 
 UPLIFT_ARTIFACT = "uplift_model"  # the artifact's name in a logged run
 RISK = "probability"  # the column (or key) of each row's risk without a call (anchored)
-LEARNERS = ("t", "anchored", "modifiers")
+LEARNERS = ("t", "anchored", "modifiers", "notes")
 DEFAULT_LEARNER = "modifiers"  # chosen unless another ranks clearly better (radar uplift)
+NOTES_LEARNER = "notes"  # the default instead where the calls' notes are there to learn from
 ANCHORED = ("anchored", "modifiers")  # the learners that start from the risk
+NOTE = "outcome_code"  # a contacted row's code for a call that reached the customer, else none
+# Fewest valued notes the ``notes`` learner learns from: below it a classifier of four codes
+# has a handful of calls per code and the learners on complaints are all there is.
+MIN_NOTES = 30
 # A recorded chance below this counts as this: one row never stands for more than a thousand.
 MIN_CHANCE = 1e-3
 # What the ``modifiers`` learner lets a call's effect depend on (those present in the rows):
@@ -94,18 +110,25 @@ class UpliftModel:
         settings: UpliftSettings | None = None,
         seed: int = 0,
         kind: str = "t",
+        outcome_values: Mapping[str, float] | None = None,
     ) -> None:
         if kind not in LEARNERS:
             raise ValueError(f"no uplift learner {kind!r}: choose one of {LEARNERS}")
+        if kind == NOTES_LEARNER and not outcome_values:
+            raise ValueError(
+                "the 'notes' learner needs what each code is worth (outreach.outcome_values)"
+            )
         self.feature_names = list(feature_names)
         self.settings = settings or UpliftSettings()
         self.seed = seed
         self.kind = kind
+        self.outcome_values = dict(outcome_values or {})
 
     @property
     def input_columns(self) -> list[str]:
-        """What a row must hold: the features, and its risk for the anchored learners."""
-        return [*self.feature_names, *([RISK] if self.kind in ANCHORED else [])]
+        """What a row must hold: the features, and its risk for the learners that use it."""
+        uses_risk = self.kind in ANCHORED or self.kind == NOTES_LEARNER
+        return [*self.feature_names, *([RISK] if uses_risk else [])]
 
     def fit(
         self, X: pd.DataFrame, contacted: np.ndarray, complained: np.ndarray, chance: np.ndarray
@@ -113,7 +136,8 @@ class UpliftModel:
         """``contacted``: assigned ``contact`` (else held out); ``chance``: each row's chance
         of the group it is in under the day's design (``randomised_rows``' ``chance``);
         ``complained``: 1 or 0, or for the ``modifiers`` learner also a probability (an
-        expected outcome, e.g. a simulator's, to see what unlimited outcomes would teach)."""
+        expected outcome, e.g. a simulator's, to see what unlimited outcomes would teach).
+        The ``notes`` learner also reads each contacted row's :data:`NOTE`."""
         contacted = np.asarray(contacted, dtype=bool)
         complained = np.asarray(complained, dtype=float)
         if not ((complained >= 0) & (complained <= 1)).all():  # NaN included
@@ -124,6 +148,8 @@ class UpliftModel:
                 "only the 'modifiers' learner learns from probabilities"
             )
         weight = row_weights(chance)
+        if self.kind == NOTES_LEARNER:
+            return self._fit_notes(X, contacted, complained, weight)
         self.offsets_, start, self.boosters_ = {}, None, {}
         if self.kind in ANCHORED:
             start = _logit(_risk(X))
@@ -139,17 +165,7 @@ class UpliftModel:
                 start[contacted] + self.offsets_["contact"], rows=contacted,
             )  # fmt: skip
             return self
-        params = {
-            "objective": "binary",
-            "learning_rate": self.settings.learning_rate,
-            "num_leaves": self.settings.num_leaves,
-            "min_child_samples": self.settings.min_child_samples,
-            "reg_lambda": self.settings.reg_lambda,
-            "seed": self.seed,
-            "deterministic": True,
-            "verbose": -1,
-            "num_threads": 1,
-        }
+        params = {**self._booster_params(), "objective": "binary"}
         matrix = self._matrix(X)
         for arm, rows in arms:
             data = lgb.Dataset(
@@ -161,9 +177,73 @@ class UpliftModel:
             self.boosters_[arm] = lgb.train(params, data, self.settings.n_estimators)
         return self
 
+    def _fit_notes(
+        self, X: pd.DataFrame, contacted: np.ndarray, complained: np.ndarray, weight: np.ndarray
+    ) -> UpliftModel:
+        """The classifier of the valued codes on the contacted rows that carry one, and the
+        scale that turns risk x expected value into a change of probability."""
+        if NOTE not in X:
+            raise KeyError(f"the 'notes' learner needs each contacted row's code in {NOTE!r}")
+        codes = pd.Series(np.asarray(X[NOTE], dtype=object)).where(contacted)
+        valued = codes.isin(list(self.outcome_values)).to_numpy()
+        if valued.sum() < MIN_NOTES:
+            raise ValueError(
+                f"{valued.sum()} contacted row(s) carry a code valued in outreach.outcome_values "
+                f"({', '.join(self.outcome_values)}); the 'notes' learner needs at least "
+                f"{MIN_NOTES}"
+            )
+        # Codes in order of worth; only those noted are classes (a code never noted has no
+        # chance to learn).
+        self.codes_ = sorted(set(codes[valued]), key=lambda c: (self.outcome_values[c], c))
+        self.boosters_, self.offsets_ = {}, {}
+        if len(self.codes_) > 1:
+            # Unweighted: which code a call earns given who the customer is does not depend
+            # on how likely they were to be called (the draw reads nothing else); weights
+            # of a thousand would let a few explored calls decide.
+            label = pd.Series(codes[valued]).map({c: i for i, c in enumerate(self.codes_)})
+            data = lgb.Dataset(self._note_matrix(X)[valued], label.to_numpy())
+            params = {**self._booster_params(), "objective": "multiclass"}
+            params["num_class"] = len(self.codes_)
+            self.boosters_[NOTES_LEARNER] = lgb.train(params, data, self.settings.n_estimators)
+        # The scale: over every randomised row (each group standing for the customers it was
+        # drawn from), the predicted change averages the measured one. No prevention seen
+        # yet: no customer is expected to be helped.
+        predicted = np.average(_risk(X) * self._expected_value(X), weights=weight)
+        prevented = _rate_difference(contacted, complained, weight)
+        self.scale_ = float(prevented / predicted) if prevented > 0 and predicted > 0 else 0.0
+        return self
+
+    def _expected_value(self, X: pd.DataFrame | Mapping[str, np.ndarray]) -> np.ndarray:
+        """Each row's expected worth of the code its reached call would earn."""
+        return self._code_chances(X) @ np.array([self.outcome_values[c] for c in self.codes_])
+
+    def _code_chances(self, X: pd.DataFrame | Mapping[str, np.ndarray]) -> np.ndarray:
+        booster = self.boosters_.get(NOTES_LEARNER)
+        if booster is None:  # one code noted: every call earns it
+            return np.ones((len(np.asarray(X[RISK])), 1))
+        return booster.predict(self._note_matrix(X)).reshape(-1, len(self.codes_))
+
+    def _note_matrix(self, X: pd.DataFrame | Mapping[str, np.ndarray]) -> np.ndarray:
+        """The features and the risk, as the notes' classifier reads them."""
+        return np.column_stack([self._matrix(X), _risk(X)])
+
+    def _booster_params(self) -> dict:
+        return {
+            "learning_rate": self.settings.learning_rate,
+            "num_leaves": self.settings.num_leaves,
+            "min_child_samples": self.settings.min_child_samples,
+            "reg_lambda": self.settings.reg_lambda,
+            "seed": self.seed,
+            "deterministic": True,
+            "verbose": -1,
+            "num_threads": 1,
+        }
+
     def predict_effect(self, X: pd.DataFrame | Mapping[str, np.ndarray]) -> np.ndarray:
         """Expected change of each customer's complaint probability if contacted (the
         ``anchored`` learner reads each row's risk without a call from ``probability``)."""
+        if self.kind == NOTES_LEARNER:
+            return -self.scale_ * _risk(X) * self._expected_value(X)
         if self.kind in ANCHORED:
             start = _logit(_risk(X))
             if self.kind == "modifiers":
@@ -184,6 +264,8 @@ class UpliftModel:
         active in the customer's region at the cutoff (1)"."""
         if self.kind == "modifiers":
             contributions, words = self.shift_.contributions(X, _logit(_risk(X)))
+        elif self.kind == NOTES_LEARNER:
+            contributions, words = self._note_contributions(X)
         else:
             matrix = self._matrix(X)
             contributions = self.boosters_["contact"].predict(matrix, pred_contrib=True)[:, :-1]
@@ -207,6 +289,32 @@ class UpliftModel:
             texts.append("; ".join(f"{k}: {', '.join(v)}" for k, v in parts.items() if v))
         return texts
 
+    def _note_contributions(
+        self, X: pd.DataFrame | Mapping[str, np.ndarray]
+    ) -> tuple[np.ndarray, Callable[[int, int], str]]:
+        """Per row and input, its part of the change of the expected code's worth, signed as
+        a change of the effect (negative: a call helps more). Each input's contributions to
+        the codes' log-odds are weighed by how the expected worth moves with each code's
+        log-odds (its chance times its worth above the expected), the first-order change."""
+        matrix, names = self._note_matrix(X), [*self.feature_names, RISK]
+        booster = self.boosters_.get(NOTES_LEARNER)
+        if booster is None:
+            contributions = np.zeros(matrix.shape)
+        else:
+            k = len(self.codes_)
+            raw = booster.predict(matrix, pred_contrib=True).reshape(len(matrix), k, -1)
+            chances = self._code_chances(X)
+            values = np.array([self.outcome_values[c] for c in self.codes_])
+            slope = chances * (values - (chances @ values)[:, None])  # d worth / d log-odds
+            contributions = -np.einsum("rk,rkj->rj", slope, raw[:, :, :-1])
+
+        def words(row: int, column: int) -> str:
+            if names[column] == RISK:
+                return f"Risk of a complaint without a call ({matrix[row, column]:.1%})"
+            return f"{_describe(names[column])} ({_n(matrix[row, column])})"
+
+        return contributions, words
+
     def save(self, folder: Path) -> None:
         """The two boosters as LightGBM text and the settings as JSON (no pickles)."""
         folder = Path(folder)
@@ -221,6 +329,9 @@ class UpliftModel:
             "offsets": self.offsets_,
             **({"shift": self.shift_.to_dict()} if self.kind == "modifiers" else {}),
         }
+        if self.kind == NOTES_LEARNER:
+            meta |= {"outcome_values": self.outcome_values, "codes": self.codes_}
+            meta["scale"] = self.scale_
         (folder / "uplift.json").write_text(json.dumps(meta, indent=2))
 
     @classmethod
@@ -228,8 +339,14 @@ class UpliftModel:
         folder = Path(folder)
         meta = json.loads((folder / "uplift.json").read_text())
         kind = meta.get("kind", "t")
-        model = cls(meta["feature_names"], UpliftSettings(**meta["settings"]), meta["seed"], kind)
+        model = cls(
+            meta["feature_names"], UpliftSettings(**meta["settings"]), meta["seed"], kind,
+            meta.get("outcome_values"),
+        )  # fmt: skip
         arms = {"t": ("contact", "holdout"), "anchored": ("contact",)}.get(kind, ())
+        if kind == NOTES_LEARNER:
+            model.codes_, model.scale_ = list(meta["codes"]), float(meta["scale"])
+            arms = (NOTES_LEARNER,) if len(model.codes_) > 1 else ()
         model.boosters_ = {arm: lgb.Booster(model_file=str(folder / f"{arm}.txt")) for arm in arms}
         model.offsets_ = {arm: float(v) for arm, v in meta.get("offsets", {}).items()}
         if kind == "modifiers":
@@ -240,6 +357,21 @@ class UpliftModel:
         if isinstance(X, pd.DataFrame):
             return X[self.feature_names].to_numpy(dtype=float, na_value=np.nan)
         return np.column_stack([np.asarray(X[n], dtype=float) for n in self.feature_names])
+
+
+def valued_notes(rows: pd.DataFrame, outcome_values: Mapping[str, float]) -> int:
+    """How many ``rows`` carry a code ``outcome_values`` values (in :data:`NOTE`: only a
+    contacted row's call has one)."""
+    if NOTE not in rows or not outcome_values:
+        return 0
+    return int(rows[NOTE].isin(list(outcome_values)).sum())
+
+
+def default_learner(rows: pd.DataFrame, outcome_values: Mapping[str, float]) -> str:
+    """The learner chosen unless another ranks clearly better: the ``notes`` learner where
+    the rows carry :data:`MIN_NOTES` valued notes (tens of times the complaints' evidence),
+    else :data:`DEFAULT_LEARNER` (of the learners on complaints, the fewest parameters)."""
+    return NOTES_LEARNER if valued_notes(rows, outcome_values) >= MIN_NOTES else DEFAULT_LEARNER
 
 
 class ModifierShift:

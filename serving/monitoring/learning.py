@@ -1,10 +1,12 @@
 """What the matured lists teach: every customer a matured list assigned (``contact`` or
 ``holdout``), with the features the list was scored on, the group the draw
-put them in, the chance of that draw and whether they complained within the horizon.
-The rows an uplift model learns from and is judged on (:mod:`training.uplift`)."""
+put them in, the chance of that draw, the code the team noted for a call that reached them
+and whether they complained within the horizon. The rows an uplift model learns from and is
+judged on (:mod:`training.uplift`)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date as Date
 from pathlib import Path
@@ -17,16 +19,21 @@ from data.history import History
 from experiments.config import RadarConfig
 from features.catalogue import FEATURE_NAMES
 from serving.monitoring.monitor import matured_days
+from serving.outreach.outcomes import OutcomeStore
 from serving.publication import CONTACT, HOLDOUT, SNAPSHOT_FEATURES, published_days, read_list
 from training import registry
 from training.uplift import (
-    DEFAULT_LEARNER,
     EFFECT_MODIFIERS,
     LEARNERS,
+    MIN_NOTES,
+    NOTE,
+    NOTES_LEARNER,
     UpliftModel,
+    default_learner,
     prevented_difference_interval,
     prevented_interval,
     prevented_rate_interval,
+    valued_notes,
 )
 
 
@@ -37,7 +44,8 @@ def randomised_rows(
     snapshot's features, the list's ``probability``, ``contacted``, ``propensity`` (its
     chance of ``contact``; lists from before propensities were recorded: the day's contact
     share), ``chance`` (its chance of the group it is in: what its inverse-probability
-    weight inverts) and ``complained``."""
+    weight inverts), ``outcome_code`` (the code noted for the call that reached a contacted
+    customer, from the outcome store; else missing) and ``complained``."""
     frames = []
     for day in matured_days(history, published, config.labels.horizon_hours, config.evaluation):
         listed = day.listed[day.listed["assignment"].isin([CONTACT, HOLDOUT])]
@@ -69,7 +77,31 @@ def randomised_rows(
                 complained=listed["label"].to_numpy(dtype=int),
             )
         )
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if not frames:
+        return pd.DataFrame()
+    rows = pd.concat(frames, ignore_index=True)
+    notes = call_notes(config.outcomes_url())
+    noted = rows[["date", "customer_id"]].merge(notes, how="left", on=["date", "customer_id"])
+    return rows.assign(**{NOTE: noted[NOTE].where(rows["contacted"]).to_numpy()})
+
+
+def call_notes(url: str) -> pd.DataFrame:
+    """Per list day and customer, the code noted for the last call of that list that reached
+    them (``date``, ``customer_id``, ``outcome_code``). A call recorded without its list's date
+    counts for the day it was made on."""
+    store = OutcomeStore(url)
+    try:
+        outcomes = store.frame()
+    finally:
+        store.close()
+    reached = outcomes[outcomes["reached"].astype(bool)]
+    made_on = reached["contacted_at"].dt.date
+    day = reached["list_date"].where(reached["list_date"].notna(), made_on)
+    return (
+        reached.assign(date=pd.to_datetime(day).dt.date)[["date", "customer_id", NOTE]]
+        .drop_duplicates(["date", "customer_id"], keep="last")  # oldest contact first
+        .reset_index(drop=True)
+    )
 
 
 def uplift_features(rows: pd.DataFrame) -> list[str]:
@@ -84,6 +116,25 @@ def learner_columns(kind: str, rows: pd.DataFrame) -> list[str]:
     if kind == "modifiers":
         return [c for c in EFFECT_MODIFIERS if c in rows]
     return uplift_features(rows)
+
+
+def fitted_learner(
+    kind: str, rows: pd.DataFrame, seed: int, outcome_values: Mapping[str, float]
+) -> UpliftModel:
+    """The ``kind`` learner fitted on every one of ``rows`` (reading what
+    :func:`learner_columns` names)."""
+    learner = UpliftModel(
+        learner_columns(kind, rows), seed=seed, kind=kind,
+        outcome_values=outcome_values if kind == NOTES_LEARNER else None,
+    )  # fmt: skip
+    return learner.fit(rows, rows["contacted"], rows["complained"], rows["chance"])
+
+
+def usable_learners(rows: pd.DataFrame, outcome_values: Mapping[str, float]) -> list[str]:
+    """The learners ``rows`` can teach: the ``notes`` learner only where they carry enough
+    valued notes."""
+    enough = valued_notes(rows, outcome_values) >= MIN_NOTES
+    return [kind for kind in LEARNERS if kind != NOTES_LEARNER or enough]
 
 
 @dataclass(frozen=True)
@@ -107,14 +158,17 @@ class LearnerChoice:
     scores: dict  # learner -> its ranking score of the later rows (expected prevention)
 
 
-def choose_learner(rows: pd.DataFrame, seed: int) -> LearnerChoice:
-    """Each learner (:data:`training.uplift.LEARNERS`) learns on the earlier two thirds of
-    the days of ``rows`` and ranks the latest third, judged by the complaints its top half
-    prevented, estimated from those days' randomised groups. The default learner
-    (:data:`training.uplift.DEFAULT_LEARNER`, the one with the fewest parameters) is chosen
-    unless another prevented clearly more (paired 95 % interval above zero; of several, the
-    one that prevented most): with few complaints a forest learns noise that can look better
-    by chance."""
+def choose_learner(
+    rows: pd.DataFrame, seed: int, outcome_values: Mapping[str, float] | None = None
+) -> LearnerChoice:
+    """Each learner the rows can teach (:func:`usable_learners`) learns on the earlier two
+    thirds of the days of ``rows`` and ranks the latest third, judged by the complaints its
+    top half prevented, estimated from those days' randomised groups. The default learner
+    (:func:`training.uplift.default_learner`: the one learnt from the calls' notes where the
+    team notes valued codes, else the one with the fewest parameters) is chosen unless
+    another prevented clearly more (paired 95 % interval above zero; of several, the one that
+    prevented most): with few complaints a forest learns noise that can look better by
+    chance."""
     days = sorted(rows["date"].unique())
     if len(days) < 2:
         raise ValueError("learning whom a call helps needs matured lists of at least 2 days")
@@ -122,19 +176,19 @@ def choose_learner(rows: pd.DataFrame, seed: int) -> LearnerChoice:
     early, late = rows[rows["date"] < split], rows[rows["date"] >= split]
     k = len(late) // 2
     groups = [late[c].to_numpy() for c in ("contacted", "complained", "chance")]
+    values = outcome_values or {}
+    kinds, default = usable_learners(early, values), default_learner(early, values)
     judged, scores = {}, {}
-    for kind in LEARNERS:
-        learner = UpliftModel(learner_columns(kind, rows), seed=seed, kind=kind)
-        learner.fit(early, early["contacted"], early["complained"], early["chance"])
-        scores[kind] = -learner.predict_effect(late)
+    for kind in kinds:
+        scores[kind] = -fitted_learner(kind, early, seed, values).predict_effect(late)
         judged[kind] = prevented_interval(scores[kind], *groups, k)
     better = [
         kind
-        for kind in LEARNERS
-        if kind != DEFAULT_LEARNER
-        and prevented_difference_interval(scores[kind], scores[DEFAULT_LEARNER], *groups, k)[1] > 0
+        for kind in kinds
+        if kind != default
+        and prevented_difference_interval(scores[kind], scores[default], *groups, k)[1] > 0
     ]
-    chosen = max(better, key=lambda kind: judged[kind][0]) if better else DEFAULT_LEARNER
+    chosen = max(better, key=lambda kind: judged[kind][0]) if better else default
     return LearnerChoice(chosen, max(1, len(days) * 2 // 3), late, k, judged, scores)
 
 
@@ -229,7 +283,8 @@ def train_uplift(config: RadarConfig, history: History, min_complaints: int = 20
             f"learning whom a call helps needs at least {min_complaints}: let more lists "
             "mature (or explore: outreach.explore_fraction)"
         )
-    choice = choose_learner(rows, config.model.seed)
+    values = config.outreach.outcome_values
+    choice = choose_learner(rows, config.model.seed, values)
     chosen, late, k = choice.kind, choice.late, choice.top
     names = learner_columns(chosen, rows)
     groups = [late[c].to_numpy() for c in ("contacted", "complained", "chance")]
@@ -240,6 +295,7 @@ def train_uplift(config: RadarConfig, history: History, min_complaints: int = 20
     )
     evaluation = {
         "rows": len(rows), "complaints": int(rows["complained"].sum()),
+        "valued_notes": valued_notes(rows, values),
         "prevented_per_100_calls": list(prevented_per_100_calls(rows)),
         "rows_to_tell_gain": rows_to_tell(
             beyond_risk, by_risk[0], config.monitoring.uplift_gain_to_tell
@@ -251,9 +307,7 @@ def train_uplift(config: RadarConfig, history: History, min_complaints: int = 20
         "prevented_beyond_risk": list(beyond_risk),
         "by_group": effect_by_group(rows).replace({np.nan: None}).to_dict("records"),
     }  # fmt: skip
-    model = UpliftModel(names, seed=config.model.seed, kind=chosen).fit(
-        rows, rows["contacted"], rows["complained"], rows["chance"]
-    )
+    model = fitted_learner(chosen, rows, config.model.seed, values)
     client = registry.connect(config)
     with mlflow.start_run(run_name="uplift", tags=registry.owner_tags()):
         mlflow.log_params({"learner": chosen, "features": len(names), "rows": len(rows)})
@@ -261,6 +315,7 @@ def train_uplift(config: RadarConfig, history: History, min_complaints: int = 20
             "prevented_top_half_uplift": by_uplift[0], "prevented_top_half_risk": by_risk[0],
             "prevented_beyond_risk": beyond_risk[0],
             "complaints": evaluation["complaints"],
+            "valued_notes": evaluation["valued_notes"],
         })  # fmt: skip
         mlflow.log_dict(evaluation, "uplift_evaluation.json")
         uri = registry.log_uplift_model(model, rows)

@@ -15,7 +15,18 @@ from data.templates import render
 
 HERE = Path(__file__).resolve().parent
 PAGE_ROWS = 1000  # the top of the list; the CSV and Parquet files hold everyone
-OUTCOME_CODES = ("issue_resolved", "callback_scheduled", "declined", "no_answer", "other")
+# What the team can note; the first four say what a call that reached the customer did (what
+# outreach.outcome_values values by default), the rest how it went otherwise.
+OUTCOME_CODES = (
+    "issue_resolved",
+    "customer_calmed",
+    "no_change",
+    "customer_upset",
+    "callback_scheduled",
+    "declined",
+    "no_answer",
+    "other",
+)
 FILTERS = (("f-tier", "tier"), ("f-assignment", "assignment"), ("f-segment", "segment"))
 
 

@@ -11,8 +11,9 @@ import pytest
 
 from data.simulator.params import WorldParams
 from data.simulator.world import World
-from radar.outreach_loop import loop_config, run_outreach_loop
+from radar.outreach_loop import NOTED_CODES, loop_config, run_outreach_loop
 from serving.outreach.outcomes import OutcomeStore
+from serving.outreach.page import OUTCOME_CODES
 from tests.conftest import small_config
 
 
@@ -62,6 +63,12 @@ def test_the_loop_measures_an_effect_whose_interval_covers_the_truth(tmp_path):
     assert truth["reached"].sum() == kept["reached"].sum()
     assert truth.loc[truth["reached"], "assigned"].all()
     assert (truth["true_call_share"] == config.loop.outreach_effect).all()
+    # The team notes a code for every reached call: half the frustration removed is a
+    # customer calmed, but for the agents' mistakes (another code, about 1 in 10).
+    codes = kept.loc[kept["reached"], "outcome_code"]
+    assert set(codes) <= set(NOTED_CODES) and set(codes) <= set(OUTCOME_CODES)
+    assert abs((codes != "customer_calmed").mean() - config.loop.agent_error) < 0.05
+    assert (kept.loc[~kept["reached"], "outcome_code"] == "no_answer").all()
 
 
 def test_heterogeneous_calls_help_by_cause_calm_the_angriest_less_annoy_the_young():

@@ -16,6 +16,7 @@ from serving.scorer import Scorer
 from tests.conftest import small_config
 from tests.service.conftest import make_client
 from training import registry
+from training.uplift import LEARNERS
 
 pytestmark = pytest.mark.slow
 
@@ -70,6 +71,10 @@ def test_uplift_is_learnt_judged_and_registered(looped):
     assert set(bands["value"]) == set(result.history.customers["age_band"].dropna().unique())
     assert (groups.groupby("modifier")["rows"].sum() == evaluation["rows"]).all()
     assert groups["per_100"].notna().any() and (groups["low"] <= groups["high"]).all()
+    # Every learner was judged, the one on the calls' notes too: each reached call's code
+    # joined to its row from the outcome store.
+    assert set(evaluation["learners"]) == set(LEARNERS)
+    assert evaluation["valued_notes"] == sum(d["reached"] for d in result.days)
 
 
 def test_the_list_ranks_by_prevention_and_the_service_says_the_effect(looped, monkeypatch):

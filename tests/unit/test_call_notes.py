@@ -1,21 +1,24 @@
-"""How the call-notes benchmark turns what a call did into the code an agent notes."""
+"""How the simulated team turns what a call did into the code an agent notes."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from benchmarks.uplift_call_records import CODES, noted_codes
+from radar.outreach_loop import NOTED_CODES as CODES
+from radar.outreach_loop import noted_codes
 
-# One call in each band: made things worse, changed nothing, calmed, resolved.
+# One call in each band: made things worse, changed nothing, calmed, resolved the issue.
 SHARES = np.array([-0.25, 0.1, 0.3, 0.8])
 
 
 def test_a_faultless_agent_notes_the_band_of_what_the_call_did():
     codes = noted_codes(SHARES, 0.0, np.random.default_rng(0))
-    assert [CODES[c] for c in codes] == ["made_worse", "no_change", "calmed", "resolved"]
-    # The bands' edges: nothing removed is "no change", 0.6 removed is "resolved".
+    assert [CODES[c] for c in codes] == [
+        "customer_upset", "no_change", "customer_calmed", "issue_resolved",
+    ]  # fmt: skip
+    # The bands' edges: nothing removed is "no change", 0.6 removed resolves it.
     assert [CODES[c] for c in noted_codes(np.array([0.0, 0.6]), 0.0, np.random.default_rng(0))] == [
-        "no_change", "resolved",
+        "no_change", "issue_resolved",
     ]  # fmt: skip
 
 
