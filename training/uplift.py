@@ -196,21 +196,34 @@ class UpliftModel:
         # chance to learn).
         self.codes_ = sorted(set(codes[valued]), key=lambda c: (self.outcome_values[c], c))
         self.boosters_, self.offsets_ = {}, {}
+        # A text column (the profile's categories) is read as a category of the values seen.
+        self.levels_ = {
+            name: sorted(map(str, pd.unique(np.asarray(X[name], dtype=object))))
+            for name in self.feature_names
+            if not _numeric(X[name])
+        }
         if len(self.codes_) > 1:
             # Unweighted: which code a call earns given who the customer is does not depend
             # on how likely they were to be called (the draw reads nothing else); weights
             # of a thousand would let a few explored calls decide.
             label = pd.Series(codes[valued]).map({c: i for i, c in enumerate(self.codes_)})
-            data = lgb.Dataset(self._note_matrix(X)[valued], label.to_numpy())
+            categories = [self.feature_names.index(name) for name in self.levels_]
+            data = lgb.Dataset(
+                self._note_matrix(X)[valued], label.to_numpy(), categorical_feature=categories
+            )
             params = {**self._booster_params(), "objective": "multiclass"}
             params["num_class"] = len(self.codes_)
             self.boosters_[NOTES_LEARNER] = lgb.train(params, data, self.settings.n_estimators)
         # The scale: over every randomised row (each group standing for the customers it was
-        # drawn from), the predicted change averages the measured one. No prevention seen
-        # yet: no customer is expected to be helped.
+        # drawn from), the predicted change averages the measured one; at most 1 (a call
+        # settling all the trouble removes at most all the risk), which also holds it where
+        # helped and annoyed nearly cancel. Where the complaints and the notes disagree on
+        # whether calls help on average, no call is expected to change anything (and a list
+        # ranked by it falls back on the risk).
         predicted = np.average(_risk(X) * self._expected_value(X), weights=weight)
         prevented = _rate_difference(contacted, complained, weight)
-        self.scale_ = float(prevented / predicted) if prevented > 0 and predicted > 0 else 0.0
+        agree = prevented * predicted > 0
+        self.scale_ = float(min(prevented / predicted, 1.0)) if agree else 0.0
         return self
 
     def _expected_value(self, X: pd.DataFrame | Mapping[str, np.ndarray]) -> np.ndarray:
@@ -224,8 +237,17 @@ class UpliftModel:
         return booster.predict(self._note_matrix(X)).reshape(-1, len(self.codes_))
 
     def _note_matrix(self, X: pd.DataFrame | Mapping[str, np.ndarray]) -> np.ndarray:
-        """The features and the risk, as the notes' classifier reads them."""
-        return np.column_stack([self._matrix(X), _risk(X)])
+        """The features and the risk, as the notes' classifier reads them: a text column as
+        the index of its value among those seen at fit (a value never seen: missing)."""
+        columns = []
+        for name in self.feature_names:
+            if name in self.levels_:
+                text = np.asarray(X[name], dtype=object).astype(str)
+                code = pd.Categorical(text, categories=self.levels_[name]).codes
+                columns.append(np.where(code < 0, np.nan, code).astype(float))
+            else:
+                columns.append(np.asarray(X[name], dtype=float))
+        return np.column_stack([*columns, _risk(X)])
 
     def _booster_params(self) -> dict:
         return {
@@ -309,9 +331,12 @@ class UpliftModel:
             contributions = -np.einsum("rk,rkj->rj", slope, raw[:, :, :-1])
 
         def words(row: int, column: int) -> str:
-            if names[column] == RISK:
-                return f"Risk of a complaint without a call ({matrix[row, column]:.1%})"
-            return f"{_describe(names[column])} ({_n(matrix[row, column])})"
+            name, value = names[column], matrix[row, column]
+            if name == RISK:
+                return f"Risk of a complaint without a call ({value:.1%})"
+            if name in self.levels_:
+                return f"{_describe(name)} {np.asarray(X[name], dtype=object)[row]}"
+            return f"{_describe(name)} ({_n(value)})"
 
         return contributions, words
 
@@ -331,7 +356,7 @@ class UpliftModel:
         }
         if self.kind == NOTES_LEARNER:
             meta |= {"outcome_values": self.outcome_values, "codes": self.codes_}
-            meta["scale"] = self.scale_
+            meta |= {"scale": self.scale_, "levels": self.levels_}
         (folder / "uplift.json").write_text(json.dumps(meta, indent=2))
 
     @classmethod
@@ -346,6 +371,7 @@ class UpliftModel:
         arms = {"t": ("contact", "holdout"), "anchored": ("contact",)}.get(kind, ())
         if kind == NOTES_LEARNER:
             model.codes_, model.scale_ = list(meta["codes"]), float(meta["scale"])
+            model.levels_ = {name: list(v) for name, v in meta["levels"].items()}
             arms = (NOTES_LEARNER,) if len(model.codes_) > 1 else ()
         model.boosters_ = {arm: lgb.Booster(model_file=str(folder / f"{arm}.txt")) for arm in arms}
         model.offsets_ = {arm: float(v) for arm, v in meta.get("offsets", {}).items()}

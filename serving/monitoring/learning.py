@@ -112,9 +112,14 @@ def uplift_features(rows: pd.DataFrame) -> list[str]:
 
 def learner_columns(kind: str, rows: pd.DataFrame) -> list[str]:
     """What an uplift learner reads of ``rows``: the effect modifiers present for the
-    ``modifiers`` learner, every numeric feature for the boosted ones."""
+    ``modifiers`` learner, every numeric feature for the boosted ones (and the profile's
+    categories among the modifiers for the ``notes`` learner, whose thousands of calls can
+    tell a category's customers apart)."""
     if kind == "modifiers":
         return [c for c in EFFECT_MODIFIERS if c in rows]
+    if kind == NOTES_LEARNER:
+        numeric = uplift_features(rows)
+        return [*numeric, *(c for c in EFFECT_MODIFIERS if c in rows and c not in numeric)]
     return uplift_features(rows)
 
 

@@ -264,14 +264,17 @@ def test_the_modifiers_learner_without_evidence_ranks_as_the_risk_does():
 
 def test_every_learner_round_trips_through_the_registry(tmp_path):
     # What `radar uplift` registers is what the list and the service load: same effects,
-    # same words, for every learner (the modifiers learner's rows carry text categories).
+    # same words, for every learner (the modifiers and notes learners' rows carry text
+    # categories).
     config = small_config(tmp_path / "ws")
     client = registry.connect(config)
     rows, contacted, complained = modifier_experiment(4_000, 14)
     rows = with_notes(rows.assign(billing_amount=rows["billing"] * 40.0), contacted, 14)
     chance = np.full(len(rows), 0.5)
     for kind in LEARNERS:
-        columns = ["billing", "age_band"] if kind == "modifiers" else ["billing", "billing_amount"]
+        columns = {"modifiers": ["billing", "age_band"], "notes": ["billing", "age_band"]}.get(
+            kind, ["billing", "billing_amount"]
+        )
         model = UpliftModel(columns, kind=kind, outcome_values=VALUES)
         model.fit(rows, contacted, complained, chance)
         with mlflow.start_run(run_name=f"uplift-{kind}"):
@@ -325,3 +328,24 @@ def test_the_notes_learner_needs_valued_notes_and_says_so():
     same = np.where(contacted, complained[~contacted].mean() + 0.05, 0.0) > 0
     model = UpliftModel(["billing"], kind="notes", outcome_values=VALUES)
     assert not model.fit(rows, contacted, same, propensity).predict_effect(rows).any()
+
+
+def test_the_notes_learner_reads_a_category_and_names_it():
+    # A call annoys the young (they note it upset them) and resolves the rest's billing
+    # problems: the classifier tells the bands apart and says so in words.
+    rows, contacted, complained = modifier_experiment(6_000, 20)
+    young = rows["age_band"].to_numpy() == "18-29"
+    code = np.where(young, "customer_upset", np.where(rows["billing"] == 1, "issue_resolved",
+                                                       "no_change"))  # fmt: skip
+    rows = rows.assign(**{NOTE: np.where(contacted, code, None)})
+    model = UpliftModel(["billing", "age_band"], kind="notes", outcome_values=VALUES)
+    predicted = model.fit(rows, contacted, complained, np.full(len(rows), 0.5)).predict_effect(rows)
+    assert model.levels_ == {"age_band": ["18-29", "30-44", "45-64"]}
+    assert 0 < model.scale_ <= 1  # the young's complaints outweigh the rest's: both say so
+    billing = rows["billing"].to_numpy() == 1
+    assert predicted[young].min() > 0 > predicted[billing & ~young].max()
+    assert (np.abs(predicted) <= rows["probability"].to_numpy()).all()  # never beyond the risk
+    said = model.effect_reasons(rows[young].head(20), top=1)
+    assert all(text == "helps less: Age band 18-29" for text in said), said[:3]
+    # A band never seen at fit is read as missing, not an error.
+    assert np.isfinite(model.predict_effect(rows.head(3).assign(age_band="65+"))).all()
