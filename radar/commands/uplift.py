@@ -55,7 +55,8 @@ def evidence_line(evaluation: dict, gain: float) -> str:
     factor = evaluation["rows_to_tell_gain"]
     said = (
         f"Evidence: {evaluation['rows']} randomised rows, {evaluation['complaints']} "
-        f"complaints; a call prevented {per_call:.2f} [{low:.2f}, {high:.2f}] complaints per "
+        f"complaints, {evaluation.get('valued_notes', 0)} calls noted with a valued code "
+        f"(learner: {evaluation.get('learner', '-')}); a call prevented {per_call:.2f} [{low:.2f}, {high:.2f}] complaints per "
         "100 calls. "
     )
     if factor is None:

@@ -7,8 +7,11 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import pandas as pd
 import pytest
 
+from experiments.config import RadarConfig
 from radar.outcomes import import_outcomes, read_outcomes
+from serving.monitoring.learning import call_notes
 from serving.outreach.outcomes import OutcomeStore, without_password
+from serving.outreach.page import OUTCOME_CODES
 
 CONTACTED = datetime(2026, 5, 20, 9, 30, tzinfo=UTC)
 
@@ -98,3 +101,26 @@ def test_a_file_without_a_required_column_is_refused(tmp_path):
     path.write_text("customer_id,reached\nC001,true\n")
     with pytest.raises(ValueError, match=r"lacks column\(s\) \['contacted_at', 'outcome_code'\]"):
         read_outcomes(path)
+
+
+def test_the_notes_an_uplift_learner_reads_are_each_list_day_s_last_reached_call(store_url):
+    store = OutcomeStore(store_url)
+    later = CONTACTED + timedelta(hours=3)
+    store.record([
+        outcome(outcome_code="no_answer", reached=False),  # unreached: no note
+        outcome(contacted_at=later, outcome_code="customer_calmed"),  # reached later that day
+        outcome(customer_id="C002", outcome_code="customer_upset", list_date=None),
+        outcome(customer_id="C003", outcome_code="no_answer", reached=False),
+    ])  # fmt: skip
+    store.close()
+    notes = call_notes(store_url)
+    assert notes.to_dict("records") == [
+        {"date": date(2026, 5, 20), "customer_id": "C002", "outcome_code": "customer_upset"},
+        {"date": date(2026, 5, 20), "customer_id": "C001", "outcome_code": "customer_calmed"},
+    ]
+
+
+def test_the_codes_valued_by_default_are_the_page_s_own():
+    assert set(RadarConfig().outreach.outcome_values) <= set(OUTCOME_CODES)
+    with pytest.raises(ValueError, match=r"must lie in \[-1, 1\]"):
+        RadarConfig.model_validate({"outreach": {"outcome_values": {"issue_resolved": 2.0}}})

@@ -26,12 +26,14 @@ def evaluation(factor: float | None) -> dict:
     return {
         "rows": 7350, "complaints": 119, "prevented_per_100_calls": [0.35, -0.05, 0.8],
         "rows_to_tell_gain": factor, "judged_on_rows": 2400, "judged_on_days": 10,
+        "valued_notes": 2580, "learner": "notes",
     }  # fmt: skip
 
 
 def test_the_evidence_line_says_how_far_the_rows_are_from_telling():
     said = evidence_line(evaluation(24.0), 0.3)
-    assert "7350 randomised rows, 119 complaints" in said
+    assert "7350 randomised rows, 119 complaints, 2580 calls noted" in said
+    assert "(learner: notes)" in said
     assert "0.35 [-0.05, 0.80] complaints per 100 calls" in said
     assert "prevents 30% more" in said and "about 24 x the 2400 rows" in said
     assert "about 240 days of lists" in said
