@@ -87,6 +87,7 @@ from training.uplift import (  # noqa: E402
     UpliftModel,
     prevented_difference_interval,
     prevented_interval,
+    prevention_score,
     row_weights,
 )
 
@@ -237,7 +238,10 @@ def one_loop(seed: int, args: argparse.Namespace) -> dict:
         result.truth[["date", "customer_id", "true_effect"]], on=["date", "customer_id"]
     )
     rng = np.random.default_rng(seed)
-    scores = {kind: -model.predict_effect(whole) for kind, model in models.items()}
+    risk = whole["probability"].to_numpy()
+    scores = {
+        kind: prevention_score(model.predict_effect(whole), risk) for kind, model in models.items()
+    }
     scores |= {
         "chosen": scores[choice.kind],
         "modifiers_on_expected_outcomes": -on_expected.predict_effect(whole),
@@ -264,7 +268,9 @@ def one_loop(seed: int, args: argparse.Namespace) -> dict:
     # What the randomised rows alone say about the same two rankings.
     groups = [judged_rows[c].to_numpy() for c in ("contacted", "complained", "chance")]
     half = len(judged_rows) // 2
-    chosen_rows = -models[choice.kind].predict_effect(judged_rows)
+    chosen_rows = prevention_score(
+        models[choice.kind].predict_effect(judged_rows), judged_rows["probability"]
+    )
     estimated = {
         "chosen": prevented_interval(chosen_rows, *groups, half),
         "risk": prevented_interval(judged_rows["probability"].to_numpy(), *groups, half),

@@ -385,6 +385,18 @@ class UpliftModel:
         return np.column_stack([np.asarray(X[n], dtype=float) for n in self.feature_names])
 
 
+# A list ranked by expected prevention breaks ties (no effect expected, as the notes learner
+# says where the complaints show no prevention) by the risk; this weight of the risk in one
+# score does the same and is far below any effect the list tells apart (it rounds to 1e-6).
+RISK_TIE_BREAK = 1e-9
+
+
+def prevention_score(effect: np.ndarray, risk: np.ndarray) -> np.ndarray:
+    """The order a list ranked by expected prevention takes, as one score (highest first):
+    the most prevented first, ties by the risk."""
+    return -np.asarray(effect, dtype=float) + RISK_TIE_BREAK * np.asarray(risk, dtype=float)
+
+
 def valued_notes(rows: pd.DataFrame, outcome_values: Mapping[str, float]) -> int:
     """How many ``rows`` carry a code ``outcome_values`` values (in :data:`NOTE`: only a
     contacted row's call has one)."""

@@ -33,6 +33,7 @@ from training.uplift import (
     prevented_difference_interval,
     prevented_interval,
     prevented_rate_interval,
+    prevention_score,
     valued_notes,
 )
 
@@ -185,7 +186,8 @@ def choose_learner(
     kinds, default = usable_learners(early, values), default_learner(early, values)
     judged, scores = {}, {}
     for kind in kinds:
-        scores[kind] = -fitted_learner(kind, early, seed, values).predict_effect(late)
+        effect = fitted_learner(kind, early, seed, values).predict_effect(late)
+        scores[kind] = prevention_score(effect, late["probability"])
         judged[kind] = prevented_interval(scores[kind], *groups, k)
     better = [
         kind

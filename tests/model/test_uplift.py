@@ -19,6 +19,7 @@ from training.uplift import (
     prevented_difference_interval,
     prevented_in_top,
     prevented_interval,
+    prevention_score,
     qini_curve,
 )
 
@@ -327,7 +328,15 @@ def test_the_notes_learner_needs_valued_notes_and_says_so():
     # be helped, whatever the notes say.
     same = np.where(contacted, complained[~contacted].mean() + 0.05, 0.0) > 0
     model = UpliftModel(["billing"], kind="notes", outcome_values=VALUES)
-    assert not model.fit(rows, contacted, same, propensity).predict_effect(rows).any()
+    effect = model.fit(rows, contacted, same, propensity).predict_effect(rows)
+    assert not effect.any()
+    # A list ranked by it then falls back on the risk, and so does the one score every
+    # ranking by expected prevention is judged by.
+    risk = np.random.default_rng(20).random(len(rows))
+    order = np.argsort(-prevention_score(effect, risk), kind="stable")
+    assert np.array_equal(order, np.argsort(-risk, kind="stable"))
+    tiny = np.where(np.arange(len(rows)) == 5, -1e-6, 0.0)  # the least effect a list shows
+    assert np.argsort(-prevention_score(tiny, risk), kind="stable")[0] == 5
 
 
 def test_the_notes_learner_reads_a_category_and_names_it():
