@@ -33,7 +33,7 @@ rows stand for the customers they were drawn from, in both groups alike:
   effect is the risk times the expected value of its code, scaled so that over the
   randomised rows it averages the effect the contacted and held-out groups measured (a
   call settling half the trouble of a customer at 20 % risk removes about 10 points times
-  that scale). Default whenever the rows carry at least :data:`MIN_NOTES` valued notes
+  that scale; the scale is held within [0, 1]). Default whenever the rows carry at least :data:`MIN_NOTES` valued notes
   (:func:`default_learner`); its reasons name what moves the expected code.
 
 The effect is negative where the call prevents complaints. Models on few positives are
@@ -50,6 +50,7 @@ complaints prevented among the top ``k`` by the ranking, estimated as
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -215,15 +216,19 @@ class UpliftModel:
             params["num_class"] = len(self.codes_)
             self.boosters_[NOTES_LEARNER] = lgb.train(params, data, self.settings.n_estimators)
         # The scale: over every randomised row (each group standing for the customers it was
-        # drawn from), the predicted change averages the measured one; at most 1 (a call
-        # settling all the trouble removes at most all the risk), which also holds it where
-        # helped and annoyed nearly cancel. Where the complaints and the notes disagree on
-        # whether calls help on average, no call is expected to change anything (and a list
-        # ranked by it falls back on the risk).
+        # drawn from), the predicted change averages the measured one. A call cannot turn a
+        # code's worth around, so the scale is not negative: its estimate is the mean of the
+        # measured ratio's (normal) likelihood above 0, which is the ratio itself when the
+        # complaints clearly show prevention and a small positive number when they do not
+        # (the notes still rank; the effect shown is small). At most 1: a call settling all
+        # the trouble removes at most all the risk.
         predicted = np.average(_risk(X) * self._expected_value(X), weights=weight)
         prevented = _rate_difference(contacted, complained, weight)
-        agree = prevented * predicted > 0
-        self.scale_ = float(min(prevented / predicted, 1.0)) if agree else 0.0
+        spread = np.sqrt(_adjusted_difference(contacted, complained, weight)[1])
+        if predicted == 0 or not np.isfinite(prevented):
+            self.scale_ = 0.0
+        else:
+            self.scale_ = min(_mean_above_zero(prevented / predicted, spread / abs(predicted)), 1.0)
         return self
 
     def _expected_value(self, X: pd.DataFrame | Mapping[str, np.ndarray]) -> np.ndarray:
@@ -568,6 +573,17 @@ def _mean_offset(start: np.ndarray, complained: np.ndarray, weight: np.ndarray) 
     return float(offset)
 
 
+def _mean_above_zero(mean: float, sd: float) -> float:
+    """The mean of a normal (``mean``, ``sd``) truncated to the positive numbers."""
+    if sd <= 0:
+        return max(mean, 0.0)
+    z = mean / sd
+    if z < -35:  # Phi(z) underflows below here; the mean tends to sd / |z| (Mills' ratio)
+        return sd / -z
+    density = math.exp(-z * z / 2) / math.sqrt(2 * math.pi)
+    return mean + sd * density / (math.erfc(-z / math.sqrt(2)) / 2)
+
+
 def _logit(p: np.ndarray) -> np.ndarray:
     return np.log(p / (1 - p))
 
@@ -629,14 +645,25 @@ def prevented_rate_interval(
     estimate = _rate_difference(c, y, w)
     if np.isnan(estimate):
         return (estimate,) * 3
+    centre, variance = _adjusted_difference(c, y, w)
+    half = Z95 * np.sqrt(variance)
+    return estimate, float(centre - half), float(centre + half)
+
+
+def _adjusted_difference(
+    contacted: np.ndarray, complained: np.ndarray, weight: np.ndarray
+) -> tuple[float, float]:
+    """(centre, variance) of the held-out minus the contacted weighted complaint rate, one
+    complaint and one quiet row added to each group at its mean weight (see
+    :func:`prevented_rate_interval`)."""
     adjusted, variances = [], []
-    for arm in (~c, c):  # held out, contacted
-        wa, ya = np.r_[w[arm], w[arm].mean(), w[arm].mean()], np.r_[y[arm], 1.0, 0.0]
+    for arm in (~contacted, contacted):  # held out, contacted
+        wa = np.r_[weight[arm], weight[arm].mean(), weight[arm].mean()]
+        ya = np.r_[complained[arm], 1.0, 0.0]
         mean = np.sum(wa * ya) / np.sum(wa)
         adjusted.append(mean)
         variances.append(np.sum(wa**2 * (ya - mean) ** 2) / np.sum(wa) ** 2)
-    centre, half = adjusted[0] - adjusted[1], Z95 * np.sqrt(sum(variances))
-    return estimate, float(centre - half), float(centre + half)
+    return float(adjusted[0] - adjusted[1]), float(sum(variances))
 
 
 def qini_curve(

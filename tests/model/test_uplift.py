@@ -301,9 +301,10 @@ def test_the_notes_learner_learns_whom_a_call_helps_from_what_the_calls_did():
         predicted[billing].max() < 0 and predicted[billing].mean() < 4 * predicted[~billing].mean()
     )
     assert np.corrcoef(predicted, effect)[0, 1] > 0.8
-    # Scaled so that over the rows the expected change is the one the groups measured.
+    # Scaled so that over the rows the expected change is the one the groups measured (its
+    # likelihood's mean above 0, a hair beyond the ratio itself when prevention is clear).
     measured = complained[contacted].mean() - complained[~contacted].mean()
-    assert predicted.mean() == pytest.approx(measured, rel=1e-6)
+    assert predicted.mean() == pytest.approx(measured, rel=0.03)
     # Its reasons name what moves the expected code.
     said = np.asarray(model.effect_reasons(rows.head(100), top=1))
     assert np.mean(said[billing[:100]] == "a call helps more: billing (1)") > 0.9
@@ -324,14 +325,20 @@ def test_the_notes_learner_needs_valued_notes_and_says_so():
         UpliftModel(["billing"], kind="notes", outcome_values=VALUES).fit(
             few, contacted, complained, propensity
         )
-    # A call that prevents nothing (the contacted complain as often): nobody is expected to
-    # be helped, whatever the notes say.
-    same = np.where(contacted, complained[~contacted].mean() + 0.05, 0.0) > 0
+    # Where the complaints show no prevention (the contacted complain more), the notes still
+    # say whom a call helps more, but how much shrinks towards nothing: the scale's estimate
+    # is its likelihood's mean above 0.
+    fitted = UpliftModel(["billing"], kind="notes", outcome_values=VALUES)
+    fitted.fit(rows, contacted, complained, propensity)
+    worse = complained | (contacted & (np.random.default_rng(21).random(len(rows)) < 0.1))
     model = UpliftModel(["billing"], kind="notes", outcome_values=VALUES)
-    effect = model.fit(rows, contacted, same, propensity).predict_effect(rows)
-    assert not effect.any()
-    # A list ranked by it then falls back on the risk, and so does the one score every
-    # ranking by expected prevention is judged by.
+    effect = model.fit(rows, contacted, worse, propensity).predict_effect(rows)
+    assert 0 < model.scale_ < fitted.scale_ / 3
+    billing = rows["billing"].to_numpy() == 1
+    assert effect[billing].mean() < effect[~billing].mean() < 0
+    # A model that expects no effect (none at all) leaves a list ranked by it in the order
+    # of the risk, and so does the one score every ranking by expected prevention is judged by.
+    effect = np.zeros(len(rows))
     risk = np.random.default_rng(20).random(len(rows))
     order = np.argsort(-prevention_score(effect, risk), kind="stable")
     assert np.array_equal(order, np.argsort(-risk, kind="stable"))
