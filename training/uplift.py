@@ -22,8 +22,9 @@ rows stand for the customers they were drawn from, in both groups alike:
   categories, and what their trouble is, its cause, beside the risk itself), a ridge-
   penalised logistic regression. A coefficient per category and cause, not a forest: what
   a hundred complaints can support, and with no evidence every coefficient is 0 and the
-  ranking is the risk's. It is the default (:data:`DEFAULT_LEARNER`); its reasons name a
-  category or a cause ("helps less: Age band 18-29").
+  ranking is the risk's. It is the default where there are no notes
+  (:data:`DEFAULT_LEARNER`); its reasons name a category or a cause ("helps less: Age band
+  18-29").
 - ``notes``: learnt from what the calls did rather than from the complaints that followed.
   The team notes a code for every call that reaches a customer (``issue_resolved``,
   ``no_change``, ...), tens of times as many as the complaints, and states what each code is
@@ -33,8 +34,9 @@ rows stand for the customers they were drawn from, in both groups alike:
   effect is the risk times the expected value of its code, scaled so that over the
   randomised rows it averages the effect the contacted and held-out groups measured (a
   call settling half the trouble of a customer at 20 % risk removes about 10 points times
-  that scale; the scale is held within [0, 1]). Default whenever the rows carry at least :data:`MIN_NOTES` valued notes
-  (:func:`default_learner`); its reasons name what moves the expected code.
+  that scale; the scale is held within [0, 1]). The default whenever the rows carry at
+  least :data:`MIN_NOTES` valued notes (:func:`default_learner`); its reasons name what
+  moves the expected code.
 
 The effect is negative where the call prevents complaints. Models on few positives are
 noisy; the evaluation below is what says whether a ranking is worth anything, and a ranking
@@ -346,7 +348,7 @@ class UpliftModel:
         return contributions, words
 
     def save(self, folder: Path) -> None:
-        """The two boosters as LightGBM text and the settings as JSON (no pickles)."""
+        """The boosters as LightGBM text and the rest as JSON (no pickles)."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         for arm, booster in self.boosters_.items():
@@ -390,9 +392,9 @@ class UpliftModel:
         return np.column_stack([np.asarray(X[n], dtype=float) for n in self.feature_names])
 
 
-# A list ranked by expected prevention breaks ties (no effect expected, as the notes learner
-# says where the complaints show no prevention) by the risk; this weight of the risk in one
-# score does the same and is far below any effect the list tells apart (it rounds to 1e-6).
+# A list ranked by expected prevention breaks ties (e.g. no effect expected of anyone) by the
+# risk; this weight of the risk in one score does the same and is far below any effect the
+# list tells apart (it rounds effects to 1e-6).
 RISK_TIE_BREAK = 1e-9
 
 
