@@ -47,7 +47,6 @@ from benchmarks.uplift_loop import (  # noqa: E402
 )
 from radar.outreach_loop import NOTED_CODES, noted_codes  # noqa: E402
 
-CODES = NOTED_CODES
 SKIP = ("customer_id", "date", "assignment")
 PARAMS = {"learning_rate": 0.05, "num_leaves": 7, "min_child_samples": 50, "seed": 0,
           "deterministic": True, "verbose": -1, "num_threads": 1}  # fmt: skip
@@ -75,13 +74,13 @@ def one_loop(seed: int, args: argparse.Namespace) -> dict:
     for error in args.agent_errors:
         code = noted_codes(share, error, rng)
         booster = lgb.train(
-            {**PARAMS, "objective": "multiclass", "num_class": len(CODES)},
+            {**PARAMS, "objective": "multiclass", "num_class": len(NOTED_CODES)},
             lgb.Dataset(learn, code),
             200,
         )
         chances = booster.predict(judge)
         means = np.array([share[code == k].mean() if (code == k).any() else 0.0
-                          for k in range(len(CODES))])  # fmt: skip
+                          for k in range(len(NOTED_CODES))])  # fmt: skip
         found["expected code, values as stated", error] = truly_prevented(
             whole, risk * (chances @ stated)
         )
@@ -112,7 +111,7 @@ def summary(loops: list[dict], args: argparse.Namespace) -> str:
         f"{len(loops)} loops (seeds {[loop['seed'] for loop in loops]}); learnt on "
         f"{np.mean([loop['calls'] for loop in loops]):,.0f} reached calls a loop (the "
         f"complaint learners: {np.mean([loop['complaints'] for loop in loops]):,.0f} "
-        f"complaints); codes {', '.join(CODES)} stated as {list(args.values)}",
+        f"complaints); codes {', '.join(NOTED_CODES)} stated as {list(args.values)}",
         "",
         "| ranking (risk x ...) | agent error | x risk per loop | mean [95 % t] |",
         "|---|---|---|---|",
@@ -135,8 +134,8 @@ def main() -> int:
         help="shares of the notes mis-noted at random",
     )  # fmt: skip
     parser.add_argument(
-        "--values", type=float, nargs=len(CODES), default=[-1.0, 0.0, 0.5, 1.0],
-        help=f"what a team states each code is worth, in the order {' '.join(CODES)}",
+        "--values", type=float, nargs=len(NOTED_CODES), default=[-1.0, 0.0, 0.5, 1.0],
+        help=f"what a team states each code is worth, in the order {' '.join(NOTED_CODES)}",
     )  # fmt: skip
     parser.add_argument("--append", action="store_true", help="add the table to RESULTS.md")
     args = parser.parse_args()
