@@ -30,11 +30,14 @@ rows stand for the customers they were drawn from, in both groups alike:
   ``no_change``, ...), tens of times as many as the complaints, and states what each code is
   worth (``outreach.outcome_values``: the share of the customer's trouble the call settled,
   negative where it made things worse). A LightGBM classifier learns each customer's chances
-  of each valued code from the reached calls (their features and risk); a call's expected
-  effect is the risk times the expected value of its code, scaled so that over the
-  randomised rows it averages the effect the contacted and held-out groups measured (a
-  call settling half the trouble of a customer at 20 % risk removes about 10 points times
-  that scale; the scale is held within [0, 1]). The default whenever the rows carry at
+  of each valued code from the reached calls (their features and risk), with as many
+  trees as its cross-validated log-loss keeps falling for. The expected value of a
+  customer's code is the share of the way a call moves their complaint log-odds from their
+  risk to the risk of a customer without trouble (the rows' least risky tenth), scaled so
+  that over the randomised rows it averages the effect the contacted and held-out groups
+  measured (a call settling half the trouble of a customer at 20 % risk, with the floor at
+  1 %, takes them to 4.8 %, 15.2 points times that scale; the scale is not negative, and no
+  effect goes beyond the risk). The default whenever the rows carry at
   least :data:`MIN_NOTES` valued notes (:func:`default_learner`); its reasons name what
   moves the expected code.
 
@@ -102,6 +105,14 @@ class UpliftSettings:
     # ``modifiers``: the penalty on each standardised coefficient, in rows' worth of
     # evidence (the weights sum to the number of rows).
     ridge: float = 10.0
+    # ``notes``: the classifier grows trees (at most ``n_estimators``) while its log-loss on
+    # held-out notes still falls: a ``note_folds``-fold cross-validation stopped after
+    # ``note_patience`` rounds without improvement. Thousands of notes overfit 200 trees.
+    note_folds: int = 5
+    note_patience: int = 30
+    # ``notes``: a customer without trouble, whom no call can settle anything for, has the
+    # risk of this quantile of the customers the rows stand for.
+    floor_quantile: float = 0.1
 
 
 class UpliftModel:
@@ -183,8 +194,9 @@ class UpliftModel:
     def _fit_notes(
         self, X: pd.DataFrame, contacted: np.ndarray, complained: np.ndarray, weight: np.ndarray
     ) -> UpliftModel:
-        """The classifier of the valued codes on the contacted rows that carry one, and the
-        scale that turns risk x expected value into a change of probability."""
+        """The classifier of the valued codes on the contacted rows that carry one, the risk
+        of a customer without trouble, and the scale that turns the risk the expected code
+        settles (:meth:`_settled`) into a change of probability."""
         if NOTE not in X:
             raise KeyError(f"the 'notes' learner needs each contacted row's code in {NOTE!r}")
         codes = pd.Series(np.asarray(X[NOTE], dtype=object)).where(contacted)
@@ -212,26 +224,69 @@ class UpliftModel:
             label = pd.Series(codes[valued]).map({c: i for i, c in enumerate(self.codes_)})
             categories = [self.feature_names.index(name) for name in self.levels_]
             data = lgb.Dataset(
-                self._note_matrix(X)[valued], label.to_numpy(), categorical_feature=categories
-            )
+                self._note_matrix(X)[valued], label.to_numpy(), categorical_feature=categories,
+                free_raw_data=False,
+            )  # fmt: skip
             params = {**self._booster_params(), "objective": "multiclass"}
             params["num_class"] = len(self.codes_)
-            self.boosters_[NOTES_LEARNER] = lgb.train(params, data, self.settings.n_estimators)
+            self.rounds_ = self._note_rounds(params, data, int(valued.sum()))
+            self.boosters_[NOTES_LEARNER] = lgb.train(params, data, self.rounds_)
+        # Every randomised row (each standing for the customers it was drawn from, as the
+        # scale's rows do) tells where the risk of a customer without trouble lies.
+        self.floor_ = _weighted_quantile(_risk(X), weight, self.settings.floor_quantile)
         # The scale: over every randomised row (each group standing for the customers it was
         # drawn from), the predicted change averages the measured one. A call cannot turn a
         # code's worth around, so the scale is not negative: its estimate is the mean of the
         # measured ratio's (normal) likelihood above 0, which is the ratio itself when the
         # complaints clearly show prevention and a small positive number when they do not
-        # (the notes still rank; the effect shown is small). At most 1: a call settling all
-        # the trouble removes at most all the risk.
-        predicted = np.average(_risk(X) * self._expected_value(X), weights=weight)
+        # (the notes still rank; the effect shown is small). Not bounded by 1: the floor is
+        # a yardstick, not a measurement, and the complaints may show calls settling more
+        # than it says (no effect goes beyond the risk; :meth:`predict_effect`).
+        predicted = np.average(self._settled(X), weights=weight)
         prevented = _rate_difference(contacted, complained, weight)
         spread = np.sqrt(_adjusted_difference(contacted, complained, weight)[1])
         if predicted == 0 or not np.isfinite(prevented):
             self.scale_ = 0.0
         else:
-            self.scale_ = min(_mean_above_zero(prevented / predicted, spread / abs(predicted)), 1.0)
+            self.scale_ = _mean_above_zero(prevented / predicted, spread / abs(predicted))
         return self
+
+    def fitted_params(self) -> dict[str, float]:
+        """What the fit chose beyond the settings (for the run's record): the notes
+        learner's trees, its risk of a customer without trouble and its scale."""
+        if self.kind != NOTES_LEARNER:
+            return {}
+        trees = (
+            self.boosters_[NOTES_LEARNER].num_trees() // len(self.codes_) if self.boosters_ else 0
+        )
+        return {"notes_trees": trees, "risk_floor": self.floor_, "effect_scale": self.scale_}
+
+    def _note_rounds(self, params: dict, data: lgb.Dataset, rows: int) -> int:
+        """How many trees the notes' classifier grows: as many as its cross-validated
+        log-loss keeps falling for (at most ``n_estimators``)."""
+        folds = min(self.settings.note_folds, rows)
+        if folds < 2:
+            return self.settings.n_estimators
+        found = lgb.cv(
+            params, data, self.settings.n_estimators, nfold=folds, stratified=False,
+            shuffle=True, seed=self.seed,
+            callbacks=[lgb.early_stopping(self.settings.note_patience, verbose=False)],
+        )  # fmt: skip
+        return max(1, len(next(iter(found.values()))))
+
+    def _settled(self, X: pd.DataFrame | Mapping[str, np.ndarray]) -> np.ndarray:
+        """The risk a call removes if the trouble is settled as far as the expected worth of
+        its code says: the customer's log-odds move that share of the way from their risk
+        to the risk of a customer without trouble (:attr:`floor_`); all of it for a code
+        worth 1, half for 0.5, none for 0, and as far the other way for -1. The risk above
+        the floor is the trouble's part, on the log-odds scale where one more problem adds
+        alike: so of two customers whose calls settle the same share, the riskier gains
+        more than in proportion to their risk."""
+        risk = _risk(X)
+        start = _logit(risk)
+        trouble = np.maximum(start - _logit(np.clip(self.floor_, 1e-6, 1 - 1e-6)), 0.0)
+        settled = risk - _sigmoid(start - self._expected_value(X) * trouble)
+        return np.where(trouble > 0, settled, 0.0)  # not the rounding of risk - risk
 
     def _expected_value(self, X: pd.DataFrame | Mapping[str, np.ndarray]) -> np.ndarray:
         """Each row's expected worth of the code its reached call would earn."""
@@ -272,7 +327,8 @@ class UpliftModel:
         """Expected change of each customer's complaint probability if contacted (the
         ``anchored`` learner reads each row's risk without a call from ``probability``)."""
         if self.kind == NOTES_LEARNER:
-            return -self.scale_ * _risk(X) * self._expected_value(X)
+            risk = _risk(X)  # a call prevents at most the risk, adds at most the rest
+            return np.clip(-self.scale_ * self._settled(X), -risk, 1 - risk)
         if self.kind in ANCHORED:
             start = _logit(_risk(X))
             if self.kind == "modifiers":
@@ -316,6 +372,13 @@ class UpliftModel:
                 key = "a call helps more" if contributions[row, j] < 0 else "helps less"
                 parts[key].append(words(row, j))
             texts.append("; ".join(f"{k}: {', '.join(v)}" for k, v in parts.items() if v))
+        if self.kind == NOTES_LEARNER:  # at the floor: nothing for a call to settle
+            risk = _risk(X)
+            for row in np.flatnonzero(risk <= self.floor_):
+                texts[row] = (
+                    f"helps less: Risk of a complaint without a call ({risk[row]:.1%}), "
+                    "a customer's without trouble"
+                )
         return texts
 
     def _note_contributions(
@@ -363,7 +426,7 @@ class UpliftModel:
         }
         if self.kind == NOTES_LEARNER:
             meta |= {"outcome_values": self.outcome_values, "codes": self.codes_}
-            meta |= {"scale": self.scale_, "levels": self.levels_}
+            meta |= {"scale": self.scale_, "levels": self.levels_, "floor": self.floor_}
         (folder / "uplift.json").write_text(json.dumps(meta, indent=2))
 
     @classmethod
@@ -379,6 +442,12 @@ class UpliftModel:
         if kind == NOTES_LEARNER:
             model.codes_, model.scale_ = list(meta["codes"]), float(meta["scale"])
             model.levels_ = {name: list(v) for name, v in meta["levels"].items()}
+            if "floor" not in meta:
+                raise ValueError(
+                    f"{folder} holds a notes learner saved before its risk floor was kept: "
+                    "run radar uplift again"
+                )
+            model.floor_ = float(meta["floor"])
             arms = (NOTES_LEARNER,) if len(model.codes_) > 1 else ()
         model.boosters_ = {arm: lgb.Booster(model_file=str(folder / f"{arm}.txt")) for arm in arms}
         model.offsets_ = {arm: float(v) for arm, v in meta.get("offsets", {}).items()}
@@ -584,6 +653,14 @@ def _mean_above_zero(mean: float, sd: float) -> float:
         return sd / -z
     density = math.exp(-z * z / 2) / math.sqrt(2 * math.pi)
     return mean + sd * density / (math.erfc(-z / math.sqrt(2)) / 2)
+
+
+def _weighted_quantile(values: np.ndarray, weight: np.ndarray, q: float) -> float:
+    """The value below which a share ``q`` of the weight lies."""
+    order = np.argsort(values, kind="stable")
+    cumulative = np.cumsum(np.asarray(weight, dtype=float)[order])
+    at = np.searchsorted(cumulative, q * cumulative[-1])
+    return float(np.asarray(values)[order][min(at, len(order) - 1)])
 
 
 def _logit(p: np.ndarray) -> np.ndarray:

@@ -317,7 +317,9 @@ def train_uplift(config: RadarConfig, history: History, min_complaints: int = 20
     model = fitted_learner(chosen, rows, config.model.seed, values)
     client = registry.connect(config)
     with mlflow.start_run(run_name="uplift", tags=registry.owner_tags()):
-        mlflow.log_params({"learner": chosen, "features": len(names), "rows": len(rows)})
+        mlflow.log_params({
+            "learner": chosen, "features": len(names), "rows": len(rows), **model.fitted_params(),
+        })  # fmt: skip
         mlflow.log_metrics({
             "prevented_top_half_uplift": by_uplift[0], "prevented_top_half_risk": by_risk[0],
             "prevented_beyond_risk": beyond_risk[0],

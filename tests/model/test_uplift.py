@@ -297,8 +297,13 @@ def test_the_notes_learner_learns_whom_a_call_helps_from_what_the_calls_did():
     model = UpliftModel(["billing", "risk"], kind="notes", outcome_values=VALUES)
     predicted = model.fit(rows, contacted, complained, propensity).predict_effect(rows)
     billing = X["billing"].to_numpy() == 1
+    # A customer at the risk of one without trouble (the rows' least risky tenth) has
+    # nothing a call could settle; above it every billing customer gains.
+    troubled = rows["probability"].to_numpy() > model.floor_
+    assert 0.05 < model.floor_ < 0.1 and (predicted[~troubled] == 0).all()
     assert (
-        predicted[billing].max() < 0 and predicted[billing].mean() < 4 * predicted[~billing].mean()
+        predicted[billing & troubled].max() < 0
+        and predicted[billing].mean() < 4 * predicted[~billing].mean()
     )
     assert np.corrcoef(predicted, effect)[0, 1] > 0.8
     # Scaled so that over the rows the expected change is the one the groups measured (its
@@ -306,15 +311,17 @@ def test_the_notes_learner_learns_whom_a_call_helps_from_what_the_calls_did():
     measured = complained[contacted].mean() - complained[~contacted].mean()
     assert predicted.mean() == pytest.approx(measured, rel=0.03)
     # Its reasons name what moves the expected code.
-    said = np.asarray(model.effect_reasons(rows.head(100), top=1))
-    assert np.mean(said[billing[:100]] == "a call helps more: billing (1)") > 0.9
-    assert np.mean(said[~billing[:100]] == "helps less: billing (0)") > 0.5  # noise too
-    assert not any("helps more: billing" in text for text in said[~billing[:100]])
+    said = np.asarray(model.effect_reasons(rows.head(200), top=1))
+    billing, troubled = billing[:200], troubled[:200]
+    assert np.mean(said[billing & troubled] == "a call helps more: billing (1)") > 0.9
+    assert np.mean(said[~billing & troubled] == "helps less: billing (0)") > 0.5  # noise too
+    assert not any("helps more: billing" in text for text in said[~billing])
+    assert all("without trouble" in text for text in said[~troubled])
 
 
 def test_the_notes_learner_needs_valued_notes_and_says_so():
     X, contacted, complained, propensity, _ = experiment(2_000, 18)
-    rows = with_notes(X.assign(probability=0.1), contacted, 19)
+    rows = with_notes(X.assign(probability=0.05 + 0.25 * X["risk"]), contacted, 19)
     assert default_learner(rows, VALUES) == "notes"
     assert default_learner(rows, {"callback_scheduled": 1.0}) == "modifiers"
     assert default_learner(rows.drop(columns=NOTE), VALUES) == "modifiers"
@@ -335,7 +342,7 @@ def test_the_notes_learner_needs_valued_notes_and_says_so():
     effect = model.fit(rows, contacted, worse, propensity).predict_effect(rows)
     assert 0 < model.scale_ < fitted.scale_ / 3
     billing = rows["billing"].to_numpy() == 1
-    assert effect[billing].mean() < effect[~billing].mean() < 0
+    assert effect[billing].mean() < effect[~billing].mean() <= 0
     # A model that expects no effect (none at all) leaves a list ranked by it in the order
     # of the risk, and so does the one score every ranking by expected prevention is judged by.
     effect = np.zeros(len(rows))
@@ -357,11 +364,53 @@ def test_the_notes_learner_reads_a_category_and_names_it():
     model = UpliftModel(["billing", "age_band"], kind="notes", outcome_values=VALUES)
     predicted = model.fit(rows, contacted, complained, np.full(len(rows), 0.5)).predict_effect(rows)
     assert model.levels_ == {"age_band": ["18-29", "30-44", "45-64"]}
-    assert 0 < model.scale_ <= 1  # the young's complaints outweigh the rest's: both say so
+    assert model.scale_ > 0  # the young's complaints outweigh the rest's: both say so
     billing = rows["billing"].to_numpy() == 1
-    assert predicted[young].min() > 0 > predicted[billing & ~young].max()
+    troubled = rows["probability"].to_numpy() > model.floor_  # else nothing to settle
+    assert (predicted[~troubled] == 0).all()
+    assert predicted[young & troubled].min() > 0 > predicted[billing & ~young & troubled].max()
     assert (np.abs(predicted) <= rows["probability"].to_numpy()).all()  # never beyond the risk
-    said = model.effect_reasons(rows[young].head(20), top=1)
+    said = model.effect_reasons(rows[young & troubled].head(20), top=1)
     assert all(text == "helps less: Age band 18-29" for text in said), said[:3]
     # A band never seen at fit is read as missing, not an error.
     assert np.isfinite(model.predict_effect(rows.head(3).assign(age_band="65+"))).all()
+
+
+def test_the_notes_learner_moves_the_log_odds_towards_a_customer_without_trouble():
+    # Every reached call noted alike: the effect follows from the risk alone. Above the
+    # floor (the risk of the rows' least risky tenth), a code worth 1 takes the customer
+    # down to it and one worth 0.5 halfway in log-odds, so the riskier gain more than in
+    # proportion to their risk (one more problem adds alike to the log-odds).
+    X, contacted, complained, propensity, _ = experiment(2_000, 22)
+    rows = X.assign(probability=0.01 + 0.3 * X["risk"] ** 2)
+    risk = rows["probability"].to_numpy()
+    for code, worth in (("issue_resolved", 1.0), ("customer_calmed", 0.5)):
+        noted = rows.assign(**{NOTE: np.where(contacted, code, None)})
+        model = UpliftModel(["billing"], kind="notes", outcome_values=VALUES)
+        effect = model.fit(noted, contacted, complained, propensity).predict_effect(noted)
+        assert model.floor_ == pytest.approx(np.quantile(risk, 0.1), rel=0.05)
+        troubled = risk > model.floor_
+        assert (effect[~troubled] == 0).all() and (effect[troubled] < 0).all()
+        said = np.asarray(model.effect_reasons(noted))
+        assert all(t.endswith("a customer's without trouble") for t in said[~troubled])
+        logit = np.log(risk / (1 - risk))
+        floor = np.log(model.floor_ / (1 - model.floor_))
+        settled = risk - 1 / (1 + np.exp(-(logit - worth * (logit - floor))))
+        assert np.allclose(effect[troubled], -model.scale_ * settled[troubled])
+        order = np.argsort(risk[troubled])
+        share = (effect[troubled] / risk[troubled])[order]
+        assert (np.diff(share) <= 1e-12).all() and share[-1] < share[len(share) // 2] < share[0]
+
+
+def test_the_notes_learner_grows_as_many_trees_as_the_notes_can_teach():
+    # Notes that say whom a call helps keep the held-out log-loss falling for dozens of
+    # trees; codes drawn at random stop it within a few (no noise learnt).
+    X, contacted, complained, propensity, _ = experiment(2_000, 16)
+    rows = with_notes(X.assign(probability=0.05 + 0.25 * X["risk"]), contacted, 17)
+    telling = UpliftModel(["billing", "risk"], kind="notes", outcome_values=VALUES)
+    telling.fit(rows, contacted, complained, propensity)
+    drawn = np.random.default_rng(3).choice(list(VALUES), len(rows), p=[0.3, 0.3, 0.3, 0.1])
+    noise = rows.assign(**{NOTE: np.where(contacted, drawn, None)})
+    random = UpliftModel(["billing", "risk"], kind="notes", outcome_values=VALUES)
+    random.fit(noise, contacted, complained, propensity)
+    assert random.rounds_ < 15 < 30 < telling.rounds_ <= telling.settings.n_estimators
