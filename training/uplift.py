@@ -377,7 +377,7 @@ class UpliftModel:
             for row in np.flatnonzero(risk <= self.floor_):
                 texts[row] = (
                     f"helps less: Risk of a complaint without a call ({risk[row]:.1%}), "
-                    "a customer's without trouble"
+                    "that of a customer without trouble"
                 )
         return texts
 

@@ -3,6 +3,8 @@ is known: a call helps customers with a billing problem and no one else."""
 
 from __future__ import annotations
 
+import json
+
 import mlflow
 import numpy as np
 import pandas as pd
@@ -165,6 +167,13 @@ def test_a_saved_model_predicts_the_same(tmp_path):
         assert again.kind == kind
         assert np.array_equal(again.predict_effect(X), model.predict_effect(X))
         assert again.effect_reasons(X.head(20)) == model.effect_reasons(X.head(20))
+    # A notes learner saved without its risk floor (by an earlier version) is refused with
+    # what to do, not ranked without one.
+    meta = json.loads((tmp_path / "notes" / "uplift.json").read_text())
+    del meta["floor"]
+    (tmp_path / "notes" / "uplift.json").write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match=r"saved before its risk floor.*run radar uplift again"):
+        UpliftModel.load(tmp_path / "notes")
 
 
 def modifier_experiment(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
@@ -392,7 +401,7 @@ def test_the_notes_learner_moves_the_log_odds_towards_a_customer_without_trouble
         troubled = risk > model.floor_
         assert (effect[~troubled] == 0).all() and (effect[troubled] < 0).all()
         said = np.asarray(model.effect_reasons(noted))
-        assert all(t.endswith("a customer's without trouble") for t in said[~troubled])
+        assert all(t.endswith("that of a customer without trouble") for t in said[~troubled])
         logit = np.log(risk / (1 - risk))
         floor = np.log(model.floor_ / (1 - model.floor_))
         settled = risk - 1 / (1 + np.exp(-(logit - worth * (logit - floor))))
