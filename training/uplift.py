@@ -229,8 +229,8 @@ class UpliftModel:
             )  # fmt: skip
             params = {**self._booster_params(), "objective": "multiclass"}
             params["num_class"] = len(self.codes_)
-            self.rounds_ = self._note_rounds(params, data, int(valued.sum()))
-            self.boosters_[NOTES_LEARNER] = lgb.train(params, data, self.rounds_)
+            rounds = self._note_rounds(params, data, int(valued.sum()))
+            self.boosters_[NOTES_LEARNER] = lgb.train(params, data, rounds)
         # Every randomised row (each standing for the customers it was drawn from, as the
         # scale's rows do) tells where the risk of a customer without trouble lies.
         self.floor_ = _weighted_quantile(_risk(X), weight, self.settings.floor_quantile)

@@ -422,4 +422,5 @@ def test_the_notes_learner_grows_as_many_trees_as_the_notes_can_teach():
     noise = rows.assign(**{NOTE: np.where(contacted, drawn, None)})
     random = UpliftModel(["billing", "risk"], kind="notes", outcome_values=VALUES)
     random.fit(noise, contacted, complained, propensity)
-    assert random.rounds_ < 15 < 30 < telling.rounds_ <= telling.settings.n_estimators
+    trees = [model.fitted_params()["notes_trees"] for model in (random, telling)]
+    assert trees[0] < 15 < 30 < trees[1] <= telling.settings.n_estimators
