@@ -75,6 +75,7 @@ from serving.monitoring.learning import (  # noqa: E402
     randomised_rows,
     rows_to_tell,
 )
+from serving.outreach.outcomes import call_notes  # noqa: E402
 from serving.publication import (  # noqa: E402
     CONTACT,
     SNAPSHOT_FEATURES,
@@ -82,9 +83,11 @@ from serving.publication import (  # noqa: E402
     read_list,
 )
 from training.uplift import (  # noqa: E402
+    CALLS_MADE_WORSE,
     LEARNERS,
     RISK,
     UpliftModel,
+    calls_made_worse,
     prevented_difference_interval,
     prevented_interval,
     prevention_score,
@@ -139,13 +142,17 @@ def run_loop(
 ) -> tuple[RadarConfig, LoopResult, pd.DataFrame, pd.DataFrame]:
     """One loop of ``args``' setting (in a workspace of its own, removed after): its
     configuration, the :class:`LoopResult`, its randomised rows and every customer its lists
-    scored (:func:`every_scored`)."""
+    scored (:func:`every_scored`, with each customer's earlier calls that made things worse,
+    as a list of the day would read them)."""
     with tempfile.TemporaryDirectory() as tmp:
         config = config_for(args, seed, Path(tmp))
         result = run_outreach_loop(config)
         published = published_days(loop_config(config).workspace.risk_lists_dir)
         rows = randomised_rows(result.history, published, loop_config(config))
-        return config, result, rows, every_scored(published)
+        scored = every_scored(published)
+        notes = call_notes(loop_config(config).outcomes_url())
+        scored[CALLS_MADE_WORSE] = calls_made_worse(scored, notes, config.outreach.outcome_values)
+        return config, result, rows, scored
 
 
 def loop_arguments(parser: argparse.ArgumentParser, seeds: list[int]) -> None:

@@ -74,6 +74,11 @@ DEFAULT_LEARNER = "modifiers"  # chosen unless another ranks clearly better (rad
 NOTES_LEARNER = "notes"  # the default instead where the calls' notes are there to learn from
 ANCHORED = ("anchored", "modifiers")  # the learners that start from the risk
 NOTE = "outcome_code"  # a contacted row's code for a call that reached the customer, else none
+# How many of the customer's earlier calls (before the row's day) were noted with a code worth
+# less than nothing: a customer a call annoyed is likely annoyed again. Read from the outcome
+# store beside the features (:func:`calls_made_worse`); the ``notes`` learner reads it.
+CALLS_MADE_WORSE = "calls_made_worse"
+DESCRIPTIONS = {CALLS_MADE_WORSE: "Earlier calls noted as making things worse"}
 # Fewest valued notes the ``notes`` learner learns from: below it a classifier of four codes
 # has a handful of calls per code and the learners on complaints are all there is.
 MIN_NOTES = 30
@@ -473,6 +478,24 @@ def prevention_score(effect: np.ndarray, risk: np.ndarray) -> np.ndarray:
     return -np.asarray(effect, dtype=float) + RISK_TIE_BREAK * np.asarray(risk, dtype=float)
 
 
+def calls_made_worse(
+    at: pd.DataFrame, notes: pd.DataFrame, outcome_values: Mapping[str, float]
+) -> np.ndarray:
+    """For each row of ``at`` (``customer_id``, ``date``): how many of ``notes`` (``date``,
+    ``customer_id``, :data:`NOTE`: the codes noted for calls that reached a customer) are
+    the customer's, dated before the row's day, with a code worth below 0. A call of the
+    row's own day is not counted: the list it ranks is made before that day's calls."""
+    worth = notes[NOTE].map(dict(outcome_values)).to_numpy(dtype=float)
+    worse = notes.loc[worth < 0, ["customer_id", "date"]]
+    rows = pd.DataFrame(
+        {"row": np.arange(len(at)), "customer_id": np.asarray(at["customer_id"]),
+         "day": pd.to_datetime(np.asarray(at["date"]))}
+    )  # fmt: skip
+    pairs = rows.merge(worse.assign(noted=pd.to_datetime(worse["date"])), on="customer_id")
+    earlier = (pairs["noted"] < pairs["day"]).groupby(pairs["row"]).sum()
+    return earlier.reindex(rows["row"], fill_value=0).to_numpy(dtype=int)
+
+
 def valued_notes(rows: pd.DataFrame, outcome_values: Mapping[str, float]) -> int:
     """How many ``rows`` carry a code ``outcome_values`` values (in :data:`NOTE`: only a
     contacted row's call has one)."""
@@ -624,7 +647,9 @@ def _risk(X: pd.DataFrame | Mapping[str, np.ndarray]) -> np.ndarray:
 
 def _describe(name: str) -> str:
     feature = FEATURES_BY_NAME.get(name)
-    return feature.description if feature is not None else name.replace("_", " ")
+    if feature is not None:
+        return feature.description
+    return DESCRIPTIONS.get(name, name.replace("_", " "))
 
 
 def _n(value: float) -> str:

@@ -89,9 +89,11 @@ def score_history(
 ) -> tuple[Path, object]:
     """Score and publish ``day`` of ``history`` with the registered champion."""
     from serving.batch.risk_list import score_day
+    from serving.outreach.outcomes import call_notes
     from serving.scorer import Scorer
     from training.registry import load_uplift
 
+    uplift = load_uplift(config)
     return score_day(
         history,
         Scorer.from_registry(config),
@@ -100,7 +102,8 @@ def score_history(
         config.labels,
         config.evaluation,
         config.outreach,
-        load_uplift(config),
+        uplift,
+        None if uplift is None else call_notes(config.outcomes_url()),
     )
 
 

@@ -13,6 +13,7 @@ from serving.api.histories import histories_from_request
 from serving.api.schemas import CustomerHistory, CustomerScore, ReasonOut
 from serving.api.state import ServingState
 from serving.scorer import Scorer, Scores
+from training.uplift import CALLS_MADE_WORSE
 
 UNKNOWN = "unknown customer id (not in the latest snapshot)"
 NOT_YET = "not a customer yet at as_of (signed up later)"
@@ -145,11 +146,14 @@ def expected_effects(
     per row), and with ``k`` > 0 what moves it, in words (no uplift model: None)."""
     if state.uplift is None or not len(probability):
         return None  # before any feature is touched: this is every request's path
-    needed = state.uplift.feature_names
+    needed = [n for n in state.uplift.feature_names if n != CALLS_MADE_WORSE]
     inputs = {
         **{n: features[n] if rows is None else features[n][rows] for n in needed},
         "probability": probability,
     }
+    if state.made_worse is not None:  # the model reads it (as it was when the state loaded)
+        ids = features["customer_id"] if rows is None else features["customer_id"][rows]
+        inputs[CALLS_MADE_WORSE] = np.array([state.made_worse.get(c, 0) for c in ids], float)
     reasons = state.uplift.effect_reasons(inputs, top=min(k, 2)) if k > 0 else None
     return Effects(state.uplift.predict_effect(inputs), reasons)
 

@@ -19,9 +19,10 @@ from serving import publication
 from serving.api.journal import ChangeFollower, EventJournal
 from serving.api.metrics import CHECKED, DISAGREEMENTS
 from serving.api.online import OnlineFeatures
+from serving.outreach.outcomes import call_notes
 from serving.scorer import Scorer
 from training import registry
-from training.uplift import UpliftModel
+from training.uplift import CALLS_MADE_WORSE, UpliftModel, calls_made_worse
 
 log = logging.getLogger("complaint_radar.service")
 
@@ -37,6 +38,9 @@ class ServingState:
     pointer: str  # what latest.json said when loaded
     uplift: UpliftModel | None = None  # whom a call helps (the uplift champion), if any
     uplift_version: str | None = None
+    # Per customer with any, their calls noted as making things worse, read from the outcome
+    # store as the state loads (for an uplift model that reads them).
+    made_worse: dict[str, int] | None = None
 
 
 def load_state(
@@ -65,7 +69,10 @@ def load_state(
         log.info(
             "serving %s v%s (uplift v%s)", scorer.model_name, scorer.model_version, uplift_version
         )
-        return replace(before, scorer=scorer, uplift=uplift, uplift_version=uplift_version)
+        return replace(
+            before, scorer=scorer, uplift=uplift, uplift_version=uplift_version,
+            made_worse=made_worse_calls(config, uplift, before.snapshot_date),
+        )  # fmt: skip
     missing = [n for n in scorer.model.feature_names if n not in FEATURE_NAMES]
     if missing:
         raise ValueError(f"the model needs features the catalogue lacks: {missing[:5]}")
@@ -95,7 +102,25 @@ def load_state(
         len(online.index),
         online.observed_until,
     )
-    return ServingState(scorer, date, cutoff, online, pointer, uplift, uplift_version)
+    return ServingState(
+        scorer, date, cutoff, online, pointer, uplift, uplift_version,
+        made_worse_calls(config, uplift, date),
+    )  # fmt: skip
+
+
+def made_worse_calls(
+    config: RadarConfig, uplift: UpliftModel | None, day: str
+) -> dict[str, int] | None:
+    """Per customer with any, how many of their calls before ``day`` (the snapshot's: as
+    the day's list read them) were noted with a code worth below 0: only for an uplift model
+    that reads it (else None, and no store read)."""
+    if uplift is None or CALLS_MADE_WORSE not in uplift.feature_names:
+        return None
+    notes = call_notes(config.outcomes_url())
+    customers = pd.unique(notes["customer_id"])
+    at = pd.DataFrame({"customer_id": customers, "date": pd.Timestamp(day)})
+    counts = calls_made_worse(at, notes, config.outreach.outcome_values)
+    return {str(c): int(n) for c, n in zip(customers, counts, strict=True) if n > 0}
 
 
 def check_consistency(

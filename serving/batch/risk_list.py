@@ -9,6 +9,7 @@ import logging
 from datetime import date as Date
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from data.fileio import write_frame, write_text
@@ -21,7 +22,7 @@ from serving.outreach.assignment import assign_outreach, recently_assigned
 from serving.outreach.page import render_page
 from serving.scorer import Scorer
 from training.metrics import daily_capacity
-from training.uplift import UpliftModel
+from training.uplift import CALLS_MADE_WORSE, UpliftModel, calls_made_worse
 
 log = logging.getLogger(__name__)
 
@@ -113,14 +114,26 @@ def score_customers(
 
 
 def with_expected_effect(
-    risk_list: pd.DataFrame, snapshot: pd.DataFrame, uplift: UpliftModel, rank_by: str
+    risk_list: pd.DataFrame,
+    snapshot: pd.DataFrame,
+    uplift: UpliftModel,
+    rank_by: str,
+    made_worse: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """The list with each customer's ``expected_effect`` (the expected change of their
     48-hour complaint probability if contacted; negative: the call prevents) and, in words,
     ``effect_reasons`` (what moves it) beside the probability, ranked by it (most prevented
-    first) when ``rank_by`` is ``prevented``."""
+    first) when ``rank_by`` is ``prevented``. ``made_worse``: per row of the list, its
+    customer's earlier calls noted as making things worse, for a model that reads them."""
     features = snapshot.set_index("customer_id").loc[risk_list["customer_id"]]
     features = features.assign(probability=risk_list["probability"].to_numpy())  # risk, no call
+    if CALLS_MADE_WORSE in uplift.feature_names:
+        if made_worse is None:
+            raise ValueError(
+                f"the uplift model reads each customer's {CALLS_MADE_WORSE!r}: "
+                "score with the outcome store's notes"
+            )
+        features[CALLS_MADE_WORSE] = made_worse
     out = risk_list.copy()
     position = out.columns.get_loc("probability") + 1
     out.insert(position, "expected_effect", uplift.predict_effect(features).round(6))
@@ -193,11 +206,15 @@ def score_day(
     capacity: EvaluationConfig | None = None,
     outreach: OutreachConfig | None = None,
     uplift: tuple[UpliftModel, str] | None = None,
+    notes: pd.DataFrame | None = None,
 ) -> tuple[Path, pd.DataFrame]:
     """Build and publish the risk list of ``day``; return its folder and the list.
 
     ``uplift``: (model, version) of whom a call helps; the list then shows each customer's
     ``expected_effect`` and, with ``outreach.rank_by: prevented``, is ranked by it.
+    ``notes``: the codes noted for the calls so far
+    (:func:`serving.outreach.outcomes.call_notes`), for a model that reads how many of a
+    customer's calls made things worse (those before ``day``).
 
     ``capacity``: explain only the day's capacity and the medium tier and above (see
     :func:`build_risk_list`); None explains everyone. ``outreach``: who is contacted and
@@ -212,7 +229,13 @@ def score_day(
             "run `radar uplift` once lists have matured, or set outreach.rank_by: risk"
         )
     if uplift is not None:
-        risk_list = with_expected_effect(risk_list, snapshot, uplift[0], outreach.rank_by)
+        made_worse = None
+        if notes is not None:
+            at = risk_list[["customer_id"]].assign(date=day)
+            made_worse = calls_made_worse(at, notes, outreach.outcome_values)
+        risk_list = with_expected_effect(
+            risk_list, snapshot, uplift[0], outreach.rank_by, made_worse
+        )
     drawn = assign_outreach(
         risk_list,
         outreach,

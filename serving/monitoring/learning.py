@@ -19,16 +19,18 @@ from data.history import History
 from experiments.config import RadarConfig
 from features.catalogue import FEATURE_NAMES
 from serving.monitoring.monitor import matured_days
-from serving.outreach.outcomes import OutcomeStore
+from serving.outreach.outcomes import call_notes
 from serving.publication import CONTACT, HOLDOUT, SNAPSHOT_FEATURES, published_days, read_list
 from training import registry
 from training.uplift import (
+    CALLS_MADE_WORSE,
     EFFECT_MODIFIERS,
     LEARNERS,
     MIN_NOTES,
     NOTE,
     NOTES_LEARNER,
     UpliftModel,
+    calls_made_worse,
     default_learner,
     prevented_difference_interval,
     prevented_interval,
@@ -46,7 +48,9 @@ def randomised_rows(
     chance of ``contact``; lists from before propensities were recorded: the day's contact
     share), ``chance`` (its chance of the group it is in: what its inverse-probability
     weight inverts), ``outcome_code`` (the code noted for the call that reached a contacted
-    customer, from the outcome store; else missing) and ``complained``."""
+    customer, from the outcome store; else missing), ``calls_made_worse`` (how many of the
+    customer's calls before the list's day were noted with a code worth below 0) and
+    ``complained``."""
     frames = []
     for day in matured_days(history, published, config.labels.horizon_hours, config.evaluation):
         listed = day.listed[day.listed["assignment"].isin([CONTACT, HOLDOUT])]
@@ -83,25 +87,11 @@ def randomised_rows(
     rows = pd.concat(frames, ignore_index=True)
     notes = call_notes(config.outcomes_url())
     noted = rows[["date", "customer_id"]].merge(notes, how="left", on=["date", "customer_id"])
-    return rows.assign(**{NOTE: noted[NOTE].where(rows["contacted"]).to_numpy()})
-
-
-def call_notes(url: str) -> pd.DataFrame:
-    """Per list day and customer, the code noted for the last call of that list that reached
-    them (``date``, ``customer_id``, ``outcome_code``). A call recorded without its list's date
-    counts for the day it was made on."""
-    store = OutcomeStore(url)
-    try:
-        outcomes = store.frame()
-    finally:
-        store.close()
-    reached = outcomes[outcomes["reached"].astype(bool)]
-    made_on = reached["contacted_at"].dt.date
-    day = reached["list_date"].where(reached["list_date"].notna(), made_on)
-    return (
-        reached.assign(date=pd.to_datetime(day).dt.date)[["date", "customer_id", NOTE]]
-        .drop_duplicates(["date", "customer_id"], keep="last")  # oldest contact first
-        .reset_index(drop=True)
+    return rows.assign(
+        **{
+            NOTE: noted[NOTE].where(rows["contacted"]).to_numpy(),
+            CALLS_MADE_WORSE: calls_made_worse(rows, notes, config.outreach.outcome_values),
+        }
     )
 
 
@@ -115,12 +105,14 @@ def learner_columns(kind: str, rows: pd.DataFrame) -> list[str]:
     """What an uplift learner reads of ``rows``: the effect modifiers present for the
     ``modifiers`` learner, every numeric feature for the boosted ones (and the profile's
     categories among the modifiers for the ``notes`` learner, whose thousands of calls can
-    tell a category's customers apart)."""
+    tell a category's customers apart, and the customer's earlier calls that made things
+    worse, which tell who minds a call)."""
     if kind == "modifiers":
         return [c for c in EFFECT_MODIFIERS if c in rows]
     if kind == NOTES_LEARNER:
         numeric = uplift_features(rows)
-        return [*numeric, *(c for c in EFFECT_MODIFIERS if c in rows and c not in numeric)]
+        modifiers = [c for c in EFFECT_MODIFIERS if c in rows and c not in numeric]
+        return [*numeric, *modifiers, *([CALLS_MADE_WORSE] if CALLS_MADE_WORSE in rows else [])]
     return uplift_features(rows)
 
 

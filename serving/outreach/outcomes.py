@@ -118,6 +118,25 @@ class OutcomeStore:
         self.engine.dispose()
 
 
+def call_notes(url: str) -> pd.DataFrame:
+    """Per list day and customer, the code noted for the last call of that list that reached
+    them (``date``, ``customer_id``, ``outcome_code``). A call recorded without its list's date
+    counts for the day it was made on."""
+    store = OutcomeStore(url)
+    try:
+        outcomes = store.frame()
+    finally:
+        store.close()
+    reached = outcomes[outcomes["reached"].astype(bool)]
+    made_on = reached["contacted_at"].dt.date
+    day = reached["list_date"].where(reached["list_date"].notna(), made_on)
+    return (
+        reached.assign(date=pd.to_datetime(day).dt.date)[["date", "customer_id", "outcome_code"]]
+        .drop_duplicates(["date", "customer_id"], keep="last")  # oldest contact first
+        .reset_index(drop=True)
+    )
+
+
 def without_password(exc: BaseException) -> str:
     """An exception as one line, with any database password in it masked."""
     text = f"{type(exc).__name__}: {exc}"

@@ -11,12 +11,13 @@ import pytest
 from radar.outreach_loop import loop_config, run_outreach_loop
 from serving.batch.risk_list import score_day
 from serving.monitoring.learning import train_uplift
+from serving.outreach.outcomes import call_notes
 from serving.publication import CONTACT, HOLDOUT
 from serving.scorer import Scorer
 from tests.conftest import small_config
 from tests.service.conftest import make_client
 from training import registry
-from training.uplift import LEARNERS
+from training.uplift import CALLS_MADE_WORSE, LEARNERS, calls_made_worse
 
 pytestmark = pytest.mark.slow
 
@@ -99,6 +100,7 @@ def test_the_list_ranks_by_prevention_and_the_service_says_the_effect(looped, mo
         config.evaluation,
         prevented.outreach,
         uplift,
+        call_notes(config.outcomes_url()),
     )
     effect = listed["expected_effect"].to_numpy()
     assert np.all(np.diff(effect) >= 0)  # most prevented first
@@ -109,12 +111,39 @@ def test_the_list_ranks_by_prevention_and_the_service_says_the_effect(looped, mo
     assert top["expected_effect"].mean() < listed["expected_effect"].mean()
     with pytest.raises(ValueError, match="no uplift model"):
         score_day(result.history, scorer, day, out, config.labels, None, prevented.outreach, None)
+    # The learner chosen here learns from the calls' notes, and reads how many of each
+    # customer's earlier calls made things worse: scored again with none noted, the list
+    # differs for those customers only.
+    assert uplift[0].kind == "notes" and CALLS_MADE_WORSE in uplift[0].feature_names
+    with pytest.raises(ValueError, match="score with the outcome store's notes"):
+        score_day(result.history, scorer, day, out, config.labels, None, prevented.outreach,
+                  uplift)  # fmt: skip
+    notes = call_notes(config.outcomes_url())
+    worse = pd.Series(
+        calls_made_worse(listed.assign(date=day), notes, config.outreach.outcome_values),
+        index=listed["customer_id"],
+    )
+    assert (worse > 0).sum() > 10
+    _, unnoted = score_day(
+        result.history, scorer, day, config.workspace.root / "unnoted", config.labels, None,
+        prevented.outreach, uplift, notes.head(0),
+    )  # fmt: skip
+    moved = unnoted.set_index("customer_id")["expected_effect"] != listed.set_index("customer_id")[
+        "expected_effect"
+    ].reindex(unnoted["customer_id"])
+    # The counts reach the model: they move the effect where its trees split on them (a
+    # loop this short may teach too few repeated calls for that), and nowhere else.
+    booster = uplift[0].boosters_["notes"]
+    splits = booster.feature_importance()[uplift[0].feature_names.index(CALLS_MADE_WORSE)]
+    assert moved.any() == (splits > 0) and not moved[worse.reindex(moved.index) == 0].any()
 
     with make_client(config.workspace.root, monkeypatch) as c:
-        body = {"customer_ids": listed["customer_id"].head(3).tolist(),
+        asked = [*listed["customer_id"].head(3), *worse[worse > 0].index[:2]]
+        body = {"customer_ids": asked,
                 "as_of": pd.Timestamp(day).tz_localize("UTC").isoformat()}  # fmt: skip
         answered = c.post("/score", json=body).json()["results"]
     assert all(r["status"] == "ok" for r in answered)
-    for r, expected, said in zip(answered, effect[:3], listed["effect_reasons"][:3], strict=True):
-        assert r["expected_effect"] == pytest.approx(expected, abs=1e-5)
-        assert r["effect_reasons"] == said  # the same words as the list's
+    expected = listed.set_index("customer_id").loc[asked]
+    for r, (_, row) in zip(answered, expected.iterrows(), strict=True):
+        assert r["expected_effect"] == pytest.approx(row["expected_effect"], abs=1e-5)
+        assert r["effect_reasons"] == row["effect_reasons"]  # the same words as the list's

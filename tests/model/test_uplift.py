@@ -13,10 +13,12 @@ import pytest
 from tests.conftest import small_config
 from training import registry
 from training.uplift import (
+    CALLS_MADE_WORSE,
     LEARNERS,
     MIN_NOTES,
     NOTE,
     UpliftModel,
+    calls_made_worse,
     default_learner,
     prevented_difference_interval,
     prevented_in_top,
@@ -424,3 +426,51 @@ def test_the_notes_learner_grows_as_many_trees_as_the_notes_can_teach():
     random.fit(noise, contacted, complained, propensity)
     trees = [model.fitted_params()["notes_trees"] for model in (random, telling)]
     assert trees[0] < 15 < 30 < trees[1] <= telling.settings.n_estimators
+
+
+def test_earlier_calls_that_made_things_worse_are_counted_before_the_day_only():
+    day = pd.Timestamp("2026-03-10")
+    notes = pd.DataFrame({
+        "date": [day - pd.Timedelta(days=d) for d in (3, 1, 0, 2, 5)],
+        "customer_id": ["a", "a", "a", "b", "c"],
+        NOTE: ["customer_upset", "customer_upset", "customer_upset", "issue_resolved",
+               "no_change"],
+    })  # fmt: skip
+    at = pd.DataFrame({"customer_id": ["a", "a", "b", "c", "d"],
+                       "date": [day, day - pd.Timedelta(days=2), day, day, day]})  # fmt: skip
+    # The day's own call is not counted (the list is made before it), nor codes worth 0 or
+    # more, nor codes not valued at all.
+    assert calls_made_worse(at, notes, VALUES).tolist() == [2, 1, 0, 0, 0]
+    assert calls_made_worse(at, notes, {"customer_upset": 0.0}).tolist() == [0] * 5
+    assert calls_made_worse(at.head(0), notes, VALUES).tolist() == []
+
+
+def test_the_notes_learner_learns_who_minds_a_call_from_their_earlier_calls():
+    # A third of the customers mind being called (their calls are noted as upsetting them);
+    # for most of them an earlier call said so already. The rest's billing problems are
+    # resolved by a call. The learner lets the earlier calls turn the expected effect around.
+    X, contacted, complained, propensity, _ = experiment(6_000, 24)
+    rng = np.random.default_rng(25)
+    minds = rng.random(len(X)) < 1 / 3
+    earlier = np.where(minds & (rng.random(len(X)) < 0.7), rng.integers(1, 3, len(X)), 0)
+    earlier[~minds & (rng.random(len(X)) < 0.05)] = 1  # a wrong note, now and then
+    code = np.where(minds, "customer_upset",
+                    np.where(X["billing"] == 1, "issue_resolved", "no_change"))  # fmt: skip
+    rows = X.assign(probability=0.05 + 0.25 * X["risk"], **{CALLS_MADE_WORSE: earlier})
+    rows = rows.assign(**{NOTE: np.where(contacted, code, None)})
+    model = UpliftModel(["billing", CALLS_MADE_WORSE], kind="notes", outcome_values=VALUES)
+    effect = model.fit(rows, contacted, complained, propensity).predict_effect(rows)
+    troubled = rows["probability"].to_numpy() > model.floor_
+    billing = X["billing"].to_numpy() == 1
+    told, untold = troubled & (earlier > 0), troubled & (earlier == 0)
+    assert effect[told].mean() > 0 > effect[untold & billing].mean()
+    assert effect[told & billing].mean() > effect[untold & billing].max()
+    # In words: the earlier calls hold the effect back for those they told about, and let
+    # it be for the others.
+    said = pd.Series(model.effect_reasons(rows[troubled], top=2), index=np.flatnonzero(troubled))
+    worse = "helps less: Earlier calls noted as making things worse"
+    assert said[told[troubled]].str.contains(worse).all()
+    clear = said[untold[troubled]].str.contains(
+        "a call helps more: .*Earlier calls noted as making things worse \\(0\\)", regex=True
+    )
+    assert clear.mean() > 0.9

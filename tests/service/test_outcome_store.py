@@ -9,8 +9,7 @@ import pytest
 
 from experiments.config import RadarConfig
 from radar.outcomes import import_outcomes, read_outcomes
-from serving.monitoring.learning import call_notes
-from serving.outreach.outcomes import OutcomeStore, without_password
+from serving.outreach.outcomes import OutcomeStore, call_notes, without_password
 from serving.outreach.page import OUTCOME_CODES
 
 CONTACTED = datetime(2026, 5, 20, 9, 30, tzinfo=UTC)
