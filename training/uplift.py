@@ -30,8 +30,9 @@ rows stand for the customers they were drawn from, in both groups alike:
   ``no_change``, ...), tens of times as many as the complaints, and states what each code is
   worth (``outreach.outcome_values``: the share of the customer's trouble the call settled,
   negative where it made things worse). A LightGBM classifier learns each customer's chances
-  of each valued code from the reached calls (their features and risk), with as many
-  trees as its cross-validated log-loss keeps falling for. The expected value of a
+  of each valued code from the reached calls (their features, their risk and how many of
+  their earlier calls made things worse: :func:`calls_made_worse`), with as many trees as
+  its cross-validated log-loss keeps falling for. The expected value of a
   customer's code is the share of the way a call moves their complaint log-odds from their
   risk to the risk of a customer without trouble (the rows' least risky tenth), scaled so
   that over the randomised rows it averages the effect the contacted and held-out groups

@@ -19,7 +19,8 @@ from serving import publication
 from serving.api.journal import ChangeFollower, EventJournal
 from serving.api.metrics import CHECKED, DISAGREEMENTS
 from serving.api.online import OnlineFeatures
-from serving.outreach.outcomes import call_notes
+from serving.api.recording import STORAGE_ERRORS
+from serving.outreach.outcomes import call_notes, without_password
 from serving.scorer import Scorer
 from training import registry
 from training.uplift import CALLS_MADE_WORSE, UpliftModel, calls_made_worse
@@ -69,10 +70,8 @@ def load_state(
         log.info(
             "serving %s v%s (uplift v%s)", scorer.model_name, scorer.model_version, uplift_version
         )
-        return replace(
-            before, scorer=scorer, uplift=uplift, uplift_version=uplift_version,
-            made_worse=made_worse_calls(config, uplift, before.snapshot_date),
-        )  # fmt: skip
+        effects = with_made_worse(config, uplift, uplift_version, before.snapshot_date)
+        return replace(before, scorer=scorer, **effects)
     missing = [n for n in scorer.model.feature_names if n not in FEATURE_NAMES]
     if missing:
         raise ValueError(f"the model needs features the catalogue lacks: {missing[:5]}")
@@ -102,10 +101,26 @@ def load_state(
         len(online.index),
         online.observed_until,
     )
-    return ServingState(
-        scorer, date, cutoff, online, pointer, uplift, uplift_version,
-        made_worse_calls(config, uplift, date),
-    )  # fmt: skip
+    effects = with_made_worse(config, uplift, uplift_version, date)
+    return ServingState(scorer, date, cutoff, online, pointer, **effects)
+
+
+def with_made_worse(
+    config: RadarConfig, uplift: UpliftModel | None, version: str | None, day: str
+) -> dict:
+    """The state's uplift fields: the model, its version and the counts it reads
+    (:func:`made_worse_calls`). An outcome store that cannot be read leaves the state
+    without expected effects (and without the version, so the watcher tries again at its
+    next check) rather than with effects computed as if no call had made things worse."""
+    try:
+        made_worse = made_worse_calls(config, uplift, day)
+    except STORAGE_ERRORS as exc:
+        log.error(
+            "outcome store unavailable (%s): serving without expected effects until it is back",
+            without_password(exc),
+        )
+        return {"uplift": None, "uplift_version": None, "made_worse": None}
+    return {"uplift": uplift, "uplift_version": version, "made_worse": made_worse}
 
 
 def made_worse_calls(
