@@ -75,7 +75,7 @@ DEFAULT_LEARNER = "modifiers"  # chosen unless another ranks clearly better (rad
 NOTES_LEARNER = "notes"  # the default instead where the calls' notes are there to learn from
 ANCHORED = ("anchored", "modifiers")  # the learners that start from the risk
 NOTE = "outcome_code"  # a contacted row's code for a call that reached the customer, else none
-# How many of the customer's earlier calls (before the row's day) were noted with a code worth
+# How many of the customer's earlier calls (before the row's cutoff) were noted with a code worth
 # less than nothing: a customer a call annoyed is likely annoyed again. Read from the outcome
 # store beside the features (:func:`calls_made_worse`); the ``notes`` learner reads it.
 CALLS_MADE_WORSE = "calls_made_worse"
@@ -482,18 +482,20 @@ def prevention_score(effect: np.ndarray, risk: np.ndarray) -> np.ndarray:
 def calls_made_worse(
     at: pd.DataFrame, notes: pd.DataFrame, outcome_values: Mapping[str, float]
 ) -> np.ndarray:
-    """For each row of ``at`` (``customer_id``, ``date``): how many of ``notes`` (``date``,
-    ``customer_id``, :data:`NOTE`: the codes noted for calls that reached a customer) are
-    the customer's, dated before the row's day, with a code worth below 0. A call of the
-    row's own day is not counted: the list it ranks is made before that day's calls."""
+    """For each row of ``at`` (``customer_id``, ``date``): how many of ``notes`` (the codes
+    noted for calls that reached a customer: ``customer_id``, :data:`NOTE`,
+    ``contacted_at``) are the customer's calls made before the row's day began (its list's
+    cutoff, midnight UTC) with a code worth below 0. A call made later, whichever list it
+    came from, is not counted: a list made at the cutoff could not have known it."""
     worth = notes[NOTE].map(dict(outcome_values)).to_numpy(dtype=float)
-    worse = notes.loc[worth < 0, ["customer_id", "date"]]
+    worse = notes.loc[worth < 0, ["customer_id", "contacted_at"]]
     rows = pd.DataFrame(
         {"row": np.arange(len(at)), "customer_id": np.asarray(at["customer_id"]),
-         "day": pd.to_datetime(np.asarray(at["date"]))}
+         "cutoff": pd.to_datetime(np.asarray(at["date"])).tz_localize("UTC")}
     )  # fmt: skip
-    pairs = rows.merge(worse.assign(noted=pd.to_datetime(worse["date"])), on="customer_id")
-    earlier = (pairs["noted"] < pairs["day"]).groupby(pairs["row"]).sum()
+    pairs = rows.merge(worse.assign(made=pd.to_datetime(worse["contacted_at"], utc=True)),
+                       on="customer_id")  # fmt: skip
+    earlier = (pairs["made"] < pairs["cutoff"]).groupby(pairs["row"]).sum()
     return earlier.reindex(rows["row"], fill_value=0).to_numpy(dtype=int)
 
 

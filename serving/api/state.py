@@ -126,9 +126,9 @@ def with_made_worse(
 def made_worse_calls(
     config: RadarConfig, uplift: UpliftModel | None, day: str
 ) -> dict[str, int] | None:
-    """Per customer with any, how many of their calls before ``day`` (the snapshot's: as
-    the day's list read them) were noted with a code worth below 0: only for an uplift model
-    that reads it (else None, and no store read)."""
+    """Per customer with any, how many of their calls made before ``day`` began (the
+    snapshot's: as the day's list read them) were noted with a code worth below 0: only for
+    an uplift model that reads it (else None, and no store read)."""
     if uplift is None or CALLS_MADE_WORSE not in uplift.feature_names:
         return None
     notes = call_notes(config.outcomes_url())

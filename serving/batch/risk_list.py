@@ -214,7 +214,7 @@ def score_day(
     ``expected_effect`` and, with ``outreach.rank_by: prevented``, is ranked by it.
     ``notes``: the codes noted for the calls so far
     (:func:`serving.outreach.outcomes.call_notes`), for a model that reads how many of a
-    customer's calls made things worse (those before ``day``).
+    customer's calls made things worse (those made before ``day`` began).
 
     ``capacity``: explain only the day's capacity and the medium tier and above (see
     :func:`build_risk_list`); None explains everyone. ``outreach``: who is contacted and

@@ -49,7 +49,7 @@ def randomised_rows(
     share), ``chance`` (its chance of the group it is in: what its inverse-probability
     weight inverts), ``outcome_code`` (the code noted for the call that reached a contacted
     customer, from the outcome store; else missing), ``calls_made_worse`` (how many of the
-    customer's calls before the list's day were noted with a code worth below 0) and
+    customer's calls made before the list's cutoff were noted with a code worth below 0) and
     ``complained``."""
     frames = []
     for day in matured_days(history, published, config.labels.horizon_hours, config.evaluation):

@@ -120,8 +120,9 @@ class OutcomeStore:
 
 def call_notes(url: str) -> pd.DataFrame:
     """Per list day and customer, the code noted for the last call of that list that reached
-    them (``date``, ``customer_id``, ``outcome_code``). A call recorded without its list's date
-    counts for the day it was made on."""
+    them (``date``, ``customer_id``, ``outcome_code``) and when it was made
+    (``contacted_at``, UTC). A call recorded without its list's date counts for the day it
+    was made on."""
     store = OutcomeStore(url)
     try:
         outcomes = store.frame()
@@ -131,7 +132,8 @@ def call_notes(url: str) -> pd.DataFrame:
     made_on = reached["contacted_at"].dt.date
     day = reached["list_date"].where(reached["list_date"].notna(), made_on)
     return (
-        reached.assign(date=pd.to_datetime(day).dt.date)[["date", "customer_id", "outcome_code"]]
+        reached.assign(date=pd.to_datetime(day).dt.date)
+        .loc[:, ["date", "customer_id", "outcome_code", "contacted_at"]]
         .drop_duplicates(["date", "customer_id"], keep="last")  # oldest contact first
         .reset_index(drop=True)
     )

@@ -429,17 +429,28 @@ def test_the_notes_learner_grows_as_many_trees_as_the_notes_can_teach():
 
 
 def test_earlier_calls_that_made_things_worse_are_counted_before_the_day_only():
-    day = pd.Timestamp("2026-03-10")
+    day = pd.Timestamp("2026-03-10", tz="UTC")  # a list of the day is made at its midnight
+    made = [
+        day - pd.Timedelta(days=3),
+        day - pd.Timedelta(minutes=1),
+        day,
+        day + pd.Timedelta(hours=9),
+        day - pd.Timedelta(days=2),
+        day - pd.Timedelta(days=5),
+    ]
     notes = pd.DataFrame({
-        "date": [day - pd.Timedelta(days=d) for d in (3, 1, 0, 2, 5)],
-        "customer_id": ["a", "a", "a", "b", "c"],
-        NOTE: ["customer_upset", "customer_upset", "customer_upset", "issue_resolved",
-               "no_change"],
+        "customer_id": ["a", "a", "a", "a", "b", "c"],
+        NOTE: ["customer_upset"] * 4 + ["issue_resolved", "no_change"],
+        "contacted_at": made,
+        # The call at 09:00 came from the day before's list: still made after the cutoff.
+        "date": [t.date() for t in made[:3]] + [(day - pd.Timedelta(days=1)).date()]
+        + [t.date() for t in made[4:]],
     })  # fmt: skip
     at = pd.DataFrame({"customer_id": ["a", "a", "b", "c", "d"],
-                       "date": [day, day - pd.Timedelta(days=2), day, day, day]})  # fmt: skip
-    # The day's own call is not counted (the list is made before it), nor codes worth 0 or
-    # more, nor codes not valued at all.
+                       "date": [d.date() for d in (day, day - pd.Timedelta(days=2), day, day,
+                                                   day)]})  # fmt: skip
+    # Calls from the day's cutoff on are not counted (a list made then could not know
+    # them), nor codes worth 0 or more, nor codes not valued at all.
     assert calls_made_worse(at, notes, VALUES).tolist() == [2, 1, 0, 0, 0]
     assert calls_made_worse(at, notes, {"customer_upset": 0.0}).tolist() == [0] * 5
     assert calls_made_worse(at.head(0), notes, VALUES).tolist() == []
