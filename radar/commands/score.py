@@ -92,8 +92,10 @@ def score_history(
     from serving.outreach.outcomes import call_notes
     from serving.scorer import Scorer
     from training.registry import load_uplift
+    from training.uplift import CALLS_MADE_WORSE
 
     uplift = load_uplift(config)
+    reads_notes = uplift is not None and CALLS_MADE_WORSE in uplift[0].feature_names
     return score_day(
         history,
         Scorer.from_registry(config),
@@ -103,7 +105,7 @@ def score_history(
         config.evaluation,
         config.outreach,
         uplift,
-        None if uplift is None else call_notes(config.outcomes_url()),
+        call_notes(config.outcomes_url()) if reads_notes else None,
     )
 
 

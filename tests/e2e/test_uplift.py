@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from radar.commands.score import score_history
 from radar.outreach_loop import loop_config, run_outreach_loop
 from serving.batch.risk_list import score_day
 from serving.monitoring.learning import train_uplift
@@ -136,6 +137,10 @@ def test_the_list_ranks_by_prevention_and_the_service_says_the_effect(looped, mo
     booster = uplift[0].boosters_["notes"]
     splits = booster.feature_importance()[uplift[0].feature_names.index(CALLS_MADE_WORSE)]
     assert moved.any() == (splits > 0) and not moved[worse.reindex(moved.index) == 0].any()
+    # `radar score` reads the notes from the outcome store itself: the same effects.
+    _, scored = score_history(prevented, result.history, day, config.workspace.root / "cli")
+    by_cli = scored.set_index("customer_id")["expected_effect"]
+    assert np.array_equal(by_cli.loc[listed["customer_id"]].to_numpy(), effect)
 
     with make_client(config.workspace.root, monkeypatch) as c:
         asked = [*listed["customer_id"].head(3), *worse[worse > 0].index[:2]]
